@@ -1,0 +1,129 @@
+import { createRoute } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { appConfig } from "./config";
+import { createRouter, z } from "./lib/create-app";
+import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
+import { jsonResponse } from "./lib/openapi";
+import { servicesMiddleware } from "./middleware/services";
+import { authRoutes } from "./modules/auth/auth.routes";
+import { usersRoutes } from "./modules/users/users.routes";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: "validation_error",
+  401: "unauthenticated",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+};
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Meta"],
+  summary: "Liveness check",
+  responses: {
+    200: jsonResponse(z.object({ status: z.literal("ok"), time: z.iso.datetime() }), "The Worker is up"),
+  },
+});
+
+/**
+ * Builds the whole HTTP app. Tests call the Worker's own `fetch`, so they run through exactly
+ * this middleware stack: request id, security headers, CORS, body limit, services, routes,
+ * the contract's error body for everything that goes wrong.
+ */
+export function createApp() {
+  const app = createRouter();
+
+  app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use(
+    "*",
+    cors({
+      origin: (origin, c) => (appConfig(c.env).corsOrigins.includes(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id"],
+      allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+      ],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", "Request body is larger than 1 MB");
+      },
+    }),
+  );
+  app.use("*", servicesMiddleware);
+
+  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, time: new Date().toISOString() }, 200));
+  app.route("/", authRoutes);
+  app.route("/", usersRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "Access token from register, login or token refresh",
+  });
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Edge Billing API",
+      version: "1.0.0",
+      description:
+        "Multi-tenant billing on Cloudflare Workers. Every path also answers with a trailing slash. Errors share one body: `{error, message, request_id, details?}`.",
+    },
+    servers: [{ url: appConfig(c.env).PUBLIC_BASE_URL }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge Billing API" }));
+
+  app.notFound((c) =>
+    c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.var.requestId), 404),
+  );
+
+  app.onError((error, c) => {
+    const id = c.var.requestId ?? crypto.randomUUID();
+    if (error instanceof ApiError) {
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      return c.json(errorBody(error.code, error.message, id, error.details), error.status);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      const status = error.status as ContentfulStatusCode;
+      const code = STATUS_CODES[status] ?? "validation_error";
+      return c.json(errorBody(code, error.message || "Bad request", id), status);
+    }
+    console.error(
+      JSON.stringify({
+        level: "error",
+        request_id: id,
+        path: c.req.path,
+        error: String(error),
+        stack: (error as Error).stack,
+      }),
+    );
+    return c.json(errorBody("internal_error", "An unexpected error occurred", id), 500);
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { ApiError, type ErrorCode } from "./lib/errors";
+
+/**
+ * Settings are read from the Worker's env, validated with zod once per env object (an isolate
+ * keeps the same one), and grouped by the request paths that need them: a route that needs no
+ * Stripe never fails because Stripe is not configured. A missing or invalid setting fails closed
+ * with an error that names it and never echoes its value.
+ */
+
+const minutes = (fallback: number) =>
+  z.coerce.number().int().positive().max(525_600).optional().default(fallback);
+
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((value) => value === "true" || value === "1");
+
+const AppConfigSchema = z.object({
+  PUBLIC_BASE_URL: z.url().optional().default("http://localhost:8787"),
+  CORS_ALLOWED_ORIGINS: z.string().optional().default("http://localhost:3000"),
+  PLATFORM_FEE_PERCENT: z.coerce.number().min(0).max(100).optional().default(15),
+  WEBHOOK_ALLOW_INSECURE_URLS: flag,
+});
+
+const AuthConfigSchema = z.object({
+  JWT_SECRET: z.string({ error: "is not set" }).min(32, "must be at least 32 characters"),
+  JWT_ACCESS_TOKEN_LIFETIME: minutes(60),
+  JWT_REFRESH_TOKEN_LIFETIME: minutes(1440),
+});
+
+export type AppConfig = z.infer<typeof AppConfigSchema> & { corsOrigins: string[] };
+export type AuthConfig = z.infer<typeof AuthConfigSchema>;
+
+type Parser<T> = (env: Env) => T;
+
+function cachedSection<T>(schema: z.ZodType, code: ErrorCode, shape: (parsed: never) => T): Parser<T> {
+  const cache = new WeakMap<object, T>();
+  return (env) => {
+    const hit = cache.get(env);
+    if (hit) return hit;
+    const result = schema.safeParse(env);
+    if (!result.success) {
+      const names = result.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`);
+      throw new ApiError(code, `Server configuration error: ${names.join("; ")}`);
+    }
+    const value = shape(result.data as never);
+    cache.set(env, value);
+    return value;
+  };
+}
+
+export const appConfig: Parser<AppConfig> = cachedSection(
+  AppConfigSchema,
+  "not_configured",
+  (parsed: z.infer<typeof AppConfigSchema>) => ({
+    ...parsed,
+    corsOrigins: parsed.CORS_ALLOWED_ORIGINS.split(",")
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  }),
+);
+
+export const authConfig: Parser<AuthConfig> = cachedSection(
+  AuthConfigSchema,
+  "not_configured",
+  (parsed: AuthConfig) => parsed,
+);

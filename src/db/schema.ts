@@ -1,0 +1,118 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Roles of a tenant's users, most powerful first (see the contract's role table). */
+export const ROLES = ["owner", "admin", "developer", "billing"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const TENANT_STATUSES = ["active", "suspended"] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+const createdAt = () =>
+  integer({ mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
+
+const updatedAt = () => createdAt().$onUpdate(() => new Date());
+
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: text().primaryKey(),
+    slug: text().notNull(),
+    companyName: text().notNull(),
+    domain: text(),
+    status: text({ enum: TENANT_STATUSES }).notNull().default("active"),
+    suspendedReason: text(),
+    suspendedAt: integer({ mode: "timestamp_ms" }),
+    subscriptionTier: text().notNull().default("free"),
+    stripeConnectAccountId: text(),
+    stripeConnectStatus: text().notNull().default("not_connected"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("tenants_slug_unique").on(t.slug),
+    index("tenants_stripe_account_idx").on(t.stripeConnectAccountId),
+  ],
+);
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** Lower-cased; unique across the platform because login takes only email and password. */
+    email: text().notNull(),
+    firstName: text(),
+    lastName: text(),
+    role: text({ enum: ROLES }).notNull(),
+    /** `pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>`, or null until a setup token is used. */
+    passwordHash: text(),
+    /** SHA-256 of a one-time setup token handed out when a user is invited without a password. */
+    setupTokenHash: text(),
+    setupTokenExpiresAt: integer({ mode: "timestamp_ms" }),
+    isActive: integer({ mode: "boolean" }).notNull().default(true),
+    lastLoginAt: integer({ mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("users_email_unique").on(t.email),
+    index("users_tenant_idx").on(t.tenantId),
+    uniqueIndex("users_setup_token_unique").on(t.setupTokenHash),
+  ],
+);
+
+/**
+ * One row per issued refresh token. A token is used once: refreshing marks it `usedAt` and
+ * issues the next one in the same family; presenting a used token revokes the whole family.
+ */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    jti: text().primaryKey(),
+    familyId: text().notNull(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: text().notNull(),
+    expiresAt: integer({ mode: "timestamp_ms" }).notNull(),
+    usedAt: integer({ mode: "timestamp_ms" }),
+    revokedAt: integer({ mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("refresh_tokens_family_idx").on(t.familyId), index("refresh_tokens_user_idx").on(t.userId)],
+);
+
+/** Failed-login counters per key (`email:<sha256>` or `ip:<address>`), fixed window. */
+export const loginThrottles = sqliteTable("login_throttles", {
+  key: text().primaryKey(),
+  failures: integer().notNull(),
+  windowStartedAt: integer({ mode: "timestamp_ms" }).notNull(),
+  lockedUntil: integer({ mode: "timestamp_ms" }),
+});
+
+/** Append-only record of security-relevant changes, written in the same D1 batch as the change. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    actorType: text({ enum: ["user", "api_key", "system", "platform_admin"] }).notNull(),
+    actorId: text(),
+    action: text().notNull(),
+    targetType: text(),
+    targetId: text(),
+    reason: text(),
+    metadata: text({ mode: "json" }).$type<Record<string, unknown>>(),
+    requestId: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_tenant_created_idx").on(t.tenantId, t.createdAt)],
+);
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+export type AuditLogRow = typeof auditLog.$inferSelect;

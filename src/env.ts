@@ -1,0 +1,51 @@
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type * as schema from "./db/schema";
+import type { Role } from "./db/schema";
+
+/** Optional settings that `wrangler types` cannot see because they are unset by default. */
+declare global {
+  interface Env {
+    STRIPE_SECRET_KEY?: string;
+    STRIPE_PUBLISHABLE_KEY?: string;
+    STRIPE_API_BASE?: string;
+    STRIPE_CONNECT_BASE?: string;
+  }
+}
+
+export type Database = DrizzleD1Database<typeof schema>;
+
+/** A clock services read instead of `Date.now()`, so tests can move time. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** The per-request dependencies handlers pass to services. */
+export interface Services {
+  db: Database;
+  kv: KVNamespace;
+  clock: Clock;
+}
+
+/** Who is calling, set by the authentication middleware. */
+export interface UserPrincipal {
+  kind: "user";
+  userId: string;
+  tenantId: string;
+  role: Role;
+  /** Refresh-token family of the session that minted this access token. */
+  sessionId: string;
+  tenantStatus: "active" | "suspended";
+}
+
+export type Principal = UserPrincipal;
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    services: Services;
+    principal: Principal;
+  };
+}

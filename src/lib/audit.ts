@@ -1,0 +1,49 @@
+import { sql } from "drizzle-orm";
+import { auditLog } from "../db/schema";
+import type { Database } from "../env";
+import { newId } from "./crypto";
+
+export interface AuditEntry {
+  tenantId: string;
+  actorType: "user" | "api_key" | "system" | "platform_admin";
+  actorId?: string | null;
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  reason?: string | null;
+  metadata?: Record<string, unknown>;
+  requestId?: string;
+  at: Date;
+}
+
+/**
+ * An audit insert, returned unexecuted so callers put it in the same `db.batch` as the change
+ * it describes: the record exists if and only if the change does.
+ */
+export function auditInsert(db: Database, entry: AuditEntry) {
+  return db.insert(auditLog).values({
+    id: newId("aud"),
+    tenantId: entry.tenantId,
+    actorType: entry.actorType,
+    actorId: entry.actorId ?? null,
+    action: entry.action,
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    reason: entry.reason ?? null,
+    metadata: entry.metadata ?? null,
+    requestId: entry.requestId ?? null,
+    createdAt: entry.at,
+  });
+}
+
+/**
+ * Like `auditInsert`, but the row is written only if the statement just before it in the same
+ * batch changed a row (SQLite's `changes()`), for changes guarded by a condition in SQL.
+ */
+export function auditInsertIfChanged(db: Database, entry: AuditEntry) {
+  return db.run(sql`INSERT INTO ${auditLog} (id, tenant_id, actor_type, actor_id, action, target_type, target_id, reason, metadata, request_id, created_at)
+    SELECT ${newId("aud")}, ${entry.tenantId}, ${entry.actorType}, ${entry.actorId ?? null}, ${entry.action},
+      ${entry.targetType ?? null}, ${entry.targetId ?? null}, ${entry.reason ?? null},
+      ${entry.metadata ? JSON.stringify(entry.metadata) : null}, ${entry.requestId ?? null}, ${entry.at.getTime()}
+    WHERE changes() > 0`);
+}

@@ -1,0 +1,42 @@
+/**
+ * Usage limits of the platform's tiers. A tenant without a platform subscription is on `free`.
+ * `null` means unlimited. The API-rate limit of each tier is also the limit of its rate-limiting
+ * binding in wrangler.toml (RATE_LIMIT_<TIER>), which is where it is enforced.
+ */
+export interface TierLimits {
+  api_requests_per_minute: number;
+  api_requests_per_month: number | null;
+  plans: number | null;
+  webhook_endpoints: number;
+  users: number | null;
+}
+
+export const TIER_LIMITS = {
+  free: {
+    api_requests_per_minute: 60,
+    api_requests_per_month: 10_000,
+    plans: 3,
+    webhook_endpoints: 1,
+    users: 3,
+  },
+  starter: {
+    api_requests_per_minute: 600,
+    api_requests_per_month: 250_000,
+    plans: 20,
+    webhook_endpoints: 3,
+    users: 10,
+  },
+  pro: {
+    api_requests_per_minute: 6_000,
+    api_requests_per_month: null,
+    plans: null,
+    webhook_endpoints: 10,
+    users: null,
+  },
+} as const satisfies Record<string, TierLimits>;
+
+export type Tier = keyof typeof TIER_LIMITS;
+
+export function tierLimits(tier: string): TierLimits {
+  return TIER_LIMITS[(tier in TIER_LIMITS ? tier : "free") as Tier];
+}

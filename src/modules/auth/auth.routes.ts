@@ -1,0 +1,157 @@
+import { createRoute } from "@hono/zod-openapi";
+import { createRouter } from "../../lib/create-app";
+import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, publicErrorResponses } from "../../lib/openapi";
+import { requireUser } from "../../middleware/auth";
+import {
+  ChangePasswordBody,
+  LoginBody,
+  MeResponse,
+  MessageResponse,
+  RefreshBody,
+  RegisterBody,
+  SessionResponse,
+  serializeTenant,
+  serializeUser,
+  TenantDetailsResponse,
+  TokenPairSchema,
+} from "./auth.schemas";
+import * as auth from "./auth.service";
+import { authContext } from "./context";
+import { tokenPair } from "./sessions";
+
+const tags = ["Auth"];
+const BASE = "/api/v1/auth/tenants";
+
+const registerRoute = createRoute({
+  method: "post",
+  path: `${BASE}/register`,
+  tags,
+  summary: "Register a tenant and its owner",
+  description: "Creates the company account, its first user (role `owner`) and a session.",
+  request: { body: jsonBody(RegisterBody) },
+  responses: {
+    201: jsonResponse(SessionResponse, "Tenant registered"),
+    409: errorResponses[409],
+    ...publicErrorResponses,
+  },
+});
+
+const loginRoute = createRoute({
+  method: "post",
+  path: `${BASE}/login`,
+  tags,
+  summary: "Log in with email and password",
+  description:
+    "Failed attempts are throttled per email and per client IP (429 with `Retry-After`). The answer never reveals whether an email exists.",
+  request: { body: jsonBody(LoginBody) },
+  responses: {
+    200: jsonResponse(SessionResponse, "Logged in"),
+    401: errorResponses[401],
+    ...publicErrorResponses,
+  },
+});
+
+const refreshRoute = createRoute({
+  method: "post",
+  path: `${BASE}/token/refresh`,
+  tags,
+  summary: "Rotate a refresh token",
+  description:
+    "Returns a new access token and a new refresh token. Each refresh token works once; presenting a used one revokes every token of its session.",
+  request: { body: jsonBody(RefreshBody) },
+  responses: {
+    200: jsonResponse(TokenPairSchema, "New token pair"),
+    401: errorResponses[401],
+    ...publicErrorResponses,
+  },
+});
+
+const meRoute = createRoute({
+  method: "get",
+  path: `${BASE}/me`,
+  tags,
+  summary: "The authenticated user and their tenant",
+  security: BEARER_AUTH,
+  middleware: [requireUser] as const,
+  responses: { 200: jsonResponse(MeResponse, "Current user"), ...errorResponses },
+});
+
+const changePasswordRoute = createRoute({
+  method: "post",
+  path: `${BASE}/change-password`,
+  tags,
+  summary: "Change the current user's password",
+  description: "Verifies the current password. Every other session of the user is signed out.",
+  security: BEARER_AUTH,
+  middleware: [requireUser] as const,
+  request: { body: jsonBody(ChangePasswordBody) },
+  responses: { 200: jsonResponse(MessageResponse, "Password changed"), ...errorResponses },
+});
+
+const detailsRoute = createRoute({
+  method: "get",
+  path: `${BASE}/details`,
+  tags: ["Tenant"],
+  summary: "Tenant details: tier, usage limits, Stripe Connect status, users",
+  security: BEARER_AUTH,
+  middleware: [requireUser] as const,
+  responses: { 200: jsonResponse(TenantDetailsResponse, "Tenant details"), ...errorResponses },
+});
+
+export const authRoutes = createRouter()
+  .openapi(registerRoute, async (c) => {
+    const { tenant, user, session } = await auth.register(authContext(c), c.req.valid("json"));
+    return c.json(
+      {
+        message: "Tenant registered successfully",
+        tenant: serializeTenant(tenant),
+        user: serializeUser(user),
+        tokens: tokenPair(session),
+      },
+      201,
+    );
+  })
+  .openapi(loginRoute, async (c) => {
+    const clientIp = c.req.header("CF-Connecting-IP") ?? "unknown";
+    const { tenant, user, session } = await auth.login(authContext(c), c.req.valid("json"), clientIp);
+    return c.json(
+      {
+        message: "Login successful",
+        tenant: serializeTenant(tenant),
+        user: serializeUser(user),
+        tokens: tokenPair(session),
+      },
+      200,
+    );
+  })
+  .openapi(refreshRoute, async (c) => {
+    const session = await auth.refresh(authContext(c), c.req.valid("json").refresh);
+    return c.json(tokenPair(session), 200);
+  })
+  .openapi(meRoute, async (c) => {
+    const { user, tenant } = await auth.loadUserAndTenant(c.var.services, c.var.principal);
+    return c.json({ ...serializeUser(user), tenant: serializeTenant(tenant) }, 200);
+  })
+  .openapi(changePasswordRoute, async (c) => {
+    await auth.changePassword(authContext(c), c.var.principal, c.req.valid("json"));
+    return c.json({ message: "Password changed successfully. Other sessions have been signed out." }, 200);
+  })
+  .openapi(detailsRoute, async (c) => {
+    const { tenant, userCount, limits } = await auth.tenantDetails(c.var.services, c.var.principal);
+    return c.json(
+      {
+        ...serializeTenant(tenant),
+        suspended_reason: tenant.suspendedReason,
+        suspended_at: tenant.suspendedAt?.toISOString() ?? null,
+        usage_limits: limits,
+        usage: { users: userCount },
+        stripe_connect: {
+          connected: tenant.stripeConnectAccountId !== null,
+          account_id: tenant.stripeConnectAccountId,
+          status: tenant.stripeConnectStatus,
+        },
+        user_count: userCount,
+      },
+      200,
+    );
+  });

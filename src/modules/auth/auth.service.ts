@@ -1,0 +1,278 @@
+import { and, count, eq, inArray, isNull, like, or, sql } from "drizzle-orm";
+import type { AuthConfig } from "../../config";
+import { loginThrottles, refreshTokens, type TenantRow, tenants, type UserRow, users } from "../../db/schema";
+import type { Services, UserPrincipal } from "../../env";
+import { auditInsert } from "../../lib/audit";
+import { newId, sha256Hex } from "../../lib/crypto";
+import { uniqueViolation } from "../../lib/db-errors";
+import { ApiError, notFound, rateLimited, unauthenticated, validationError } from "../../lib/errors";
+import { hashPassword, passwordProblems, verifyPassword } from "../../lib/password";
+import { nextFreeSlug, slugify } from "../../lib/slug";
+import { tierLimits } from "../../lib/tiers";
+import { type IssuedSession, issueSession, revokeFamily, revokeUserSessions } from "./sessions";
+import { EMAIL_POLICY, IP_POLICY, recordFailure, retryAfterSeconds, type ThrottleState } from "./throttle";
+import { verifyToken } from "./tokens";
+
+export interface AuthContext {
+  services: Services;
+  config: AuthConfig;
+  requestId: string;
+}
+
+export interface Session {
+  tenant: TenantRow;
+  user: UserRow;
+  session: IssuedSession;
+}
+
+function assertPasswordPolicy(password: string, email: string, field: string) {
+  const problems = passwordProblems(password, email);
+  if (problems.length) throw validationError(field, `Password ${problems.join(", ")}`);
+}
+
+export interface RegisterInput {
+  company_name: string;
+  email: string;
+  password: string;
+  domain?: string | undefined;
+  first_name?: string | undefined;
+  last_name?: string | undefined;
+}
+
+/** Creates a tenant, its owner and the owner's first session in one D1 batch. */
+export async function register(ctx: AuthContext, input: RegisterInput): Promise<Session> {
+  const { db, clock } = ctx.services;
+  assertPasswordPolicy(input.password, input.email, "password");
+  const now = clock.now();
+
+  const existing = await db.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get();
+  if (existing) throw new ApiError("conflict", "An account with this email already exists");
+
+  const base = slugify(input.company_name);
+  const taken = await db
+    .select({ slug: tenants.slug })
+    .from(tenants)
+    .where(or(eq(tenants.slug, base), like(tenants.slug, `${base}-%`)));
+  const tenant: TenantRow = {
+    id: newId("ten"),
+    slug: nextFreeSlug(
+      base,
+      taken.map((row) => row.slug),
+    ),
+    companyName: input.company_name,
+    domain: input.domain ?? null,
+    status: "active",
+    suspendedReason: null,
+    suspendedAt: null,
+    subscriptionTier: "free",
+    stripeConnectAccountId: null,
+    stripeConnectStatus: "not_connected",
+    createdAt: now,
+    updatedAt: now,
+  };
+  const user: UserRow = {
+    id: newId("usr"),
+    tenantId: tenant.id,
+    email: input.email,
+    firstName: input.first_name ?? null,
+    lastName: input.last_name ?? null,
+    role: "owner",
+    passwordHash: await hashPassword(input.password),
+    setupTokenHash: null,
+    setupTokenExpiresAt: null,
+    isActive: true,
+    lastLoginAt: now,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const session = await issueSession(ctx.config, user, now);
+
+  try {
+    await db.batch([
+      db.insert(tenants).values(tenant),
+      db.insert(users).values(user),
+      db.insert(refreshTokens).values(session.refreshRow),
+      auditInsert(db, {
+        tenantId: tenant.id,
+        actorType: "user",
+        actorId: user.id,
+        action: "tenant.registered",
+        targetType: "tenant",
+        targetId: tenant.id,
+        requestId: ctx.requestId,
+        at: now,
+      }),
+    ]);
+  } catch (error) {
+    const column = uniqueViolation(error);
+    if (column === "users.email") throw new ApiError("conflict", "An account with this email already exists");
+    if (column === "tenants.slug")
+      throw new ApiError("conflict", "Please retry: the company slug was just taken");
+    throw error;
+  }
+  return { tenant, user, session };
+}
+
+const GENERIC_LOGIN_FAILURE = "Invalid email or password";
+
+/**
+ * Email/password login. Failures are counted per email (hashed) and per client IP; a locked key
+ * answers 429 before the password is even checked. The answer is the same whether or not the
+ * email exists, and an unknown email costs the same PBKDF2 work as a wrong password.
+ */
+export async function login(
+  ctx: AuthContext,
+  input: { email: string; password: string },
+  clientIp: string,
+): Promise<Session> {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  const emailKey = `email:${await sha256Hex(input.email)}`;
+  const ipKey = `ip:${clientIp}`;
+
+  const [throttleRows, found] = await db.batch([
+    db
+      .select()
+      .from(loginThrottles)
+      .where(inArray(loginThrottles.key, [emailKey, ipKey])),
+    db
+      .select()
+      .from(users)
+      .innerJoin(tenants, eq(users.tenantId, tenants.id))
+      .where(eq(users.email, input.email)),
+  ]);
+  const throttles = new Map<string, ThrottleState>(throttleRows.map((row) => [row.key, row]));
+  const wait = Math.max(
+    retryAfterSeconds(throttles.get(emailKey), now),
+    retryAfterSeconds(throttles.get(ipKey), now),
+  );
+  if (wait > 0) throw rateLimited(wait, "Too many failed login attempts. Try again later.");
+
+  const row = found[0];
+  const check = await verifyPassword(input.password, row?.users.passwordHash);
+  if (!row || !check.valid || !row.users.isActive) {
+    const upsertFailure = (key: string, state: ThrottleState) =>
+      db
+        .insert(loginThrottles)
+        .values({ key, ...state })
+        .onConflictDoUpdate({ target: loginThrottles.key, set: state });
+    await db.batch([
+      upsertFailure(emailKey, recordFailure(throttles.get(emailKey), now, EMAIL_POLICY)),
+      upsertFailure(ipKey, recordFailure(throttles.get(ipKey), now, IP_POLICY)),
+    ]);
+    throw unauthenticated(GENERIC_LOGIN_FAILURE);
+  }
+
+  const user: UserRow = { ...row.users, lastLoginAt: now };
+  const session = await issueSession(ctx.config, user, now);
+  const rehash = check.needsRehash ? { passwordHash: await hashPassword(input.password) } : {};
+  await db.batch([
+    db.insert(refreshTokens).values(session.refreshRow),
+    db
+      .update(users)
+      .set({ lastLoginAt: now, ...rehash })
+      .where(eq(users.id, user.id)),
+    db.delete(loginThrottles).where(eq(loginThrottles.key, emailKey)),
+  ]);
+  return { tenant: row.tenants, user, session };
+}
+
+/**
+ * Rotates a refresh token. The conditional update consumes the presented token exactly once,
+ * even under concurrent calls; a token presented again (stolen or replayed) revokes its family.
+ */
+export async function refresh(ctx: AuthContext, token: string): Promise<IssuedSession> {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  const claims = await verifyToken(ctx.config, token, "refresh", now);
+
+  const consumed = await db
+    .update(refreshTokens)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(refreshTokens.jti, claims.jti),
+        eq(refreshTokens.userId, claims.userId),
+        isNull(refreshTokens.usedAt),
+        isNull(refreshTokens.revokedAt),
+      ),
+    )
+    .returning({ familyId: refreshTokens.familyId });
+  const familyId = consumed[0]?.familyId;
+  if (!familyId) {
+    await revokeFamily(db, claims.sessionId, now);
+    throw unauthenticated("Refresh token is no longer valid; sign in again");
+  }
+
+  const user = await db
+    .select({ id: users.id, tenantId: users.tenantId, role: users.role, isActive: users.isActive })
+    .from(users)
+    .where(eq(users.id, claims.userId))
+    .get();
+  if (!user?.isActive || user.tenantId !== claims.tenantId) {
+    await revokeFamily(db, familyId, now);
+    throw unauthenticated("Refresh token is no longer valid; sign in again");
+  }
+  const session = await issueSession(ctx.config, user, now, familyId);
+  await db.insert(refreshTokens).values(session.refreshRow);
+  return session;
+}
+
+export async function changePassword(
+  ctx: AuthContext,
+  principal: UserPrincipal,
+  input: { current_password: string; new_password: string },
+): Promise<void> {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  const user = await db.select().from(users).where(eq(users.id, principal.userId)).get();
+  if (!user) throw unauthenticated();
+  const check = await verifyPassword(input.current_password, user.passwordHash);
+  if (!check.valid) throw validationError("current_password", "Current password is incorrect");
+  if (input.current_password === input.new_password)
+    throw validationError("new_password", "New password must differ from the current one");
+  assertPasswordPolicy(input.new_password, user.email, "new_password");
+
+  await db.batch([
+    db
+      .update(users)
+      .set({ passwordHash: await hashPassword(input.new_password) })
+      .where(eq(users.id, user.id)),
+    revokeUserSessions(db, user.id, now, principal.sessionId),
+    auditInsert(db, {
+      tenantId: user.tenantId,
+      actorType: "user",
+      actorId: user.id,
+      action: "user.password_changed",
+      targetType: "user",
+      targetId: user.id,
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
+}
+
+export async function loadUserAndTenant(services: Services, principal: UserPrincipal) {
+  const row = await services.db
+    .select()
+    .from(users)
+    .innerJoin(tenants, eq(users.tenantId, tenants.id))
+    .where(and(eq(users.id, principal.userId), eq(users.tenantId, principal.tenantId)))
+    .get();
+  if (!row) throw notFound("User");
+  return { user: row.users, tenant: row.tenants };
+}
+
+export async function tenantDetails(services: Services, principal: UserPrincipal) {
+  const { db } = services;
+  const [tenant, userCount] = await db.batch([
+    db.select().from(tenants).where(eq(tenants.id, principal.tenantId)),
+    db
+      .select({ value: count() })
+      .from(users)
+      .where(and(eq(users.tenantId, principal.tenantId), sql`${users.isActive} = 1`)),
+  ]);
+  const row = tenant[0];
+  if (!row) throw notFound("Tenant");
+  return { tenant: row, userCount: userCount[0]?.value ?? 0, limits: tierLimits(row.subscriptionTier) };
+}

@@ -1,0 +1,64 @@
+import { and, eq, isNull, ne } from "drizzle-orm";
+import type { AuthConfig } from "../../config";
+import { refreshTokens, type UserRow } from "../../db/schema";
+import type { Database } from "../../env";
+import { newId } from "../../lib/crypto";
+import { type SignedToken, signToken, type TokenSubject } from "./tokens";
+
+export interface IssuedSession {
+  access: SignedToken;
+  refresh: SignedToken;
+  /** The refresh-token row to insert, so callers can batch it with their own writes. */
+  refreshRow: typeof refreshTokens.$inferInsert;
+}
+
+/** Signs an access/refresh pair for `user`; a new login starts a new family unless one is given. */
+export async function issueSession(
+  config: AuthConfig,
+  user: Pick<UserRow, "id" | "tenantId" | "role">,
+  now: Date,
+  familyId: string = newId("ses"),
+): Promise<IssuedSession> {
+  const subject: TokenSubject = {
+    userId: user.id,
+    tenantId: user.tenantId,
+    role: user.role,
+    sessionId: familyId,
+  };
+  const [access, refresh] = await Promise.all([
+    signToken(config, "access", subject, now),
+    signToken(config, "refresh", subject, now),
+  ]);
+  return {
+    access,
+    refresh,
+    refreshRow: {
+      jti: refresh.jti,
+      familyId,
+      userId: user.id,
+      tenantId: user.tenantId,
+      expiresAt: refresh.expiresAt,
+    },
+  };
+}
+
+export const tokenPair = (session: IssuedSession) => ({
+  access: session.access.token,
+  refresh: session.refresh.token,
+});
+
+/** Revokes every live refresh token of a user, except those of `keepFamilyId` when given. */
+export function revokeUserSessions(db: Database, userId: string, now: Date, keepFamilyId?: string) {
+  const live = and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt));
+  return db
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(keepFamilyId ? and(live, ne(refreshTokens.familyId, keepFamilyId)) : live);
+}
+
+export function revokeFamily(db: Database, familyId: string, now: Date) {
+  return db
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+}

@@ -1,0 +1,213 @@
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
+import type { UserPrincipal } from "../../env";
+import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
+import { newId, randomBase62, sha256Hex } from "../../lib/crypto";
+import { uniqueViolation } from "../../lib/db-errors";
+import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
+import { hashPassword, passwordProblems } from "../../lib/password";
+import type { AuthContext, Session } from "../auth/auth.service";
+import { issueSession } from "../auth/sessions";
+
+const SETUP_TOKEN_TTL_MS = 72 * 60 * 60 * 1000;
+
+function checkPassword(password: string, email: string, field: string) {
+  const problems = passwordProblems(password, email);
+  if (problems.length) throw validationError(field, `Password ${problems.join(", ")}`);
+}
+
+// True while another active owner remains besides the user being changed; evaluated inside the
+// UPDATE/DELETE statement itself so two owners demoting each other at once cannot both succeed.
+const anotherOwnerRemains = (userId: string, tenantId: string) =>
+  sql`(SELECT count(*) FROM ${users} o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.is_active = 1 AND o.id != ${userId}) > 0`;
+
+export async function listUsers(ctx: AuthContext, principal: UserPrincipal): Promise<UserRow[]> {
+  return ctx.services.db
+    .select()
+    .from(users)
+    .where(eq(users.tenantId, principal.tenantId))
+    .orderBy(asc(users.createdAt), asc(users.id));
+}
+
+export interface InviteInput {
+  email: string;
+  role: Role;
+  password?: string | undefined;
+  first_name?: string | undefined;
+  last_name?: string | undefined;
+}
+
+export async function inviteUser(ctx: AuthContext, principal: UserPrincipal, input: InviteInput) {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  if (input.password !== undefined) checkPassword(input.password, input.email, "password");
+  const setupToken = input.password === undefined ? `ust_${randomBase62(40)}` : null;
+  const user: UserRow = {
+    id: newId("usr"),
+    tenantId: principal.tenantId,
+    email: input.email,
+    firstName: input.first_name ?? null,
+    lastName: input.last_name ?? null,
+    role: input.role,
+    passwordHash: input.password === undefined ? null : await hashPassword(input.password),
+    setupTokenHash: setupToken ? await sha256Hex(setupToken) : null,
+    setupTokenExpiresAt: setupToken ? new Date(now.getTime() + SETUP_TOKEN_TTL_MS) : null,
+    isActive: true,
+    lastLoginAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await db.batch([
+      db.insert(users).values(user),
+      auditInsert(db, {
+        tenantId: principal.tenantId,
+        actorType: "user",
+        actorId: principal.userId,
+        action: "user.invited",
+        targetType: "user",
+        targetId: user.id,
+        metadata: { role: user.role, with_setup_token: setupToken !== null },
+        requestId: ctx.requestId,
+        at: now,
+      }),
+    ]);
+  } catch (error) {
+    if (uniqueViolation(error) === "users.email")
+      throw new ApiError("conflict", "A user with this email already exists");
+    throw error;
+  }
+  return { user, setupToken };
+}
+
+export interface UpdateUserInput {
+  role?: Role | undefined;
+  first_name?: string | null | undefined;
+  last_name?: string | null | undefined;
+}
+
+export async function updateUser(
+  ctx: AuthContext,
+  principal: UserPrincipal,
+  userId: string,
+  input: UpdateUserInput,
+) {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  const current = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.tenantId, principal.tenantId)))
+    .get();
+  if (!current) throw notFound("User");
+
+  const demotesOwner = current.role === "owner" && input.role !== undefined && input.role !== "owner";
+  const changes = {
+    ...(input.role !== undefined ? { role: input.role } : {}),
+    ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
+    ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
+  };
+  const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
+  const [updated] = await db.batch([
+    db
+      .update(users)
+      .set(changes)
+      .where(demotesOwner ? and(scope, anotherOwnerRemains(userId, principal.tenantId)) : scope)
+      .returning(),
+    auditInsertIfChanged(db, {
+      tenantId: principal.tenantId,
+      actorType: "user",
+      actorId: principal.userId,
+      action: input.role !== undefined && input.role !== current.role ? "user.role_changed" : "user.updated",
+      targetType: "user",
+      targetId: userId,
+      metadata: { from_role: current.role, to_role: input.role ?? current.role },
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
+  const user = updated[0];
+  if (!user) {
+    throw new ApiError(
+      "conflict",
+      "The last owner of a tenant cannot be demoted; promote another owner first",
+    );
+  }
+  return user;
+}
+
+export async function removeUser(ctx: AuthContext, principal: UserPrincipal, userId: string): Promise<void> {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  const target = await db
+    .select({ id: users.id, role: users.role })
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.tenantId, principal.tenantId)))
+    .get();
+  if (!target) throw notFound("User");
+
+  const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
+  const guarded =
+    target.role === "owner" ? and(scope, anotherOwnerRemains(userId, principal.tenantId)) : scope;
+  const [deleted] = await db.batch([
+    db.delete(users).where(guarded).returning({ id: users.id }),
+    auditInsertIfChanged(db, {
+      tenantId: principal.tenantId,
+      actorType: "user",
+      actorId: principal.userId,
+      action: "user.removed",
+      targetType: "user",
+      targetId: userId,
+      metadata: { role: target.role },
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
+  if (!deleted.length) {
+    throw new ApiError(
+      "conflict",
+      "The last owner of a tenant cannot be removed; promote another owner first",
+    );
+  }
+}
+
+/** Redeems a one-time setup token: sets the password, clears the token, starts a session. */
+export async function completeSetup(
+  ctx: AuthContext,
+  input: { token: string; password: string },
+): Promise<Session> {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  const tokenHash = await sha256Hex(input.token);
+  const row = await db
+    .select()
+    .from(users)
+    .innerJoin(tenants, eq(users.tenantId, tenants.id))
+    .where(and(eq(users.setupTokenHash, tokenHash), gt(users.setupTokenExpiresAt, now)))
+    .get();
+  if (!row) throw unauthenticated("Setup token is invalid or has expired");
+  checkPassword(input.password, row.users.email, "password");
+
+  const user: UserRow = {
+    ...row.users,
+    passwordHash: await hashPassword(input.password),
+    setupTokenHash: null,
+    setupTokenExpiresAt: null,
+    lastLoginAt: now,
+  };
+  const session = await issueSession(ctx.config, user, now);
+  // Consuming the token is conditional on it still being there, so it works exactly once.
+  const claimed = await db
+    .update(users)
+    .set({
+      passwordHash: user.passwordHash,
+      setupTokenHash: null,
+      setupTokenExpiresAt: null,
+      lastLoginAt: now,
+    })
+    .where(and(eq(users.id, user.id), eq(users.setupTokenHash, tokenHash)))
+    .returning({ id: users.id });
+  if (!claimed.length) throw unauthenticated("Setup token is invalid or has expired");
+  await db.insert(refreshTokens).values(session.refreshRow);
+  return { user, tenant: row.tenants, session };
+}

@@ -1,0 +1,30 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Tests run inside workerd with the bindings of wrangler.toml (local D1, KV, Queues, Durable
+// Objects). Secrets get test-only values here; migrations are applied by test/setup.ts.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
+            PLATFORM_ADMIN_TOKEN: "test-platform-admin-token",
+            STRIPE_WEBHOOK_SECRET: "whsec_test_platform",
+            STRIPE_CONNECT_WEBHOOK_SECRET: "whsec_test_connect",
+            STRIPE_CONNECT_CLIENT_ID: "ca_test_client",
+          },
+        },
+      }),
+    ],
+    test: {
+      setupFiles: ["./test/setup.ts"],
+      include: ["test/**/*.test.ts"],
+    },
+  };
+});
