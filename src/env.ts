@@ -9,6 +9,8 @@ declare global {
     STRIPE_PUBLISHABLE_KEY?: string;
     STRIPE_API_BASE?: string;
     STRIPE_CONNECT_BASE?: string;
+    /** Set only by the benchmark: enables the bare baseline route `/__bench/bare`. */
+    BENCH_BARE_ROUTE?: string;
   }
 }
 

@@ -8,7 +8,11 @@ export { TenantCoordinator } from "./coordinator/tenant-coordinator";
 const app = createApp();
 
 export default {
-  fetch: app.fetch,
+  fetch(request, env, ctx) {
+    // The benchmark's baseline: the same Worker answering without routing or middleware.
+    if (env.BENCH_BARE_ROUTE === "1" && request.url.endsWith("/__bench/bare")) return new Response("ok");
+    return app.fetch(request, env, ctx);
+  },
   queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
   scheduled: async (controller, env) => {
     await purgeExpired(database(env.DB), new Date(controller.scheduledTime));
