@@ -41,9 +41,11 @@ export function auditInsert(db: Database, entry: AuditEntry) {
  * batch changed a row (SQLite's `changes()`), for changes guarded by a condition in SQL.
  */
 export function auditInsertIfChanged(db: Database, entry: AuditEntry) {
-  return db.run(sql`INSERT INTO ${auditLog} (id, tenant_id, actor_type, actor_id, action, target_type, target_id, reason, metadata, request_id, created_at)
-    SELECT ${newId("aud")}, ${entry.tenantId}, ${entry.actorType}, ${entry.actorId ?? null}, ${entry.action},
+  // Values in the table's column order, as drizzle's INSERT ... SELECT lists every column.
+  return db.insert(auditLog).select(
+    sql`SELECT ${newId("aud")}, ${entry.tenantId}, ${entry.actorType}, ${entry.actorId ?? null}, ${entry.action},
       ${entry.targetType ?? null}, ${entry.targetId ?? null}, ${entry.reason ?? null},
       ${entry.metadata ? JSON.stringify(entry.metadata) : null}, ${entry.requestId ?? null}, ${entry.at.getTime()}
-    WHERE changes() > 0`);
+    WHERE changes() > 0`,
+  );
 }

@@ -8,7 +8,8 @@ const encoder = new TextEncoder();
 export function randomBase62(length: number): string {
   let out = "";
   while (out.length < length) {
-    const bytes = crypto.getRandomValues(new Uint8Array(length * 2));
+    // getRandomValues fills at most 64 KiB per call.
+    const bytes = crypto.getRandomValues(new Uint8Array(Math.min(65_536, (length - out.length) * 2 + 8)));
     for (const byte of bytes) {
       if (byte < 248) out += BASE62[byte % 62];
       if (out.length === length) break;

@@ -130,16 +130,20 @@ export async function login(
   const emailKey = `email:${await sha256Hex(input.email)}`;
   const ipKey = `ip:${clientIp}`;
 
-  const [throttleRows, found] = await db.batch([
+  // One round trip and no join: drizzle maps batched rows by column name, and users and tenants
+  // share column names (id, created_at), so a batched join would mix their values.
+  const [throttleRows, foundUsers, foundTenants] = await db.batch([
     db
       .select()
       .from(loginThrottles)
       .where(inArray(loginThrottles.key, [emailKey, ipKey])),
+    db.select().from(users).where(eq(users.email, input.email)),
     db
       .select()
-      .from(users)
-      .innerJoin(tenants, eq(users.tenantId, tenants.id))
-      .where(eq(users.email, input.email)),
+      .from(tenants)
+      .where(
+        eq(tenants.id, db.select({ id: users.tenantId }).from(users).where(eq(users.email, input.email))),
+      ),
   ]);
   const throttles = new Map<string, ThrottleState>(throttleRows.map((row) => [row.key, row]));
   const wait = Math.max(
@@ -148,9 +152,10 @@ export async function login(
   );
   if (wait > 0) throw rateLimited(wait, "Too many failed login attempts. Try again later.");
 
-  const row = found[0];
-  const check = await verifyPassword(input.password, row?.users.passwordHash);
-  if (!row || !check.valid || !row.users.isActive) {
+  const found = foundUsers[0];
+  const tenant = foundTenants[0];
+  const check = await verifyPassword(input.password, found?.passwordHash);
+  if (!found || !tenant || !check.valid || !found.isActive) {
     const upsertFailure = (key: string, state: ThrottleState) =>
       db
         .insert(loginThrottles)
@@ -163,7 +168,7 @@ export async function login(
     throw unauthenticated(GENERIC_LOGIN_FAILURE);
   }
 
-  const user: UserRow = { ...row.users, lastLoginAt: now };
+  const user: UserRow = { ...found, lastLoginAt: now };
   const session = await issueSession(ctx.config, user, now);
   const rehash = check.needsRehash ? { passwordHash: await hashPassword(input.password) } : {};
   await db.batch([
@@ -174,7 +179,7 @@ export async function login(
       .where(eq(users.id, user.id)),
     db.delete(loginThrottles).where(eq(loginThrottles.key, emailKey)),
   ]);
-  return { tenant: row.tenants, user, session };
+  return { tenant, user, session };
 }
 
 /**

@@ -1,0 +1,92 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, expectError, registerTenant } from "./harness";
+
+const REGISTER = "/api/v1/auth/tenants/register/";
+
+describe("the app's contract for every route", () => {
+  it("answers an unknown route with 404 in the error shape", async () => {
+    expectError(await call("/nope"), 404, "not_found");
+    expectError(await call("/api/v1/auth/tenants/unknown/", { method: "POST", body: {} }), 404, "not_found");
+  });
+
+  it("treats the trailing slash as optional", async () => {
+    const tenant = await registerTenant();
+    for (const path of ["/api/v1/auth/tenants/me", "/api/v1/auth/tenants/me/"]) {
+      expect((await call(path, { token: tenant.owner.access })).status).toBe(200);
+    }
+    expect((await call("/health/")).status).toBe(200);
+  });
+
+  it("answers malformed JSON with 400 validation_error", async () => {
+    const res = await call(REGISTER, { rawBody: '{"company_name": "x",' });
+    expectError(res, 400, "validation_error");
+  });
+
+  it("answers a body that is not JSON at all with 415 in the error shape", async () => {
+    const res = await call(REGISTER, {
+      rawBody: "company_name=x",
+      headers: { "Content-Type": "text/plain" },
+    });
+    expectError(res, 415, "unsupported_media_type");
+  });
+
+  it("answers a body over 1 MB with 413 and writes nothing", async () => {
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM tenants").first<{ n: number }>();
+    const res = await call(REGISTER, {
+      body: {
+        company_name: "x".repeat(1024 * 1024 + 10),
+        email: "big@example.com",
+        password: "BigPassword123",
+      },
+    });
+    expectError(res, 413, "payload_too_large");
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM tenants").first<{ n: number }>();
+    expect(after?.n).toBe(before?.n);
+  });
+
+  it("sets security headers and a request id on every response", async () => {
+    const res = await call("/health");
+    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(res.headers.get("Strict-Transport-Security")).toBeTruthy();
+    expect(res.headers.get("X-Frame-Options")).toBeTruthy();
+    expect(res.headers.get("X-Request-Id")).toMatch(/.+/);
+  });
+
+  it("echoes a caller's X-Request-Id", async () => {
+    const res = await call("/nope", { headers: { "X-Request-Id": "req-from-caller-123" } });
+    expect(res.body.request_id).toBe("req-from-caller-123");
+  });
+
+  it("allows CORS only from configured origins", async () => {
+    const allowed = await call("/health", {
+      method: "OPTIONS",
+      headers: { Origin: "http://localhost:3000", "Access-Control-Request-Method": "POST" },
+    });
+    expect(allowed.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:3000");
+    const denied = await call("/health", { headers: { Origin: "https://evil.example" } });
+    expect(denied.headers.get("Access-Control-Allow-Origin")).toBeNull();
+  });
+
+  it("serves the OpenAPI document generated from the schemas, and the docs page", async () => {
+    const doc = await call("/openapi.json");
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe("3.1.0");
+    const paths = Object.keys(doc.body.paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "/api/v1/auth/tenants/register",
+        "/api/v1/auth/tenants/login",
+        "/api/v1/auth/tenants/token/refresh",
+        "/api/v1/auth/tenants/me",
+        "/api/v1/auth/tenants/users/{id}",
+      ]),
+    );
+    expect(doc.body.components.schemas.Error).toBeDefined();
+    expect(doc.body.paths["/api/v1/auth/tenants/me"].get.responses["401"]).toBeDefined();
+
+    const page = await call("/docs");
+    expect(page.status).toBe(200);
+    expect(page.body.raw).toContain("/openapi.json");
+  });
+});

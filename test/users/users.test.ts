@@ -1,0 +1,200 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  ALL_ROLES,
+  call,
+  expectError,
+  freshIp,
+  PASSWORD,
+  registerTeam,
+  registerTenant,
+  unique,
+} from "../harness";
+
+const USERS = "/api/v1/auth/tenants/users/";
+
+describe("tenant users", () => {
+  it("lists users to every role of the tenant, and only that tenant's", async () => {
+    const team = await registerTeam();
+    await registerTeam();
+    for (const role of ALL_ROLES) {
+      const res = await call(USERS, { token: team.tokens[role] });
+      expect(res.status).toBe(200);
+      expect(res.body.count).toBe(4);
+      expect(res.body.users.map((u: { role: string }) => u.role).sort()).toEqual([...ALL_ROLES].sort());
+    }
+  });
+
+  it("only the owner invites, changes roles and removes users", async () => {
+    const team = await registerTeam();
+    for (const role of ["admin", "developer", "billing"] as const) {
+      const token = team.tokens[role];
+      expectError(
+        await call(USERS, {
+          token,
+          body: { email: `${unique()}@example.com`, role: "developer", password: PASSWORD },
+        }),
+        403,
+        "forbidden",
+      );
+      expectError(
+        await call(`${USERS}${team.userIds.billing}/`, { token, method: "PATCH", body: { role: "admin" } }),
+        403,
+        "forbidden",
+      );
+      expectError(
+        await call(`${USERS}${team.userIds.billing}/`, { token, method: "DELETE" }),
+        403,
+        "forbidden",
+      );
+    }
+  });
+
+  it("changing a role takes effect on the user's next request", async () => {
+    const team = await registerTeam();
+    const promoted = await call(`${USERS}${team.userIds.developer}/`, {
+      token: team.tokens.owner,
+      method: "PATCH",
+      body: { role: "owner" },
+    });
+    expect(promoted.status).toBe(200);
+    expect(promoted.body.user.role).toBe("owner");
+    const audit = await env.DB.prepare(
+      "SELECT action, actor_id, metadata FROM audit_log WHERE target_id = ? AND action = 'user.role_changed'",
+    )
+      .bind(team.userIds.developer)
+      .all<{ action: string; actor_id: string; metadata: string }>();
+    expect(audit.results).toHaveLength(1);
+    expect(audit.results[0]?.actor_id).toBe(team.userIds.owner);
+    expect(JSON.parse(audit.results[0]?.metadata ?? "{}")).toEqual({
+      from_role: "developer",
+      to_role: "owner",
+    });
+    // The developer's existing access token now acts as an owner.
+    const invite = await call(USERS, {
+      token: team.tokens.developer,
+      body: { email: `${unique()}@example.com`, role: "billing", password: PASSWORD },
+    });
+    expect(invite.status).toBe(201);
+  });
+
+  it("the last owner can be neither demoted nor removed", async () => {
+    const tenant = await registerTenant();
+    const url = `${USERS}${tenant.owner.id}/`;
+    expectError(
+      await call(url, { token: tenant.owner.access, method: "PATCH", body: { role: "admin" } }),
+      409,
+      "conflict",
+    );
+    expectError(await call(url, { token: tenant.owner.access, method: "DELETE" }), 409, "conflict");
+    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE target_id = ?")
+      .bind(tenant.owner.id)
+      .first<{ n: number }>();
+    expect(audit?.n).toBe(0);
+  });
+
+  it("two owners demoting each other at once leave one owner", async () => {
+    const team = await registerTeam();
+    await call(`${USERS}${team.userIds.admin}/`, {
+      token: team.tokens.owner,
+      method: "PATCH",
+      body: { role: "owner" },
+    });
+    const results = await Promise.all([
+      call(`${USERS}${team.userIds.owner}/`, {
+        token: team.tokens.admin,
+        method: "PATCH",
+        body: { role: "admin" },
+      }),
+      call(`${USERS}${team.userIds.admin}/`, {
+        token: team.tokens.owner,
+        method: "PATCH",
+        body: { role: "admin" },
+      }),
+    ]);
+    const owners = await env.DB.prepare(
+      "SELECT count(*) AS n FROM users WHERE tenant_id = ? AND role = 'owner'",
+    )
+      .bind(team.tenantId)
+      .first<{ n: number }>();
+    expect(owners?.n).toBe(1);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+  });
+
+  it("a removed user's tokens stop working at once", async () => {
+    const team = await registerTeam();
+    const removed = await call(`${USERS}${team.userIds.billing}/`, {
+      token: team.tokens.owner,
+      method: "DELETE",
+    });
+    expect(removed.status).toBe(200);
+    expectError(
+      await call("/api/v1/auth/tenants/me/", { token: team.tokens.billing }),
+      401,
+      "unauthenticated",
+    );
+  });
+
+  it("another tenant's user is not found (404), never revealed", async () => {
+    const mine = await registerTeam();
+    const other = await registerTeam();
+    const url = `${USERS}${other.userIds.developer}/`;
+    expectError(
+      await call(url, { token: mine.tokens.owner, method: "PATCH", body: { role: "admin" } }),
+      404,
+      "not_found",
+    );
+    expectError(await call(url, { token: mine.tokens.owner, method: "DELETE" }), 404, "not_found");
+  });
+
+  it("an invite without a password hands out a one-time setup token", async () => {
+    const tenant = await registerTenant();
+    const email = `${unique("invitee")}@example.com`;
+    const invited = await call(USERS, { token: tenant.owner.access, body: { email, role: "developer" } });
+    expect(invited.status).toBe(201);
+    expect(invited.body.setup_token).toMatch(/^ust_[0-9A-Za-z]{40}$/);
+    expect(invited.body.user.has_password).toBe(false);
+
+    const cannotLogin = await call("/api/v1/auth/tenants/login/", {
+      body: { email, password: PASSWORD },
+      headers: { "CF-Connecting-IP": freshIp() },
+    });
+    expect(cannotLogin.status).toBe(401);
+
+    const setup = await call(`${USERS}setup/`, {
+      body: { token: invited.body.setup_token, password: PASSWORD },
+    });
+    expect(setup.status).toBe(200);
+    expect(setup.body.user).toMatchObject({ email, role: "developer", has_password: true });
+    expect((await call("/api/v1/auth/tenants/me/", { token: setup.body.tokens.access })).status).toBe(200);
+
+    const reused = await call(`${USERS}setup/`, {
+      body: { token: invited.body.setup_token, password: "OtherPass1234" },
+    });
+    expectError(reused, 401, "unauthenticated");
+    const stored = await env.DB.prepare("SELECT setup_token_hash FROM users WHERE email = ?")
+      .bind(email)
+      .first<{ setup_token_hash: string | null }>();
+    expect(stored?.setup_token_hash).toBeNull();
+  });
+
+  it("refuses a duplicate email, a bad role and a weak password", async () => {
+    const tenant = await registerTenant();
+    const token = tenant.owner.access;
+    expectError(
+      await call(USERS, { token, body: { email: tenant.owner.email, role: "admin", password: PASSWORD } }),
+      409,
+      "conflict",
+    );
+    expectError(
+      await call(USERS, { token, body: { email: `${unique()}@x.io`, role: "superuser" } }),
+      400,
+      "validation_error",
+    );
+    expectError(
+      await call(USERS, { token, body: { email: `${unique()}@x.io`, role: "admin", password: "weak" } }),
+      400,
+      "validation_error",
+    );
+  });
+});
