@@ -1,0 +1,107 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+
+/** Secrets the Worker needs; bench-only values, never used anywhere else. */
+export const BENCH_SECRETS = {
+  JWT_SECRET: "bench-only-jwt-secret-0123456789abcdef0123456789",
+  PLATFORM_ADMIN_TOKEN: "bench-only-platform-admin-token",
+  STRIPE_WEBHOOK_SECRET: "whsec_bench_platform",
+  STRIPE_CONNECT_WEBHOOK_SECRET: "whsec_bench_connect",
+  STRIPE_CONNECT_CLIENT_ID: "ca_bench_client",
+  // Enables the baseline route `GET /__bench/bare` (answered before any routing).
+  BENCH_BARE_ROUTE: "1",
+};
+
+/**
+ * Miniflare options for the bundled Worker, derived from wrangler.toml so that bindings added
+ * there later (D1, KV, queues, Durable Objects, rate limits, vars, ...) are picked up as they are.
+ */
+export function workerOptionsFromWrangler({ root, scriptPath }) {
+  const configPath = path.join(root, "wrangler.toml");
+  // Quiet wrangler's "Using secrets defined in .dev.vars": those values are dropped below.
+  const previousLogLevel = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = "warn";
+  let config;
+  let derived;
+  try {
+    config = unstable_readConfig({ config: configPath });
+    derived = unstable_getMiniflareWorkerOptions(config).workerOptions;
+  } finally {
+    if (previousLogLevel === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = previousLogLevel;
+  }
+  // modulesRules describe how to load unbundled imports; wrangler's bundle is one self-contained
+  // ES module, and Miniflare 5's v4 adapter rejects the option, so it is left out.
+  const { modulesRules: _rules, ...workerOptions } = derived;
+  // Wrangler merges a developer's `.dev.vars` into the bindings; keep only wrangler.toml's
+  // [vars] so every machine benchmarks the same settings, then add the bench secrets.
+  const vars = Object.fromEntries(
+    Object.entries(workerOptions.bindings ?? {}).filter(([name]) => name in (config.vars ?? {})),
+  );
+  return {
+    ...workerOptions,
+    name: config.name,
+    modules: true,
+    scriptPath,
+    modulesRoot: path.dirname(scriptPath),
+    bindings: { ...vars, ...BENCH_SECRETS },
+  };
+}
+
+/**
+ * Starts workerd through Miniflare with storage in Miniflare's per-instance temporary directory
+ * (deleted on dispose, so every run starts empty). `socket: "direct"` (the default) serves the
+ * Worker on its own workerd socket at 127.0.0.1:<free port>, as production has no proxy in front;
+ * `"entry"` goes through Miniflare's entry worker (what `wrangler dev` serves: adds
+ * CF-Connecting-IP, `request.cf`, pretty errors), a second Worker hop per request.
+ */
+export async function startWorker({ root, scriptPath, socket = "direct", verbose = false }) {
+  const worker = workerOptionsFromWrangler({ root, scriptPath });
+  if (socket === "direct") worker.unsafeDirectSockets = [{ host: "127.0.0.1", port: 0 }];
+  // Wrangler produces options in Miniflare's v4 shape; Miniflare 5 converts them (the dev
+  // registry stays off: nothing else needs to discover this instance).
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      logRequests: false,
+      // Miniflare's placeholder `request.cf` instead of fetching the real one (no network here).
+      cf: false,
+      log: new Log(verbose ? LogLevel.DEBUG : LogLevel.WARN),
+      workers: [worker],
+    }),
+  );
+  const url = socket === "direct" ? await mf.unsafeGetDirectURL(worker.name) : await mf.ready;
+  return { mf, baseUrl: url.origin, workerOptions: worker };
+}
+
+/** Splits drizzle migration files into statements (separated by `--> statement-breakpoint`). */
+export function readMigrations(dir) {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith(".sql"))
+    .sort()
+    .map((file) => ({
+      name: file,
+      statements: readFileSync(path.join(dir, file), "utf8")
+        .split("--> statement-breakpoint")
+        .map((sql) => sql.trim())
+        .filter((sql) => sql.length > 0),
+    }));
+}
+
+/** Applies every migration in order through the D1 binding; returns how many statements ran. */
+export async function applyMigrations(mf, dir, binding = "DB") {
+  const db = await mf.getD1Database(binding);
+  let count = 0;
+  for (const migration of readMigrations(dir)) {
+    try {
+      await db.batch(migration.statements.map((sql) => db.prepare(sql)));
+    } catch (error) {
+      throw new Error(`migration ${migration.name} failed: ${error.message}`, { cause: error });
+    }
+    count += migration.statements.length;
+  }
+  return count;
+}

@@ -1,0 +1,29 @@
+// The email's local part must not occur in the password (password policy), hence "bench-owner".
+const CREDENTIALS = { email: "bench-owner@example.com", password: "BenchPass12345" };
+
+/**
+ * Password login: a D1 read of the user, PBKDF2 (100k iterations) and a session insert per request.
+ * Only failed logins are throttled, so repeating a successful one is fine.
+ */
+export default {
+  name: "login",
+  description: "POST /api/v1/auth/tenants/login/ with valid credentials (PBKDF2, CPU heavy)",
+  // CPU-bound in one isolate: more connections only add queueing latency.
+  connections: 8,
+  async setup({ baseUrl }) {
+    const response = await fetch(new URL("/api/v1/auth/tenants/register/", baseUrl), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ company_name: "Bench Co", ...CREDENTIALS }),
+    });
+    if (response.status !== 201) {
+      throw new Error(`register answered ${response.status}, expected 201: ${await response.text()}`);
+    }
+    return {
+      method: "POST",
+      path: "/api/v1/auth/tenants/login/",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(CREDENTIALS),
+    };
+  },
+};
