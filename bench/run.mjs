@@ -11,12 +11,14 @@ import { clockTicksPerSecond, cpuTicks, findWorkerdPids } from "./lib/cpu.mjs";
 import { autocannonOptions, percentile, preflight, runAutocannon, waitForIdle } from "./lib/load.mjs";
 import { flagFor, markdownReport, textTable } from "./lib/report.mjs";
 import { applyMigrations, startWorker } from "./lib/worker.mjs";
+import apikeyCold from "./scenarios/apikey-cold.mjs";
+import apikeyWarm from "./scenarios/apikey-warm.mjs";
 import bare from "./scenarios/bare.mjs";
 import health from "./scenarios/health.mjs";
 import login from "./scenarios/login.mjs";
 
 /** Every scenario, in run order. Add one module under scenarios/ and list it here. */
-const SCENARIOS = [bare, health, login];
+const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold];
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BUILD_DIR = path.join(ROOT, "bench", ".build");

@@ -11,6 +11,8 @@ import { createRouter, z } from "./lib/create-app";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { jsonResponse } from "./lib/openapi";
 import { servicesMiddleware } from "./middleware/services";
+import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
+import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
 import { usersRoutes } from "./modules/users/users.routes";
 
@@ -46,23 +48,36 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  // The headers that matter for a JSON API (and the /docs page); the browser-document-only ones
+  // of the defaults (DNS prefetch, download options, Flash policy, XSS auditor, ...) are left out.
   app.use(
     "*",
-    cors({
-      origin: (origin, c) => (appConfig(c.env).corsOrigins.includes(origin) ? origin : null),
-      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id"],
-      allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
-      exposeHeaders: [
-        "X-Request-Id",
-        "Retry-After",
-        "RateLimit-Limit",
-        "RateLimit-Remaining",
-        "RateLimit-Reset",
-      ],
-      maxAge: 600,
+    secureHeaders({
+      crossOriginResourcePolicy: "cross-origin",
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+      xFrameOptions: "DENY",
     }),
   );
+  // Server-to-server calls carry no Origin; only browsers' requests need the CORS machinery.
+  const corsMiddleware = cors({
+    origin: (origin, c) => (appConfig(c.env).corsOrigins.includes(origin) ? origin : null),
+    allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id"],
+    allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+    exposeHeaders: [
+      "X-Request-Id",
+      "Retry-After",
+      "RateLimit-Limit",
+      "RateLimit-Remaining",
+      "RateLimit-Reset",
+    ],
+    maxAge: 600,
+  });
+  app.use("*", (c, next) => (c.req.header("Origin") ? corsMiddleware(c, next) : next()));
   app.use(
     "*",
     bodyLimit({
@@ -77,12 +92,26 @@ export function createApp() {
   app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, time: new Date().toISOString() }, 200));
   app.route("/", authRoutes);
   app.route("/", usersRoutes);
+  app.route("/", apiKeysRoutes);
+  app.route("/", auditLogRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "Access token from register, login or token refresh",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKeyHeader", {
+    type: "apiKey",
+    in: "header",
+    name: "X-API-Key",
+    description:
+      "A tenant API key (`sk_live_...`, `sk_test_...`; publishable `pk_...` keys only on public read routes)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKeyBearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "The same API key as `Authorization: Bearer sk_...`",
   });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",

@@ -1,6 +1,6 @@
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type * as schema from "./db/schema";
-import type { Role } from "./db/schema";
+import type { KeyKind, KeyMode, Role } from "./db/schema";
 
 /** Optional settings that `wrangler types` cannot see because they are unset by default. */
 declare global {
@@ -41,13 +41,26 @@ export interface UserPrincipal {
   tenantStatus: "active" | "suspended";
 }
 
-export type Principal = UserPrincipal;
+/** A tenant server calling with an API key. */
+export interface ApiKeyPrincipal {
+  kind: "api_key";
+  keyId: string;
+  tenantId: string;
+  companyName: string;
+  keyKind: KeyKind;
+  /** Test keys see test data, live keys live data. */
+  mode: KeyMode;
+  tier: string;
+}
+
+export type Principal = UserPrincipal | ApiKeyPrincipal;
 
 export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
     services: Services;
-    principal: Principal;
+    principal: UserPrincipal;
+    apiKey: ApiKeyPrincipal;
   };
 }

@@ -116,3 +116,43 @@ export type TenantRow = typeof tenants.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 export type AuditLogRow = typeof auditLog.$inferSelect;
+
+export const KEY_MODES = ["live", "test"] as const;
+export type KeyMode = (typeof KEY_MODES)[number];
+export const KEY_KINDS = ["publishable", "secret"] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
+
+/**
+ * API keys. Secret keys are stored only as a SHA-256 hash plus their last 4 characters;
+ * publishable keys also in clear (they are public by design). Every key is found by its hash.
+ * A regenerated key with a rollover keeps `status = active` until `expiresAt`.
+ */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    kind: text({ enum: KEY_KINDS }).notNull(),
+    mode: text({ enum: KEY_MODES }).notNull(),
+    keyHash: text().notNull(),
+    last4: text().notNull(),
+    publishableKey: text(),
+    status: text({ enum: ["active", "revoked"] })
+      .notNull()
+      .default("active"),
+    expiresAt: integer({ mode: "timestamp_ms" }),
+    revokedAt: integer({ mode: "timestamp_ms" }),
+    revokedReason: text(),
+    lastUsedAt: integer({ mode: "timestamp_ms" }),
+    createdBy: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("api_keys_hash_unique").on(t.keyHash),
+    index("api_keys_tenant_status_idx").on(t.tenantId, t.status),
+  ],
+);
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

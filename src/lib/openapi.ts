@@ -51,4 +51,7 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { "application/json": { schema } },
 });
 
-export const BEARER_AUTH = [{ bearerAuth: [] }];
+type Security = Record<string, string[]>[];
+
+export const BEARER_AUTH: Security = [{ bearerAuth: [] }];
+export const API_KEY_AUTH: Security = [{ apiKeyHeader: [] }, { apiKeyBearer: [] }];

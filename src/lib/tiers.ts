@@ -1,7 +1,6 @@
 /**
  * Usage limits of the platform's tiers. A tenant without a platform subscription is on `free`.
- * `null` means unlimited. The API-rate limit of each tier is also the limit of its rate-limiting
- * binding in wrangler.toml (RATE_LIMIT_<TIER>), which is where it is enforced.
+ * `null` means unlimited. API rate limits are enforced per key by the API-key middleware.
  */
 export interface TierLimits {
   api_requests_per_minute: number;

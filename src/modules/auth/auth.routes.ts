@@ -9,6 +9,7 @@ import {
   MessageResponse,
   RefreshBody,
   RegisterBody,
+  RegisterResponse,
   SessionResponse,
   serializeTenant,
   serializeUser,
@@ -30,7 +31,7 @@ const registerRoute = createRoute({
   description: "Creates the company account, its first user (role `owner`) and a session.",
   request: { body: jsonBody(RegisterBody) },
   responses: {
-    201: jsonResponse(SessionResponse, "Tenant registered"),
+    201: jsonResponse(RegisterResponse, "Tenant registered"),
     409: errorResponses[409],
     ...publicErrorResponses,
   },
@@ -100,13 +101,14 @@ const detailsRoute = createRoute({
 
 export const authRoutes = createRouter()
   .openapi(registerRoute, async (c) => {
-    const { tenant, user, session } = await auth.register(authContext(c), c.req.valid("json"));
+    const { tenant, user, session, apiKeys } = await auth.register(authContext(c), c.req.valid("json"));
     return c.json(
       {
         message: "Tenant registered successfully",
         tenant: serializeTenant(tenant),
         user: serializeUser(user),
         tokens: tokenPair(session),
+        api_keys: apiKeys,
       },
       201,
     );

@@ -106,6 +106,13 @@ export const SessionResponse = z
   })
   .openapi("Session");
 
+export const RegisterResponse = SessionResponse.extend({
+  api_keys: z.record(z.string(), z.string()).openapi({
+    description:
+      "The four API keys in full (`live_public`, `live_secret`, `test_public`, `test_secret`), shown this once",
+  }),
+}).openapi("Registration");
+
 export const LoginBody = z
   .object({
     email: EmailSchema,

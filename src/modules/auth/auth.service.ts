@@ -9,6 +9,7 @@ import { ApiError, notFound, rateLimited, unauthenticated, validationError } fro
 import { hashPassword, passwordProblems, verifyPassword } from "../../lib/password";
 import { nextFreeSlug, slugify } from "../../lib/slug";
 import { tierLimits } from "../../lib/tiers";
+import { insertKeys, mintKeys, publishKeyRecords } from "../api-keys/api-keys.service";
 import { type IssuedSession, issueSession, revokeFamily, revokeUserSessions } from "./sessions";
 import { EMAIL_POLICY, IP_POLICY, recordFailure, retryAfterSeconds, type ThrottleState } from "./throttle";
 import { verifyToken } from "./tokens";
@@ -25,6 +26,11 @@ export interface Session {
   session: IssuedSession;
 }
 
+export interface Registration extends Session {
+  /** The tenant's four API keys in full, shown once. */
+  apiKeys: Record<string, string>;
+}
+
 function assertPasswordPolicy(password: string, email: string, field: string) {
   const problems = passwordProblems(password, email);
   if (problems.length) throw validationError(field, `Password ${problems.join(", ")}`);
@@ -39,8 +45,8 @@ export interface RegisterInput {
   last_name?: string | undefined;
 }
 
-/** Creates a tenant, its owner and the owner's first session in one D1 batch. */
-export async function register(ctx: AuthContext, input: RegisterInput): Promise<Session> {
+/** Creates a tenant, its owner, its four API keys and the owner's first session in one D1 batch. */
+export async function register(ctx: AuthContext, input: RegisterInput): Promise<Registration> {
   const { db, clock } = ctx.services;
   assertPasswordPolicy(input.password, input.email, "password");
   const now = clock.now();
@@ -86,12 +92,14 @@ export async function register(ctx: AuthContext, input: RegisterInput): Promise<
     updatedAt: now,
   };
   const session = await issueSession(ctx.config, user, now);
+  const keys = await mintKeys(tenant, ["live", "test"], user.id, now);
 
   try {
     await db.batch([
       db.insert(tenants).values(tenant),
       db.insert(users).values(user),
       db.insert(refreshTokens).values(session.refreshRow),
+      insertKeys(db, keys),
       auditInsert(db, {
         tenantId: tenant.id,
         actorType: "user",
@@ -99,6 +107,17 @@ export async function register(ctx: AuthContext, input: RegisterInput): Promise<
         action: "tenant.registered",
         targetType: "tenant",
         targetId: tenant.id,
+        requestId: ctx.requestId,
+        at: now,
+      }),
+      auditInsert(db, {
+        tenantId: tenant.id,
+        actorType: "user",
+        actorId: user.id,
+        action: "api_keys.created",
+        targetType: "api_keys",
+        targetId: "all",
+        metadata: { key_ids: keys.rows.map((row) => row.id) },
         requestId: ctx.requestId,
         at: now,
       }),
@@ -110,7 +129,8 @@ export async function register(ctx: AuthContext, input: RegisterInput): Promise<
       throw new ApiError("conflict", "Please retry: the company slug was just taken");
     throw error;
   }
-  return { tenant, user, session };
+  await publishKeyRecords(ctx.services.kv, keys.records, now.getTime());
+  return { tenant, user, session, apiKeys: keys.fullKeys };
 }
 
 const GENERIC_LOGIN_FAILURE = "Invalid email or password";

@@ -1,0 +1,48 @@
+import { z } from "@hono/zod-openapi";
+import { toBase64Url } from "./crypto";
+import { validationError } from "./errors";
+
+/** Query parameters of every list: `limit` (1-100, default 20) and an opaque `cursor`. */
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).optional().default(20).openapi({ example: 20 }),
+  cursor: z.string().max(200).optional().openapi({ description: "`next_cursor` of the previous page" }),
+});
+
+/** A position in a list sorted newest first: the last item's creation time and id. */
+export interface CursorPosition {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeCursor(position: CursorPosition): string {
+  return toBase64Url(new TextEncoder().encode(`${position.createdAt.getTime()}.${position.id}`));
+}
+
+export function decodeCursor(cursor: string | undefined): CursorPosition | null {
+  if (!cursor) return null;
+  try {
+    const text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const dot = text.indexOf(".");
+    const ms = Number(text.slice(0, dot));
+    const id = text.slice(dot + 1);
+    if (dot < 1 || !Number.isSafeInteger(ms) || !id) throw new Error("bad cursor");
+    return { createdAt: new Date(ms), id };
+  } catch {
+    throw validationError("cursor", "Invalid cursor");
+  }
+}
+
+/** Cuts a page fetched with `limit + 1` rows into the page and the cursor of the next one. */
+export function toPage<T extends { createdAt: Date; id: string }>(rows: T[], limit: number) {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const hasMore = rows.length > limit;
+  return { page, hasMore, nextCursor: hasMore && last ? encodeCursor(last) : null };
+}
+
+export const pageShape = <T extends z.ZodType>(item: T) =>
+  z.object({
+    data: z.array(item),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  });

@@ -1,0 +1,121 @@
+import { createMiddleware } from "hono/factory";
+import type { KeyKind } from "../db/schema";
+import type { ApiKeyPrincipal, AppEnv } from "../env";
+import { auditInsert } from "../lib/audit";
+import { sha256Hex } from "../lib/crypto";
+import { ApiError, forbidden, unauthenticated } from "../lib/errors";
+import { tierLimits } from "../lib/tiers";
+import { lookupKey } from "../modules/api-keys/edge-store";
+import { isUsable, keyState, parseApiKey } from "../modules/api-keys/keys";
+import { noteKeyUse } from "../modules/api-keys/last-used";
+import {
+  blockKey,
+  completesChunk,
+  countLocally,
+  isBlocked,
+  rateLimitHeaders,
+} from "../modules/api-keys/rate-limit";
+
+const BEARER_KEY = /^Bearer\s+((?:pk|sk)_\S*)$/i;
+const REVOKED_USE_AUDIT_EVERY_MS = 60_000;
+const revokedUseAudits = new Map<string, number>();
+
+/** The API key a request carries in `X-API-Key` or `Authorization: Bearer pk_/sk_...`, if any. */
+export function apiKeyFromHeaders(headers: Headers): string | null {
+  const header = headers.get("X-API-Key");
+  if (header !== null) return header.trim();
+  return BEARER_KEY.exec(headers.get("Authorization") ?? "")?.[1] ?? null;
+}
+
+/** Whether the request carries an API key rather than a user token. */
+export const carriesApiKey = (headers: Headers) => apiKeyFromHeaders(headers) !== null;
+
+// A revoked key hammering us is audited once a minute per isolate, not on every request.
+function shouldAuditRevokedUse(keyId: string, now: number): boolean {
+  if (now - (revokedUseAudits.get(keyId) ?? 0) < REVOKED_USE_AUDIT_EVERY_MS) return false;
+  if (revokedUseAudits.size > 50_000) revokedUseAudits.clear();
+  revokedUseAudits.set(keyId, now);
+  return true;
+}
+
+/**
+ * Authenticates a tenant server by API key: format check, SHA-256, edge record (isolate cache →
+ * KV → D1), revocation/expiry, key kind, tenant suspension (402), then the per-key rate limit.
+ * The key and its hash never reach a log line. Sets `apiKey` on the context and the
+ * `RateLimit-*` headers on the response.
+ */
+export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const raw = apiKeyFromHeaders(c.req.raw.headers);
+    if (!raw) throw unauthenticated("An API key is required: send it in X-API-Key or Authorization: Bearer");
+    if (!parseApiKey(raw)) throw unauthenticated("Invalid API key");
+
+    const { db, kv } = c.var.services;
+    const now = Date.now();
+    const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+    const record = await lookupKey({ db, kv, now, waitUntil }, await sha256Hex(raw));
+    if (!record) throw unauthenticated("Invalid API key");
+
+    const state = keyState({ status: record.status, expiresAt: record.expires_at }, new Date(now));
+    if (!isUsable(state)) {
+      if (shouldAuditRevokedUse(record.key_id, now)) {
+        waitUntil(
+          auditInsert(db, {
+            tenantId: record.tenant_id,
+            actorType: "api_key",
+            actorId: record.key_id,
+            action: "api_key.used_after_revoke",
+            targetType: "api_key",
+            targetId: record.key_id,
+            metadata: { state, path: c.req.path },
+            requestId: c.var.requestId,
+            at: new Date(now),
+          }).run(),
+        );
+      }
+      throw unauthenticated(
+        state === "expired" ? "This API key has expired" : "This API key has been revoked",
+      );
+    }
+    if (!allowedKinds.includes(record.kind)) {
+      throw forbidden("Publishable keys can only read public resources; use a secret key");
+    }
+    if (record.tenant_status === "suspended") {
+      throw new ApiError(
+        "tenant_suspended",
+        "This tenant is suspended; its owner can restore access by fixing billing",
+      );
+    }
+
+    const limit = tierLimits(record.tier).api_requests_per_minute;
+    const status = countLocally(record.key_id, limit, now);
+    const headers = rateLimitHeaders(status);
+    let allowed = status.allowed && !isBlocked(record.key_id, now);
+    if (allowed && completesChunk(status)) {
+      allowed = (await c.env.API_RATE_LIMITER.limit({ key: record.key_id })).success;
+      if (!allowed) blockKey(record.key_id, now + status.reset * 1000);
+    }
+    if (!allowed) {
+      throw new ApiError("rate_limited", `Rate limit of ${limit} requests per minute exceeded for this key`, {
+        headers: { ...headers, "RateLimit-Remaining": "0", "Retry-After": String(status.reset) },
+      });
+    }
+
+    const flush = noteKeyUse(db, record.key_id, now);
+    if (flush) waitUntil(flush);
+    const principal: ApiKeyPrincipal = {
+      kind: "api_key",
+      keyId: record.key_id,
+      tenantId: record.tenant_id,
+      companyName: record.company_name,
+      keyKind: record.kind,
+      mode: record.mode,
+      tier: record.tier,
+    };
+    c.set("apiKey", principal);
+    // Set before the handler builds its response, so they are part of it rather than patched in.
+    c.header("RateLimit-Limit", headers["RateLimit-Limit"]);
+    c.header("RateLimit-Remaining", headers["RateLimit-Remaining"]);
+    c.header("RateLimit-Reset", headers["RateLimit-Reset"]);
+    await next();
+  });

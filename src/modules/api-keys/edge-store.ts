@@ -1,0 +1,108 @@
+import { eq } from "drizzle-orm";
+import { apiKeys, type KeyKind, type KeyMode, type TenantStatus, tenants } from "../../db/schema";
+import type { Database } from "../../env";
+
+/**
+ * The edge copy of an API key: what authentication needs, found by the key's SHA-256.
+ * D1 is the source of truth; KV holds this record at every location (refreshed from D1 on a
+ * miss); each isolate keeps the records it used in memory for `ISOLATE_CACHE_MS`.
+ *
+ * Revocation: revoke and regenerate overwrite the record with `status: "revoked"` (or an
+ * `expires_at`), so the KV record doubles as the revocation list, and the isolate that made the
+ * change updates its own cache at once. Elsewhere a revoked key stops working once KV has
+ * propagated (up to ~60 s) and that isolate's cached copy has aged out (`ISOLATE_CACHE_MS`).
+ */
+export interface EdgeKeyRecord {
+  key_id: string;
+  tenant_id: string;
+  company_name: string;
+  kind: KeyKind;
+  mode: KeyMode;
+  status: "active" | "revoked";
+  expires_at: number | null;
+  tenant_status: TenantStatus;
+  tier: string;
+}
+
+export const ISOLATE_CACHE_MS = 10_000;
+const KV_RECORD_TTL_SECONDS = 24 * 60 * 60;
+const MAX_CACHED = 10_000;
+
+const kvKey = (hash: string) => `apikey:${hash}`;
+
+interface CacheEntry {
+  record: EdgeKeyRecord | null;
+  until: number;
+}
+
+const isolateCache = new Map<string, CacheEntry>();
+
+function remember(hash: string, record: EdgeKeyRecord | null, now: number) {
+  if (isolateCache.size >= MAX_CACHED) {
+    const oldest = isolateCache.keys().next().value;
+    if (oldest !== undefined) isolateCache.delete(oldest);
+  }
+  isolateCache.delete(hash);
+  isolateCache.set(hash, { record, until: now + ISOLATE_CACHE_MS });
+}
+
+/** Reads the key record from D1 (the source of truth), or null if no such key exists. */
+export async function loadKeyRecord(db: Database, hash: string): Promise<EdgeKeyRecord | null> {
+  const row = await db
+    .select({
+      key_id: apiKeys.id,
+      tenant_id: apiKeys.tenantId,
+      company_name: tenants.companyName,
+      kind: apiKeys.kind,
+      mode: apiKeys.mode,
+      status: apiKeys.status,
+      expires_at: apiKeys.expiresAt,
+      tenant_status: tenants.status,
+      tier: tenants.subscriptionTier,
+    })
+    .from(apiKeys)
+    .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))
+    .where(eq(apiKeys.keyHash, hash))
+    .get();
+  return row ? { ...row, expires_at: row.expires_at?.getTime() ?? null } : null;
+}
+
+export interface LookupDeps {
+  db: Database;
+  kv: KVNamespace;
+  now: number;
+  /** Where a KV refresh after a D1 read is handed off, off the response path. */
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+/** The record for a key hash: isolate cache, then KV, then D1 (which refreshes KV). */
+export async function lookupKey(deps: LookupDeps, hash: string): Promise<EdgeKeyRecord | null> {
+  const cached = isolateCache.get(hash);
+  if (cached && cached.until > deps.now) return cached.record;
+
+  let record = await deps.kv.get<EdgeKeyRecord>(kvKey(hash), "json");
+  if (!record) {
+    record = await loadKeyRecord(deps.db, hash);
+    if (record) deps.waitUntil(writeRecord(deps.kv, hash, record));
+  }
+  remember(hash, record, deps.now);
+  return record;
+}
+
+function writeRecord(kv: KVNamespace, hash: string, record: EdgeKeyRecord) {
+  return kv.put(kvKey(hash), JSON.stringify(record), { expirationTtl: KV_RECORD_TTL_SECONDS });
+}
+
+/**
+ * Publishes changed records to KV and to this isolate's cache. Called after the D1 batch that
+ * made the change has committed, and awaited, so the answer to a revoke means the key is dead here.
+ */
+export async function publishKeyRecords(kv: KVNamespace, records: Map<string, EdgeKeyRecord>, now: number) {
+  for (const [hash, record] of records) remember(hash, record, now);
+  await Promise.all([...records].map(([hash, record]) => writeRecord(kv, hash, record)));
+}
+
+/** Drops this isolate's cached copies (tests, and tenant-wide changes such as suspension). */
+export function forgetCachedKeys() {
+  isolateCache.clear();
+}

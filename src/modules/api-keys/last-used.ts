@@ -1,0 +1,33 @@
+import { sql } from "drizzle-orm";
+import { apiKeys } from "../../db/schema";
+import type { Database } from "../../env";
+
+/**
+ * `last_used_at` without a D1 write per request: each isolate notes a key's use at most once a
+ * minute, and writes the noted keys together, one UPDATE per flush, at most every
+ * `FLUSH_EVERY_MS`, off the response path. A flush stamps its own time, so `last_used_at` is
+ * exact to about a minute, which is what it is for.
+ */
+const NOTE_EVERY_MS = 60_000;
+const FLUSH_EVERY_MS = 5_000;
+const MAX_IDS_PER_FLUSH = 500;
+
+const notedAt = new Map<string, number>();
+let pending = new Set<string>();
+let lastFlush = 0;
+
+/** Notes a use of `keyId`; returns a flush to run off the response path when one is due. */
+export function noteKeyUse(db: Database, keyId: string, now: number): Promise<unknown> | null {
+  if (now - (notedAt.get(keyId) ?? 0) >= NOTE_EVERY_MS) {
+    if (notedAt.size > 50_000) notedAt.clear();
+    notedAt.set(keyId, now);
+    pending.add(keyId);
+  }
+  if (!pending.size || now - lastFlush < FLUSH_EVERY_MS) return null;
+  lastFlush = now;
+  const ids = [...pending].slice(0, MAX_IDS_PER_FLUSH);
+  pending = new Set([...pending].slice(MAX_IDS_PER_FLUSH));
+  return db.run(
+    sql`UPDATE ${apiKeys} SET last_used_at = ${now} WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
+  );
+}

@@ -1,0 +1,46 @@
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { type AuditLogRow, auditLog } from "../../db/schema";
+import type { Services } from "../../env";
+import { decodeCursor, toPage } from "../../lib/pagination";
+
+export interface AuditQueryInput {
+  limit: number;
+  cursor?: string | undefined;
+  action?: string | undefined;
+}
+
+/** The tenant's audit records, newest first, with cursor pagination and an action-prefix filter. */
+export async function listAuditLog(services: Services, tenantId: string, query: AuditQueryInput) {
+  const after = decodeCursor(query.cursor);
+  const rows = await services.db
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.tenantId, tenantId),
+        query.action
+          ? sql`substr(${auditLog.action}, 1, ${query.action.length}) = ${query.action}`
+          : undefined,
+        after
+          ? or(
+              lt(auditLog.createdAt, after.createdAt),
+              and(eq(auditLog.createdAt, after.createdAt), lt(auditLog.id, after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+    .limit(query.limit + 1);
+  return toPage(rows, query.limit);
+}
+
+export const serializeAuditEntry = (row: AuditLogRow) => ({
+  id: row.id,
+  action: row.action,
+  actor: { type: row.actorType, id: row.actorId },
+  target: { type: row.targetType, id: row.targetId },
+  reason: row.reason,
+  metadata: row.metadata ?? null,
+  request_id: row.requestId,
+  created_at: row.createdAt.toISOString(),
+});

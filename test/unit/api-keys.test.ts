@@ -1,0 +1,139 @@
+import type { SQLWrapper } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { describe, expect, it } from "vitest";
+import type { Database } from "../../src/env";
+import {
+  generateApiKey,
+  keyState,
+  maskSecretKey,
+  modesOf,
+  parseApiKey,
+  seedKeyType,
+} from "../../src/modules/api-keys/keys";
+import { noteKeyUse } from "../../src/modules/api-keys/last-used";
+import {
+  chunkSize,
+  completesChunk,
+  countRequest,
+  rateLimitStatus,
+} from "../../src/modules/api-keys/rate-limit";
+
+describe("API key format", () => {
+  it.each([
+    ["publishable", "live", /^pk_live_[0-9A-Za-z]{32}$/],
+    ["secret", "live", /^sk_live_[0-9A-Za-z]{32}$/],
+    ["publishable", "test", /^pk_test_[0-9A-Za-z]{32}$/],
+    ["secret", "test", /^sk_test_[0-9A-Za-z]{32}$/],
+  ] as const)("%s %s keys look like %s", (kind, mode, pattern) => {
+    const key = generateApiKey(kind, mode);
+    expect(key).toMatch(pattern);
+    expect(parseApiKey(key)).toEqual({ kind, mode });
+  });
+
+  it("draws keys from a CSPRNG: no repeats, every base62 character used", () => {
+    const keys = Array.from({ length: 2000 }, () => generateApiKey("secret", "live"));
+    expect(new Set(keys).size).toBe(keys.length);
+    const alphabet = new Set(keys.flatMap((key) => [...key.slice(8)]));
+    expect(alphabet.size).toBe(62);
+  });
+
+  it.each([
+    ["", "empty"],
+    ["xk_live_abcdefghijklmnopqrstuvwxyz012345", "wrong prefix"],
+    ["sk_prod_abcdefghijklmnopqrstuvwxyz012345", "wrong mode"],
+    ["sk_live_abcdefghijklmnopqrstuvwxyz01234", "too short"],
+    ["sk_live_abcdefghijklmnopqrstuvwxyz0123456", "too long"],
+    ["sk_live_abcdefghijklmnopqrstuvwxyz01234!", "not base62"],
+    [`sk_live_${"a".repeat(10_000)}`, "huge"],
+  ])("refuses %s (%s)", (raw) => {
+    expect(parseApiKey(raw)).toBeNull();
+  });
+
+  it("masks secret keys to their last 4 characters and names keys as the old platform did", () => {
+    expect(maskSecretKey("live", "3456")).toBe("sk_live_****...3456");
+    expect(seedKeyType("publishable", "test")).toBe("test_public");
+    expect(seedKeyType("secret", "live")).toBe("live_secret");
+    expect(modesOf("all")).toEqual(["live", "test"]);
+  });
+});
+
+describe("key state", () => {
+  const now = new Date("2026-01-01T00:00:00Z");
+  it("is active without an end, expiring before its end, expired after, revoked when revoked", () => {
+    expect(keyState({ status: "active", expiresAt: null }, now)).toBe("active");
+    expect(keyState({ status: "active", expiresAt: now.getTime() + 1 }, now)).toBe("expiring");
+    expect(keyState({ status: "active", expiresAt: now.getTime() }, now)).toBe("expired");
+    expect(keyState({ status: "revoked", expiresAt: null }, now)).toBe("revoked");
+  });
+});
+
+describe("rate-limit window", () => {
+  it("counts within an aligned window and starts over in the next", () => {
+    const t0 = 1_800_000_000_000; // aligned to the minute
+    let window = countRequest(undefined, t0 + 1000);
+    for (let i = 0; i < 59; i++) window = countRequest(window, t0 + 2000);
+    expect(rateLimitStatus(window, 60, t0 + 2000)).toEqual({
+      limit: 60,
+      count: 60,
+      remaining: 0,
+      reset: 58,
+      allowed: true,
+    });
+    window = countRequest(window, t0 + 3000);
+    expect(rateLimitStatus(window, 60, t0 + 3000).allowed).toBe(false);
+    window = countRequest(window, t0 + 60_000);
+    expect(window).toEqual({ start: t0 + 60_000, count: 1 });
+    expect(rateLimitStatus(window, 60, t0 + 60_000)).toEqual({
+      limit: 60,
+      count: 1,
+      remaining: 59,
+      reset: 60,
+      allowed: true,
+    });
+  });
+});
+
+describe("location-wide reporting", () => {
+  it("reports to the binding once per chunk of limit/60 requests", () => {
+    expect(chunkSize(60)).toBe(1);
+    expect(chunkSize(600)).toBe(10);
+    expect(chunkSize(6000)).toBe(100);
+    const status = (count: number, limit: number) => rateLimitStatus({ start: 0, count }, limit, 0);
+    expect([1, 2, 3].map((n) => completesChunk(status(n, 60)))).toEqual([true, true, true]);
+    expect([1, 99, 100, 101, 200].map((n) => completesChunk(status(n, 6000)))).toEqual([
+      false,
+      false,
+      true,
+      false,
+      true,
+    ]);
+  });
+});
+
+describe("last_used_at bookkeeping", () => {
+  // A stand-in for drizzle: records the statements it is asked to run.
+  const statements: { sql: string; params: unknown[] }[] = [];
+  const db = {
+    run: (query: SQLWrapper) => {
+      const built = new SQLiteSyncDialect().sqlToQuery(query.getSQL());
+      statements.push({ sql: built.sql, params: built.params });
+      return Promise.resolve();
+    },
+  } as unknown as Database;
+
+  it("writes noted keys together, at most every 5 s, and each key at most once a minute", () => {
+    const t0 = 4_000_000_000_000;
+    expect(noteKeyUse(db, "key_a", t0)).not.toBeNull();
+    expect(statements.at(-1)?.params).toEqual([t0, JSON.stringify(["key_a"])]);
+    expect(noteKeyUse(db, "key_b", t0 + 1000)).toBeNull();
+    expect(noteKeyUse(db, "key_c", t0 + 2000)).toBeNull();
+    expect(noteKeyUse(db, "key_a", t0 + 3000)).toBeNull();
+    expect(noteKeyUse(db, "key_b", t0 + 5000)).not.toBeNull();
+    expect(statements.at(-1)?.params).toEqual([t0 + 5000, JSON.stringify(["key_b", "key_c"])]);
+    expect(statements.at(-1)?.sql).toMatch(/^update "api_keys" set last_used_at = \? where id in/i);
+    // key_a was noted at t0: nothing to write again before a minute has passed.
+    expect(noteKeyUse(db, "key_a", t0 + 11_000)).toBeNull();
+    expect(noteKeyUse(db, "key_a", t0 + 61_000)).not.toBeNull();
+    expect(statements).toHaveLength(3);
+  });
+});
