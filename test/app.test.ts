@@ -80,9 +80,16 @@ describe("the app's contract for every route", () => {
         "/api/v1/auth/tenants/token/refresh",
         "/api/v1/auth/tenants/me",
         "/api/v1/auth/tenants/users/{id}",
+        "/api/v1/auth/tenants/api-keys",
+        "/api/v1/auth/tenants/api-keys/regenerate",
+        "/api/v1/auth/tenants/api-keys/revoke",
+        "/api/v1/auth/tenants/verify",
+        "/api/v1/auth/tenants/audit-log",
       ]),
     );
     expect(doc.body.components.schemas.Error).toBeDefined();
+    expect(Object.keys(doc.body.paths["/api/v1/auth/tenants/api-keys/revoke"]).sort()).toEqual(["delete", "post"]);
+    expect(doc.body.components.securitySchemes).toHaveProperty("apiKeyHeader");
     expect(doc.body.paths["/api/v1/auth/tenants/me"].get.responses["401"]).toBeDefined();
 
     const page = await call("/docs");
