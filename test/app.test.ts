@@ -88,7 +88,10 @@ describe("the app's contract for every route", () => {
       ]),
     );
     expect(doc.body.components.schemas.Error).toBeDefined();
-    expect(Object.keys(doc.body.paths["/api/v1/auth/tenants/api-keys/revoke"]).sort()).toEqual(["delete", "post"]);
+    expect(Object.keys(doc.body.paths["/api/v1/auth/tenants/api-keys/revoke"]).sort()).toEqual([
+      "delete",
+      "post",
+    ]);
     expect(doc.body.components.securitySchemes).toHaveProperty("apiKeyHeader");
     expect(doc.body.paths["/api/v1/auth/tenants/me"].get.responses["401"]).toBeDefined();
 
