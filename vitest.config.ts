@@ -3,15 +3,17 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 // Tests run inside workerd with the bindings of wrangler.toml (local D1, KV, Queues, Durable
-// Objects). Secrets get test-only values here; migrations are applied by test/setup.ts.
+// Objects). Secrets get test-only values here; migrations are applied by test/setup.ts; Stripe is
+// the local double started by test/global-setup.ts.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     plugins: [
-      cloudflareTest({
+      cloudflareTest(({ inject }) => ({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
+            STRIPE_API_BASE: inject("stripeDoubleUrl"),
             TEST_MIGRATIONS: migrations,
             JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
             PLATFORM_ADMIN_TOKEN: "test-platform-admin-token",
@@ -20,9 +22,10 @@ export default defineConfig(async () => {
             STRIPE_CONNECT_CLIENT_ID: "ca_test_client",
           },
         },
-      }),
+      })),
     ],
     test: {
+      globalSetup: ["./test/global-setup.ts"],
       setupFiles: ["./test/setup.ts"],
       include: ["test/**/*.test.ts"],
     },

@@ -14,6 +14,8 @@ import { servicesMiddleware } from "./middleware/services";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
+import { plansRoutes } from "./modules/plans/plans.routes";
+import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.routes";
 import { usersRoutes } from "./modules/users/users.routes";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -94,6 +96,8 @@ export function createApp() {
   app.route("/", usersRoutes);
   app.route("/", apiKeysRoutes);
   app.route("/", auditLogRoutes);
+  app.route("/", stripeConnectRoutes);
+  app.route("/", plansRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -29,6 +29,30 @@ const AuthConfigSchema = z.object({
   JWT_REFRESH_TOKEN_LIFETIME: minutes(1440),
 });
 
+const StripeConfigSchema = z.object({
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_\w+$/, "must be a secret key (sk_test_..., sk_live_...)")
+    .optional(),
+  STRIPE_PUBLISHABLE_KEY: z.string().optional(),
+  STRIPE_API_BASE: z.url().optional(),
+  STRIPE_CONNECT_BASE: z.url().optional(),
+  STRIPE_CONNECT_CLIENT_ID: z.string().optional(),
+  PUBLIC_BASE_URL: z.url().optional().default("http://localhost:8787"),
+  PLATFORM_FEE_PERCENT: z.coerce.number().min(0).max(100).optional().default(15),
+});
+
+export interface StripeConfig {
+  /** The platform key; a placeholder when the API host is a local Stripe double. */
+  secretKey: string;
+  livemode: boolean;
+  apiBase: URL | null;
+  connectBase: URL;
+  connectClientId: string | null;
+  publicBaseUrl: string;
+  platformFeePercent: number;
+}
+
 export type AppConfig = z.infer<typeof AppConfigSchema> & { corsOrigins: string[] };
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 
@@ -65,4 +89,35 @@ export const authConfig: Parser<AuthConfig> = cachedSection(
   AuthConfigSchema,
   "not_configured",
   (parsed: AuthConfig) => parsed,
+);
+
+/**
+ * Stripe settings. Without `STRIPE_SECRET_KEY` the API host must be overridden (a local Stripe
+ * double, as `npm run dev` and the tests do); otherwise Stripe routes answer 503
+ * `stripe_not_configured` naming the missing setting.
+ */
+export const stripeConfig: Parser<StripeConfig> = cachedSection(
+  StripeConfigSchema,
+  "stripe_not_configured",
+  (parsed: z.infer<typeof StripeConfigSchema>) => {
+    const apiBase = parsed.STRIPE_API_BASE ? new URL(parsed.STRIPE_API_BASE) : null;
+    if (!parsed.STRIPE_SECRET_KEY && !apiBase) {
+      throw new ApiError(
+        "stripe_not_configured",
+        "Stripe is not configured: set STRIPE_SECRET_KEY (or STRIPE_API_BASE to a local Stripe double)",
+      );
+    }
+    const secretKey = parsed.STRIPE_SECRET_KEY ?? "sk_test_local_stripe_double";
+    return {
+      secretKey,
+      livemode: secretKey.includes("_live_"),
+      apiBase,
+      connectBase: new URL(
+        parsed.STRIPE_CONNECT_BASE ?? parsed.STRIPE_API_BASE ?? "https://connect.stripe.com",
+      ),
+      connectClientId: parsed.STRIPE_CONNECT_CLIENT_ID || null,
+      publicBaseUrl: parsed.PUBLIC_BASE_URL.replace(/\/+$/, ""),
+      platformFeePercent: parsed.PLATFORM_FEE_PERCENT,
+    };
+  },
 );

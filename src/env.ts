@@ -3,14 +3,19 @@ import type * as schema from "./db/schema";
 import type { KeyKind, KeyMode, Role } from "./db/schema";
 
 /** Optional settings that `wrangler types` cannot see because they are unset by default. */
+interface OptionalSettings {
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_PUBLISHABLE_KEY?: string;
+  STRIPE_API_BASE?: string;
+  STRIPE_CONNECT_BASE?: string;
+  /** Set only by the benchmark: enables the bare baseline route `/__bench/bare`. */
+  BENCH_BARE_ROUTE?: string;
+}
+
 declare global {
-  interface Env {
-    STRIPE_SECRET_KEY?: string;
-    STRIPE_PUBLISHABLE_KEY?: string;
-    STRIPE_API_BASE?: string;
-    STRIPE_CONNECT_BASE?: string;
-    /** Set only by the benchmark: enables the bare baseline route `/__bench/bare`. */
-    BENCH_BARE_ROUTE?: string;
+  interface Env extends OptionalSettings {}
+  namespace Cloudflare {
+    interface Env extends OptionalSettings {}
   }
 }
 

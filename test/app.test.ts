@@ -85,6 +85,13 @@ describe("the app's contract for every route", () => {
         "/api/v1/auth/tenants/api-keys/revoke",
         "/api/v1/auth/tenants/verify",
         "/api/v1/auth/tenants/audit-log",
+        "/api/v1/auth/tenants/stripe/connect",
+        "/api/v1/auth/tenants/stripe/callback",
+        "/api/v1/auth/tenants/stripe/status",
+        "/api/v1/auth/tenants/stripe/disconnect",
+        "/api/v1/auth/plans",
+        "/api/v1/auth/plans/{id}",
+        "/api/v1/auth/plans/{id}/duplicate",
       ]),
     );
     expect(doc.body.components.schemas.Error).toBeDefined();

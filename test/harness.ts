@@ -43,6 +43,7 @@ export async function call<T = Record<string, unknown>>(
     method: options.method ?? (body === undefined ? "GET" : "POST"),
     headers,
     body,
+    redirect: "manual",
   });
   const text = await res.text();
   let parsed: unknown = {};

@@ -26,6 +26,8 @@ export const tenants = sqliteTable(
     subscriptionTier: text().notNull().default("free"),
     stripeConnectAccountId: text(),
     stripeConnectStatus: text().notNull().default("not_connected"),
+    /** How the account was connected: `account_links` (platform-controlled) or `oauth` (legacy). */
+    stripeConnectFlow: text({ enum: ["account_links", "oauth"] }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -156,3 +158,50 @@ export const apiKeys = sqliteTable(
 );
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/** Connect onboarding `state` values already redeemed: D1 makes single use strict (KV alone is not). */
+export const connectStatesUsed = sqliteTable("connect_states_used", {
+  stateHash: text().primaryKey(),
+  tenantId: text().notNull(),
+  usedAt: integer({ mode: "timestamp_ms" }).notNull(),
+});
+
+export const BILLING_INTERVALS = ["month", "year"] as const;
+export type BillingInterval = (typeof BILLING_INTERVALS)[number];
+
+/** A tenant's subscription plan, mirrored as a Product + recurring Price on its connected account. */
+export const plans = sqliteTable(
+  "plans",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text().notNull(),
+    description: text(),
+    /** Integer minor units of `currency` (cents; yen for JPY). */
+    priceCents: integer().notNull(),
+    currency: text().notNull(),
+    billingInterval: text({ enum: BILLING_INTERVALS }).notNull(),
+    trialDays: integer().notNull().default(0),
+    features: text({ mode: "json" }).$type<string[]>().notNull(),
+    metadata: text({ mode: "json" }).$type<Record<string, string>>().notNull(),
+    isActive: integer({ mode: "boolean" }).notNull().default(true),
+    isVisible: integer({ mode: "boolean" }).notNull().default(true),
+    /** Whether the plan lives in Stripe's live mode (the platform key's mode when it was created). */
+    livemode: integer({ mode: "boolean" }).notNull(),
+    stripeProductId: text().notNull(),
+    stripePriceId: text().notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("plans_tenant_name_unique").on(t.tenantId, t.name),
+    index("plans_tenant_active_idx").on(t.tenantId, t.isActive),
+    index("plans_tenant_interval_idx").on(t.tenantId, t.billingInterval),
+    index("plans_tenant_created_idx").on(t.tenantId, t.createdAt),
+    index("plans_stripe_product_idx").on(t.stripeProductId),
+  ],
+);
+
+export type PlanRow = typeof plans.$inferSelect;

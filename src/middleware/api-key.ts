@@ -15,6 +15,7 @@ import {
   isBlocked,
   rateLimitHeaders,
 } from "../modules/api-keys/rate-limit";
+import { requireUser } from "./auth";
 
 const BEARER_KEY = /^Bearer\s+((?:pk|sk)_\S*)$/i;
 const REVOKED_USE_AUDIT_EVERY_MS = 60_000;
@@ -119,3 +120,14 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
     c.header("RateLimit-Reset", headers["RateLimit-Reset"]);
     await next();
   });
+
+/**
+ * For routes both dashboard users and tenant servers call: an API key (of `kinds`) when the
+ * request carries one, a user access token otherwise.
+ */
+export const requireUserOrApiKey = (kinds: KeyKind[]) => {
+  const byKey = requireApiKey(kinds);
+  return createMiddleware<AppEnv>((c, next) =>
+    carriesApiKey(c.req.raw.headers) ? byKey(c, next) : requireUser(c, next),
+  );
+};

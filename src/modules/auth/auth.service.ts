@@ -73,6 +73,7 @@ export async function register(ctx: AuthContext, input: RegisterInput): Promise<
     subscriptionTier: "free",
     stripeConnectAccountId: null,
     stripeConnectStatus: "not_connected",
+    stripeConnectFlow: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -1,0 +1,51 @@
+/** Money rules for plans: ISO 4217 currencies (lower-case, as Stripe writes them) in minor units. */
+
+const FALLBACK_CURRENCIES = [
+  "usd",
+  "eur",
+  "gbp",
+  "jpy",
+  "cad",
+  "aud",
+  "chf",
+  "sek",
+  "nok",
+  "dkk",
+  "inr",
+  "brl",
+  "mxn",
+];
+
+let known: Set<string> | null = null;
+function currencies(): Set<string> {
+  if (!known) {
+    const list =
+      typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("currency") : FALLBACK_CURRENCIES;
+    known = new Set(list.map((code) => code.toLowerCase()));
+  }
+  return known;
+}
+
+export function isIsoCurrency(code: string): boolean {
+  return /^[a-z]{3}$/.test(code) && currencies().has(code);
+}
+
+/** Decimal places of a currency's major unit: 2 for usd, 0 for jpy, 3 for kwd. */
+export function minorUnitDigits(currency: string): number {
+  return (
+    new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).resolvedOptions()
+      .maximumFractionDigits ?? 2
+  );
+}
+
+/** "$29.99/month", "¥500/year", "€1,200.00/month". */
+export function priceDisplay(amount: number, currency: string, interval: string): string {
+  const digits = minorUnitDigits(currency);
+  const formatted = new Intl.NumberFormat("en-US", {
+    style: "currency",
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(amount / 10 ** digits);
+  return `${formatted}/${interval}`;
+}

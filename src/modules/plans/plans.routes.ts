@@ -1,0 +1,170 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { stripeConfig } from "../../config";
+import type { AppEnv } from "../../env";
+import { createRouter } from "../../lib/create-app";
+import { API_KEY_AUTH, BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { requireUserOrApiKey } from "../../middleware/api-key";
+import { requireRole, requireUser } from "../../middleware/auth";
+import { stripeClient } from "../../stripe/client";
+import {
+  CreatePlanBody,
+  DuplicatePlanBody,
+  ListPlansQuery,
+  PlanIdParam,
+  PlanListResponse,
+  PlanSchema,
+  serializePlan,
+  UpdatePlanBody,
+} from "./plans.schemas";
+import * as plansService from "./plans.service";
+
+const tags = ["Plans"];
+const BASE = "/api/v1/auth/plans";
+const editors = [requireUser, requireRole("owner", "admin")];
+const readers = [requireUserOrApiKey(["secret", "publishable"])];
+const READ_AUTH = [...BEARER_AUTH, ...API_KEY_AUTH];
+
+const planContext = (c: Context<AppEnv>): plansService.PlanContext => {
+  const config = stripeConfig(c.env);
+  return { services: c.var.services, stripe: stripeClient(config), config, requestId: c.var.requestId };
+};
+
+/** Users see every plan of their tenant; API keys see their mode's; publishable keys only public ones. */
+function viewerOf(c: Context<AppEnv>): plansService.PlanViewer {
+  const key = c.get("apiKey");
+  if (key) {
+    return {
+      tenantId: key.tenantId,
+      actorId: key.keyId,
+      livemode: key.mode === "live",
+      publicOnly: key.keyKind === "publishable",
+    };
+  }
+  return {
+    tenantId: c.var.principal.tenantId,
+    actorId: c.var.principal.userId,
+    livemode: null,
+    publicOnly: false,
+  };
+}
+
+const stripeErrors = {
+  ...errorResponses,
+  502: {
+    description: "Stripe failed (`stripe_error`); nothing was changed",
+    content: errorResponses[400].content,
+  },
+};
+
+const listRoute = createRoute({
+  method: "get",
+  path: BASE,
+  tags,
+  summary: "List plans, newest first",
+  description:
+    "Any user of the tenant; secret API keys (their mode's plans); publishable keys (only visible, active plans: for pricing pages).",
+  security: READ_AUTH,
+  middleware: readers,
+  request: { query: ListPlansQuery },
+  responses: { 200: jsonResponse(PlanListResponse, "A page of plans"), ...errorResponses },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: `${BASE}/{id}`,
+  tags,
+  summary: "Get a plan",
+  security: READ_AUTH,
+  middleware: readers,
+  request: { params: PlanIdParam },
+  responses: { 200: jsonResponse(PlanSchema, "The plan"), ...errorResponses },
+});
+
+const createPlanRoute = createRoute({
+  method: "post",
+  path: BASE,
+  tags,
+  summary: "Create a plan (owner, admin)",
+  description:
+    "Creates a Stripe Product and recurring Price on the tenant's connected account, then the plan: all or nothing. Needs a connected account (409 `stripe_not_connected`). Names are unique per tenant (409).",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { body: jsonBody(CreatePlanBody) },
+  responses: { 201: jsonResponse(PlanSchema, "Plan created"), ...stripeErrors },
+});
+
+const updateRoute = createRoute({
+  method: "patch",
+  path: `${BASE}/{id}`,
+  tags,
+  summary: "Update a plan (owner, admin)",
+  description:
+    "Name, description, features, metadata, trial days and visibility. Price, currency and interval are immutable (400): duplicate the plan instead. Stripe is updated first; if it refuses, the plan is unchanged.",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { params: PlanIdParam, body: jsonBody(UpdatePlanBody) },
+  responses: { 200: jsonResponse(PlanSchema, "Plan updated"), ...stripeErrors },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: `${BASE}/{id}`,
+  tags,
+  summary: "Deactivate a plan (owner, admin)",
+  description:
+    "Soft delete: `is_active=false` and the Stripe product archived. Existing subscriptions go on.",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { params: PlanIdParam },
+  responses: { 200: jsonResponse(PlanSchema, "Plan deactivated"), ...stripeErrors },
+});
+
+const duplicateRoute = createRoute({
+  method: "post",
+  path: `${BASE}/{id}/duplicate`,
+  tags,
+  summary: "Duplicate a plan with a new name and price (owner, admin)",
+  description:
+    "Features, metadata, trial and visibility are copied; `metadata.duplicated_from` names the origin.",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { params: PlanIdParam, body: jsonBody(DuplicatePlanBody) },
+  responses: { 201: jsonResponse(PlanSchema, "Plan created"), ...stripeErrors },
+});
+
+export const plansRoutes = createRouter()
+  .openapi(listRoute, async (c) => {
+    const { page, hasMore, nextCursor } = await plansService.listPlans(
+      c.var.services,
+      viewerOf(c),
+      c.req.valid("query"),
+    );
+    return c.json({ data: page.map(serializePlan), has_more: hasMore, next_cursor: nextCursor }, 200);
+  })
+  .openapi(getRoute, async (c) => {
+    const plan = await plansService.getPlan(c.var.services, viewerOf(c), c.req.valid("param").id);
+    return c.json(serializePlan(plan), 200);
+  })
+  .openapi(createPlanRoute, async (c) => {
+    const plan = await plansService.createPlan(planContext(c), viewerOf(c), c.req.valid("json"));
+    return c.json(serializePlan(plan), 201);
+  })
+  .openapi(updateRoute, async (c) => {
+    const { price_cents: _p, currency: _c, billing_interval: _b, ...changes } = c.req.valid("json");
+    const plan = await plansService.updatePlan(planContext(c), viewerOf(c), c.req.valid("param").id, changes);
+    return c.json(serializePlan(plan), 200);
+  })
+  .openapi(deleteRoute, async (c) => {
+    const plan = await plansService.deactivatePlan(planContext(c), viewerOf(c), c.req.valid("param").id);
+    return c.json(serializePlan(plan), 200);
+  })
+  .openapi(duplicateRoute, async (c) => {
+    const plan = await plansService.duplicatePlan(
+      planContext(c),
+      viewerOf(c),
+      c.req.valid("param").id,
+      c.req.valid("json"),
+    );
+    return c.json(serializePlan(plan), 201);
+  });

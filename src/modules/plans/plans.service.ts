@@ -1,0 +1,382 @@
+import { and, desc, eq, like, lt, ne, or } from "drizzle-orm";
+import type Stripe from "stripe";
+import type { StripeConfig } from "../../config";
+import { type BillingInterval, type PlanRow, plans, type TenantRow, tenants } from "../../db/schema";
+import type { Database, Services } from "../../env";
+import { auditInsert } from "../../lib/audit";
+import { newId } from "../../lib/crypto";
+import { uniqueViolation } from "../../lib/db-errors";
+import { ApiError, notFound } from "../../lib/errors";
+import { decodeCursor, toPage } from "../../lib/pagination";
+import { callStripe } from "../../stripe/errors";
+
+export interface PlanContext {
+  services: Services;
+  stripe: Stripe;
+  config: StripeConfig;
+  requestId: string;
+}
+
+/** Who asks: a user (everything of the tenant) or an API key (its mode; publishable: public plans only). */
+export interface PlanViewer {
+  tenantId: string;
+  actorId: string;
+  livemode: boolean | null;
+  publicOnly: boolean;
+}
+
+const nameTaken = () => new ApiError("conflict", "A plan with this name already exists");
+
+async function connectedTenant(
+  db: Database,
+  tenantId: string,
+): Promise<TenantRow & { stripeConnectAccountId: string }> {
+  const tenant = await db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+  if (!tenant) throw notFound("Tenant");
+  if (!tenant.stripeConnectAccountId) {
+    throw new ApiError("stripe_not_connected", "Connect a Stripe account before creating plans");
+  }
+  return tenant as TenantRow & { stripeConnectAccountId: string };
+}
+
+async function assertNameFree(db: Database, tenantId: string, name: string, exceptId?: string) {
+  const clash = await db
+    .select({ id: plans.id })
+    .from(plans)
+    .where(
+      and(eq(plans.tenantId, tenantId), eq(plans.name, name), exceptId ? ne(plans.id, exceptId) : undefined),
+    )
+    .get();
+  if (clash) throw nameTaken();
+}
+
+const stripeMetadata = (tenantId: string, planId: string, metadata: Record<string, string>) => ({
+  ...metadata,
+  tenant_id: tenantId,
+  plan_id: planId,
+});
+
+export interface NewPlan {
+  name: string;
+  description?: string | null | undefined;
+  price_cents: number;
+  currency: string;
+  billing_interval: BillingInterval;
+  trial_days: number;
+  features: string[];
+  metadata: Record<string, string>;
+  is_visible: boolean;
+}
+
+/** Best-effort undo of Stripe objects whose plan could not be stored; the error that caused it wins. */
+async function archiveQuietly(ctx: PlanContext, account: string, productId: string, priceId?: string) {
+  const options = { stripeAccount: account };
+  await Promise.allSettled([
+    ctx.stripe.products.update(productId, { active: false }, options),
+    ...(priceId ? [ctx.stripe.prices.update(priceId, { active: false }, options)] : []),
+  ]);
+}
+
+/**
+ * Creates the plan all-or-nothing: Product and Price on the tenant's connected account (each
+ * with an idempotency key derived from the new plan id, so the SDK's retries never duplicate),
+ * then one D1 batch (plan + audit). If Stripe fails nothing is stored; if D1 fails after
+ * Stripe succeeded, the Stripe objects are archived again and the caller gets the error.
+ */
+export async function createPlan(ctx: PlanContext, viewer: PlanViewer, input: NewPlan, origin?: PlanRow) {
+  const { db, clock } = ctx.services;
+  const tenant = await connectedTenant(db, viewer.tenantId);
+  await assertNameFree(db, tenant.id, input.name);
+  const account = tenant.stripeConnectAccountId;
+  const planId = newId("plan");
+  const metadata = origin ? { ...input.metadata, duplicated_from: origin.id } : input.metadata;
+  const options = (step: string) => ({ stripeAccount: account, idempotencyKey: `plan:${planId}:${step}` });
+
+  const product = await callStripe(() =>
+    ctx.stripe.products.create(
+      {
+        name: input.name,
+        ...(input.description ? { description: input.description } : {}),
+        metadata: stripeMetadata(tenant.id, planId, metadata),
+      },
+      options("product"),
+    ),
+  );
+  let price: Stripe.Price;
+  try {
+    price = await callStripe(() =>
+      ctx.stripe.prices.create(
+        {
+          product: product.id,
+          unit_amount: input.price_cents,
+          currency: input.currency,
+          recurring: { interval: input.billing_interval },
+          metadata: { tenant_id: tenant.id, plan_id: planId },
+        },
+        options("price"),
+      ),
+    );
+  } catch (error) {
+    await archiveQuietly(ctx, account, product.id);
+    throw error;
+  }
+
+  const now = clock.now();
+  const row: PlanRow = {
+    id: planId,
+    tenantId: tenant.id,
+    name: input.name,
+    description: input.description ?? null,
+    priceCents: input.price_cents,
+    currency: input.currency,
+    billingInterval: input.billing_interval,
+    trialDays: input.trial_days,
+    features: input.features,
+    metadata,
+    isActive: true,
+    isVisible: input.is_visible,
+    livemode: ctx.config.livemode,
+    stripeProductId: product.id,
+    stripePriceId: price.id,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await db.batch([
+      db.insert(plans).values(row),
+      auditInsert(db, {
+        tenantId: tenant.id,
+        actorType: "user",
+        actorId: viewer.actorId,
+        action: origin ? "plan.duplicated" : "plan.created",
+        targetType: "plan",
+        targetId: planId,
+        metadata: origin
+          ? { origin_plan_id: origin.id }
+          : { price_cents: row.priceCents, currency: row.currency },
+        requestId: ctx.requestId,
+        at: now,
+      }),
+    ]);
+  } catch (error) {
+    await archiveQuietly(ctx, account, product.id, price.id);
+    if (uniqueViolation(error)) throw nameTaken();
+    throw error;
+  }
+  return row;
+}
+
+export interface PlanFilters {
+  limit: number;
+  cursor?: string | undefined;
+  is_active?: boolean | undefined;
+  billing_interval?: BillingInterval | undefined;
+  search?: string | undefined;
+}
+
+export async function listPlans(services: Services, viewer: PlanViewer, filters: PlanFilters) {
+  const after = decodeCursor(filters.cursor);
+  const rows = await services.db
+    .select()
+    .from(plans)
+    .where(
+      and(
+        eq(plans.tenantId, viewer.tenantId),
+        viewer.livemode === null ? undefined : eq(plans.livemode, viewer.livemode),
+        viewer.publicOnly ? and(eq(plans.isActive, true), eq(plans.isVisible, true)) : undefined,
+        filters.is_active === undefined ? undefined : eq(plans.isActive, filters.is_active),
+        filters.billing_interval ? eq(plans.billingInterval, filters.billing_interval) : undefined,
+        filters.search ? like(plans.name, `%${filters.search.replace(/[%_]/g, "")}%`) : undefined,
+        after
+          ? or(
+              lt(plans.createdAt, after.createdAt),
+              and(eq(plans.createdAt, after.createdAt), lt(plans.id, after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(plans.createdAt), desc(plans.id))
+    .limit(filters.limit + 1);
+  return toPage(rows, filters.limit);
+}
+
+/** One plan of the viewer's tenant (and mode); another tenant's plan is simply not found. */
+export async function getPlan(services: Services, viewer: PlanViewer, planId: string): Promise<PlanRow> {
+  const plan = await services.db
+    .select()
+    .from(plans)
+    .where(and(eq(plans.id, planId), eq(plans.tenantId, viewer.tenantId)))
+    .get();
+  const hidden =
+    !plan ||
+    (viewer.livemode !== null && plan.livemode !== viewer.livemode) ||
+    (viewer.publicOnly && !(plan.isActive && plan.isVisible));
+  if (hidden) throw notFound("Plan");
+  return plan;
+}
+
+export interface PlanChanges {
+  name?: string | undefined;
+  description?: string | null | undefined;
+  trial_days?: number | undefined;
+  features?: string[] | undefined;
+  metadata?: Record<string, string> | undefined;
+  is_visible?: boolean | undefined;
+}
+
+/**
+ * Updates what may change. Name, description and metadata are Stripe's too: Stripe is updated
+ * first, so a change Stripe rejects leaves the plan as it was (502 saying so); if D1 then fails,
+ * the Stripe product is put back.
+ */
+export async function updatePlan(ctx: PlanContext, viewer: PlanViewer, planId: string, changes: PlanChanges) {
+  const { db, clock } = ctx.services;
+  const plan = await getPlan(ctx.services, viewer, planId);
+  if (changes.name !== undefined && changes.name !== plan.name)
+    await assertNameFree(db, plan.tenantId, changes.name, plan.id);
+
+  const touchesStripe =
+    changes.name !== undefined || changes.description !== undefined || changes.metadata !== undefined;
+  const tenant = touchesStripe ? await connectedTenant(db, plan.tenantId) : null;
+  const stripeProduct = (
+    name: string,
+    description: string | null,
+    metadata: Record<string, string>,
+    previous: Record<string, string>,
+  ) => {
+    // Stripe merges metadata: keys that disappeared are removed by setting them to "".
+    const removed = Object.fromEntries(
+      Object.keys(previous)
+        .filter((key) => !(key in metadata))
+        .map((key) => [key, ""]),
+    );
+    return {
+      name,
+      description: description ?? "",
+      metadata: { ...removed, ...stripeMetadata(plan.tenantId, plan.id, metadata) },
+    };
+  };
+  const next = {
+    name: changes.name ?? plan.name,
+    description: changes.description !== undefined ? changes.description : plan.description,
+    metadata: changes.metadata ?? plan.metadata,
+  };
+  if (tenant) {
+    await callStripe(() =>
+      ctx.stripe.products.update(
+        plan.stripeProductId,
+        stripeProduct(next.name, next.description, next.metadata, plan.metadata),
+        {
+          stripeAccount: tenant.stripeConnectAccountId,
+        },
+      ),
+    );
+  }
+  const now = clock.now();
+  try {
+    const [updated] = await db.batch([
+      db
+        .update(plans)
+        .set({
+          name: next.name,
+          description: next.description,
+          metadata: next.metadata,
+          ...(changes.trial_days !== undefined ? { trialDays: changes.trial_days } : {}),
+          ...(changes.features !== undefined ? { features: changes.features } : {}),
+          ...(changes.is_visible !== undefined ? { isVisible: changes.is_visible } : {}),
+          updatedAt: now,
+        })
+        .where(and(eq(plans.id, plan.id), eq(plans.tenantId, plan.tenantId)))
+        .returning(),
+      auditInsert(db, {
+        tenantId: plan.tenantId,
+        actorType: "user",
+        actorId: viewer.actorId,
+        action: "plan.updated",
+        targetType: "plan",
+        targetId: plan.id,
+        metadata: { fields: Object.keys(changes) },
+        requestId: ctx.requestId,
+        at: now,
+      }),
+    ]);
+    const row = updated[0];
+    if (!row) throw notFound("Plan");
+    return row;
+  } catch (error) {
+    if (tenant) {
+      await Promise.allSettled([
+        ctx.stripe.products.update(
+          plan.stripeProductId,
+          stripeProduct(plan.name, plan.description, plan.metadata, next.metadata),
+          {
+            stripeAccount: tenant.stripeConnectAccountId,
+          },
+        ),
+      ]);
+    }
+    if (uniqueViolation(error)) throw nameTaken();
+    throw error;
+  }
+}
+
+/** Soft delete: the Stripe product is archived (existing subscriptions go on), then the plan is inactive. */
+export async function deactivatePlan(ctx: PlanContext, viewer: PlanViewer, planId: string): Promise<PlanRow> {
+  const { db, clock } = ctx.services;
+  const plan = await getPlan(ctx.services, viewer, planId);
+  if (!plan.isActive) return plan;
+  const tenant = await connectedTenant(db, plan.tenantId);
+  await callStripe(() =>
+    ctx.stripe.products.update(
+      plan.stripeProductId,
+      { active: false },
+      { stripeAccount: tenant.stripeConnectAccountId },
+    ),
+  );
+  const now = clock.now();
+  const [updated] = await db.batch([
+    db.update(plans).set({ isActive: false, updatedAt: now }).where(eq(plans.id, plan.id)).returning(),
+    auditInsert(db, {
+      tenantId: plan.tenantId,
+      actorType: "user",
+      actorId: viewer.actorId,
+      action: "plan.deactivated",
+      targetType: "plan",
+      targetId: plan.id,
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
+  return updated[0] ?? { ...plan, isActive: false };
+}
+
+/** A new plan with a new name and price; features, metadata, trial and visibility are copied. */
+export async function duplicatePlan(
+  ctx: PlanContext,
+  viewer: PlanViewer,
+  planId: string,
+  input: {
+    name: string;
+    price_cents: number;
+    currency?: string | undefined;
+    billing_interval?: BillingInterval | undefined;
+  },
+) {
+  const origin = await getPlan(ctx.services, viewer, planId);
+  return createPlan(
+    ctx,
+    viewer,
+    {
+      name: input.name,
+      description: origin.description,
+      price_cents: input.price_cents,
+      currency: input.currency ?? origin.currency,
+      billing_interval: input.billing_interval ?? origin.billingInterval,
+      trial_days: origin.trialDays,
+      features: origin.features,
+      metadata: origin.metadata,
+      is_visible: origin.isVisible,
+    },
+    origin,
+  );
+}

@@ -1,0 +1,216 @@
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { stripeConfig } from "../../config";
+import type { AppEnv } from "../../env";
+import { createRouter } from "../../lib/create-app";
+import { ApiError } from "../../lib/errors";
+import { BEARER_AUTH, errorResponses, jsonResponse, publicErrorResponses } from "../../lib/openapi";
+import { requireRole, requireUser } from "../../middleware/auth";
+import { stripeClient } from "../../stripe/client";
+import {
+  CallbackErrorResponse,
+  CallbackQuery,
+  CallbackResponse,
+  ConnectBody,
+  ConnectQuery,
+  ConnectResponse,
+  DisconnectResponse,
+  StatusResponse,
+} from "./stripe-connect.schemas";
+import * as connect from "./stripe-connect.service";
+
+const tags = ["Stripe Connect"];
+const BASE = "/api/v1/auth/tenants/stripe";
+
+const connectContext = (c: Context<AppEnv>): connect.ConnectContext => {
+  const config = stripeConfig(c.env);
+  return { services: c.var.services, stripe: stripeClient(config), config, requestId: c.var.requestId };
+};
+
+const stripeErrors = {
+  ...errorResponses,
+  502: {
+    description: "Stripe failed (`stripe_error`, Stripe's message passed on)",
+    content: errorResponses[400].content,
+  },
+};
+
+const connectDescription =
+  "Owner only. Default flow: Account Links (an Express-dashboard account controlled by the platform, then an onboarding link). `flow: oauth` uses legacy Connect OAuth (needs STRIPE_CONNECT_CLIENT_ID). Answers `{url, state, redirect_uri}`; send the browser to `url`. The `state` is single-use, bound to tenant and user, and valid 10 minutes.";
+
+const connectPost = createRoute({
+  method: "post",
+  path: `${BASE}/connect`,
+  tags,
+  summary: "Start connecting a Stripe account",
+  description: connectDescription,
+  security: BEARER_AUTH,
+  middleware: [requireUser, requireRole("owner")],
+  request: { body: { required: false, content: { "application/json": { schema: ConnectBody } } } },
+  responses: { 200: jsonResponse(ConnectResponse, "Onboarding URL"), ...stripeErrors },
+});
+
+const connectGet = createRoute({
+  method: "get",
+  path: `${BASE}/connect`,
+  tags,
+  summary: "Start connecting a Stripe account (GET form)",
+  description: connectDescription,
+  security: BEARER_AUTH,
+  middleware: [requireUser, requireRole("owner")],
+  request: { query: ConnectQuery },
+  responses: { 200: jsonResponse(ConnectResponse, "Onboarding URL"), ...stripeErrors },
+});
+
+const callbackRoute = createRoute({
+  method: "get",
+  path: `${BASE}/callback`,
+  tags,
+  summary: "Where Stripe sends the browser back (public, state-verified)",
+  description:
+    "OAuth: exchanges `code` for the account. Account Links: syncs the account named by the `state`. A missing, expired, reused or forged state is 400 `invalid_state`; `error=access_denied` answers the seed's `{error, description}` body. An expired onboarding link (`refresh=1`) redirects to a fresh one.",
+  request: { query: CallbackQuery },
+  responses: {
+    200: jsonResponse(CallbackResponse, "Account connected"),
+    ...publicErrorResponses,
+    302: { description: "Redirect to a fresh onboarding link" },
+    400: jsonResponse(CallbackErrorResponse, "Denied at Stripe, or `invalid_state`"),
+  },
+});
+
+const statusRoute = createRoute({
+  method: "get",
+  path: `${BASE}/status`,
+  tags,
+  summary: "Connected account status (any role)",
+  description: "From Stripe (charges, payouts, requirements, details), cached for 30 s.",
+  security: BEARER_AUTH,
+  middleware: [requireUser],
+  responses: { 200: jsonResponse(StatusResponse, "Connection status"), ...stripeErrors },
+});
+
+const disconnectConfig = (method: "post" | "delete") =>
+  ({
+    method,
+    path: `${BASE}/disconnect`,
+    tags,
+    summary: "Disconnect the Stripe account (owner)",
+    description:
+      "Deauthorizes an OAuth-connected account at Stripe, or detaches a platform-controlled one (the Stripe account itself is not deleted). POST and DELETE answer the same.",
+    security: BEARER_AUTH,
+    middleware: [requireUser, requireRole("owner")],
+    responses: { 200: jsonResponse(DisconnectResponse, "Disconnected"), ...stripeErrors },
+  }) satisfies RouteConfig;
+
+const disconnectHandler = async (c: Context<AppEnv>) => {
+  const tenant = await connect.disconnect(connectContext(c), c.var.principal);
+  return c.json(
+    {
+      message: "Stripe account disconnected successfully",
+      tenant: {
+        id: tenant.id,
+        stripe_connect_account_id: tenant.stripeConnectAccountId,
+        stripe_connect_status: tenant.stripeConnectStatus,
+      },
+    },
+    200,
+  );
+};
+
+export const stripeConnectRoutes = createRouter()
+  .openapi(connectPost, async (c) => {
+    const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : {};
+    const started = await connect.startConnect(
+      connectContext(c),
+      c.var.principal,
+      body?.flow ?? "account_links",
+    );
+    return c.json(started, 200);
+  })
+  .openapi(connectGet, async (c) => {
+    const started = await connect.startConnect(
+      connectContext(c),
+      c.var.principal,
+      c.req.valid("query").flow ?? "account_links",
+    );
+    return c.json(started, 200);
+  })
+  .openapi(callbackRoute, async (c) => {
+    let outcome: connect.CallbackOutcome;
+    try {
+      outcome = await connect.handleCallback(connectContext(c), c.req.valid("query"));
+    } catch (error) {
+      // Callback errors keep the seed's `description` field next to the contract's fields.
+      if (!(error instanceof ApiError) || error.code !== "invalid_state") throw error;
+      return c.json(
+        {
+          error: error.code,
+          description: error.message,
+          message: error.message,
+          request_id: c.var.requestId,
+        },
+        400,
+      );
+    }
+    if (outcome.kind === "redirect") return c.redirect(outcome.url, 302);
+    if (outcome.kind === "denied") {
+      return c.json(
+        {
+          error: outcome.error,
+          description: outcome.description,
+          message: "The Stripe connection was not authorized",
+          request_id: c.var.requestId,
+        },
+        400,
+      );
+    }
+    const { tenant, accountId } = outcome;
+    return c.json(
+      {
+        message: "Stripe account connected successfully",
+        account_id: accountId,
+        tenant: {
+          id: tenant.id,
+          company_name: tenant.companyName,
+          stripe_connect_account_id: tenant.stripeConnectAccountId,
+          stripe_connect_status: tenant.stripeConnectStatus,
+        },
+      },
+      200,
+    );
+  })
+  .openapi(statusRoute, async (c) => {
+    const result = await connect.connectStatus(connectContext(c), c.var.principal);
+    if (!result) {
+      return c.json(
+        { connected: false as const, status: "not_connected", message: "No Stripe account connected" },
+        200,
+      );
+    }
+    const { account, status } = result;
+    return c.json(
+      {
+        connected: true as const,
+        account_id: account.id,
+        status,
+        charges_enabled: account.charges_enabled ?? false,
+        payouts_enabled: account.payouts_enabled ?? false,
+        requirements: {
+          currently_due: account.requirements?.currently_due ?? [],
+          eventually_due: account.requirements?.eventually_due ?? [],
+          past_due: account.requirements?.past_due ?? [],
+          disabled_reason: account.requirements?.disabled_reason ?? null,
+        },
+        account_details: {
+          email: account.email ?? null,
+          business_type: account.business_type ?? null,
+          country: account.country ?? null,
+          default_currency: account.default_currency ?? null,
+          details_submitted: account.details_submitted ?? false,
+        },
+      },
+      200,
+    );
+  })
+  .openapi(disconnectConfig("post"), disconnectHandler)
+  .openapi(disconnectConfig("delete"), disconnectHandler);

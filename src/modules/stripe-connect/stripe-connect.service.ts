@@ -1,0 +1,310 @@
+import { and, eq } from "drizzle-orm";
+import type Stripe from "stripe";
+import type { StripeConfig } from "../../config";
+import { connectStatesUsed, type TenantRow, tenants, users } from "../../db/schema";
+import type { Database, Services, UserPrincipal } from "../../env";
+import { auditInsert } from "../../lib/audit";
+import { randomBase62, sha256Hex } from "../../lib/crypto";
+import { uniqueViolation } from "../../lib/db-errors";
+import { ApiError, notFound } from "../../lib/errors";
+import { callStripe } from "../../stripe/errors";
+import { accountStatus } from "./account-status";
+
+const STATE_TTL_SECONDS = 600;
+const STATUS_CACHE_SECONDS = 30;
+export const CALLBACK_PATH = "/api/v1/auth/tenants/stripe/callback/";
+
+export type ConnectFlow = "account_links" | "oauth";
+
+/** What a `state` stands for while the tenant's browser is at Stripe. */
+interface StateRecord {
+  tenant_id: string;
+  user_id: string;
+  flow: ConnectFlow;
+  account_id: string | null;
+}
+
+export interface ConnectContext {
+  services: Services;
+  stripe: Stripe;
+  config: StripeConfig;
+  requestId: string;
+}
+
+const stateKey = (state: string) => `connect_state:${state}`;
+const statusKey = (accountId: string) => `stripe_account:${accountId}`;
+
+async function loadTenant(db: Database, tenantId: string): Promise<TenantRow> {
+  const tenant = await db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+  if (!tenant) throw notFound("Tenant");
+  return tenant;
+}
+
+const returnUrl = (config: StripeConfig, state: string, refresh = false) =>
+  `${config.publicBaseUrl}${CALLBACK_PATH}?state=${encodeURIComponent(state)}${refresh ? "&refresh=1" : ""}`;
+
+function accountLink(ctx: ConnectContext, accountId: string, state: string) {
+  return callStripe(() =>
+    ctx.stripe.accountLinks.create({
+      account: accountId,
+      type: "account_onboarding",
+      return_url: returnUrl(ctx.config, state),
+      refresh_url: returnUrl(ctx.config, state, true),
+    }),
+  );
+}
+
+/**
+ * Starts onboarding. Account Links (default): an Express-dashboard account controlled by the
+ * platform is created once per tenant (idempotently; kept as `onboarding` until Stripe says
+ * otherwise) and a fresh onboarding link is returned. OAuth (legacy, on request): the
+ * authorize URL of `STRIPE_CONNECT_BASE`. Either way a single-use `state` bound to this tenant
+ * and user is kept in KV for 10 minutes.
+ */
+export async function startConnect(ctx: ConnectContext, principal: UserPrincipal, flow: ConnectFlow) {
+  const { db, kv, clock } = ctx.services;
+  const tenant = await loadTenant(db, principal.tenantId);
+  if (tenant.stripeConnectAccountId && tenant.stripeConnectStatus === "active") {
+    throw new ApiError("conflict", "A Stripe account is already connected; disconnect it first");
+  }
+  const state = randomBase62(32);
+  const redirectUri = `${ctx.config.publicBaseUrl}${CALLBACK_PATH}`;
+
+  if (flow === "oauth") {
+    const clientId = ctx.config.connectClientId;
+    if (!clientId) {
+      throw new ApiError("stripe_not_configured", "Connect OAuth needs STRIPE_CONNECT_CLIENT_ID to be set");
+    }
+    const url = new URL("/oauth/authorize", ctx.config.connectBase);
+    url.search = new URLSearchParams({
+      response_type: "code",
+      client_id: clientId,
+      scope: "read_write",
+      state,
+      redirect_uri: redirectUri,
+    }).toString();
+    await putState(kv, state, { tenant_id: tenant.id, user_id: principal.userId, flow, account_id: null });
+    return { url: url.toString(), state, redirect_uri: redirectUri, flow };
+  }
+
+  let accountId = tenant.stripeConnectFlow === "account_links" ? tenant.stripeConnectAccountId : null;
+  if (!accountId) {
+    const owner = await db
+      .select({ email: users.email })
+      .from(users)
+      .where(eq(users.id, principal.userId))
+      .get();
+    const account = await callStripe(() =>
+      ctx.stripe.accounts.create(
+        {
+          controller: {
+            stripe_dashboard: { type: "express" },
+            fees: { payer: "application" },
+            losses: { payments: "application" },
+          },
+          ...(owner ? { email: owner.email } : {}),
+          metadata: { tenant_id: tenant.id },
+        },
+        // Retries of this attempt reuse the key (the tenant row is unchanged until it succeeds);
+        // after a disconnect the row has changed, so a new connection gets a new account.
+        { idempotencyKey: `connect-account:${tenant.id}:${tenant.updatedAt.getTime()}` },
+      ),
+    );
+    accountId = account.id;
+    await db.batch([
+      db
+        .update(tenants)
+        .set({
+          stripeConnectAccountId: accountId,
+          stripeConnectStatus: "onboarding",
+          stripeConnectFlow: "account_links",
+        })
+        .where(eq(tenants.id, tenant.id)),
+      auditInsert(db, {
+        tenantId: tenant.id,
+        actorType: "user",
+        actorId: principal.userId,
+        action: "stripe.account_created",
+        targetType: "stripe_account",
+        targetId: accountId,
+        requestId: ctx.requestId,
+        at: clock.now(),
+      }),
+    ]);
+  }
+  const link = await accountLink(ctx, accountId, state);
+  await putState(kv, state, { tenant_id: tenant.id, user_id: principal.userId, flow, account_id: accountId });
+  return { url: link.url, state, redirect_uri: redirectUri, flow };
+}
+
+function putState(kv: KVNamespace, state: string, record: StateRecord) {
+  return kv.put(stateKey(state), JSON.stringify(record), { expirationTtl: STATE_TTL_SECONDS });
+}
+
+const invalidState = (message: string) => new ApiError("invalid_state", message);
+
+/** The state's record, if it exists, has not expired, and its user may still connect Stripe. */
+async function readState(services: Services, state: string | undefined): Promise<StateRecord> {
+  if (!state) throw invalidState("Missing state parameter");
+  const record = await services.kv.get<StateRecord>(stateKey(state), "json");
+  if (!record)
+    throw invalidState("The state parameter is invalid or has expired; start the connection again");
+  const user = await services.db
+    .select({ role: users.role, isActive: users.isActive })
+    .from(users)
+    .where(and(eq(users.id, record.user_id), eq(users.tenantId, record.tenant_id)))
+    .get();
+  if (!user?.isActive || user.role !== "owner") throw invalidState("The state no longer belongs to an owner");
+  return record;
+}
+
+/** Marks the state used; D1's primary key makes a second redemption fail even if KV lags. */
+async function consumeState(services: Services, state: string, record: StateRecord) {
+  try {
+    await services.db.insert(connectStatesUsed).values({
+      stateHash: await sha256Hex(state),
+      tenantId: record.tenant_id,
+      usedAt: services.clock.now(),
+    });
+  } catch (error) {
+    if (uniqueViolation(error)) throw invalidState("The state parameter was already used");
+    throw error;
+  }
+  await services.kv.delete(stateKey(state));
+}
+
+export type CallbackOutcome =
+  | { kind: "connected"; tenant: TenantRow; accountId: string }
+  | { kind: "denied"; error: string; description: string }
+  | { kind: "redirect"; url: string };
+
+export async function handleCallback(
+  ctx: ConnectContext,
+  query: { state?: string; code?: string; error?: string; error_description?: string; refresh?: string },
+): Promise<CallbackOutcome> {
+  const { services } = ctx;
+  const record = await readState(services, query.state);
+  const state = query.state as string;
+
+  if (query.refresh && record.flow === "account_links" && record.account_id) {
+    // The onboarding link expired before the tenant finished: hand out a fresh one.
+    return { kind: "redirect", url: (await accountLink(ctx, record.account_id, state)).url };
+  }
+  await consumeState(services, state, record);
+  if (query.error) {
+    return { kind: "denied", error: query.error, description: query.error_description ?? query.error };
+  }
+
+  let accountId: string;
+  if (record.flow === "oauth") {
+    if (!query.code)
+      throw new ApiError("validation_error", "Missing code parameter", {
+        details: [{ field: "code", message: "Required" }],
+      });
+    const code = query.code;
+    const token = await callStripe(() => ctx.stripe.oauth.token({ grant_type: "authorization_code", code }));
+    if (!token.stripe_user_id)
+      throw new ApiError("stripe_error", "Stripe did not return a connected account");
+    accountId = token.stripe_user_id;
+  } else {
+    if (!record.account_id) throw invalidState("The state does not name an account");
+    accountId = record.account_id;
+  }
+  const account = await callStripe(() => ctx.stripe.accounts.retrieve(accountId));
+  const tenant = await applyAccount(services.db, record.tenant_id, account, record.flow, {
+    actorId: record.user_id,
+    requestId: ctx.requestId,
+    now: services.clock.now(),
+  });
+  await services.kv.delete(statusKey(accountId));
+  return { kind: "connected", tenant, accountId };
+}
+
+/** Stores a connected account and its status on the tenant, with an audit record. */
+async function applyAccount(
+  db: Database,
+  tenantId: string,
+  account: Stripe.Account,
+  flow: ConnectFlow,
+  meta: { actorId: string; requestId: string; now: Date },
+): Promise<TenantRow> {
+  const status = accountStatus(account);
+  const [updated] = await db.batch([
+    db
+      .update(tenants)
+      .set({ stripeConnectAccountId: account.id, stripeConnectStatus: status, stripeConnectFlow: flow })
+      .where(eq(tenants.id, tenantId))
+      .returning(),
+    auditInsert(db, {
+      tenantId,
+      actorType: "user",
+      actorId: meta.actorId,
+      action: "stripe.connected",
+      targetType: "stripe_account",
+      targetId: account.id,
+      metadata: { flow, status },
+      requestId: meta.requestId,
+      at: meta.now,
+    }),
+  ]);
+  const tenant = updated[0];
+  if (!tenant) throw notFound("Tenant");
+  return tenant;
+}
+
+/** The account as Stripe sees it now (cached in KV for 30 s); keeps the tenant's status in sync. */
+export async function connectStatus(ctx: ConnectContext, principal: UserPrincipal) {
+  const { db, kv } = ctx.services;
+  const tenant = await loadTenant(db, principal.tenantId);
+  const accountId = tenant.stripeConnectAccountId;
+  if (!accountId) return null;
+  let account = await kv.get<Stripe.Account>(statusKey(accountId), "json");
+  if (!account) {
+    account = await callStripe(() => ctx.stripe.accounts.retrieve(accountId));
+    await kv.put(statusKey(accountId), JSON.stringify(account), { expirationTtl: STATUS_CACHE_SECONDS + 60 });
+  }
+  const status = accountStatus(account);
+  if (status !== tenant.stripeConnectStatus) {
+    await db.update(tenants).set({ stripeConnectStatus: status }).where(eq(tenants.id, tenant.id));
+  }
+  return { account, status };
+}
+
+/**
+ * Disconnects: an OAuth-connected account is deauthorized at Stripe first (if Stripe refuses,
+ * nothing changes here); a platform-controlled account is detached, not deleted.
+ */
+export async function disconnect(ctx: ConnectContext, principal: UserPrincipal): Promise<TenantRow> {
+  const { db, kv, clock } = ctx.services;
+  const tenant = await loadTenant(db, principal.tenantId);
+  const accountId = tenant.stripeConnectAccountId;
+  if (!accountId) throw new ApiError("stripe_not_connected", "No Stripe account is connected");
+  if (tenant.stripeConnectFlow === "oauth") {
+    const clientId = ctx.config.connectClientId;
+    if (!clientId)
+      throw new ApiError("stripe_not_configured", "Deauthorizing needs STRIPE_CONNECT_CLIENT_ID to be set");
+    await callStripe(() => ctx.stripe.oauth.deauthorize({ client_id: clientId, stripe_user_id: accountId }));
+  }
+  const [updated] = await db.batch([
+    db
+      .update(tenants)
+      .set({ stripeConnectAccountId: null, stripeConnectStatus: "disconnected", stripeConnectFlow: null })
+      .where(eq(tenants.id, tenant.id))
+      .returning(),
+    auditInsert(db, {
+      tenantId: tenant.id,
+      actorType: "user",
+      actorId: principal.userId,
+      action: "stripe.disconnected",
+      targetType: "stripe_account",
+      targetId: accountId,
+      metadata: { flow: tenant.stripeConnectFlow },
+      requestId: ctx.requestId,
+      at: clock.now(),
+    }),
+  ]);
+  await kv.delete(statusKey(accountId));
+  const row = updated[0];
+  if (!row) throw notFound("Tenant");
+  return row;
+}

@@ -1,0 +1,47 @@
+import Stripe from "stripe";
+import { ApiError } from "../lib/errors";
+
+const SECRETS = /\b(sk|rk|pk)_(live|test)_[0-9A-Za-z*]+/g;
+
+/** Stripe's message with anything shaped like a key masked, so no secret reaches a response. */
+export function safeStripeMessage(message: string): string {
+  return message.replace(SECRETS, (key) => `${key.slice(0, 8)}****`);
+}
+
+/**
+ * Maps a Stripe SDK error to the contract: 429 passes on as `rate_limited` with Retry-After;
+ * everything else Stripe says is a 502 `stripe_error` carrying Stripe's message and code.
+ * Errors that are not Stripe's are returned unchanged.
+ */
+export function fromStripeError(error: unknown): unknown {
+  if (!(error instanceof Stripe.errors.StripeError)) return error;
+  const code = error.code ?? error.type;
+  if (error instanceof Stripe.errors.StripeRateLimitError) {
+    const retryAfter = error.headers?.["retry-after"] ?? "1";
+    return new ApiError("rate_limited", "Stripe is rate limiting requests; retry shortly", {
+      headers: { "Retry-After": String(retryAfter) },
+      cause: error,
+    });
+  }
+  if (error instanceof Stripe.errors.StripeConnectionError) {
+    return new ApiError("stripe_error", "Could not reach Stripe; nothing was changed. Retry shortly.", {
+      cause: error,
+    });
+  }
+  if (error instanceof Stripe.errors.StripeAuthenticationError) {
+    return new ApiError("stripe_error", "Stripe refused the platform's credentials", { cause: error });
+  }
+  const decline = error.decline_code ? `, ${error.decline_code}` : "";
+  return new ApiError("stripe_error", `Stripe: ${safeStripeMessage(error.message)} (${code}${decline})`, {
+    cause: error,
+  });
+}
+
+/** Runs a Stripe call and rethrows its failure in the contract's shape. */
+export async function callStripe<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw fromStripeError(error);
+  }
+}

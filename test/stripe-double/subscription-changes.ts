@@ -1,0 +1,171 @@
+// Changes to existing subscriptions: update (plan change, proration, trial end, cancel at period
+// end), immediate cancellation, and the renewal the control endpoint simulates.
+import {
+  createInvoice,
+  itemsOf,
+  payInvoice,
+  paymentMethodOf,
+  periodEnd,
+  setPeriod,
+  subscriptionAmount,
+} from "./billing.ts";
+import { apiError, invalid, noSuch } from "./errors.ts";
+import { allow, applyMetadata, bool, int, oneOf, reply, str, timestamp } from "./params.ts";
+import { chargeDecline, customerPaymentMethod } from "./payments.ts";
+import type { Ctx, Reply } from "./router.ts";
+import { clone, type Json, mustFind, now } from "./state.ts";
+import {
+  COMMON,
+  checkItems,
+  feePercent,
+  itemEntries,
+  newItem,
+  PAYMENT_BEHAVIORS,
+  PRORATIONS,
+  recurringPrice,
+} from "./subscription-items.ts";
+import { diff, emitFor } from "./webhooks.ts";
+
+export function updateSubscription(ctx: Ctx): Reply {
+  allow(ctx, ["items", ...COMMON]);
+  const sub = mustFind(ctx.state, "subscription", ctx.match[0] ?? "", ctx.scope).obj;
+  const p = ctx.params;
+  if (
+    sub.status === "canceled" &&
+    Object.keys(p).some((k) => !["metadata", "cancellation_details", "expand"].includes(k))
+  ) {
+    throw apiError(400, {
+      type: "invalid_request_error",
+      message: "A canceled subscription can only update its cancellation_details and metadata.",
+    });
+  }
+  const before = clone(sub);
+  // Work out the whole change first, so a refused payment changes nothing.
+  const items = clone(itemsOf(sub));
+  const entries = itemEntries(p) ?? [];
+  for (const [i, entry] of entries.entries()) {
+    const itemId = str(entry, "id", `items[${i}][id]`);
+    if (!itemId) {
+      items.push(newItem(ctx, sub.id as string, entry, i));
+      continue;
+    }
+    const at = items.findIndex((it) => it.id === itemId);
+    const item = items[at];
+    if (!item) throw noSuch("subscription item", itemId, `items[${i}][id]`);
+    if (bool(entry, "deleted", `items[${i}][deleted]`) === true) {
+      items.splice(at, 1);
+      continue;
+    }
+    const priceId = str(entry, "price", `items[${i}][price]`);
+    if (priceId) item.price = recurringPrice(ctx, priceId, `items[${i}][price]`);
+    item.quantity = int(entry, "quantity", `items[${i}][quantity]`, 0) ?? item.quantity;
+    item.metadata = applyMetadata(item.metadata as Json, entry);
+  }
+  checkItems(items);
+  const proration = oneOf(p, "proration_behavior", PRORATIONS) ?? "create_prorations";
+  const behavior = oneOf(p, "payment_behavior", PAYMENT_BEHAVIORS) ?? "allow_incomplete";
+  const fee = feePercent(ctx);
+  const dpmParam = str(p, "default_payment_method");
+  const trialEnd = timestamp(p, "trial_end", true);
+  const t = now();
+  if (typeof trialEnd === "number" && trialEnd <= t) {
+    throw invalid("trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future.");
+  }
+  const oldAmount = subscriptionAmount(sub);
+  const next = { ...sub, items: { ...(sub.items as Json), data: items, total_count: items.length } };
+  const newAmount = subscriptionAmount(next);
+  const start = sub.current_period_start as number;
+  const end = sub.current_period_end as number;
+  const restart =
+    (trialEnd === "now" && sub.status === "trialing") || str(p, "billing_cycle_anchor") === "now";
+  const live = sub.status === "active" || sub.status === "past_due";
+  const prorated = Math.round(((newAmount - oldAmount) * Math.max(0, end - t)) / Math.max(1, end - start));
+  const charge = restart ? newAmount : proration === "always_invoice" && live && prorated > 0 ? prorated : 0;
+  const dpm = dpmParam
+    ? (customerPaymentMethod(ctx, dpmParam, sub.customer as string, "default_payment_method").id as string)
+    : dpmParam;
+  const pm = dpm || paymentMethodOf(ctx, dpm === "" ? { ...sub, default_payment_method: null } : sub);
+  const decline = charge > 0 ? chargeDecline(ctx, pm) : null;
+  if (decline && behavior === "error_if_incomplete") throw decline;
+
+  sub.items = next.items;
+  if (dpm !== undefined) sub.default_payment_method = dpm === "" ? null : dpm;
+  if (fee !== undefined) sub.application_fee_percent = fee;
+  sub.metadata = applyMetadata(sub.metadata as Json, p);
+  const description = str(p, "description");
+  if (description !== undefined) sub.description = description || null;
+  if (typeof trialEnd === "number") {
+    Object.assign(sub, { status: "trialing", trial_end: trialEnd, trial_start: sub.trial_start ?? t });
+    setPeriod(sub, start, trialEnd);
+  }
+  if (restart) {
+    if (trialEnd === "now") sub.trial_end = t;
+    sub.billing_cycle_anchor = t;
+    setPeriod(sub, t, periodEnd(sub, t));
+  }
+  if (charge > 0 || restart) {
+    const reason = restart ? "subscription_cycle" : "subscription_update";
+    const invoice = createInvoice(ctx, sub, {
+      reason,
+      amount: charge,
+      periodStart: t,
+      periodEnd: sub.current_period_end as number,
+    });
+    sub.latest_invoice = invoice.id;
+    sub.status = payInvoice(ctx, invoice, pm) ? "past_due" : "active";
+  }
+  const atEnd = bool(p, "cancel_at_period_end");
+  if (atEnd !== undefined) {
+    Object.assign(sub, {
+      cancel_at_period_end: atEnd,
+      cancel_at: atEnd ? sub.current_period_end : null,
+      canceled_at: atEnd ? t : null,
+    });
+  }
+  const cancelAt = timestamp(p, "cancel_at", false);
+  if (typeof cancelAt === "number") Object.assign(sub, { cancel_at: cancelAt, canceled_at: t });
+  const previous = diff(before, sub);
+  if (previous) emitFor(ctx, "customer.subscription.updated", sub, { previous });
+  return reply(ctx, sub);
+}
+
+/** Cancels now: status canceled, `canceled_at` and `ended_at`; emits `customer.subscription.deleted`. */
+export function cancelSubscription(ctx: Ctx, sub: Json, reason: string, comment: string | null = null): void {
+  const t = now();
+  Object.assign(sub, {
+    status: "canceled",
+    canceled_at: sub.canceled_at ?? t,
+    ended_at: t,
+    cancel_at: null,
+    cancellation_details: { comment, feedback: null, reason },
+  });
+  emitFor(ctx, "customer.subscription.deleted", sub);
+}
+
+/**
+ * Control: moves a subscription to its next period as Stripe's clock would. Canceling at period
+ * end cancels it; otherwise a renewal invoice is charged (`fail` forces a decline): paid → active,
+ * declined → past_due, with the matching invoice and subscription events.
+ */
+export function advanceSubscription(ctx: Ctx, sub: Json, fail: boolean): Json {
+  if (sub.status === "canceled") throw noSuch("subscription", sub.id as string);
+  const before = clone(sub);
+  const end = sub.current_period_end as number;
+  if (sub.cancel_at_period_end === true || (typeof sub.cancel_at === "number" && sub.cancel_at <= end)) {
+    cancelSubscription(ctx, sub, "cancellation_requested");
+    sub.ended_at = end;
+    return sub;
+  }
+  setPeriod(sub, end, periodEnd(sub, end));
+  const invoice = createInvoice(ctx, sub, {
+    reason: "subscription_cycle",
+    amount: subscriptionAmount(sub),
+    periodStart: end,
+    periodEnd: sub.current_period_end as number,
+  });
+  sub.latest_invoice = invoice.id;
+  const declined = payInvoice(ctx, invoice, paymentMethodOf(ctx, sub), fail);
+  sub.status = declined ? "past_due" : "active";
+  emitFor(ctx, "customer.subscription.updated", sub, { previous: diff(before, sub) });
+  return sub;
+}
