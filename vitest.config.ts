@@ -14,6 +14,9 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             STRIPE_API_BASE: inject("stripeDoubleUrl"),
+            TEST_RECEIVER_URL: inject("receiverUrl"),
+            // Receivers in tests are on 127.0.0.1; every other private address stays refused.
+            WEBHOOK_ALLOW_INSECURE_URLS: "true",
             TEST_MIGRATIONS: migrations,
             JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
             PLATFORM_ADMIN_TOKEN: "test-platform-admin-token",

@@ -17,6 +17,7 @@ import { authRoutes } from "./modules/auth/auth.routes";
 import { plansRoutes } from "./modules/plans/plans.routes";
 import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.routes";
 import { usersRoutes } from "./modules/users/users.routes";
+import { webhooksRoutes } from "./modules/webhooks/webhooks.routes";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -98,6 +99,7 @@ export function createApp() {
   app.route("/", auditLogRoutes);
   app.route("/", stripeConnectRoutes);
   app.route("/", plansRoutes);
+  app.route("/", webhooksRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

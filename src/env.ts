@@ -32,6 +32,7 @@ export const systemClock: Clock = { now: () => new Date() };
 export interface Services {
   db: Database;
   kv: KVNamespace;
+  queue: Queue;
   clock: Clock;
 }
 

@@ -1,6 +1,8 @@
 import { createApp } from "./app";
 import { database } from "./middleware/services";
 import { handleQueueBatch, type QueueMessage } from "./queue";
+import "./modules/webhooks/queue-handlers";
+import { sweepStalePending } from "./modules/webhooks/events.service";
 import { purgeExpired } from "./scheduled";
 
 export { TenantCoordinator } from "./coordinator/tenant-coordinator";
@@ -15,6 +17,8 @@ export default {
   },
   queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
   scheduled: async (controller, env) => {
-    await purgeExpired(database(env.DB), new Date(controller.scheduledTime));
+    const now = new Date(controller.scheduledTime);
+    await purgeExpired(database(env.DB), now);
+    await sweepStalePending({ db: database(env.DB), queue: env.EVENTS_QUEUE, clock: { now: () => now } });
   },
 } satisfies ExportedHandler<Env, QueueMessage>;

@@ -1,46 +1,85 @@
+import { deadLetters } from "./db/schema";
+import { newId } from "./lib/crypto";
+import { database } from "./middleware/services";
+
 /**
- * Background work arrives on one queue as typed messages. Each kind has one handler; a handler
- * that throws gets its message retried with backoff, and after the last retry the message goes
- * to the dead-letter queue.
+ * Background work arrives on one queue as typed messages. Messages of one kind in a batch are
+ * handled together (so a batch of deliveries for one tenant is one call to its coordinator);
+ * a failed group is retried with backoff, and after the last retry lands in the dead-letter
+ * queue, whose consumer records it in D1 so nothing is lost silently.
  */
-export type QueueMessage = { kind: string; request_id?: string };
-
-export type QueueHandler = (message: QueueMessage, env: Env, ctx: ExecutionContext) => Promise<void>;
-
-const handlers: Record<string, QueueHandler> = {};
-
-/** Registers the handler of a message kind (modules call this at import time). */
-export function onQueueMessage(kind: string, handler: QueueHandler) {
-  handlers[kind] = handler;
+export interface QueueMessage {
+  kind: string;
+  tenant_id?: string;
+  request_id?: string;
 }
 
+export type BatchHandler = (
+  messages: Message<QueueMessage>[],
+  env: Env,
+  ctx: ExecutionContext,
+) => Promise<void>;
+
+const handlers = new Map<string, BatchHandler>();
+
+/** Registers the handler of a message kind (modules call this once, at import time). */
+export function onQueueMessages(kind: string, handler: BatchHandler) {
+  handlers.set(kind, handler);
+}
+
+const isDeadLetterQueue = (name: string) => name.endsWith("-dlq");
+
 export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext) {
+  if (isDeadLetterQueue(batch.queue)) {
+    await recordDeadLetters(batch, env);
+    return;
+  }
+  const byKind = new Map<string, Message<QueueMessage>[]>();
+  for (const message of batch.messages) {
+    const kind = message.body?.kind ?? "unknown";
+    byKind.set(kind, [...(byKind.get(kind) ?? []), message]);
+  }
   await Promise.all(
-    batch.messages.map(async (message) => {
-      const handler = handlers[message.body?.kind];
+    [...byKind].map(async ([kind, messages]) => {
+      const handler = handlers.get(kind);
       if (!handler) {
-        console.warn(
-          JSON.stringify({ level: "warn", msg: "unknown queue message kind", kind: message.body?.kind }),
-        );
-        message.ack();
+        console.warn(JSON.stringify({ level: "warn", msg: "unknown queue message kind", kind }));
+        for (const message of messages) message.ack();
         return;
       }
       try {
-        await handler(message.body, env, ctx);
-        message.ack();
+        await handler(messages, env, ctx);
+        for (const message of messages) message.ack();
       } catch (error) {
         console.error(
           JSON.stringify({
             level: "error",
-            msg: "queue message failed",
-            kind: message.body.kind,
-            attempts: message.attempts,
-            request_id: message.body.request_id,
+            msg: "queue messages failed",
+            kind,
+            count: messages.length,
             error: String(error),
           }),
         );
-        message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
+        for (const message of messages) message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
       }
     }),
   );
+}
+
+async function recordDeadLetters(batch: MessageBatch<QueueMessage>, env: Env) {
+  const db = database(env.DB);
+  const rows = batch.messages.map((message) => ({
+    id: newId("dlq"),
+    queue: batch.queue,
+    kind: message.body?.kind ?? null,
+    tenantId: message.body?.tenant_id ?? null,
+    body: JSON.stringify(message.body),
+    attempts: message.attempts,
+    createdAt: new Date(),
+  }));
+  if (rows.length) await db.insert(deadLetters).values(rows);
+  console.error(
+    JSON.stringify({ level: "error", msg: "messages dead-lettered", queue: batch.queue, count: rows.length }),
+  );
+  batch.ackAll();
 }

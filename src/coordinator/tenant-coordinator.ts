@@ -1,20 +1,64 @@
 import { DurableObject } from "cloudflare:workers";
+import { appConfig } from "../config";
+import { type Clock, systemClock } from "../env";
+import { database } from "../middleware/services";
+import { DELIVERY_TIMEOUT_MS } from "../modules/webhooks/retry-policy";
+import { createScheduleTable, deliverDue, nextDueAt, schedule } from "./deliveries";
 
 /**
- * One instance per tenant (`idFromName(tenantId)`): the place where everything that must not
- * race for one tenant runs one at a time: suspension transitions and the tenant's webhook
- * delivery schedule. Called by RPC from the Worker and the queue consumer.
+ * One instance per tenant (`getByName(tenantId)`): everything that must not race for one tenant
+ * runs here, one tenant's work never waits on another's. Today: the tenant's webhook delivery
+ * schedule, driven by the alarm. Called by RPC from the Worker and the queue consumer.
  */
 export class TenantCoordinator extends DurableObject<Env> {
-  /** The tenant this instance serves, remembered on first use so alarms know it. */
-  async tenantId(): Promise<string | null> {
-    return (await this.ctx.storage.get<string>("tenant_id")) ?? null;
+  /** Replaced by tests to move time; everything here reads the clock through it. */
+  clock: Clock = systemClock;
+  /** Replaced by tests so a slow receiver times out quickly. */
+  deliveryTimeoutMs = DELIVERY_TIMEOUT_MS;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => createScheduleTable(ctx.storage.sql));
   }
 
-  async bind(tenantId: string): Promise<void> {
-    const current = await this.tenantId();
-    if (current && current !== tenantId) throw new Error("Coordinator already bound to another tenant");
-    if (!current) await this.ctx.storage.put("tenant_id", tenantId);
+  private async tenantId(given?: string): Promise<string | null> {
+    const stored = (await this.ctx.storage.get<string>("tenant_id")) ?? null;
+    if (given && stored && given !== stored) throw new Error("This coordinator belongs to another tenant");
+    if (given && !stored) await this.ctx.storage.put("tenant_id", given);
+    return stored ?? given ?? null;
+  }
+
+  /** Takes events for delivery; they go out from the alarm, right away. Idempotent per event. */
+  async enqueueDeliveries(tenantId: string, eventIds: string[]): Promise<void> {
+    await this.tenantId(tenantId);
+    const now = this.clock.now().getTime();
+    schedule(this.ctx.storage.sql, eventIds, now);
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > now) await this.ctx.storage.setAlarm(now);
+  }
+
+  /** How many deliveries are waiting, and when the next is due (for the API and tests). */
+  async scheduleState(): Promise<{ waiting: number; nextDueAt: number | null }> {
+    const waiting = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM deliveries").one().n;
+    return { waiting, nextDueAt: nextDueAt(this.ctx.storage.sql) };
+  }
+
+  override async alarm(): Promise<void> {
+    const tenantId = await this.tenantId();
+    if (tenantId) {
+      await deliverDue(
+        {
+          sql: this.ctx.storage.sql,
+          db: database(this.env.DB),
+          clock: this.clock,
+          allowInsecureLocalhost: appConfig(this.env).WEBHOOK_ALLOW_INSECURE_URLS,
+          timeoutMs: this.deliveryTimeoutMs,
+        },
+        tenantId,
+      );
+    }
+    const next = nextDueAt(this.ctx.storage.sql);
+    if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
 }
 

@@ -205,3 +205,92 @@ export const plans = sqliteTable(
 );
 
 export type PlanRow = typeof plans.$inferSelect;
+
+/**
+ * The tenant's webhook endpoint (one per tenant, as the config API has it). The signing secret
+ * is kept in clear because every delivery needs it; after a rotation the previous secret signs
+ * too until `previousSecretExpiresAt` (24 h).
+ */
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  tenantId: text()
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: "cascade" }),
+  url: text(),
+  secret: text().notNull(),
+  previousSecret: text(),
+  previousSecretExpiresAt: integer({ mode: "timestamp_ms" }),
+  /** Event types delivered; null means every type. */
+  enabledEvents: text({ mode: "json" }).$type<string[] | null>(),
+  status: text({ enum: ["enabled", "disabled"] })
+    .notNull()
+    .default("enabled"),
+  disabledReason: text(),
+  disabledAt: integer({ mode: "timestamp_ms" }),
+  /** Start of the current run of failures (null after any success), for the 5-day rule. */
+  failingSince: integer({ mode: "timestamp_ms" }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const EVENT_STATUSES = ["pending", "delivered", "failed", "skipped"] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
+
+/** Every event emitted to a tenant, with the exact payload sent (its id is stable across retries). */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    type: text().notNull(),
+    payload: text().notNull(),
+    status: text({ enum: EVENT_STATUSES }).notNull().default("pending"),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: integer({ mode: "timestamp_ms" }),
+    lastAttemptAt: integer({ mode: "timestamp_ms" }),
+    deliveredAt: integer({ mode: "timestamp_ms" }),
+    lastError: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("webhook_events_tenant_created_idx").on(t.tenantId, t.createdAt),
+    index("webhook_events_tenant_status_idx").on(t.tenantId, t.status, t.createdAt),
+  ],
+);
+
+/** One row per delivery attempt: the tenant's delivery log. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text().primaryKey(),
+    eventId: text()
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: "cascade" }),
+    tenantId: text().notNull(),
+    attempt: integer().notNull(),
+    url: text().notNull(),
+    statusCode: integer(),
+    outcome: text().notNull(),
+    reason: text().notNull(),
+    durationMs: integer().notNull(),
+    responseBody: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhook_attempts_event_idx").on(t.eventId, t.attempt)],
+);
+
+/** Queue messages that exhausted their retries, recorded by the dead-letter consumer. */
+export const deadLetters = sqliteTable("dead_letters", {
+  id: text().primaryKey(),
+  queue: text().notNull(),
+  kind: text(),
+  tenantId: text(),
+  body: text().notNull(),
+  attempts: integer().notNull(),
+  createdAt: createdAt(),
+});
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookEventRow = typeof webhookEvents.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

@@ -9,6 +9,8 @@ import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { callStripe } from "../../stripe/errors";
+import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
+import { serializePlan } from "./plans.schemas";
 
 export interface PlanContext {
   services: Services;
@@ -55,6 +57,25 @@ const stripeMetadata = (tenantId: string, planId: string, metadata: Record<strin
   tenant_id: tenantId,
   plan_id: planId,
 });
+
+/** The tenant event that reports a plan change, built for the change's own D1 batch. */
+async function planEvent(db: Database, type: "plan.updated" | "plan.deactivated", plan: PlanRow, now: Date) {
+  const tenant = await db
+    .select({ name: tenants.companyName })
+    .from(tenants)
+    .where(eq(tenants.id, plan.tenantId))
+    .get();
+  return prepareEvent(
+    {
+      tenantId: plan.tenantId,
+      companyName: tenant?.name ?? "",
+      type,
+      object: serializePlan(plan),
+      livemode: plan.livemode,
+    },
+    now,
+  );
+}
 
 export interface NewPlan {
   name: string;
@@ -141,9 +162,20 @@ export async function createPlan(ctx: PlanContext, viewer: PlanViewer, input: Ne
     createdAt: now,
     updatedAt: now,
   };
+  const event = prepareEvent(
+    {
+      tenantId: tenant.id,
+      companyName: tenant.companyName,
+      type: "plan.created",
+      object: serializePlan(row),
+      livemode: row.livemode,
+    },
+    now,
+  );
   try {
     await db.batch([
       db.insert(plans).values(row),
+      insertEvent(db, event),
       auditInsert(db, {
         tenantId: tenant.id,
         actorType: "user",
@@ -163,6 +195,7 @@ export async function createPlan(ctx: PlanContext, viewer: PlanViewer, input: Ne
     if (uniqueViolation(error)) throw nameTaken();
     throw error;
   }
+  await dispatchEvents(ctx.services.queue, [event], ctx.requestId);
   return row;
 }
 
@@ -273,21 +306,32 @@ export async function updatePlan(ctx: PlanContext, viewer: PlanViewer, planId: s
     );
   }
   const now = clock.now();
+  const updatedRow: PlanRow = {
+    ...plan,
+    name: next.name,
+    description: next.description,
+    metadata: next.metadata,
+    trialDays: changes.trial_days ?? plan.trialDays,
+    features: changes.features ?? plan.features,
+    isVisible: changes.is_visible ?? plan.isVisible,
+    updatedAt: now,
+  };
+  const event = await planEvent(db, "plan.updated", updatedRow, now);
   try {
-    const [updated] = await db.batch([
+    await db.batch([
       db
         .update(plans)
         .set({
-          name: next.name,
-          description: next.description,
-          metadata: next.metadata,
-          ...(changes.trial_days !== undefined ? { trialDays: changes.trial_days } : {}),
-          ...(changes.features !== undefined ? { features: changes.features } : {}),
-          ...(changes.is_visible !== undefined ? { isVisible: changes.is_visible } : {}),
+          name: updatedRow.name,
+          description: updatedRow.description,
+          metadata: updatedRow.metadata,
+          trialDays: updatedRow.trialDays,
+          features: updatedRow.features,
+          isVisible: updatedRow.isVisible,
           updatedAt: now,
         })
-        .where(and(eq(plans.id, plan.id), eq(plans.tenantId, plan.tenantId)))
-        .returning(),
+        .where(and(eq(plans.id, plan.id), eq(plans.tenantId, plan.tenantId))),
+      insertEvent(db, event),
       auditInsert(db, {
         tenantId: plan.tenantId,
         actorType: "user",
@@ -300,9 +344,8 @@ export async function updatePlan(ctx: PlanContext, viewer: PlanViewer, planId: s
         at: now,
       }),
     ]);
-    const row = updated[0];
-    if (!row) throw notFound("Plan");
-    return row;
+    await dispatchEvents(ctx.services.queue, [event], ctx.requestId);
+    return updatedRow;
   } catch (error) {
     if (tenant) {
       await Promise.allSettled([
@@ -334,8 +377,11 @@ export async function deactivatePlan(ctx: PlanContext, viewer: PlanViewer, planI
     ),
   );
   const now = clock.now();
-  const [updated] = await db.batch([
-    db.update(plans).set({ isActive: false, updatedAt: now }).where(eq(plans.id, plan.id)).returning(),
+  const deactivated: PlanRow = { ...plan, isActive: false, updatedAt: now };
+  const event = await planEvent(db, "plan.deactivated", deactivated, now);
+  await db.batch([
+    db.update(plans).set({ isActive: false, updatedAt: now }).where(eq(plans.id, plan.id)),
+    insertEvent(db, event),
     auditInsert(db, {
       tenantId: plan.tenantId,
       actorType: "user",
@@ -347,7 +393,8 @@ export async function deactivatePlan(ctx: PlanContext, viewer: PlanViewer, planI
       at: now,
     }),
   ]);
-  return updated[0] ?? { ...plan, isActive: false };
+  await dispatchEvents(ctx.services.queue, [event], ctx.requestId);
+  return deactivated;
 }
 
 /** A new plan with a new name and price; features, metadata, trial and visibility are copied. */

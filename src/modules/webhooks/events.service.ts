@@ -1,0 +1,228 @@
+import { and, desc, eq, gte, inArray, lt, or } from "drizzle-orm";
+import { tenants, type WebhookEventRow, webhookAttempts, webhookEvents } from "../../db/schema";
+import type { Clock, Database } from "../../env";
+import { ApiError, notFound } from "../../lib/errors";
+import { decodeCursor, toPage } from "../../lib/pagination";
+import type { QueueMessage } from "../../queue";
+import { buildEnvelope, MAX_EVENT_BYTES } from "./envelope";
+
+/** The queue message that hands events to their tenant's coordinator for delivery. */
+export interface DeliverMessage extends QueueMessage {
+  kind: "webhook.deliver";
+  tenant_id: string;
+  event_ids: string[];
+}
+
+export interface EmitDeps {
+  db: Database;
+  queue: Queue;
+  clock: Clock;
+}
+
+export interface EmitInput {
+  tenantId: string;
+  type: string;
+  object: unknown;
+  livemode?: boolean;
+  /** Saves a read when the caller already has it. */
+  companyName?: string;
+  requestId?: string;
+}
+
+const deliverMessage = (tenantId: string, eventIds: string[], requestId?: string): DeliverMessage => ({
+  kind: "webhook.deliver",
+  tenant_id: tenantId,
+  event_ids: eventIds,
+  ...(requestId ? { request_id: requestId } : {}),
+});
+
+export interface PreparedEvent {
+  row: WebhookEventRow;
+}
+
+/**
+ * Builds an event for a tenant (the seed's envelope, a stable id, the exact payload), refusing
+ * payloads over 256 KB with a clear error rather than truncating them later. Callers insert
+ * `row` in the same D1 batch as the change it reports (an outbox), then `dispatchEvents`.
+ */
+export function prepareEvent(input: EmitInput & { companyName: string }, now: Date): PreparedEvent {
+  const envelope = buildEnvelope({
+    type: input.type,
+    object: input.object,
+    livemode: input.livemode ?? false,
+    tenant: { id: input.tenantId, company_name: input.companyName },
+    now,
+  });
+  const payload = JSON.stringify(envelope);
+  if (new TextEncoder().encode(payload).byteLength > MAX_EVENT_BYTES) {
+    throw new ApiError("payload_too_large", `Event ${input.type} is larger than 256 KB and was not emitted`);
+  }
+  return {
+    row: {
+      id: envelope.id,
+      tenantId: input.tenantId,
+      type: input.type,
+      payload,
+      status: "pending",
+      attempts: 0,
+      nextAttemptAt: now,
+      lastAttemptAt: null,
+      deliveredAt: null,
+      lastError: null,
+      createdAt: now,
+    },
+  };
+}
+
+export const insertEvent = (db: Database, event: PreparedEvent) => db.insert(webhookEvents).values(event.row);
+
+/**
+ * Hands stored events to their tenants' coordinators. An event whose hand-off is lost stays
+ * `pending` and the cron sweep hands it over again, so a failure here is logged, not thrown.
+ */
+export async function dispatchEvents(queue: Queue, events: PreparedEvent[], requestId?: string) {
+  const byTenant = new Map<string, string[]>();
+  for (const { row } of events) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
+  try {
+    await Promise.all(
+      [...byTenant].map(([tenantId, ids]) =>
+        queue.send(deliverMessage(tenantId, ids, requestId), { contentType: "json" }),
+      ),
+    );
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "event hand-off failed; the sweep will retry",
+        error: String(error),
+      }),
+    );
+  }
+}
+
+/** Emits an event on its own: one D1 write (the event) and one enqueue. */
+export async function emitTenantEvent(deps: EmitDeps, input: EmitInput): Promise<WebhookEventRow> {
+  const now = deps.clock.now();
+  let companyName = input.companyName;
+  if (companyName === undefined) {
+    const tenant = await deps.db
+      .select({ name: tenants.companyName })
+      .from(tenants)
+      .where(eq(tenants.id, input.tenantId))
+      .get();
+    if (!tenant) throw notFound("Tenant");
+    companyName = tenant.name;
+  }
+  const event = prepareEvent({ ...input, companyName }, now);
+  await insertEvent(deps.db, event);
+  await dispatchEvents(deps.queue, [event], input.requestId);
+  return event.row;
+}
+
+export interface DeliveryFilters {
+  limit: number;
+  cursor?: string | undefined;
+  status?: WebhookEventRow["status"] | undefined;
+  event_type?: string | undefined;
+  since?: string | undefined;
+}
+
+export async function listDeliveries(db: Database, tenantId: string, filters: DeliveryFilters) {
+  const after = decodeCursor(filters.cursor);
+  const rows = await db
+    .select()
+    .from(webhookEvents)
+    .where(
+      and(
+        eq(webhookEvents.tenantId, tenantId),
+        filters.status ? eq(webhookEvents.status, filters.status) : undefined,
+        filters.event_type ? eq(webhookEvents.type, filters.event_type) : undefined,
+        filters.since ? gte(webhookEvents.createdAt, new Date(filters.since)) : undefined,
+        after
+          ? or(
+              lt(webhookEvents.createdAt, after.createdAt),
+              and(eq(webhookEvents.createdAt, after.createdAt), lt(webhookEvents.id, after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(webhookEvents.createdAt), desc(webhookEvents.id))
+    .limit(filters.limit + 1);
+  return toPage(rows, filters.limit);
+}
+
+export async function getDelivery(db: Database, tenantId: string, eventId: string) {
+  const event = await db
+    .select()
+    .from(webhookEvents)
+    .where(and(eq(webhookEvents.id, eventId), eq(webhookEvents.tenantId, tenantId)))
+    .get();
+  if (!event) throw notFound("Event");
+  const attempts = await db
+    .select()
+    .from(webhookAttempts)
+    .where(eq(webhookAttempts.eventId, eventId))
+    .orderBy(webhookAttempts.attempt);
+  return { event, attempts };
+}
+
+/** Puts events back to `pending` and hands them to the coordinator (a fresh retry schedule, same ids). */
+async function requeue(deps: EmitDeps, tenantId: string, eventIds: string[]) {
+  if (!eventIds.length) return;
+  const now = deps.clock.now();
+  for (let i = 0; i < eventIds.length; i += 100) {
+    const chunk = eventIds.slice(i, i + 100);
+    await deps.db
+      .update(webhookEvents)
+      .set({ status: "pending", nextAttemptAt: now })
+      .where(and(eq(webhookEvents.tenantId, tenantId), inArray(webhookEvents.id, chunk)));
+    await deps.queue.send(deliverMessage(tenantId, chunk), { contentType: "json" });
+  }
+}
+
+export async function resendEvent(deps: EmitDeps, tenantId: string, eventId: string) {
+  const { event } = await getDelivery(deps.db, tenantId, eventId);
+  if (event.status === "pending")
+    throw new ApiError("conflict", "This event is already waiting for delivery");
+  await requeue(deps, tenantId, [event.id]);
+  return event;
+}
+
+/** Re-queues every failed event of the tenant created since `since`; answers how many. */
+export async function recoverFailed(deps: EmitDeps, tenantId: string, since: Date): Promise<number> {
+  const failed = await deps.db
+    .select({ id: webhookEvents.id })
+    .from(webhookEvents)
+    .where(
+      and(
+        eq(webhookEvents.tenantId, tenantId),
+        eq(webhookEvents.status, "failed"),
+        gte(webhookEvents.createdAt, since),
+      ),
+    )
+    .limit(10_000);
+  await requeue(
+    deps,
+    tenantId,
+    failed.map((row) => row.id),
+  );
+  return failed.length;
+}
+
+/** Cron: events still pending long after they were due lost their hand-off; hand them over again. */
+export async function sweepStalePending(deps: EmitDeps, olderThanMs = 10 * 60_000) {
+  const cutoff = new Date(deps.clock.now().getTime() - olderThanMs);
+  const stale = await deps.db
+    .select({ id: webhookEvents.id, tenantId: webhookEvents.tenantId })
+    .from(webhookEvents)
+    .where(and(eq(webhookEvents.status, "pending"), lt(webhookEvents.nextAttemptAt, cutoff)))
+    .limit(1000);
+  const byTenant = new Map<string, string[]>();
+  for (const row of stale) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
+  for (const [tenantId, ids] of byTenant) {
+    for (let i = 0; i < ids.length; i += 100) {
+      await deps.queue.send(deliverMessage(tenantId, ids.slice(i, i + 100)), { contentType: "json" });
+    }
+  }
+  return stale.length;
+}

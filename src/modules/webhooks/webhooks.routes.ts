@@ -1,0 +1,304 @@
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { appConfig } from "../../config";
+import { tenants } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { createRouter } from "../../lib/create-app";
+import { notFound } from "../../lib/errors";
+import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { requireRole, requireUser } from "../../middleware/auth";
+import * as endpoints from "./endpoint.service";
+import { buildEnvelope } from "./envelope";
+import * as events from "./events.service";
+import { sendSigned } from "./sender";
+import { maskWebhookSecret } from "./signing";
+import {
+  ConfigResponse,
+  ConfigureBody,
+  ConfigureResponse,
+  DeliveryDetailResponse,
+  DeliveryListResponse,
+  DeliveryQuery,
+  EventIdParam,
+  RecoverBody,
+  RecoverResponse,
+  RemoveResponse,
+  serializeAttempt,
+  serializeDelivery,
+  TestBody,
+  TestFailureResponse,
+  TestResponse,
+} from "./webhooks.schemas";
+
+const tags = ["Webhooks"];
+const BASE = "/api/v1/auth/tenants/webhooks";
+const readers = [requireUser];
+const editors = [requireUser, requireRole("owner", "admin")];
+
+const endpointContext = (c: Context<AppEnv>): endpoints.EndpointContext => ({
+  services: c.var.services,
+  requestId: c.var.requestId,
+  allowInsecureLocalhost: appConfig(c.env).WEBHOOK_ALLOW_INSECURE_URLS,
+});
+
+const instructions = (c: Context<AppEnv>) => ({
+  message: "Use the webhook secret to verify webhook signatures",
+  signature_header: "X-Webhook-Signature",
+  standard_webhooks_headers: ["webhook-id", "webhook-timestamp", "webhook-signature"],
+  documentation: `${appConfig(c.env).PUBLIC_BASE_URL}/docs`,
+});
+
+const getConfigRoute = createRoute({
+  method: "get",
+  path: `${BASE}/config`,
+  tags,
+  summary: "The webhook configuration (any role; secret masked)",
+  security: BEARER_AUTH,
+  middleware: readers,
+  responses: { 200: jsonResponse(ConfigResponse, "Configuration"), ...errorResponses },
+});
+
+const postConfigRoute = createRoute({
+  method: "post",
+  path: `${BASE}/config`,
+  tags,
+  summary: "Set the webhook URL (owner, admin)",
+  description:
+    "The URL must be https with no credentials and no private, loopback, link-local, CGNAT, reserved or documentation address or internal name (checked again at every delivery). The first configuration creates a `whsec_` secret; `regenerate_secret` rotates it and the previous one keeps signing for 24 h. The secret is shown in full only when it is new. Saving re-enables a disabled endpoint.",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { body: jsonBody(ConfigureBody) },
+  responses: { 200: jsonResponse(ConfigureResponse, "Configured"), ...errorResponses },
+});
+
+const deleteConfigRoute = createRoute({
+  method: "delete",
+  path: `${BASE}/config`,
+  tags,
+  summary: "Remove the webhook URL (owner; the secret is kept)",
+  security: BEARER_AUTH,
+  middleware: [requireUser, requireRole("owner")],
+  responses: { 200: jsonResponse(RemoveResponse, "Removed"), ...errorResponses },
+});
+
+const testRoute = createRoute({
+  method: "post",
+  path: `${BASE}/test`,
+  tags,
+  summary: "Send a test event now (owner, admin)",
+  description:
+    "Signed like every delivery. Answers the receiver's status, time and (truncated) body; 408 after 10 s without an answer; 502 when the receiver cannot be reached.",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { body: { required: false, content: { "application/json": { schema: TestBody } } } },
+  responses: {
+    200: jsonResponse(TestResponse, "The receiver answered"),
+    ...errorResponses,
+    408: jsonResponse(TestFailureResponse, "The receiver did not answer within 10 seconds"),
+    502: jsonResponse(TestFailureResponse, "The receiver could not be reached"),
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: `${BASE}/deliveries`,
+  tags,
+  summary: "Delivery log: events sent to the tenant, newest first (any role)",
+  security: BEARER_AUTH,
+  middleware: readers,
+  request: { query: DeliveryQuery },
+  responses: { 200: jsonResponse(DeliveryListResponse, "A page of deliveries"), ...errorResponses },
+});
+
+const detailRoute = createRoute({
+  method: "get",
+  path: `${BASE}/deliveries/{event_id}`,
+  tags,
+  summary: "One event with its payload and every attempt (any role)",
+  security: BEARER_AUTH,
+  middleware: readers,
+  request: { params: EventIdParam },
+  responses: { 200: jsonResponse(DeliveryDetailResponse, "The delivery"), ...errorResponses },
+});
+
+const resendRoute = createRoute({
+  method: "post",
+  path: `${BASE}/deliveries/{event_id}/resend`,
+  tags,
+  summary: "Send one event again, with the same id (owner, admin)",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { params: EventIdParam },
+  responses: {
+    202: jsonResponse(DeliveryDetailResponse.omit({ attempt_log: true, payload: true }), "Queued"),
+    ...errorResponses,
+  },
+});
+
+const recoverRoute = createRoute({
+  method: "post",
+  path: `${BASE}/recover`,
+  tags,
+  summary: "Queue every failed event since a time again (owner, admin)",
+  security: BEARER_AUTH,
+  middleware: editors,
+  request: { body: jsonBody(RecoverBody) },
+  responses: { 202: jsonResponse(RecoverResponse, "Queued"), ...errorResponses },
+});
+
+export const webhooksRoutes = createRouter()
+  .openapi(getConfigRoute, async (c) => {
+    const endpoint = await endpoints.getEndpoint(c.var.services, c.var.principal.tenantId);
+    return c.json(
+      {
+        webhook_url: endpoint?.url ?? null,
+        webhook_secret: endpoint ? maskWebhookSecret(endpoint.secret) : null,
+        configured: Boolean(endpoint?.url),
+        enabled_events: endpoint?.enabledEvents ?? ["*"],
+        status: endpoint?.url ? endpoint.status : null,
+        disabled_reason: endpoint?.disabledReason ?? null,
+        disabled_at: endpoint?.disabledAt?.toISOString() ?? null,
+        previous_secret_expires_at: endpoint?.previousSecretExpiresAt?.toISOString() ?? null,
+        instructions: instructions(c),
+      },
+      200,
+    );
+  })
+  .openapi(postConfigRoute, async (c) => {
+    const { endpoint, secretIsNew } = await endpoints.configureEndpoint(
+      endpointContext(c),
+      c.var.principal,
+      c.req.valid("json"),
+    );
+    return c.json(
+      {
+        message: "Webhook configured successfully",
+        webhook_url: endpoint.url ?? "",
+        webhook_secret: secretIsNew ? endpoint.secret : maskWebhookSecret(endpoint.secret),
+        enabled_events: endpoint.enabledEvents ?? ["*"],
+        test_url: `${BASE}/test/`,
+        ...(secretIsNew
+          ? { warning: "New webhook secret generated. Update your webhook handler to verify signatures." }
+          : {}),
+      },
+      200,
+    );
+  })
+  .openapi(deleteConfigRoute, async (c) => {
+    await endpoints.removeEndpointUrl(endpointContext(c), c.var.principal);
+    return c.json(
+      {
+        message: "Webhook configuration removed",
+        note: "Webhook secret was preserved. You can reconfigure the URL anytime.",
+      },
+      200,
+    );
+  })
+  .openapi(testRoute, async (c) => {
+    const { services } = c.var;
+    const tenantId = c.var.principal.tenantId;
+    const endpoint = await endpoints.requireDeliverableEndpoint(services, tenantId);
+    const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : {};
+    const tenant = await services.db
+      .select({ name: tenants.companyName })
+      .from(tenants)
+      .where(eq(tenants.id, tenantId))
+      .get();
+    if (!tenant) throw notFound("Tenant");
+    const now = services.clock.now();
+    const event = buildEnvelope({
+      id: `evt_test_${now.getTime()}`,
+      type: body?.event_type ?? "test.webhook",
+      object: body?.test_data ?? {
+        message: "This is a test event from your billing platform",
+        timestamp: now.toISOString(),
+      },
+      livemode: false,
+      tenant: { id: tenantId, company_name: tenant.name },
+      now,
+    });
+    const result = await sendSigned({
+      url: endpoint.url,
+      secrets: endpoints.activeSecrets(endpoint, now.getTime()),
+      eventId: event.id,
+      body: JSON.stringify(event),
+      allowInsecureLocalhost: appConfig(c.env).WEBHOOK_ALLOW_INSECURE_URLS,
+    });
+    if (result.error === "timeout") {
+      return c.json(
+        {
+          error: "Webhook request timed out",
+          message: "Your webhook endpoint did not respond within 10 seconds",
+          webhook_url: endpoint.url,
+          request_id: c.var.requestId,
+        },
+        408,
+      );
+    }
+    if (result.error || result.status === undefined) {
+      return c.json(
+        {
+          error: "webhook_unreachable",
+          message: result.errorMessage ?? "The webhook endpoint could not be reached",
+          webhook_url: endpoint.url,
+          request_id: c.var.requestId,
+        },
+        502,
+      );
+    }
+    const success = result.status >= 200 && result.status < 300;
+    return c.json(
+      {
+        message: success
+          ? "Test webhook sent successfully"
+          : `Your webhook endpoint answered ${result.status}`,
+        webhook_url: endpoint.url,
+        status_code: result.status,
+        response_time_ms: result.durationMs,
+        response_body: result.responseBody,
+        success,
+        event_sent: event as unknown as Record<string, unknown>,
+      },
+      200,
+    );
+  })
+  .openapi(listRoute, async (c) => {
+    const { page, hasMore, nextCursor } = await events.listDeliveries(
+      c.var.services.db,
+      c.var.principal.tenantId,
+      c.req.valid("query"),
+    );
+    return c.json({ data: page.map(serializeDelivery), has_more: hasMore, next_cursor: nextCursor }, 200);
+  })
+  .openapi(detailRoute, async (c) => {
+    const { event, attempts } = await events.getDelivery(
+      c.var.services.db,
+      c.var.principal.tenantId,
+      c.req.valid("param").event_id,
+    );
+    return c.json(
+      {
+        ...serializeDelivery(event),
+        payload: JSON.parse(event.payload) as Record<string, unknown>,
+        attempt_log: attempts.map(serializeAttempt),
+      },
+      200,
+    );
+  })
+  .openapi(resendRoute, async (c) => {
+    const event = await events.resendEvent(
+      c.var.services,
+      c.var.principal.tenantId,
+      c.req.valid("param").event_id,
+    );
+    return c.json({ ...serializeDelivery(event), status: "pending" as const }, 202);
+  })
+  .openapi(recoverRoute, async (c) => {
+    const requeued = await events.recoverFailed(
+      c.var.services,
+      c.var.principal.tenantId,
+      new Date(c.req.valid("json").since),
+    );
+    return c.json({ message: `${requeued} failed event(s) queued for delivery again`, requeued }, 202);
+  });

@@ -1,0 +1,108 @@
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { call, expectError, registerTeam, unique } from "../harness";
+import { behave, hookUrl, received } from "../receiver";
+
+const CONFIG = "/api/v1/auth/tenants/webhooks/config/";
+const TEST = "/api/v1/auth/tenants/webhooks/test/";
+
+describe("POST /webhooks/test/", () => {
+  it("sends the seed's test event, signed, and answers the receiver's status, time and body", async () => {
+    const team = await registerTeam();
+    const hook = unique("test-ok");
+    await behave(hook, [], { status: 200, body: "thanks!" });
+    const saved = await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
+    const res = await call(TEST, {
+      token: team.tokens.admin,
+      body: { event_type: "subscription.created", test_data: { subscription_id: "sub_123" } },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      message: "Test webhook sent successfully",
+      webhook_url: hookUrl(hook),
+      status_code: 200,
+      response_time_ms: expect.any(Number),
+      response_body: "thanks!",
+      success: true,
+      event_sent: {
+        id: expect.stringMatching(/^evt_test_/),
+        object: "event",
+        type: "subscription.created",
+        data: { object: { subscription_id: "sub_123" } },
+        livemode: false,
+        tenant: { id: team.tenantId },
+      },
+    });
+    const [request] = await received(hook, 1);
+    const headers = request?.headers ?? {};
+    const verified = new Webhook(saved.body.webhook_secret).verify(request?.body ?? "", {
+      "webhook-id": headers["webhook-id"] ?? "",
+      "webhook-timestamp": headers["webhook-timestamp"] ?? "",
+      "webhook-signature": headers["webhook-signature"] ?? "",
+    });
+    expect(verified).toMatchObject({ type: "subscription.created" });
+    expectError(await call(TEST, { token: team.tokens.developer, body: {} }), 403, "forbidden");
+  });
+
+  it("during a rotation signs with both secrets, and either verifies", async () => {
+    const team = await registerTeam();
+    const hook = unique("rotate");
+    const first = await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
+    const second = await call(CONFIG, {
+      token: team.tokens.owner,
+      body: { webhook_url: hookUrl(hook), regenerate_secret: true },
+    });
+    await call(TEST, { token: team.tokens.owner, method: "POST" });
+    const [request] = await received(hook, 1);
+    const headers = request?.headers ?? {};
+    expect((headers["webhook-signature"] ?? "").split(" ")).toHaveLength(2);
+    expect((headers["x-webhook-signature"] ?? "").match(/v1=/g)).toHaveLength(2);
+    for (const secret of [first.body.webhook_secret, second.body.webhook_secret]) {
+      expect(() =>
+        new Webhook(secret).verify(request?.body ?? "", {
+          "webhook-id": headers["webhook-id"] ?? "",
+          "webhook-timestamp": headers["webhook-timestamp"] ?? "",
+          "webhook-signature": headers["webhook-signature"] ?? "",
+        }),
+      ).not.toThrow();
+    }
+  });
+
+  it("answers non-2xx receivers with success false, and 502 when nothing listens", async () => {
+    const team = await registerTeam();
+    const hook = unique("test-500");
+    await behave(hook, [], { status: 500, body: "boom" });
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
+    const failing = await call(TEST, { token: team.tokens.owner, method: "POST" });
+    expect(failing.body).toMatchObject({ status_code: 500, success: false, response_body: "boom" });
+
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: "http://127.0.0.1:1/hook" } });
+    const refused = await call(TEST, { token: team.tokens.owner, method: "POST" });
+    expect(refused.status).toBe(502);
+    expect(refused.body).toMatchObject({
+      error: "webhook_unreachable",
+      webhook_url: "http://127.0.0.1:1/hook",
+    });
+  });
+
+  it("answers 409 without a configured URL", async () => {
+    const team = await registerTeam();
+    expectError(await call(TEST, { token: team.tokens.owner, method: "POST" }), 409, "conflict");
+  });
+
+  it("answers the seed's 408 body when the receiver does not answer within 10 s", {
+    timeout: 20_000,
+  }, async () => {
+    const team = await registerTeam();
+    const hook = unique("test-hang");
+    await behave(hook, [], { hang: true });
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
+    const res = await call(TEST, { token: team.tokens.owner, method: "POST" });
+    expect(res.status).toBe(408);
+    expect(res.body).toMatchObject({
+      error: "Webhook request timed out",
+      message: "Your webhook endpoint did not respond within 10 seconds",
+      webhook_url: hookUrl(hook),
+    });
+  });
+});
