@@ -10,6 +10,7 @@ import { buildWorker } from "./lib/build.mjs";
 import { clockTicksPerSecond, cpuTicks, findWorkerdPids } from "./lib/cpu.mjs";
 import { autocannonOptions, percentile, preflight, runAutocannon, waitForIdle } from "./lib/load.mjs";
 import { flagFor, markdownReport, textTable } from "./lib/report.mjs";
+import { runWebhookDelivery, webhookDeliveryTable } from "./lib/webhook-delivery.mjs";
 import { applyMigrations, startWorker } from "./lib/worker.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
 import apikeyWarm from "./scenarios/apikey-warm.mjs";
@@ -29,7 +30,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --duration N      seconds of measured load per scenario (default 5)
   --warmup N        seconds of unmeasured load before each scenario (default 1)
   --connections N   concurrent connections for every scenario (default: the scenario's own, else ${DEFAULT_CONNECTIONS})
-  --only a,b        run only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")})
+  --only a,b        run only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")}, webhooks)
+                    webhooks: 2,000 tenant events over 10 s across 20 tenants, emit → receipt
   --socket S        direct (default): the Worker's own workerd socket; entry: through Miniflare's
                     entry worker, as wrangler dev serves it (one more Worker hop per request)
   --skip-build      reuse bench/.build/index.js from an earlier run
@@ -58,7 +60,9 @@ function parseOptions() {
     ?.split(",")
     .map((name) => name.trim())
     .filter(Boolean);
-  const unknown = only?.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name)) ?? [];
+  const unknown =
+    only?.filter((name) => name !== "webhooks" && !SCENARIOS.some((scenario) => scenario.name === name)) ??
+    [];
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
   if (!["direct", "entry"].includes(values.socket)) throw new Error("--socket must be direct or entry");
   return {
@@ -68,6 +72,7 @@ function parseOptions() {
     warmup: number("warmup", 0),
     connections: values.connections === undefined ? undefined : number("connections", 1),
     scenarios: only ? SCENARIOS.filter((scenario) => only.includes(scenario.name)) : SCENARIOS,
+    webhooks: !only || only.includes("webhooks"),
     skipBuild: values["skip-build"],
     verbose: values.verbose,
   };
@@ -163,7 +168,8 @@ async function main() {
   }
 
   // Hard bound: whatever hangs, the process ends (the exit hook of Miniflare stops workerd).
-  const budgetS = 90 + options.scenarios.length * (options.duration + options.warmup + 20);
+  const budgetS =
+    90 + options.scenarios.length * (options.duration + options.warmup + 20) + (options.webhooks ? 60 : 0);
   setTimeout(() => {
     console.error(`[bench] gave up after ${budgetS} s`);
     process.exit(1);
@@ -210,6 +216,7 @@ async function main() {
       log(`${scenario.name}: ${options.warmup} s warm-up + ${options.duration} s`);
       rows.push(await runScenario(scenario, { baseUrl, mf, pids, ticksPerSecond, options }));
     }
+    const webhooks = options.webhooks ? await runWebhookDelivery({ mf, baseUrl, log }) : null;
     const bareRow = rows.find((row) => row.name === "bare");
     for (const row of rows) row.vsBare = bareRow ? row.rps / bareRow.rps : null;
 
@@ -228,7 +235,7 @@ async function main() {
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(
       path.join(RESULTS_DIR, "latest.json"),
-      `${JSON.stringify({ meta, results: rows }, null, 2)}\n`,
+      `${JSON.stringify({ meta, results: rows, webhooks }, null, 2)}\n`,
     );
     writeFileSync(path.join(RESULTS_DIR, "latest.md"), markdownReport(meta, rows));
 
@@ -236,6 +243,7 @@ async function main() {
     console.log(
       `CPU ms/req: workerd user+system CPU per request (timed window only). Results: bench/results/latest.{json,md}`,
     );
+    if (webhooks) console.log(`\n${webhookDeliveryTable(webhooks)}\n`);
     const flagged = rows.filter((row) => row.flag !== "ok");
     if (flagged.length > 0) {
       console.log(`WARNING: ${flagged.map((row) => `${row.name} (${row.flag})`).join(", ")}`);

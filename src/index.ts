@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { benchRoute } from "./bench-routes";
 import { database } from "./middleware/services";
 import { handleQueueBatch, type QueueMessage } from "./queue";
 import "./modules/webhooks/queue-handlers";
@@ -10,10 +11,8 @@ export { TenantCoordinator } from "./coordinator/tenant-coordinator";
 const app = createApp();
 
 export default {
-  fetch(request, env, ctx) {
-    // The benchmark's baseline: the same Worker answering without routing or middleware.
-    if (env.BENCH_BARE_ROUTE === "1" && request.url.endsWith("/__bench/bare")) return new Response("ok");
-    return app.fetch(request, env, ctx);
+  async fetch(request, env, ctx) {
+    return (env.BENCH_BARE_ROUTE === "1" && (await benchRoute(request, env))) || app.fetch(request, env, ctx);
   },
   queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
   scheduled: async (controller, env) => {

@@ -10,8 +10,11 @@ export const BENCH_SECRETS = {
   STRIPE_WEBHOOK_SECRET: "whsec_bench_platform",
   STRIPE_CONNECT_WEBHOOK_SECRET: "whsec_bench_connect",
   STRIPE_CONNECT_CLIENT_ID: "ca_bench_client",
-  // Enables the baseline route `GET /__bench/bare` (answered before any routing).
+  // Enables the bench-only routes: `GET /__bench/bare` (answered before any routing) and
+  // `POST /__bench/emit` (the real tenant-event path).
   BENCH_BARE_ROUTE: "1",
+  // The webhook benchmark's receiver listens on 127.0.0.1.
+  WEBHOOK_ALLOW_INSECURE_URLS: "true",
 };
 
 /**
