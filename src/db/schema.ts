@@ -24,6 +24,8 @@ export const tenants = sqliteTable(
     suspendedReason: text(),
     suspendedAt: integer({ mode: "timestamp_ms" }),
     subscriptionTier: text().notNull().default("free"),
+    /** The limits of the tenant's platform plan; null: the defaults of `subscriptionTier`. */
+    limits: text({ mode: "json" }).$type<PlanLimits>(),
     stripeConnectAccountId: text(),
     stripeConnectStatus: text().notNull().default("not_connected"),
     /** How the account was connected: `account_links` (platform-controlled) or `oauth` (legacy). */
@@ -294,3 +296,99 @@ export const deadLetters = sqliteTable("dead_letters", {
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
+
+/** Usage limits of a platform plan; null means unlimited. */
+export interface PlanLimits {
+  api_requests_per_minute: number;
+  api_requests_per_month: number | null;
+  plans: number | null;
+  webhook_endpoints: number;
+  users: number | null;
+}
+
+/** The platform's own plans, sold to tenants on the platform's Stripe account. */
+export const platformPlans = sqliteTable("platform_plans", {
+  /** A readable slug (`starter`, `pro`), used by tenants to pick a plan. */
+  id: text().primaryKey(),
+  name: text().notNull(),
+  description: text(),
+  /** The tier a subscriber gets (also the key of the default limits). */
+  tier: text().notNull(),
+  priceCents: integer().notNull(),
+  currency: text().notNull().default("usd"),
+  billingInterval: text({ enum: BILLING_INTERVALS }).notNull(),
+  limits: text({ mode: "json" }).$type<PlanLimits>().notNull(),
+  isActive: integer({ mode: "boolean" }).notNull().default(true),
+  stripeProductId: text(),
+  stripePriceId: text(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const SUBSCRIPTION_STATUSES = [
+  "none",
+  "incomplete",
+  "trialing",
+  "active",
+  "past_due",
+  "unpaid",
+  "cancelled",
+] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+
+/** A tenant's subscription to a platform plan, mirrored from Stripe (one per tenant). */
+export const tenantSubscriptions = sqliteTable(
+  "tenant_subscriptions",
+  {
+    tenantId: text()
+      .primaryKey()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    planId: text(),
+    stripeCustomerId: text(),
+    stripeSubscriptionId: text(),
+    status: text({ enum: SUBSCRIPTION_STATUSES }).notNull().default("none"),
+    currentPeriodStart: integer({ mode: "timestamp_ms" }),
+    currentPeriodEnd: integer({ mode: "timestamp_ms" }),
+    trialEnd: integer({ mode: "timestamp_ms" }),
+    cancelAtPeriodEnd: integer({ mode: "boolean" }).notNull().default(false),
+    /** Stripe `created` (unix s) of the newest event applied: older events are ignored. */
+    lastEventCreated: integer(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("tenant_subscriptions_customer_idx").on(t.stripeCustomerId),
+    index("tenant_subscriptions_subscription_idx").on(t.stripeSubscriptionId),
+  ],
+);
+
+export const STRIPE_EVENT_STATUSES = ["received", "processed", "ignored", "failed"] as const;
+
+/** Every Stripe event received, once by id, with its processing outcome. */
+export const stripeEvents = sqliteTable(
+  "stripe_events",
+  {
+    id: text().primaryKey(),
+    endpoint: text({ enum: ["platform", "connect"] }).notNull(),
+    type: text().notNull(),
+    account: text(),
+    livemode: integer({ mode: "boolean" }).notNull(),
+    /** Stripe's `created`, unix seconds. */
+    created: integer().notNull(),
+    payload: text().notNull(),
+    tenantId: text(),
+    status: text({ enum: STRIPE_EVENT_STATUSES }).notNull().default("received"),
+    outcome: text(),
+    attempts: integer().notNull().default(0),
+    receivedAt: integer({ mode: "timestamp_ms" }).notNull(),
+    processedAt: integer({ mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("stripe_events_status_idx").on(t.status, t.receivedAt),
+    index("stripe_events_tenant_idx").on(t.tenantId, t.created),
+  ],
+);
+
+export type PlatformPlanRow = typeof platformPlans.$inferSelect;
+export type TenantSubscriptionRow = typeof tenantSubscriptions.$inferSelect;
+export type StripeEventRow = typeof stripeEvents.$inferSelect;

@@ -2,13 +2,9 @@
  * Usage limits of the platform's tiers. A tenant without a platform subscription is on `free`.
  * `null` means unlimited. API rate limits are enforced per key by the API-key middleware.
  */
-export interface TierLimits {
-  api_requests_per_minute: number;
-  api_requests_per_month: number | null;
-  plans: number | null;
-  webhook_endpoints: number;
-  users: number | null;
-}
+import type { PlanLimits } from "../db/schema";
+
+export type TierLimits = PlanLimits;
 
 export const TIER_LIMITS = {
   free: {
@@ -38,4 +34,9 @@ export type Tier = keyof typeof TIER_LIMITS;
 
 export function tierLimits(tier: string): TierLimits {
   return TIER_LIMITS[(tier in TIER_LIMITS ? tier : "free") as Tier];
+}
+
+/** A tenant's limits: its platform plan's when it has one, else its tier's defaults. */
+export function effectiveLimits(tenant: { subscriptionTier: string; limits: PlanLimits | null }): TierLimits {
+  return tenant.limits ?? tierLimits(tenant.subscriptionTier);
 }

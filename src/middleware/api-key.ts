@@ -88,7 +88,8 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
       );
     }
 
-    const limit = tierLimits(record.tier).api_requests_per_minute;
+    // Records written before limits lived in them fall back to the tier's default.
+    const limit = record.rate_limit ?? tierLimits(record.tier).api_requests_per_minute;
     const status = countLocally(record.key_id, limit, now);
     const headers = rateLimitHeaders(status);
     let allowed = status.allowed && !isBlocked(record.key_id, now);

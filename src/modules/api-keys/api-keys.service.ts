@@ -11,6 +11,7 @@ import type { Database, Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { ApiError, notFound } from "../../lib/errors";
+import { effectiveLimits } from "../../lib/tiers";
 import { type EdgeKeyRecord, publishKeyRecords } from "./edge-store";
 import {
   generateApiKey,
@@ -48,6 +49,7 @@ const edgeRecord = (tenant: TenantRow, row: ApiKeyRow): EdgeKeyRecord => ({
   expires_at: row.expiresAt?.getTime() ?? null,
   tenant_status: tenant.status,
   tier: tenant.subscriptionTier,
+  rate_limit: effectiveLimits(tenant).api_requests_per_minute,
 });
 
 /** New publishable + secret keys for each mode; rows to insert, full keys to show once. */

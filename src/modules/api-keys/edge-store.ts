@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { apiKeys, type KeyKind, type KeyMode, type TenantStatus, tenants } from "../../db/schema";
 import type { Database } from "../../env";
+import { effectiveLimits } from "../../lib/tiers";
 
 /**
  * The edge copy of an API key: what authentication needs, found by the key's SHA-256.
@@ -22,6 +23,8 @@ export interface EdgeKeyRecord {
   expires_at: number | null;
   tenant_status: TenantStatus;
   tier: string;
+  /** The key's requests per minute (the tenant's plan limit). */
+  rate_limit: number;
 }
 
 export const ISOLATE_CACHE_MS = 10_000;
@@ -59,12 +62,19 @@ export async function loadKeyRecord(db: Database, hash: string): Promise<EdgeKey
       expires_at: apiKeys.expiresAt,
       tenant_status: tenants.status,
       tier: tenants.subscriptionTier,
+      limits: tenants.limits,
     })
     .from(apiKeys)
     .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))
     .where(eq(apiKeys.keyHash, hash))
     .get();
-  return row ? { ...row, expires_at: row.expires_at?.getTime() ?? null } : null;
+  if (!row) return null;
+  const { limits, ...rest } = row;
+  return {
+    ...rest,
+    expires_at: row.expires_at?.getTime() ?? null,
+    rate_limit: effectiveLimits({ subscriptionTier: row.tier, limits }).api_requests_per_minute,
+  };
 }
 
 export interface LookupDeps {

@@ -8,7 +8,7 @@ import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, rateLimited, unauthenticated, validationError } from "../../lib/errors";
 import { hashPassword, passwordProblems, verifyPassword } from "../../lib/password";
 import { nextFreeSlug, slugify } from "../../lib/slug";
-import { tierLimits } from "../../lib/tiers";
+import { effectiveLimits } from "../../lib/tiers";
 import { insertKeys, mintKeys, publishKeyRecords } from "../api-keys/api-keys.service";
 import { type IssuedSession, issueSession, revokeFamily, revokeUserSessions } from "./sessions";
 import { EMAIL_POLICY, IP_POLICY, recordFailure, retryAfterSeconds, type ThrottleState } from "./throttle";
@@ -71,6 +71,7 @@ export async function register(ctx: AuthContext, input: RegisterInput): Promise<
     suspendedReason: null,
     suspendedAt: null,
     subscriptionTier: "free",
+    limits: null,
     stripeConnectAccountId: null,
     stripeConnectStatus: "not_connected",
     stripeConnectFlow: null,
@@ -300,5 +301,5 @@ export async function tenantDetails(services: Services, principal: UserPrincipal
   ]);
   const row = tenant[0];
   if (!row) throw notFound("Tenant");
-  return { tenant: row, userCount: userCount[0]?.value ?? 0, limits: tierLimits(row.subscriptionTier) };
+  return { tenant: row, userCount: userCount[0]?.value ?? 0, limits: effectiveLimits(row) };
 }
