@@ -17,9 +17,10 @@ import apikeyWarm from "./scenarios/apikey-warm.mjs";
 import bare from "./scenarios/bare.mjs";
 import health from "./scenarios/health.mjs";
 import login from "./scenarios/login.mjs";
+import stripeIngest from "./scenarios/stripe-ingest.mjs";
 
 /** Every scenario, in run order. Add one module under scenarios/ and list it here. */
-const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold];
+const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold, stripeIngest];
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BUILD_DIR = path.join(ROOT, "bench", ".build");

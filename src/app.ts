@@ -11,11 +11,14 @@ import { createRouter, z } from "./lib/create-app";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { jsonResponse } from "./lib/openapi";
 import { servicesMiddleware } from "./middleware/services";
+import { adminRoutes } from "./modules/admin/admin.routes";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
 import { plansRoutes } from "./modules/plans/plans.routes";
+import { subscriptionRoutes } from "./modules/platform-billing/subscription.routes";
 import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.routes";
+import { stripeEventsRoutes } from "./modules/stripe-events/stripe-events.routes";
 import { usersRoutes } from "./modules/users/users.routes";
 import { webhooksRoutes } from "./modules/webhooks/webhooks.routes";
 
@@ -100,6 +103,9 @@ export function createApp() {
   app.route("/", stripeConnectRoutes);
   app.route("/", plansRoutes);
   app.route("/", webhooksRoutes);
+  app.route("/", stripeEventsRoutes);
+  app.route("/", subscriptionRoutes);
+  app.route("/", adminRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -118,6 +124,11 @@ export function createApp() {
     type: "http",
     scheme: "bearer",
     description: "The same API key as `Authorization: Bearer sk_...`",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "The platform operator token (`PLATFORM_ADMIN_TOKEN`); tenant JWTs and API keys are refused",
   });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",

@@ -3,6 +3,8 @@ import { benchRoute } from "./bench-routes";
 import { database } from "./middleware/services";
 import { handleQueueBatch, type QueueMessage } from "./queue";
 import "./modules/webhooks/queue-handlers";
+import "./modules/platform-billing/queue-handlers";
+import { sweepUnprocessedStripeEvents } from "./modules/stripe-events/ingest.service";
 import { sweepStalePending } from "./modules/webhooks/events.service";
 import { purgeExpired } from "./scheduled";
 
@@ -18,6 +20,8 @@ export default {
   scheduled: async (controller, env) => {
     const now = new Date(controller.scheduledTime);
     await purgeExpired(database(env.DB), now);
-    await sweepStalePending({ db: database(env.DB), queue: env.EVENTS_QUEUE, clock: { now: () => now } });
+    const deps = { db: database(env.DB), queue: env.EVENTS_QUEUE, clock: { now: () => now } };
+    await sweepStalePending(deps);
+    await sweepUnprocessedStripeEvents(deps);
   },
 } satisfies ExportedHandler<Env, QueueMessage>;

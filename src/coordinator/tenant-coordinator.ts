@@ -1,14 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 import { appConfig } from "../config";
+import type { TenantSubscriptionRow } from "../db/schema";
 import { type Clock, systemClock } from "../env";
 import { database } from "../middleware/services";
+import type { BillingEvent } from "../modules/platform-billing/suspension";
 import { DELIVERY_TIMEOUT_MS } from "../modules/webhooks/retry-policy";
+import { applyBillingEvents, processStripeEvents } from "./billing";
 import { createScheduleTable, deliverDue, nextDueAt, schedule } from "./deliveries";
 
 /**
  * One instance per tenant (`getByName(tenantId)`): everything that must not race for one tenant
- * runs here, one tenant's work never waits on another's. Today: the tenant's webhook delivery
- * schedule, driven by the alarm. Called by RPC from the Worker and the queue consumer.
+ * runs here, one tenant's work never waits on another's: the tenant's webhook delivery
+ * schedule, driven by the alarm, and the platform-billing state machine (suspension and
+ * reactivation from Stripe's events). Called by RPC from the Worker and the queue consumer.
  */
 export class TenantCoordinator extends DurableObject<Env> {
   /** Replaced by tests to move time; everything here reads the clock through it. */
@@ -43,6 +47,26 @@ export class TenantCoordinator extends DurableObject<Env> {
     return { waiting, nextDueAt: nextDueAt(this.ctx.storage.sql) };
   }
 
+  private billingDeps() {
+    return { db: database(this.env.DB), kv: this.env.KV, queue: this.env.EVENTS_QUEUE, clock: this.clock };
+  }
+
+  /** Processes recorded Stripe events of this tenant (platform billing and Connect), one run at a time. */
+  async applyStripeEvents(tenantId: string, eventIds: string[]): Promise<void> {
+    await this.tenantId(tenantId);
+    await processStripeEvents(this.billingDeps(), tenantId, eventIds);
+  }
+
+  /** Applies billing events the API produced itself (subscription calls) through the same machine. */
+  async applyBilling(
+    tenantId: string,
+    events: BillingEvent[],
+    changes: Partial<TenantSubscriptionRow> = {},
+  ): Promise<void> {
+    await this.tenantId(tenantId);
+    await applyBillingEvents(this.billingDeps(), tenantId, events, changes);
+  }
+
   override async alarm(): Promise<void> {
     const tenantId = await this.tenantId();
     if (tenantId) {
@@ -57,8 +81,10 @@ export class TenantCoordinator extends DurableObject<Env> {
         tenantId,
       );
     }
+    // Due times are on this object's clock; the alarm is on the system's: wait the difference.
     const next = nextDueAt(this.ctx.storage.sql);
-    if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+    if (next !== null)
+      await this.ctx.storage.setAlarm(Date.now() + Math.max(0, next - this.clock.now().getTime()));
   }
 }
 

@@ -351,8 +351,10 @@ export const tenantSubscriptions = sqliteTable(
     currentPeriodEnd: integer({ mode: "timestamp_ms" }),
     trialEnd: integer({ mode: "timestamp_ms" }),
     cancelAtPeriodEnd: integer({ mode: "boolean" }).notNull().default(false),
-    /** Stripe `created` (unix s) of the newest event applied: older events are ignored. */
+    /** Stripe `created` (unix s) of the newest subscription snapshot applied: older ones are ignored. */
     lastEventCreated: integer(),
+    /** Stripe `created` (unix s) of the newest invoice outcome applied: older ones are ignored. */
+    lastInvoiceEventCreated: integer(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export const ERROR_STATUS = {
   validation_error: 400,
   invalid_state: 400,
+  invalid_signature: 400,
   unauthenticated: 401,
   tenant_suspended: 402,
   plan_limit_reached: 402,

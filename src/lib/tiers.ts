@@ -3,6 +3,7 @@
  * `null` means unlimited. API rate limits are enforced per key by the API-key middleware.
  */
 import type { PlanLimits } from "../db/schema";
+import { ApiError } from "./errors";
 
 export type TierLimits = PlanLimits;
 
@@ -12,7 +13,7 @@ export const TIER_LIMITS = {
     api_requests_per_month: 10_000,
     plans: 3,
     webhook_endpoints: 1,
-    users: 3,
+    users: 5,
   },
   starter: {
     api_requests_per_minute: 600,
@@ -39,4 +40,20 @@ export function tierLimits(tier: string): TierLimits {
 /** A tenant's limits: its platform plan's when it has one, else its tier's defaults. */
 export function effectiveLimits(tenant: { subscriptionTier: string; limits: PlanLimits | null }): TierLimits {
   return tenant.limits ?? tierLimits(tenant.subscriptionTier);
+}
+
+/** Refuses to go past a count limit of the tenant's plan, naming the limit (402 `plan_limit_reached`). */
+export function assertUnderLimit(
+  limits: TierLimits,
+  limit: "plans" | "users" | "webhook_endpoints",
+  current: number,
+  what: string,
+): void {
+  const max = limits[limit];
+  if (max !== null && current >= max) {
+    throw new ApiError(
+      "plan_limit_reached",
+      `Your platform plan allows ${max} ${what} (limit: ${limit}); upgrade the plan or remove some first`,
+    );
+  }
 }

@@ -30,6 +30,8 @@ let keys: Record<string, string>;
 
 beforeAll(async () => {
   team = await registerTeam();
+  // These tests make many plans: put the tenant on the unlimited tier (limits are tested below).
+  await env.DB.prepare("UPDATE tenants SET subscription_tier = 'pro' WHERE id = ?").bind(team.tenantId).run();
   account = await connectTenant(team.tokens.owner);
   const regenerated = await call("/api/v1/auth/tenants/api-keys/regenerate/", {
     token: team.tokens.owner,
@@ -347,5 +349,22 @@ describe("changing plans", () => {
       409,
       "conflict",
     );
+  });
+});
+
+describe("plan limits of the tenant's platform tier", () => {
+  it("refuses the plan past the tier's limit with 402 naming it; a deactivated plan frees a place", async () => {
+    const small = await registerTeam();
+    await connectTenant(small.tokens.owner);
+    const made = [];
+    for (const name of ["One", "Two", "Three"]) {
+      const res = await call(PLANS, { token: small.tokens.owner, body: pro({ name }) });
+      expect(res.status).toBe(201);
+      made.push(res.body.id);
+    }
+    const fourth = await call(PLANS, { token: small.tokens.owner, body: pro({ name: "Four" }) });
+    expect(expectError(fourth, 402, "plan_limit_reached").message).toContain("limit: plans");
+    await call(`${PLANS}${made[0]}/`, { token: small.tokens.owner, method: "DELETE" });
+    expect((await call(PLANS, { token: small.tokens.owner, body: pro({ name: "Four" }) })).status).toBe(201);
   });
 });

@@ -198,3 +198,19 @@ describe("tenant users", () => {
     );
   });
 });
+
+describe("the users limit of the tenant's platform tier", () => {
+  it("refuses the user past the tier's limit with 402 naming it", async () => {
+    const team = await registerTeam();
+    const fifth = await call(USERS, {
+      token: team.tokens.owner,
+      body: { email: `${unique()}@example.com`, role: "billing", password: PASSWORD },
+    });
+    expect(fifth.status).toBe(201);
+    const sixth = await call(USERS, {
+      token: team.tokens.owner,
+      body: { email: `${unique()}@example.com`, role: "billing", password: PASSWORD },
+    });
+    expect(expectError(sixth, 402, "plan_limit_reached").message).toContain("limit: users");
+  });
+});

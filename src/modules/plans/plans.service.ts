@@ -1,4 +1,4 @@
-import { and, desc, eq, like, lt, ne, or } from "drizzle-orm";
+import { and, count, desc, eq, like, lt, ne, or } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
 import { type BillingInterval, type PlanRow, plans, type TenantRow, tenants } from "../../db/schema";
@@ -8,6 +8,7 @@ import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
 import { decodeCursor, toPage } from "../../lib/pagination";
+import { assertUnderLimit, effectiveLimits } from "../../lib/tiers";
 import { callStripe } from "../../stripe/errors";
 import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
 import { serializePlan } from "./plans.schemas";
@@ -107,6 +108,12 @@ async function archiveQuietly(ctx: PlanContext, account: string, productId: stri
 export async function createPlan(ctx: PlanContext, viewer: PlanViewer, input: NewPlan, origin?: PlanRow) {
   const { db, clock } = ctx.services;
   const tenant = await connectedTenant(db, viewer.tenantId);
+  const active = await db
+    .select({ n: count() })
+    .from(plans)
+    .where(and(eq(plans.tenantId, tenant.id), eq(plans.isActive, true)))
+    .get();
+  assertUnderLimit(effectiveLimits(tenant), "plans", active?.n ?? 0, "active plans");
   await assertNameFree(db, tenant.id, input.name);
   const account = tenant.stripeConnectAccountId;
   const planId = newId("plan");

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, sql } from "drizzle-orm";
 import { type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
 import type { UserPrincipal } from "../../env";
 import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
@@ -6,6 +6,7 @@ import { newId, randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
 import { hashPassword, passwordProblems } from "../../lib/password";
+import { assertUnderLimit, effectiveLimits } from "../../lib/tiers";
 import type { AuthContext, Session } from "../auth/auth.service";
 import { issueSession } from "../auth/sessions";
 
@@ -41,6 +42,13 @@ export async function inviteUser(ctx: AuthContext, principal: UserPrincipal, inp
   const { db, clock } = ctx.services;
   const now = clock.now();
   if (input.password !== undefined) checkPassword(input.password, input.email, "password");
+  const [tenantRows, userCount] = await db.batch([
+    db.select().from(tenants).where(eq(tenants.id, principal.tenantId)),
+    db.select({ n: count() }).from(users).where(eq(users.tenantId, principal.tenantId)),
+  ]);
+  const tenant = tenantRows[0];
+  if (!tenant) throw notFound("Tenant");
+  assertUnderLimit(effectiveLimits(tenant), "users", userCount[0]?.n ?? 0, "users");
   const setupToken = input.password === undefined ? `ust_${randomBase62(40)}` : null;
   const user: UserRow = {
     id: newId("usr"),

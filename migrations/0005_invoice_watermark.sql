@@ -1,0 +1,1 @@
+ALTER TABLE `tenant_subscriptions` ADD `last_invoice_event_created` integer;

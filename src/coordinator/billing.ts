@@ -1,0 +1,353 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import {
+  type StripeEventRow,
+  stripeEvents,
+  type TenantRow,
+  type TenantSubscriptionRow,
+  tenantSubscriptions,
+  tenants,
+} from "../db/schema";
+import type { Clock, Database } from "../env";
+import { auditInsert } from "../lib/audit";
+import { refreshTenantKeyRecords } from "../modules/api-keys/api-keys.service";
+import {
+  FORWARDED_CONNECT_EVENTS,
+  type StripeEventLike,
+  toBillingEvent,
+} from "../modules/platform-billing/stripe-mapping";
+import {
+  type BillingEvent,
+  type BillingState,
+  type Effect,
+  INITIAL_BILLING_STATE,
+  transition,
+} from "../modules/platform-billing/suspension";
+import { accountStatus } from "../modules/stripe-connect/account-status";
+import {
+  dispatchEvents,
+  insertEvent,
+  type PreparedEvent,
+  prepareEvent,
+} from "../modules/webhooks/events.service";
+
+export interface BillingDeps {
+  db: Database;
+  kv: KVNamespace;
+  queue: Queue;
+  clock: Clock;
+}
+
+const toDate = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000));
+const toSeconds = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : null);
+
+export function billingState(
+  tenant: TenantRow,
+  subscription: TenantSubscriptionRow | undefined,
+): BillingState {
+  return {
+    ...INITIAL_BILLING_STATE,
+    tenantStatus: tenant.status,
+    suspendedReason: tenant.suspendedReason,
+    subscriptionStatus: subscription?.status ?? "none",
+    stripeSubscriptionId: subscription?.stripeSubscriptionId ?? null,
+    currentPeriodStart: toSeconds(subscription?.currentPeriodStart ?? null),
+    currentPeriodEnd: toSeconds(subscription?.currentPeriodEnd ?? null),
+    trialEnd: toSeconds(subscription?.trialEnd ?? null),
+    cancelAtPeriodEnd: subscription?.cancelAtPeriodEnd ?? false,
+    lastEventCreated: subscription?.lastEventCreated ?? null,
+    lastInvoiceEventCreated: subscription?.lastInvoiceEventCreated ?? null,
+  };
+}
+
+/** Everything one run decides, written in one D1 batch at the end. */
+interface Outcome {
+  state: BillingState;
+  tenantChanges: Partial<TenantRow>;
+  subscriptionChanges: Partial<TenantSubscriptionRow>;
+  events: PreparedEvent[];
+  audits: Effect[];
+  notes: Map<string, { status: StripeEventRow["status"]; outcome: string }>;
+}
+
+function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemode: boolean, now: Date) {
+  for (const effect of effects) {
+    if (effect.kind === "emit") {
+      outcome.events.push(
+        prepareEvent(
+          {
+            tenantId: tenant.id,
+            companyName: tenant.companyName,
+            type: effect.type,
+            object: effect.data,
+            livemode,
+          },
+          now,
+        ),
+      );
+    } else {
+      outcome.audits.push(effect);
+    }
+  }
+}
+
+function applyConnectEvent(outcome: Outcome, tenant: TenantRow, event: StripeEventLike, now: Date): string {
+  const forwarded = FORWARDED_CONNECT_EVENTS[event.type];
+  if (forwarded) {
+    outcome.events.push(
+      prepareEvent(
+        {
+          tenantId: tenant.id,
+          companyName: tenant.companyName,
+          type: forwarded,
+          object: event.data.object,
+          livemode: event.livemode ?? false,
+        },
+        now,
+      ),
+    );
+    return `forwarded as ${forwarded}`;
+  }
+  const accountId = event.account ?? (event.data.object.id as string | undefined) ?? null;
+  if (accountId !== (outcome.tenantChanges.stripeConnectAccountId ?? tenant.stripeConnectAccountId)) {
+    return "ignored: not the tenant's current account";
+  }
+  if (event.type === "account.updated") {
+    const status = accountStatus(event.data.object as never);
+    outcome.tenantChanges.stripeConnectStatus = status;
+    return `connect status ${status}`;
+  }
+  if (event.type === "account.application.deauthorized") {
+    Object.assign(outcome.tenantChanges, {
+      stripeConnectAccountId: null,
+      stripeConnectStatus: "deauthorized",
+      stripeConnectFlow: null,
+    });
+    outcome.audits.push({ kind: "audit", action: "stripe.deauthorized", metadata: { account: accountId } });
+    return "deauthorized";
+  }
+  return "recorded";
+}
+
+function applyPlatformEvent(outcome: Outcome, tenant: TenantRow, event: StripeEventLike, now: Date): string {
+  const billing = toBillingEvent(event);
+  if (billing) return applyBilling(outcome, tenant, billing, event.livemode ?? false, now);
+  const object = event.data.object;
+  switch (event.type) {
+    case "customer.deleted":
+      outcome.subscriptionChanges.stripeCustomerId = null;
+      return "customer cleared";
+    case "checkout.session.completed":
+      if (object.mode === "subscription" && typeof object.customer === "string") {
+        outcome.subscriptionChanges.stripeCustomerId = object.customer;
+        if (typeof object.subscription === "string")
+          outcome.subscriptionChanges.stripeSubscriptionId = object.subscription;
+        return "checkout linked";
+      }
+      return "recorded";
+    case "charge.refunded":
+      outcome.audits.push({
+        kind: "audit",
+        action: "billing.charge_refunded",
+        metadata: { charge: object.id, amount_refunded: object.amount_refunded },
+      });
+      return "refund recorded";
+    case "customer.created":
+    case "customer.updated":
+      return "recorded";
+    default:
+      return "recorded: no handler for this type";
+  }
+}
+
+/** Runs one billing event through the state machine and keeps what it decided. */
+export function applyBilling(
+  outcome: Outcome,
+  tenant: TenantRow,
+  billing: BillingEvent,
+  livemode: boolean,
+  now: Date,
+): string {
+  const result = transition(outcome.state, billing);
+  outcome.state = result.state;
+  collect(outcome, tenant, result.effects, livemode, now);
+  return result.applied ? `applied: ${result.note}` : `not applied: ${result.note}`;
+}
+
+function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | undefined): Outcome {
+  return {
+    state: billingState(tenant, subscription),
+    tenantChanges: {},
+    subscriptionChanges: {},
+    events: [],
+    audits: [],
+    notes: new Map(),
+  };
+}
+
+async function loadTenant(db: Database, tenantId: string) {
+  const [tenantRows, subscriptionRows] = await db.batch([
+    db.select().from(tenants).where(eq(tenants.id, tenantId)),
+    db.select().from(tenantSubscriptions).where(eq(tenantSubscriptions.tenantId, tenantId)),
+  ]);
+  return { tenant: tenantRows[0], subscription: subscriptionRows[0] };
+}
+
+/**
+ * Writes what a run decided in one D1 batch: the tenant (status, suspension, Connect fields),
+ * its subscription mirror, the tenant events (outbox) and audit records, and the events'
+ * outcomes. Then the events are handed off and, if the tenant's status changed, the API keys'
+ * edge records are republished so keys see the suspension or reactivation.
+ */
+async function commit(
+  deps: BillingDeps,
+  tenant: TenantRow,
+  previous: TenantSubscriptionRow | undefined,
+  outcome: Outcome,
+) {
+  const { db } = deps;
+  const now = deps.clock.now();
+  const { state } = outcome;
+  const statusChanged = state.tenantStatus !== tenant.status;
+  const tenantChanges: Partial<TenantRow> = {
+    ...outcome.tenantChanges,
+    ...(statusChanged
+      ? {
+          status: state.tenantStatus,
+          suspendedReason: state.suspendedReason,
+          suspendedAt: state.tenantStatus === "suspended" ? now : null,
+        }
+      : state.suspendedReason !== tenant.suspendedReason
+        ? { suspendedReason: state.suspendedReason }
+        : {}),
+  };
+  const subscription: TenantSubscriptionRow = {
+    tenantId: tenant.id,
+    planId: previous?.planId ?? null,
+    stripeCustomerId: previous?.stripeCustomerId ?? null,
+    stripeSubscriptionId: state.stripeSubscriptionId,
+    status: state.subscriptionStatus,
+    currentPeriodStart: toDate(state.currentPeriodStart),
+    currentPeriodEnd: toDate(state.currentPeriodEnd),
+    trialEnd: toDate(state.trialEnd),
+    cancelAtPeriodEnd: state.cancelAtPeriodEnd,
+    lastEventCreated: state.lastEventCreated,
+    lastInvoiceEventCreated: state.lastInvoiceEventCreated,
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+    ...outcome.subscriptionChanges,
+  };
+  await db.batch([
+    db
+      .insert(tenantSubscriptions)
+      .values(subscription)
+      .onConflictDoUpdate({ target: tenantSubscriptions.tenantId, set: subscription }),
+    ...(Object.keys(tenantChanges).length
+      ? [db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id))]
+      : []),
+    ...outcome.events.map((event) => insertEvent(db, event)),
+    ...outcome.audits
+      .filter((effect): effect is Extract<Effect, { kind: "audit" }> => effect.kind === "audit")
+      .map((effect) =>
+        auditInsert(db, {
+          tenantId: tenant.id,
+          actorType: "system",
+          action: effect.action,
+          targetType: "tenant",
+          targetId: tenant.id,
+          reason: effect.reason ?? null,
+          ...(effect.metadata ? { metadata: effect.metadata } : {}),
+          at: now,
+        }),
+      ),
+    ...[...outcome.notes].map(([id, note]) =>
+      db
+        .update(stripeEvents)
+        .set({
+          status: note.status,
+          outcome: note.outcome,
+          tenantId: tenant.id,
+          processedAt: now,
+          attempts: sql`${stripeEvents.attempts} + 1`,
+        })
+        .where(eq(stripeEvents.id, id)),
+    ),
+  ]);
+  await dispatchEvents(deps.queue, outcome.events);
+  if (statusChanged || "stripeConnectAccountId" in tenantChanges) {
+    await refreshTenantKeyRecords(db, deps.kv, tenant.id, now);
+  }
+}
+
+/**
+ * Processes recorded Stripe events of one tenant, oldest first by Stripe's `created`, skipping
+ * any already processed (duplicates and retries change nothing). Runs inside the tenant's
+ * coordinator, so two runs for one tenant never interleave.
+ */
+export async function processStripeEvents(deps: BillingDeps, tenantId: string, eventIds: string[]) {
+  const { db } = deps;
+  const rows = await db
+    .select()
+    .from(stripeEvents)
+    .where(and(inArray(stripeEvents.id, eventIds), inArray(stripeEvents.status, ["received", "failed"])));
+  if (!rows.length) return;
+  rows.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+  const { tenant, subscription } = await loadTenant(db, tenantId);
+  const now = deps.clock.now();
+  if (!tenant) {
+    await db
+      .update(stripeEvents)
+      .set({ status: "ignored", outcome: "tenant not found", processedAt: now })
+      .where(
+        inArray(
+          stripeEvents.id,
+          rows.map((row) => row.id),
+        ),
+      );
+    return;
+  }
+  const outcome = newOutcome(tenant, subscription);
+  try {
+    for (const row of rows) {
+      const event = JSON.parse(row.payload) as StripeEventLike;
+      const note =
+        row.endpoint === "connect"
+          ? applyConnectEvent(outcome, tenant, event, now)
+          : applyPlatformEvent(outcome, tenant, event, now);
+      outcome.notes.set(row.id, { status: "processed", outcome: note });
+    }
+    await commit(deps, tenant, subscription, outcome);
+  } catch (error) {
+    await db
+      .update(stripeEvents)
+      .set({
+        status: "failed",
+        outcome: `error: ${String(error).slice(0, 500)}`,
+        attempts: sql`${stripeEvents.attempts} + 1`,
+      })
+      .where(
+        inArray(
+          stripeEvents.id,
+          rows.map((row) => row.id),
+        ),
+      );
+    throw error;
+  }
+}
+
+/**
+ * Applies billing events that did not come through a webhook (the API's own subscription
+ * calls), through the same state machine, so every transition of a tenant happens here.
+ */
+export async function applyBillingEvents(
+  deps: BillingDeps,
+  tenantId: string,
+  events: BillingEvent[],
+  changes: Partial<TenantSubscriptionRow> = {},
+) {
+  const { tenant, subscription } = await loadTenant(deps.db, tenantId);
+  if (!tenant) return;
+  const outcome = newOutcome(tenant, subscription);
+  outcome.subscriptionChanges = { ...changes };
+  for (const event of events) applyBilling(outcome, tenant, event, false, deps.clock.now());
+  await commit(deps, tenant, subscription, outcome);
+}

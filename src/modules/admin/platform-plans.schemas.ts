@@ -1,0 +1,201 @@
+import { z } from "@hono/zod-openapi";
+import { BILLING_INTERVALS, type PlatformPlanRow } from "../../db/schema";
+import { isIsoCurrency, priceDisplay } from "../plans/money";
+
+/** Plan ids and tiers are readable slugs: `starter`, `pro`, `team-2026`. */
+export const PLAN_SLUG = /^[a-z0-9][a-z0-9_-]{1,39}$/;
+
+const Slug = (what: string, example: string) =>
+  z
+    .string()
+    .regex(
+      PLAN_SLUG,
+      `${what} must be 2-40 lower-case letters, digits, "-" or "_", starting with a letter or digit`,
+    )
+    .openapi({ example });
+
+const Name = z.string().trim().min(1).max(100).openapi({ example: "Starter" });
+const Description = z
+  .string()
+  .trim()
+  .max(500)
+  .nullable()
+  .optional()
+  .openapi({ example: "For small teams getting started" });
+const PriceCents = z
+  .number()
+  .int("price_cents must be an integer number of minor units (cents)")
+  .min(0)
+  .max(99_999_999)
+  .openapi({ example: 2900, description: "Integer minor units of the currency (2900 = $29.00)" });
+const Currency = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine(isIsoCurrency, "Not an ISO 4217 currency code")
+  .openapi({ example: "usd" });
+const Interval = z.enum(BILLING_INTERVALS).openapi({ example: "month" });
+
+const Unlimited = (min: number) =>
+  z.number().int().min(min).nullable().openapi({ description: "null means unlimited" });
+
+export const PlanLimitsSchema = z
+  .object({
+    api_requests_per_minute: z.number().int().min(1).openapi({ example: 600 }),
+    api_requests_per_month: Unlimited(1).openapi({ example: 250_000 }),
+    plans: Unlimited(0).openapi({ example: 20 }),
+    webhook_endpoints: z.number().int().min(1).openapi({ example: 3 }),
+    users: Unlimited(1).openapi({ example: 10 }),
+  })
+  .openapi("AdminPlanLimits");
+
+export const CreatePlatformPlanBody = z
+  .object({
+    id: Slug("id", "starter"),
+    name: Name,
+    description: Description,
+    tier: Slug("tier", "starter").openapi({
+      description: "The tier a subscriber gets (`free`, `starter` and `pro` have default limits)",
+    }),
+    price_cents: PriceCents,
+    currency: Currency.optional().default("usd"),
+    billing_interval: Interval,
+    limits: PlanLimitsSchema,
+    is_active: z.boolean().optional().default(true),
+  })
+  .openapi("AdminCreatePlatformPlanRequest");
+
+const IMMUTABLE = ["id", "tier"] as const;
+
+export const UpdatePlatformPlanBody = z
+  .object({
+    name: Name.optional(),
+    description: Description,
+    limits: PlanLimitsSchema.partial()
+      .optional()
+      .openapi({ description: "Merged into the current limits: send only what changes" }),
+    is_active: z.boolean().optional(),
+    price_cents: PriceCents.optional(),
+    currency: Currency.optional(),
+    billing_interval: Interval.optional(),
+    id: z.unknown().optional().openapi({ description: "Immutable: sending it is a 400" }),
+    tier: z.unknown().optional().openapi({ description: "Immutable: sending it is a 400" }),
+  })
+  .superRefine((body, ctx) => {
+    for (const field of IMMUTABLE) {
+      if (body[field] !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: `${field} cannot be changed; create a new plan instead`,
+        });
+    }
+    if (Object.values(body).every((value) => value === undefined))
+      ctx.addIssue({ code: "custom", path: [], message: "Send at least one field to change" });
+  })
+  .openapi("AdminUpdatePlatformPlanRequest");
+
+export const PlatformPlanIdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "starter" }),
+});
+
+const BooleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
+
+export const ListPlatformPlansQuery = z.object({
+  is_active: BooleanQuery.optional().openapi({ type: "string", enum: ["true", "false"] }),
+});
+
+export const PlatformPlanSchema = z
+  .object({
+    id: z.string().openapi({ example: "starter" }),
+    name: z.string(),
+    description: z.string().nullable(),
+    tier: z.string().openapi({ example: "starter" }),
+    price_cents: z.number().int(),
+    currency: z.string(),
+    billing_interval: Interval,
+    price_display: z.string().openapi({ example: "$29.00/month" }),
+    limits: PlanLimitsSchema,
+    is_active: z.boolean(),
+    stripe_product_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "Set by the sync; null until the plan was first synced" }),
+    stripe_price_id: z.string().nullable(),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .openapi("AdminPlatformPlan");
+
+export const PlatformPlanListResponse = z
+  .object({ data: z.array(PlatformPlanSchema) })
+  .openapi("AdminPlatformPlanList");
+
+export const SyncPlansBody = z
+  .object({
+    dry_run: z
+      .boolean()
+      .optional()
+      .default(false)
+      .openapi({ description: "Only read Stripe and report what a sync would do" }),
+  })
+  .openapi("AdminPlanSyncRequest");
+
+export const SYNC_ACTIONS = [
+  "create_product",
+  "create_price",
+  "replace_price",
+  "update_product",
+  "archive_product",
+  "unchanged",
+] as const;
+export type SyncActionKind = (typeof SYNC_ACTIONS)[number];
+
+export const SyncActionSchema = z.object({
+  plan_id: z.string(),
+  action: z.enum(SYNC_ACTIONS),
+  detail: z.string().openapi({ example: "$29.00/month" }),
+  stripe_product_id: z.string().optional(),
+  stripe_price_id: z.string().optional(),
+});
+
+export const SyncResultSchema = z
+  .object({
+    dry_run: z.boolean(),
+    actions: z.array(SyncActionSchema),
+    summary: z
+      .object({
+        created: z.number().int(),
+        updated: z.number().int(),
+        archived: z.number().int(),
+        unchanged: z.number().int(),
+      })
+      .openapi({
+        description:
+          "Counts of actions: created = create_product + create_price, updated = update_product + replace_price",
+      }),
+  })
+  .openapi("AdminPlanSyncResult");
+
+export type SyncAction = z.infer<typeof SyncActionSchema>;
+export type SyncResult = z.infer<typeof SyncResultSchema>;
+
+export const serializePlatformPlan = (plan: PlatformPlanRow): z.infer<typeof PlatformPlanSchema> => ({
+  id: plan.id,
+  name: plan.name,
+  description: plan.description,
+  tier: plan.tier,
+  price_cents: plan.priceCents,
+  currency: plan.currency,
+  billing_interval: plan.billingInterval,
+  price_display: priceDisplay(plan.priceCents, plan.currency, plan.billingInterval),
+  limits: plan.limits,
+  is_active: plan.isActive,
+  stripe_product_id: plan.stripeProductId,
+  stripe_price_id: plan.stripePriceId,
+  created_at: plan.createdAt.toISOString(),
+  updated_at: plan.updatedAt.toISOString(),
+});

@@ -1,0 +1,175 @@
+import { asc, eq } from "drizzle-orm";
+import { type BillingInterval, type PlanLimits, type PlatformPlanRow, platformPlans } from "../../db/schema";
+import type { Services } from "../../env";
+import { auditInsert } from "../../lib/audit";
+import { uniqueViolation } from "../../lib/db-errors";
+import { ApiError, notFound } from "../../lib/errors";
+
+/** Audit records of platform-level changes have no tenant; they are filed under this id. */
+export const PLATFORM_AUDIT_TENANT = "platform";
+
+export interface AdminContext {
+  services: Services;
+  requestId: string;
+}
+
+export async function listPlatformPlans(services: Services, filters: { is_active?: boolean | undefined }) {
+  return services.db
+    .select()
+    .from(platformPlans)
+    .where(filters.is_active === undefined ? undefined : eq(platformPlans.isActive, filters.is_active))
+    .orderBy(asc(platformPlans.id));
+}
+
+export async function getPlatformPlan(services: Services, id: string): Promise<PlatformPlanRow> {
+  const plan = await services.db.select().from(platformPlans).where(eq(platformPlans.id, id)).get();
+  if (!plan) throw notFound("Platform plan");
+  return plan;
+}
+
+export interface NewPlatformPlan {
+  id: string;
+  name: string;
+  description?: string | null | undefined;
+  tier: string;
+  price_cents: number;
+  currency: string;
+  billing_interval: BillingInterval;
+  limits: PlanLimits;
+  is_active: boolean;
+}
+
+const idTaken = (id: string) => new ApiError("conflict", `A platform plan with id "${id}" already exists`);
+
+/** Stored in D1 only (plan + audit in one batch); Stripe's Product and Price are made by the sync. */
+export async function createPlatformPlan(ctx: AdminContext, input: NewPlatformPlan) {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  const row: PlatformPlanRow = {
+    id: input.id,
+    name: input.name,
+    description: input.description || null,
+    tier: input.tier,
+    priceCents: input.price_cents,
+    currency: input.currency,
+    billingInterval: input.billing_interval,
+    limits: input.limits,
+    isActive: input.is_active,
+    stripeProductId: null,
+    stripePriceId: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await db.batch([
+      db.insert(platformPlans).values(row),
+      auditInsert(db, {
+        tenantId: PLATFORM_AUDIT_TENANT,
+        actorType: "platform_admin",
+        action: "platform_plan.created",
+        targetType: "platform_plan",
+        targetId: row.id,
+        metadata: {
+          tier: row.tier,
+          price_cents: row.priceCents,
+          currency: row.currency,
+          billing_interval: row.billingInterval,
+        },
+        requestId: ctx.requestId,
+        at: now,
+      }),
+    ]);
+  } catch (error) {
+    if (uniqueViolation(error)) throw idTaken(row.id);
+    throw error;
+  }
+  return row;
+}
+
+export interface PlatformPlanChanges {
+  name?: string | undefined;
+  description?: string | null | undefined;
+  limits?: Partial<PlanLimits> | undefined;
+  is_active?: boolean | undefined;
+  price_cents?: number | undefined;
+  currency?: string | undefined;
+  billing_interval?: BillingInterval | undefined;
+}
+
+/**
+ * Changes the plan in D1 only. Stripe follows at the next sync: a new price, currency or interval
+ * becomes a new Stripe Price (prices are immutable) and the old one is archived; a deactivated
+ * plan's product is archived. Limits are the platform's own and never go to Stripe.
+ */
+export async function updatePlatformPlan(ctx: AdminContext, id: string, changes: PlatformPlanChanges) {
+  const { db, clock } = ctx.services;
+  const plan = await getPlatformPlan(ctx.services, id);
+  const now = clock.now();
+  const next: PlatformPlanRow = {
+    ...plan,
+    name: changes.name ?? plan.name,
+    description: changes.description !== undefined ? changes.description || null : plan.description,
+    limits: changes.limits ? { ...plan.limits, ...changes.limits } : plan.limits,
+    isActive: changes.is_active ?? plan.isActive,
+    priceCents: changes.price_cents ?? plan.priceCents,
+    currency: changes.currency ?? plan.currency,
+    billingInterval: changes.billing_interval ?? plan.billingInterval,
+    updatedAt: now,
+  };
+  const changed = (
+    [
+      ["name", plan.name, next.name],
+      ["description", plan.description, next.description],
+      ["limits", JSON.stringify(plan.limits), JSON.stringify(next.limits)],
+      ["is_active", plan.isActive, next.isActive],
+      ["price_cents", plan.priceCents, next.priceCents],
+      ["currency", plan.currency, next.currency],
+      ["billing_interval", plan.billingInterval, next.billingInterval],
+    ] as const
+  )
+    .filter(([, before, after]) => before !== after)
+    .map(([field]) => field);
+  if (!changed.length) return plan;
+
+  const priceChanged = changed.some((field) =>
+    ["price_cents", "currency", "billing_interval"].includes(field),
+  );
+  await db.batch([
+    db
+      .update(platformPlans)
+      .set({
+        name: next.name,
+        description: next.description,
+        limits: next.limits,
+        isActive: next.isActive,
+        priceCents: next.priceCents,
+        currency: next.currency,
+        billingInterval: next.billingInterval,
+        updatedAt: now,
+      })
+      .where(eq(platformPlans.id, plan.id)),
+    auditInsert(db, {
+      tenantId: PLATFORM_AUDIT_TENANT,
+      actorType: "platform_admin",
+      action: "platform_plan.updated",
+      targetType: "platform_plan",
+      targetId: plan.id,
+      metadata: {
+        fields: changed,
+        ...(priceChanged
+          ? {
+              previous_price: {
+                price_cents: plan.priceCents,
+                currency: plan.currency,
+                billing_interval: plan.billingInterval,
+              },
+            }
+          : {}),
+        ...(changed.includes("limits") ? { previous_limits: plan.limits } : {}),
+      },
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
+  return next;
+}

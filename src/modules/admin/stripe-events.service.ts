@@ -1,0 +1,115 @@
+import { and, desc, eq, getTableColumns, inArray, lt, or } from "drizzle-orm";
+import { type StripeEventRow, stripeEvents } from "../../db/schema";
+import type { Services } from "../../env";
+import { auditInsertIfChanged } from "../../lib/audit";
+import { ApiError, notFound } from "../../lib/errors";
+import { decodeCursor, toPage } from "../../lib/pagination";
+import type { AdminContext } from "./platform-plans.service";
+import { PLATFORM_AUDIT_TENANT } from "./platform-plans.service";
+import type { StripeEventSummary } from "./stripe-events.schemas";
+
+/** Statuses an operator may send back for processing. */
+export const RETRYABLE_STATUSES = ["failed", "ignored"] as const;
+
+/** The message the Stripe-event consumer takes, as the webhook ingest sends it. */
+export interface StripeEventMessage {
+  kind: "stripe.event";
+  event_id: string;
+  request_id?: string;
+}
+
+const { payload: _payload, ...summaryColumns } = getTableColumns(stripeEvents);
+
+export interface StripeEventFilters {
+  limit: number;
+  cursor?: string | undefined;
+  status?: StripeEventRow["status"] | undefined;
+  type?: string | undefined;
+  tenant_id?: string | undefined;
+}
+
+/** Received Stripe events, newest first by `received_at`, without their payloads. */
+export async function listStripeEvents(services: Services, filters: StripeEventFilters) {
+  const after = decodeCursor(filters.cursor);
+  const rows: StripeEventSummary[] = await services.db
+    .select(summaryColumns)
+    .from(stripeEvents)
+    .where(
+      and(
+        filters.status ? eq(stripeEvents.status, filters.status) : undefined,
+        filters.type ? eq(stripeEvents.type, filters.type) : undefined,
+        filters.tenant_id ? eq(stripeEvents.tenantId, filters.tenant_id) : undefined,
+        after
+          ? or(
+              lt(stripeEvents.receivedAt, after.createdAt),
+              and(eq(stripeEvents.receivedAt, after.createdAt), lt(stripeEvents.id, after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(stripeEvents.receivedAt), desc(stripeEvents.id))
+    .limit(filters.limit + 1);
+  const { page, hasMore, nextCursor } = toPage(
+    rows.map((row) => ({ ...row, createdAt: row.receivedAt })),
+    filters.limit,
+  );
+  return { page: page.map(({ createdAt: _createdAt, ...row }) => row), hasMore, nextCursor };
+}
+
+export async function getStripeEvent(services: Services, id: string): Promise<StripeEventRow> {
+  const row = await services.db.select().from(stripeEvents).where(eq(stripeEvents.id, id)).get();
+  if (!row) throw notFound("Stripe event");
+  return row;
+}
+
+const notRetryable = (status: string) =>
+  new ApiError(
+    "conflict",
+    `Only ${RETRYABLE_STATUSES.join(" or ")} events can be retried; this one is ${status}`,
+  );
+
+/**
+ * Sends a failed or ignored event back for processing: its status becomes `received` (guarded
+ * in SQL, so two racing retries enqueue it once) and the consumer gets `{kind: "stripe.event",
+ * event_id}`. If the enqueue fails the status is put back, so the event can be retried again.
+ */
+export async function retryStripeEvent(ctx: AdminContext, id: string) {
+  const { db, clock, queue } = ctx.services;
+  const event = await getStripeEvent(ctx.services, id);
+  const previous = event.status;
+  if (!(RETRYABLE_STATUSES as readonly string[]).includes(previous)) throw notRetryable(previous);
+
+  const now = clock.now();
+  const [updated] = await db.batch([
+    db
+      .update(stripeEvents)
+      .set({ status: "received" })
+      .where(and(eq(stripeEvents.id, id), inArray(stripeEvents.status, [...RETRYABLE_STATUSES]))),
+    auditInsertIfChanged(db, {
+      tenantId: PLATFORM_AUDIT_TENANT,
+      actorType: "platform_admin",
+      action: "stripe_event.retried",
+      targetType: "stripe_event",
+      targetId: id,
+      metadata: { type: event.type, previous_status: previous, tenant_id: event.tenantId },
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
+  if (!updated.meta.changes) {
+    const current = await getStripeEvent(ctx.services, id);
+    throw notRetryable(current.status);
+  }
+
+  const message: StripeEventMessage = { kind: "stripe.event", event_id: id, request_id: ctx.requestId };
+  try {
+    await queue.send(message, { contentType: "json" });
+  } catch (error) {
+    await db
+      .update(stripeEvents)
+      .set({ status: previous })
+      .where(and(eq(stripeEvents.id, id), eq(stripeEvents.status, "received")));
+    throw error;
+  }
+  return { ...event, status: "received" as const };
+}

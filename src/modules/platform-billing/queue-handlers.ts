@@ -1,0 +1,160 @@
+import { inArray, or } from "drizzle-orm";
+import { coordinatorFor } from "../../coordinator/tenant-coordinator";
+import { type StripeEventRow, stripeEvents, tenantSubscriptions, tenants } from "../../db/schema";
+import type { Database } from "../../env";
+import { database } from "../../middleware/services";
+import { onQueueMessages } from "../../queue";
+import { eventRow, type StripeEventMessage } from "../stripe-events/ingest.service";
+import { platformEventKeys, type StripeEventLike } from "./stripe-mapping";
+
+interface Keys {
+  row: StripeEventRow;
+  account: string | null;
+  customerId: string | null;
+  subscriptionId: string | null;
+  tenantId: string | null;
+}
+
+const present = (values: (string | null)[]) => [
+  ...new Set(values.filter((value): value is string => value !== null)),
+];
+
+/** Which tenant each event concerns, with at most three queries for the whole batch. */
+async function resolveTenants(db: Database, keys: Keys[]): Promise<Map<string, string>> {
+  const accounts = present(keys.map((k) => k.account));
+  const customers = present(keys.map((k) => k.customerId));
+  const subscriptions = present(keys.map((k) => k.subscriptionId));
+  const tenantIds = present(keys.map((k) => k.tenantId));
+  const [byAccount, bySubscription, byId] = await Promise.all([
+    accounts.length
+      ? db
+          .select({ id: tenants.id, account: tenants.stripeConnectAccountId })
+          .from(tenants)
+          .where(inArray(tenants.stripeConnectAccountId, accounts))
+      : [],
+    customers.length || subscriptions.length
+      ? db
+          .select({
+            id: tenantSubscriptions.tenantId,
+            customer: tenantSubscriptions.stripeCustomerId,
+            subscription: tenantSubscriptions.stripeSubscriptionId,
+          })
+          .from(tenantSubscriptions)
+          .where(
+            or(
+              customers.length ? inArray(tenantSubscriptions.stripeCustomerId, customers) : undefined,
+              subscriptions.length
+                ? inArray(tenantSubscriptions.stripeSubscriptionId, subscriptions)
+                : undefined,
+            ),
+          )
+      : [],
+    tenantIds.length ? db.select({ id: tenants.id }).from(tenants).where(inArray(tenants.id, tenantIds)) : [],
+  ]);
+  const accountTenant = new Map(byAccount.map((row) => [row.account, row.id]));
+  const customerTenant = new Map(bySubscription.map((row) => [row.customer, row.id]));
+  const subscriptionTenant = new Map(bySubscription.map((row) => [row.subscription, row.id]));
+  const knownTenants = new Set(byId.map((row) => row.id));
+
+  const resolved = new Map<string, string>();
+  for (const k of keys) {
+    const tenantId =
+      k.row.endpoint === "connect"
+        ? accountTenant.get(k.account ?? "")
+        : (customerTenant.get(k.customerId ?? "") ??
+          subscriptionTenant.get(k.subscriptionId ?? "") ??
+          (k.tenantId && knownTenants.has(k.tenantId) ? k.tenantId : undefined));
+    if (tenantId) resolved.set(k.row.id, tenantId);
+  }
+  return resolved;
+}
+
+/**
+ * Records the events that arrived in their messages, once by id: one multi-row insert that
+ * skips ids already recorded and answers the rows it inserted. Duplicates therefore do nothing.
+ */
+async function recordOnce(db: Database, bodies: StripeEventMessage[]): Promise<StripeEventRow[]> {
+  const now = new Date();
+  const fresh = new Map<string, ReturnType<typeof eventRow>>();
+  for (const body of bodies) {
+    if (!body.payload || !body.endpoint || fresh.has(body.event_id)) continue;
+    const event = JSON.parse(body.payload) as Pick<
+      StripeEventLike,
+      "id" | "type" | "created" | "account" | "livemode"
+    >;
+    fresh.set(
+      body.event_id,
+      eventRow(
+        { ...event, account: event.account ?? null, livemode: event.livemode ?? false } as never,
+        body.endpoint,
+        body.payload,
+        now,
+      ),
+    );
+  }
+  if (!fresh.size) return [];
+  // D1 binds at most 100 parameters per statement: 7 rows of at most 13 columns, all in one batch.
+  const values = [...fresh.values()];
+  const statements = [];
+  for (let i = 0; i < values.length; i += ROWS_PER_INSERT) {
+    statements.push(
+      db
+        .insert(stripeEvents)
+        .values(values.slice(i, i + ROWS_PER_INSERT))
+        .onConflictDoNothing()
+        .returning(),
+    );
+  }
+  const [first, ...rest] = statements;
+  if (!first) return [];
+  return (await db.batch([first, ...rest])).flat();
+}
+
+const ROWS_PER_INSERT = 7;
+
+function keysOf(row: StripeEventRow): Keys {
+  const event = JSON.parse(row.payload) as StripeEventLike;
+  if (row.endpoint === "connect") {
+    const objectId = typeof event.data.object.id === "string" ? event.data.object.id : null;
+    return { row, account: row.account ?? objectId, customerId: null, subscriptionId: null, tenantId: null };
+  }
+  return { row, account: null, ...platformEventKeys(event) };
+}
+
+/**
+ * Routes recorded Stripe events to their tenant's coordinator: Connect events by connected
+ * account; platform events by Stripe customer or subscription id, then `metadata.tenant_id`.
+ * Events that concern no tenant are recorded as `ignored`.
+ */
+onQueueMessages("stripe.event", async (messages, env) => {
+  const db = database(env.DB);
+  const bodies = messages.map((message) => message.body as StripeEventMessage);
+  const inserted = await recordOnce(db, bodies);
+  // Events that came by id only (recorded earlier, or sent again by the operator) are read back.
+  const byIdOnly = bodies.filter((body) => !body.payload).map((body) => body.event_id);
+  const stored = byIdOnly.length
+    ? await db.select().from(stripeEvents).where(inArray(stripeEvents.id, byIdOnly))
+    : [];
+  const rows = [...inserted, ...stored];
+  const pending = rows.filter((row) => row.status === "received" || row.status === "failed").map(keysOf);
+  const resolved = await resolveTenants(db, pending);
+
+  const byTenant = new Map<string, string[]>();
+  const unmatched: string[] = [];
+  for (const { row } of pending) {
+    const tenantId = resolved.get(row.id);
+    if (tenantId) byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), row.id]);
+    else unmatched.push(row.id);
+  }
+  if (unmatched.length) {
+    await db
+      .update(stripeEvents)
+      .set({ status: "ignored", outcome: "no tenant matches this event", processedAt: new Date() })
+      .where(inArray(stripeEvents.id, unmatched));
+  }
+  await Promise.all(
+    [...byTenant].map(([tenantId, eventIds]) =>
+      coordinatorFor(env, tenantId).applyStripeEvents(tenantId, eventIds),
+    ),
+  );
+});

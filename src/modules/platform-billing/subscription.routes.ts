@@ -1,0 +1,206 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { stripeConfig } from "../../config";
+import type { AppEnv } from "../../env";
+import { createRouter } from "../../lib/create-app";
+import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { effectiveLimits } from "../../lib/tiers";
+import { requireRole, requireUser } from "../../middleware/auth";
+import { stripeClient } from "../../stripe/client";
+import { priceDisplay } from "../plans/money";
+import * as billing from "./subscription.service";
+
+const tags = ["Platform subscription"];
+const BASE = "/api/v1/auth/tenants/subscription";
+const owner = [requireUser, requireRole("owner")];
+
+const Limits = z.object({
+  api_requests_per_minute: z.number().int(),
+  api_requests_per_month: z.number().int().nullable(),
+  plans: z.number().int().nullable(),
+  webhook_endpoints: z.number().int(),
+  users: z.number().int().nullable(),
+});
+
+const PlatformPlan = z
+  .object({
+    id: z.string().openapi({ example: "starter" }),
+    name: z.string(),
+    description: z.string().nullable(),
+    tier: z.string(),
+    price_cents: z.number().int(),
+    currency: z.string(),
+    billing_interval: z.enum(["month", "year"]),
+    price_display: z.string(),
+    limits: Limits,
+  })
+  .openapi("PlatformPlan");
+
+const SubscriptionView = z
+  .object({
+    tenant_status: z.enum(["active", "suspended"]),
+    suspended_reason: z.string().nullable(),
+    tier: z.string(),
+    limits: Limits,
+    plan: PlatformPlan.nullable(),
+    status: z.string().openapi({ example: "active" }),
+    stripe_customer_id: z.string().nullable(),
+    stripe_subscription_id: z.string().nullable(),
+    current_period_start: z.iso.datetime().nullable(),
+    current_period_end: z.iso.datetime().nullable(),
+    trial_end: z.iso.datetime().nullable(),
+    cancel_at_period_end: z.boolean(),
+  })
+  .openapi("PlatformSubscription");
+
+const SubscribeBody = z
+  .object({
+    plan_id: z.string().min(1).max(40).openapi({ example: "starter" }),
+    payment_method_id: z
+      .string()
+      .regex(/^pm_\w+$/, "A payment method id from Stripe.js (pm_...)")
+      .openapi({ example: "pm_card_visa" }),
+    trial_days: z.number().int().min(1).max(730).optional(),
+  })
+  .openapi("SubscribeRequest");
+
+const ChangeBody = z.object({ plan_id: z.string().min(1).max(40) }).openapi("ChangePlanRequest");
+const CancelBody = z
+  .object({
+    at_period_end: z
+      .boolean()
+      .optional()
+      .default(true)
+      .openapi({ description: "Default true; false cancels now (the tenant is suspended at once)" }),
+  })
+  .openapi("CancelSubscriptionRequest");
+
+const subscriptionContext = (c: Context<AppEnv>): billing.SubscriptionContext => ({
+  services: c.var.services,
+  stripe: stripeClient(stripeConfig(c.env)),
+  env: c.env,
+  requestId: c.var.requestId,
+});
+
+const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
+
+const serializePlatformPlan = (plan: import("../../db/schema").PlatformPlanRow) => ({
+  id: plan.id,
+  name: plan.name,
+  description: plan.description,
+  tier: plan.tier,
+  price_cents: plan.priceCents,
+  currency: plan.currency,
+  billing_interval: plan.billingInterval,
+  price_display: priceDisplay(plan.priceCents, plan.currency, plan.billingInterval),
+  limits: plan.limits,
+});
+
+const view = ({ tenant, subscription, plan }: Awaited<ReturnType<typeof billing.loadSubscription>>) => ({
+  tenant_status: tenant.status,
+  suspended_reason: tenant.suspendedReason,
+  tier: tenant.subscriptionTier,
+  limits: effectiveLimits(tenant),
+  plan: plan ? serializePlatformPlan(plan) : null,
+  status: subscription?.status ?? "none",
+  stripe_customer_id: subscription?.stripeCustomerId ?? null,
+  stripe_subscription_id: subscription?.stripeSubscriptionId ?? null,
+  current_period_start: iso(subscription?.currentPeriodStart),
+  current_period_end: iso(subscription?.currentPeriodEnd),
+  trial_end: iso(subscription?.trialEnd),
+  cancel_at_period_end: subscription?.cancelAtPeriodEnd ?? false,
+});
+
+const stripeErrors = {
+  ...errorResponses,
+  502: {
+    description: "Stripe refused (`stripe_error`, e.g. a declined card); nothing was changed",
+    content: errorResponses[400].content,
+  },
+};
+
+const plansRoute = createRoute({
+  method: "get",
+  path: `${BASE}/plans`,
+  tags,
+  summary: "The platform plans a tenant can subscribe to (any role)",
+  security: BEARER_AUTH,
+  middleware: [requireUser],
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(PlatformPlan) }), "Active platform plans"),
+    ...errorResponses,
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: BASE,
+  tags,
+  summary: "The tenant's platform subscription, tier and limits (any role)",
+  security: BEARER_AUTH,
+  middleware: [requireUser],
+  responses: { 200: jsonResponse(SubscriptionView, "Subscription"), ...errorResponses },
+});
+
+const postRoute = createRoute({
+  method: "post",
+  path: BASE,
+  tags,
+  summary: "Subscribe to a platform plan (owner)",
+  description:
+    "Creates the Stripe customer (`metadata.tenant_id`) with the payment method from Stripe.js, then the subscription (optional trial). Works for a suspended tenant too: this is how it fixes billing.",
+  security: BEARER_AUTH,
+  middleware: owner,
+  request: { body: jsonBody(SubscribeBody) },
+  responses: { 201: jsonResponse(SubscriptionView, "Subscribed"), ...stripeErrors },
+});
+
+const patchRoute = createRoute({
+  method: "patch",
+  path: BASE,
+  tags,
+  summary: "Change plan, with proration (owner)",
+  security: BEARER_AUTH,
+  middleware: owner,
+  request: { body: jsonBody(ChangeBody) },
+  responses: { 200: jsonResponse(SubscriptionView, "Plan changed"), ...stripeErrors },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: BASE,
+  tags,
+  summary: "Cancel, at period end (default) or now (owner)",
+  security: BEARER_AUTH,
+  middleware: owner,
+  request: { body: { required: false, content: { "application/json": { schema: CancelBody } } } },
+  responses: { 200: jsonResponse(SubscriptionView, "Cancelled or scheduled"), ...stripeErrors },
+});
+
+export const subscriptionRoutes = createRouter()
+  .openapi(plansRoute, async (c) => {
+    const plans = await billing.listPlatformPlans(c.var.services);
+    return c.json({ data: plans.map(serializePlatformPlan) }, 200);
+  })
+  .openapi(getRoute, async (c) =>
+    c.json(view(await billing.loadSubscription(c.var.services, c.var.principal.tenantId)), 200),
+  )
+  .openapi(postRoute, async (c) =>
+    c.json(view(await billing.subscribe(subscriptionContext(c), c.var.principal, c.req.valid("json"))), 201),
+  )
+  .openapi(patchRoute, async (c) =>
+    c.json(view(await billing.changePlan(subscriptionContext(c), c.var.principal, c.req.valid("json"))), 200),
+  )
+  .openapi(deleteRoute, async (c) => {
+    const body = c.req.header("Content-Type")?.includes("json")
+      ? c.req.valid("json")
+      : { at_period_end: true };
+    return c.json(
+      view(
+        await billing.cancel(subscriptionContext(c), c.var.principal, {
+          at_period_end: body.at_period_end ?? true,
+        }),
+      ),
+      200,
+    );
+  });

@@ -1,0 +1,288 @@
+import { eq } from "drizzle-orm";
+import type Stripe from "stripe";
+import { coordinatorFor } from "../../coordinator/tenant-coordinator";
+import {
+  type PlatformPlanRow,
+  platformPlans,
+  type TenantRow,
+  type TenantSubscriptionRow,
+  tenantSubscriptions,
+  tenants,
+  users,
+} from "../../db/schema";
+import type { Services, UserPrincipal } from "../../env";
+import { auditInsert } from "../../lib/audit";
+import { ApiError, notFound } from "../../lib/errors";
+import { callStripe } from "../../stripe/errors";
+import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
+import { subscriptionSnapshot } from "./stripe-mapping";
+import type { BillingEvent } from "./suspension";
+
+export interface SubscriptionContext {
+  services: Services;
+  stripe: Stripe;
+  env: Env;
+  requestId: string;
+}
+
+const LIVE_STATUSES = new Set(["incomplete", "trialing", "active", "past_due", "unpaid"]);
+
+export async function loadSubscription(services: Services, tenantId: string) {
+  const [tenantRows, subscriptionRows] = await services.db.batch([
+    services.db.select().from(tenants).where(eq(tenants.id, tenantId)),
+    services.db.select().from(tenantSubscriptions).where(eq(tenantSubscriptions.tenantId, tenantId)),
+  ]);
+  const tenant = tenantRows[0];
+  if (!tenant) throw notFound("Tenant");
+  const subscription = subscriptionRows[0] ?? null;
+  const plan = subscription?.planId
+    ? ((await services.db
+        .select()
+        .from(platformPlans)
+        .where(eq(platformPlans.id, subscription.planId))
+        .get()) ?? null)
+    : null;
+  return { tenant, subscription, plan };
+}
+
+export async function listPlatformPlans(services: Services): Promise<PlatformPlanRow[]> {
+  return services.db
+    .select()
+    .from(platformPlans)
+    .where(eq(platformPlans.isActive, true))
+    .orderBy(platformPlans.priceCents);
+}
+
+async function purchasablePlan(
+  services: Services,
+  planId: string,
+): Promise<PlatformPlanRow & { stripePriceId: string }> {
+  const plan = await services.db.select().from(platformPlans).where(eq(platformPlans.id, planId)).get();
+  if (!plan?.isActive) throw notFound("Platform plan");
+  if (!plan.stripePriceId) {
+    throw new ApiError(
+      "conflict",
+      "This plan is not synced to Stripe yet; the platform operator must run the plan sync",
+    );
+  }
+  return plan as PlatformPlanRow & { stripePriceId: string };
+}
+
+/**
+ * Hands the subscription's new state to the tenant's coordinator as a billing event, so it goes
+ * through the same state machine as Stripe's own events (which, arriving later and older, then
+ * change nothing); and sets the tenant's tier and limits to the plan's.
+ */
+async function settle(
+  ctx: SubscriptionContext,
+  actor: { tenant: TenantRow; userId: string },
+  type: BillingEvent["type"] & `customer.subscription.${string}`,
+  subscription: Stripe.Subscription,
+  changes: Partial<TenantSubscriptionRow>,
+  plan: PlatformPlanRow | null,
+  action: string,
+) {
+  const { tenant } = actor;
+  const { db, clock, kv } = ctx.services;
+  const now = clock.now();
+  // A second's margin under our clock, so Stripe's own event for this change is not newer by skew alone.
+  const created = Math.floor(now.getTime() / 1000) - 1;
+  const events: BillingEvent[] = [
+    {
+      type,
+      created,
+      subscription: subscriptionSnapshot(subscription as unknown as Record<string, unknown>),
+    } as BillingEvent,
+  ];
+  // A subscription that starts active was paid for on creation: that payment counts (and lifts
+  // a billing suspension, which is how a suspended tenant fixes billing).
+  const invoice = subscription.latest_invoice;
+  if (type === "customer.subscription.created" && subscription.status === "active" && invoice) {
+    events.push({
+      type: "invoice.payment_succeeded",
+      created,
+      invoiceId: typeof invoice === "string" ? invoice : invoice.id,
+      subscriptionId: subscription.id,
+      amountPaid: plan?.priceCents ?? 0,
+      currency: plan?.currency ?? "usd",
+    });
+  }
+  await coordinatorFor(ctx.env, tenant.id).applyBilling(tenant.id, events, changes);
+  await db.batch([
+    auditInsert(db, {
+      tenantId: tenant.id,
+      actorType: "user",
+      actorId: actor.userId,
+      action,
+      targetType: "subscription",
+      targetId: subscription.id,
+      metadata: { plan_id: plan?.id ?? null, status: subscription.status },
+      requestId: ctx.requestId,
+      at: now,
+    }),
+    ...(plan
+      ? [
+          db
+            .update(tenants)
+            .set({ subscriptionTier: plan.tier, limits: plan.limits })
+            .where(eq(tenants.id, tenant.id)),
+        ]
+      : []),
+  ]);
+  if (plan) await refreshTenantKeyRecords(db, kv, tenant.id, now);
+}
+
+export interface SubscribeInput {
+  plan_id: string;
+  payment_method_id: string;
+  trial_days?: number | undefined;
+}
+
+/**
+ * Subscribes the tenant to a platform plan: the Stripe customer (`metadata.tenant_id`, the
+ * payment method from Stripe.js as its default) is made once, then the subscription; both with
+ * idempotency keys, so a retried request never makes a second one. A declined card is Stripe's
+ * answer, passed on; nothing is stored then.
+ */
+export async function subscribe(ctx: SubscriptionContext, principal: UserPrincipal, input: SubscribeInput) {
+  const { services, stripe } = ctx;
+  const { tenant, subscription } = await loadSubscription(services, principal.tenantId);
+  if (subscription && LIVE_STATUSES.has(subscription.status)) {
+    throw new ApiError("conflict", "The tenant already has a subscription; change its plan with PATCH");
+  }
+  const plan = await purchasablePlan(services, input.plan_id);
+  const owner = await services.db
+    .select({ email: users.email })
+    .from(users)
+    .where(eq(users.id, principal.userId))
+    .get();
+
+  let customerId = subscription?.stripeCustomerId ?? null;
+  if (!customerId) {
+    const customer = await callStripe(() =>
+      stripe.customers.create(
+        {
+          name: tenant.companyName,
+          ...(owner ? { email: owner.email } : {}),
+          metadata: { tenant_id: tenant.id },
+        },
+        { idempotencyKey: `tenant-customer:${tenant.id}` },
+      ),
+    );
+    customerId = customer.id;
+  }
+  const customer = customerId;
+  await callStripe(() => stripe.paymentMethods.attach(input.payment_method_id, { customer }));
+  await callStripe(() =>
+    stripe.customers.update(customer, {
+      invoice_settings: { default_payment_method: input.payment_method_id },
+    }),
+  );
+  const created = await callStripe(() =>
+    stripe.subscriptions.create(
+      {
+        customer,
+        items: [{ price: plan.stripePriceId }],
+        default_payment_method: input.payment_method_id,
+        ...(input.trial_days ? { trial_period_days: input.trial_days } : {}),
+        payment_behavior: "error_if_incomplete",
+        metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
+      },
+      {
+        idempotencyKey: `tenant-subscription:${tenant.id}:${plan.id}:${subscription?.updatedAt.getTime() ?? 0}`,
+      },
+    ),
+  );
+  await settle(
+    ctx,
+    { tenant, userId: principal.userId },
+    "customer.subscription.created",
+    created,
+    { planId: plan.id, stripeCustomerId: customer, stripeSubscriptionId: created.id },
+    plan,
+    "subscription.created",
+  );
+  return loadSubscription(services, tenant.id);
+}
+
+function requireLive(
+  subscription: TenantSubscriptionRow | null,
+): TenantSubscriptionRow & { stripeSubscriptionId: string } {
+  if (!subscription?.stripeSubscriptionId || !LIVE_STATUSES.has(subscription.status)) {
+    throw new ApiError("conflict", "The tenant has no active subscription");
+  }
+  return subscription as TenantSubscriptionRow & { stripeSubscriptionId: string };
+}
+
+/** Moves the subscription to another plan, with Stripe's proration. */
+export async function changePlan(
+  ctx: SubscriptionContext,
+  principal: UserPrincipal,
+  input: { plan_id: string },
+) {
+  const { services, stripe } = ctx;
+  const { tenant, subscription } = await loadSubscription(services, principal.tenantId);
+  const live = requireLive(subscription);
+  if (live.planId === input.plan_id) throw new ApiError("conflict", "The tenant is already on this plan");
+  const plan = await purchasablePlan(services, input.plan_id);
+  const current = await callStripe(() => stripe.subscriptions.retrieve(live.stripeSubscriptionId));
+  const item = current.items.data[0];
+  if (!item) throw new ApiError("stripe_error", "Stripe returned a subscription without items");
+  const updated = await callStripe(() =>
+    stripe.subscriptions.update(live.stripeSubscriptionId, {
+      items: [{ id: item.id, price: plan.stripePriceId }],
+      proration_behavior: "create_prorations",
+      metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
+    }),
+  );
+  await settle(
+    ctx,
+    { tenant, userId: principal.userId },
+    "customer.subscription.updated",
+    updated,
+    { planId: plan.id },
+    plan,
+    "subscription.plan_changed",
+  );
+  return loadSubscription(services, tenant.id);
+}
+
+/**
+ * Cancels at period end (the tenant keeps its plan until then) or now. Cancelling now is the
+ * contract's `customer.subscription.deleted`: the tenant is suspended at once.
+ */
+export async function cancel(
+  ctx: SubscriptionContext,
+  principal: UserPrincipal,
+  input: { at_period_end: boolean },
+) {
+  const { services, stripe } = ctx;
+  const { tenant, subscription } = await loadSubscription(services, principal.tenantId);
+  const live = requireLive(subscription);
+  if (input.at_period_end) {
+    const updated = await callStripe(() =>
+      stripe.subscriptions.update(live.stripeSubscriptionId, { cancel_at_period_end: true }),
+    );
+    await settle(
+      ctx,
+      { tenant, userId: principal.userId },
+      "customer.subscription.updated",
+      updated,
+      {},
+      null,
+      "subscription.cancel_scheduled",
+    );
+  } else {
+    const cancelled = await callStripe(() => stripe.subscriptions.cancel(live.stripeSubscriptionId));
+    await settle(
+      ctx,
+      { tenant, userId: principal.userId },
+      "customer.subscription.deleted",
+      cancelled,
+      {},
+      null,
+      "subscription.cancelled",
+    );
+  }
+  return loadSubscription(services, tenant.id);
+}

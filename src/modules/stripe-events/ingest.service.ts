@@ -1,0 +1,174 @@
+import { and, eq, lt } from "drizzle-orm";
+import Stripe from "stripe";
+import { stripeEvents } from "../../db/schema";
+import type { Clock, Database } from "../../env";
+import { ApiError } from "../../lib/errors";
+import type { QueueMessage } from "../../queue";
+import { webCryptoProvider } from "../../stripe/client";
+
+/** Stripe's own tolerance: a signature older than this is refused (replay protection). */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+export type StripeEndpoint = "platform" | "connect";
+
+/**
+ * The queue message that hands a Stripe event to its processing. It carries the verified event
+ * itself (`endpoint` + `payload`) when it fits in a message; otherwise (and for retries) the
+ * event is already recorded in D1 and only its id travels.
+ */
+export interface StripeEventMessage extends QueueMessage {
+  kind: "stripe.event";
+  event_id: string;
+  endpoint?: StripeEndpoint;
+  payload?: string;
+}
+
+export const stripeEventMessage = (eventId: string, requestId?: string): StripeEventMessage => ({
+  kind: "stripe.event",
+  event_id: eventId,
+  ...(requestId ? { request_id: requestId } : {}),
+});
+
+/** Payloads up to this size travel in the queue message (Queues accept 128 KB per message). */
+const MAX_INLINE_PAYLOAD_BYTES = 100 * 1024;
+
+/** The signing secret of an endpoint; a missing one is a 503 naming it. */
+export function signingSecret(env: Env, endpoint: StripeEndpoint): string {
+  const name = endpoint === "platform" ? "STRIPE_WEBHOOK_SECRET" : "STRIPE_CONNECT_WEBHOOK_SECRET";
+  const secret = env[name];
+  if (!secret) throw new ApiError("stripe_not_configured", `${name} is not set`);
+  return secret;
+}
+
+/**
+ * Verifies `Stripe-Signature` over the raw body with Stripe's own code (HMAC-SHA256 through
+ * SubtleCrypto, 300 s tolerance). Any failure (missing or forged signature, other secret, old
+ * timestamp, unparsable body) is a 400 that records nothing.
+ */
+export async function verifyStripeEvent(
+  rawBody: string,
+  header: string | undefined,
+  secret: string,
+): Promise<Stripe.Event> {
+  if (!header) throw new ApiError("invalid_signature", "Missing Stripe-Signature header");
+  let event: Stripe.Event;
+  try {
+    event = await Stripe.webhooks.constructEventAsync(
+      rawBody,
+      header,
+      secret,
+      SIGNATURE_TOLERANCE_SECONDS,
+      webCryptoProvider,
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0] : "invalid";
+    throw new ApiError("invalid_signature", `Stripe signature verification failed: ${message}`);
+  }
+  if (!isEventShaped(event))
+    throw new ApiError("validation_error", "The body is not a Stripe event (id, type, created, data.object)");
+  return event;
+}
+
+function isEventShaped(event: Stripe.Event): boolean {
+  const candidate = event as unknown as Record<string, unknown>;
+  const data = candidate.data as Record<string, unknown> | undefined;
+  return (
+    typeof candidate.id === "string" &&
+    typeof candidate.type === "string" &&
+    typeof candidate.created === "number" &&
+    typeof data?.object === "object" &&
+    data.object !== null
+  );
+}
+
+export interface IngestDeps {
+  db: Database;
+  queue: Queue;
+  clock: Clock;
+}
+
+// Ids this isolate has accepted lately: lets the answer say `duplicate` for Stripe's retries
+// without a storage read. The authoritative once-by-id record is the consumer's insert.
+const recentIds = new Set<string>();
+const RECENT_IDS_MAX = 10_000;
+
+function seenRecently(id: string): boolean {
+  if (recentIds.has(id)) return true;
+  if (recentIds.size >= RECENT_IDS_MAX) recentIds.clear();
+  recentIds.add(id);
+  return false;
+}
+
+/**
+ * Hands a verified event to the queue and answers at once. The request path makes no storage
+ * write for ordinary events: the event travels in the message and the consumer records it once
+ * by id (a batched `INSERT ... ON CONFLICT DO NOTHING`), processing only what it inserted, so a
+ * duplicate does nothing. An event too large for a message is recorded here first (the one
+ * write) and only its id is queued. If that hand-off fails, the event stays `received` and the
+ * cron sweep queues it again.
+ */
+export async function ingestStripeEvent(
+  deps: IngestDeps,
+  endpoint: StripeEndpoint,
+  event: Stripe.Event,
+  rawBody: string,
+  requestId?: string,
+): Promise<{ duplicate: boolean }> {
+  if (seenRecently(event.id)) return { duplicate: true };
+  if (new TextEncoder().encode(rawBody).byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
+    await deps.queue.send(
+      { ...stripeEventMessage(event.id, requestId), endpoint, payload: rawBody },
+      { contentType: "json" },
+    );
+    return { duplicate: false };
+  }
+  const result = await deps.db
+    .insert(stripeEvents)
+    .values(eventRow(event, endpoint, rawBody, deps.clock.now()))
+    .onConflictDoNothing()
+    .run();
+  if (result.meta.changes === 0) return { duplicate: true };
+  try {
+    await deps.queue.send(stripeEventMessage(event.id, requestId), { contentType: "json" });
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "stripe event enqueue failed; the sweep will retry",
+        error: String(error),
+      }),
+    );
+  }
+  return { duplicate: false };
+}
+
+/** The D1 row of a received event. */
+export function eventRow(
+  event: Pick<Stripe.Event, "id" | "type" | "account" | "livemode" | "created">,
+  endpoint: StripeEndpoint,
+  payload: string,
+  now: Date,
+) {
+  return {
+    id: event.id,
+    endpoint,
+    type: event.type,
+    account: event.account ?? null,
+    livemode: event.livemode,
+    created: event.created,
+    payload,
+    receivedAt: now,
+  };
+}
+
+/** Cron: events recorded but never processed (their hand-off was lost) are enqueued again. */
+export async function sweepUnprocessedStripeEvents(deps: IngestDeps, olderThanMs = 10 * 60_000) {
+  const cutoff = new Date(deps.clock.now().getTime() - olderThanMs);
+  const stale = await deps.db
+    .select({ id: stripeEvents.id })
+    .from(stripeEvents)
+    .where(and(eq(stripeEvents.status, "received"), lt(stripeEvents.receivedAt, cutoff)))
+    .limit(500);
+  for (const row of stale) await deps.queue.send(stripeEventMessage(row.id), { contentType: "json" });
+  return stale.length;
+}

@@ -1,0 +1,176 @@
+import { env } from "cloudflare:workers";
+import Stripe from "stripe";
+import { expect } from "vitest";
+import { call, unique } from "../harness";
+import { doubleUrl } from "../stripe-double";
+
+const crypto = Stripe.createSubtleCryptoProvider();
+export const PLATFORM_SECRET = "whsec_test_platform";
+export const CONNECT_SECRET = "whsec_test_connect";
+
+let sequence = 0;
+
+/** A Stripe-shaped event, with a unique id. */
+export function stripeEvent(
+  type: string,
+  object: Record<string, unknown>,
+  created: number,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    id: `evt_${unique("t")}${++sequence}`,
+    object: "event",
+    api_version: "2026-10-28.endive",
+    created,
+    data: { object },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    ...extra,
+  };
+}
+
+/** Posts an event signed by the official stripe package's test-header helper. */
+export async function sendSigned(
+  event: Record<string, unknown>,
+  options: { path?: string; secret?: string; timestamp?: number } = {},
+) {
+  const payload = JSON.stringify(event);
+  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: options.secret ?? PLATFORM_SECRET,
+    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+    cryptoProvider: crypto,
+  });
+  return call(options.path ?? "/webhooks/stripe", {
+    method: "POST",
+    rawBody: payload,
+    headers: { "Stripe-Signature": header, "Content-Type": "application/json" },
+  });
+}
+
+/** Waits until every event is processed (or ignored, or failed) by the consumer and coordinator. */
+export async function processed(
+  eventIds: string[],
+  timeoutMs = 10_000,
+): Promise<Record<string, { status: string; outcome: string | null }>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await env.DB.prepare(
+      `SELECT id, status, outcome FROM stripe_events WHERE id IN (${eventIds.map(() => "?").join(",")})`,
+    )
+      .bind(...eventIds)
+      .all<{ id: string; status: string; outcome: string | null }>();
+    const done = rows.results.filter((row) => row.status !== "received");
+    if (done.length === eventIds.length || Date.now() > deadline) {
+      return Object.fromEntries(
+        rows.results.map((row) => [row.id, { status: row.status, outcome: row.outcome }]),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function stripePost(path: string, params: Record<string, string>) {
+  const res = await fetch(`${doubleUrl()}${path}`, {
+    method: "POST",
+    headers: {
+      Authorization: "Bearer sk_test_platform_tests",
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  return (await res.json()) as { id: string };
+}
+
+/** A platform plan synced to the platform's Stripe account (Product + Price at the double). */
+export async function platformPlan(tier = "starter", limits: Record<string, unknown> = {}) {
+  const id = unique("pp").toLowerCase();
+  const product = await stripePost("/v1/products", { name: `Plan ${id}`, "metadata[platform_plan_id]": id });
+  const price = await stripePost("/v1/prices", {
+    product: product.id,
+    unit_amount: "2900",
+    currency: "usd",
+    "recurring[interval]": "month",
+  });
+  const planLimits = {
+    api_requests_per_minute: 600,
+    api_requests_per_month: 250000,
+    plans: 20,
+    webhook_endpoints: 3,
+    users: 10,
+    ...limits,
+  };
+  await env.DB.prepare(
+    "INSERT INTO platform_plans (id, name, tier, price_cents, currency, billing_interval, limits, is_active, stripe_product_id, stripe_price_id, created_at, updated_at) VALUES (?, ?, ?, 2900, 'usd', 'month', ?, 1, ?, ?, ?, ?)",
+  )
+    .bind(id, `Plan ${id}`, tier, JSON.stringify(planLimits), product.id, price.id, Date.now(), Date.now())
+    .run();
+  return { id, priceId: price.id };
+}
+
+export async function subscribed(ownerToken: string, planId: string) {
+  const res = await call("/api/v1/auth/tenants/subscription/", {
+    token: ownerToken,
+    body: { plan_id: planId, payment_method_id: "pm_card_visa" },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as {
+    stripe_customer_id: string;
+    stripe_subscription_id: string;
+    status: string;
+    tier: string;
+  };
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export function invoice(
+  subscriptionId: string,
+  customerId: string,
+  attemptCount: number,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    id: `in_${unique("i")}`,
+    object: "invoice",
+    customer: customerId,
+    subscription: subscriptionId,
+    attempt_count: attemptCount,
+    amount_due: 2900,
+    amount_paid: 0,
+    currency: "usd",
+    ...extra,
+  };
+}
+
+export function subscriptionObject(
+  id: string,
+  customerId: string,
+  status: string,
+  extra: Record<string, unknown> = {},
+) {
+  const now = nowSeconds();
+  return {
+    id,
+    object: "subscription",
+    customer: customerId,
+    status,
+    cancel_at_period_end: false,
+    trial_end: null,
+    items: {
+      object: "list",
+      data: [
+        {
+          id: "si_x",
+          current_period_start: now,
+          current_period_end: now + 2_592_000,
+          price: { id: "price_x" },
+        },
+      ],
+    },
+    metadata: {},
+    ...extra,
+  };
+}

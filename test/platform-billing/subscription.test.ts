@@ -1,0 +1,206 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, expectError, registerTeam, registerTenant } from "../harness";
+import { connectTenant } from "../stripe-double";
+import {
+  CONNECT_SECRET,
+  nowSeconds,
+  platformPlan,
+  processed,
+  sendSigned,
+  stripeEvent,
+  subscribed,
+  subscriptionObject,
+} from "./helpers";
+
+const SUBSCRIPTION = "/api/v1/auth/tenants/subscription/";
+
+describe("the tenant's platform subscription", () => {
+  it("subscribes (customer with metadata.tenant_id), changes plan with proration, and shows tier and limits", async () => {
+    const tenant = await registerTenant();
+    const starter = await platformPlan("starter", { users: 10 });
+    const pro = await platformPlan("pro", { api_requests_per_minute: 6000, users: null });
+    const listed = await call(`${SUBSCRIPTION}plans/`, { token: tenant.owner.access });
+    expect(listed.body.data.map((p: { id: string }) => p.id)).toEqual(
+      expect.arrayContaining([starter.id, pro.id]),
+    );
+
+    const sub = await subscribed(tenant.owner.access, starter.id);
+    expect(sub).toMatchObject({
+      status: "active",
+      tier: "starter",
+      stripe_customer_id: expect.stringMatching(/^cus_/),
+    });
+    const customer = await fetch(`${env.STRIPE_API_BASE}/v1/customers/${sub.stripe_customer_id}`, {
+      headers: { Authorization: "Bearer sk_test_x" },
+    }).then((r) => r.json() as Promise<{ metadata: Record<string, string> }>);
+    expect(customer.metadata.tenant_id).toBe(tenant.tenantId);
+
+    const changed = await call(SUBSCRIPTION, {
+      token: tenant.owner.access,
+      method: "PATCH",
+      body: { plan_id: pro.id },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({
+      tier: "pro",
+      plan: { id: pro.id },
+      limits: { api_requests_per_minute: 6000, users: null },
+    });
+    const details = await call("/api/v1/auth/tenants/details/", { token: tenant.owner.access });
+    expect(details.body).toMatchObject({
+      subscription_tier: "pro",
+      usage_limits: { api_requests_per_minute: 6000 },
+    });
+
+    expectError(
+      await call(SUBSCRIPTION, {
+        token: tenant.owner.access,
+        body: { plan_id: pro.id, payment_method_id: "pm_card_visa" },
+      }),
+      409,
+      "conflict",
+    );
+  });
+
+  it("cancels at period end, or now (then the tenant is suspended at once)", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan();
+    await subscribed(tenant.owner.access, plan.id);
+    const later = await call(SUBSCRIPTION, {
+      token: tenant.owner.access,
+      method: "DELETE",
+      body: { at_period_end: true },
+    });
+    expect(later.body).toMatchObject({
+      status: "active",
+      cancel_at_period_end: true,
+      tenant_status: "active",
+    });
+    const now = await call(SUBSCRIPTION, {
+      token: tenant.owner.access,
+      method: "DELETE",
+      body: { at_period_end: false },
+    });
+    expect(now.body).toMatchObject({
+      status: "cancelled",
+      tenant_status: "suspended",
+      suspended_reason: "subscription_cancelled",
+    });
+    // A suspended tenant's owner can fix billing by subscribing again.
+    const again = await call(SUBSCRIPTION, {
+      token: tenant.owner.access,
+      body: { plan_id: plan.id, payment_method_id: "pm_card_visa" },
+    });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ status: "active", tenant_status: "active", suspended_reason: null });
+  });
+
+  it("passes a declined card on as Stripe's error and stores no subscription", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan();
+    const res = await call(SUBSCRIPTION, {
+      token: tenant.owner.access,
+      body: { plan_id: plan.id, payment_method_id: "pm_card_chargeDeclined" },
+    });
+    expectError(res, 502, "stripe_error");
+    expect(res.body.message).toMatch(/declined/i);
+    expect((await call(SUBSCRIPTION, { token: tenant.owner.access })).body).toMatchObject({
+      status: "none",
+      stripe_subscription_id: null,
+    });
+  });
+
+  it("is for owners; every role reads it; unknown plans are 404", async () => {
+    const team = await registerTeam();
+    expectError(
+      await call(SUBSCRIPTION, {
+        token: team.tokens.admin,
+        body: { plan_id: "x", payment_method_id: "pm_card_visa" },
+      }),
+      403,
+      "forbidden",
+    );
+    expect((await call(SUBSCRIPTION, { token: team.tokens.billing })).body).toMatchObject({
+      status: "none",
+      tier: "free",
+    });
+    expectError(
+      await call(SUBSCRIPTION, {
+        token: team.tokens.owner,
+        body: { plan_id: "no-such-plan", payment_method_id: "pm_card_visa" },
+      }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call(SUBSCRIPTION, {
+        token: team.tokens.owner,
+        body: { plan_id: "x", payment_method_id: "card_123" },
+      }),
+      400,
+      "validation_error",
+    );
+  });
+});
+
+describe("Connect events", () => {
+  it("forwards the tenant's own customers' events as tenant events and keeps the account status true", {
+    timeout: 30_000,
+  }, async () => {
+    const tenant = await registerTenant();
+    const account = await connectTenant(tenant.owner.access);
+    const t = nowSeconds();
+    const created = stripeEvent(
+      "customer.subscription.created",
+      subscriptionObject("sub_conn1", "cus_conn1", "active"),
+      t,
+      { account },
+    );
+    const restricted = stripeEvent(
+      "account.updated",
+      {
+        id: account,
+        object: "account",
+        charges_enabled: false,
+        payouts_enabled: false,
+        details_submitted: true,
+        requirements: { disabled_reason: "requirements.past_due" },
+      },
+      t + 1,
+      { account },
+    );
+    for (const event of [created, restricted]) {
+      expect(
+        (await sendSigned(event, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET })).status,
+      ).toBe(200);
+    }
+    const outcomes = await processed([created.id, restricted.id]);
+    expect(outcomes[created.id]?.outcome).toBe("forwarded as subscription.created");
+    const forwarded = await env.DB.prepare(
+      "SELECT payload FROM webhook_events WHERE tenant_id = ? AND type = 'subscription.created'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ payload: string }>();
+    expect(JSON.parse(forwarded?.payload ?? "{}").data.object.id).toBe("sub_conn1");
+    const status = await env.DB.prepare("SELECT stripe_connect_status FROM tenants WHERE id = ?")
+      .bind(tenant.tenantId)
+      .first();
+    expect(status).toEqual({ stripe_connect_status: "restricted" });
+
+    const deauthorized = stripeEvent(
+      "account.application.deauthorized",
+      { id: "ca_x", object: "application" },
+      t + 2,
+      { account },
+    );
+    await sendSigned(deauthorized, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET });
+    await processed([deauthorized.id]);
+    const after = await env.DB.prepare(
+      "SELECT stripe_connect_account_id, stripe_connect_status FROM tenants WHERE id = ?",
+    )
+      .bind(tenant.tenantId)
+      .first();
+    expect(after).toEqual({ stripe_connect_account_id: null, stripe_connect_status: "deauthorized" });
+  });
+});
