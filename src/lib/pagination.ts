@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { and, eq, lt, or, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { toBase64Url } from "./crypto";
 import { validationError } from "./errors";
 
@@ -46,3 +48,19 @@ export const pageShape = <T extends z.ZodType>(item: T) =>
     has_more: z.boolean(),
     next_cursor: z.string().nullable(),
   });
+
+/**
+ * The WHERE condition of "after this cursor" for a list sorted newest first by
+ * (`createdColumn` desc, `idColumn` desc); undefined without a cursor.
+ */
+export function afterCursor(
+  createdColumn: SQLiteColumn,
+  idColumn: SQLiteColumn,
+  after: CursorPosition | null,
+): SQL | undefined {
+  if (!after) return undefined;
+  return or(
+    lt(createdColumn, after.createdAt),
+    and(eq(createdColumn, after.createdAt), lt(idColumn, after.id)),
+  );
+}

@@ -1,9 +1,9 @@
-import { and, desc, eq, getTableColumns, inArray, lt, or } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray } from "drizzle-orm";
 import { type StripeEventRow, stripeEvents } from "../../db/schema";
 import type { Services } from "../../env";
 import { auditInsertIfChanged } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
-import { decodeCursor, toPage } from "../../lib/pagination";
+import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import type { AdminContext } from "./platform-plans.service";
 import { PLATFORM_AUDIT_TENANT } from "./platform-plans.service";
 import type { StripeEventSummary } from "./stripe-events.schemas";
@@ -39,12 +39,7 @@ export async function listStripeEvents(services: Services, filters: StripeEventF
         filters.status ? eq(stripeEvents.status, filters.status) : undefined,
         filters.type ? eq(stripeEvents.type, filters.type) : undefined,
         filters.tenant_id ? eq(stripeEvents.tenantId, filters.tenant_id) : undefined,
-        after
-          ? or(
-              lt(stripeEvents.receivedAt, after.createdAt),
-              and(eq(stripeEvents.receivedAt, after.createdAt), lt(stripeEvents.id, after.id)),
-            )
-          : undefined,
+        afterCursor(stripeEvents.receivedAt, stripeEvents.id, after),
       ),
     )
     .orderBy(desc(stripeEvents.receivedAt), desc(stripeEvents.id))

@@ -1,8 +1,8 @@
-import { and, desc, eq, like, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, like, or, type SQL } from "drizzle-orm";
 import { type TenantStatus, tenantSubscriptions, tenants } from "../../db/schema";
 import type { Services } from "../../env";
 import { notFound } from "../../lib/errors";
-import { decodeCursor, toPage } from "../../lib/pagination";
+import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 
 // Explicit fields (not whole tables): both tables have `created_at`/`updated_at`, and the
 // subscription is nested so drizzle gives null for a tenant without a subscription row.
@@ -53,12 +53,7 @@ export async function listTenants(services: Services, filters: TenantFilters) {
     and(
       filters.status ? eq(tenants.status, filters.status) : undefined,
       term ? or(like(tenants.companyName, `%${term}%`), like(tenants.slug, `%${term}%`)) : undefined,
-      after
-        ? or(
-            lt(tenants.createdAt, after.createdAt),
-            and(eq(tenants.createdAt, after.createdAt), lt(tenants.id, after.id)),
-          )
-        : undefined,
+      afterCursor(tenants.createdAt, tenants.id, after),
     ),
   )
     .orderBy(desc(tenants.createdAt), desc(tenants.id))

@@ -1,4 +1,4 @@
-import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
@@ -94,6 +94,22 @@ const verify = (c: Context<AppEnv>) => {
   );
 };
 
+const revoke = async (c: Context<AppEnv>, body: z.infer<typeof RevokeBody>) => {
+  const revoked = await revokeKeys(keyContext(c), c.var.principal, {
+    scope: scopeOf(body),
+    reason: body.reason,
+  });
+  return c.json(
+    {
+      message: "API keys revoked successfully",
+      revoked_keys: revoked,
+      reason: body.reason,
+      warning: REVOKE_WARNING,
+    },
+    200,
+  );
+};
+
 const REVOKE_WARNING =
   "Requests with these keys now fail. Regenerate keys when ready to restore access for your integrations.";
 
@@ -124,37 +140,7 @@ export const apiKeysRoutes = createRouter()
       200,
     );
   })
-  .openapi(revokeConfig("post"), async (c) => {
-    const body = c.req.valid("json");
-    const revoked = await revokeKeys(keyContext(c), c.var.principal, {
-      scope: scopeOf(body),
-      reason: body.reason,
-    });
-    return c.json(
-      {
-        message: "API keys revoked successfully",
-        revoked_keys: revoked,
-        reason: body.reason,
-        warning: REVOKE_WARNING,
-      },
-      200,
-    );
-  })
-  .openapi(revokeConfig("delete"), async (c) => {
-    const body = c.req.valid("json");
-    const revoked = await revokeKeys(keyContext(c), c.var.principal, {
-      scope: scopeOf(body),
-      reason: body.reason,
-    });
-    return c.json(
-      {
-        message: "API keys revoked successfully",
-        revoked_keys: revoked,
-        reason: body.reason,
-        warning: REVOKE_WARNING,
-      },
-      200,
-    );
-  })
+  .openapi(revokeConfig("post"), (c) => revoke(c, c.req.valid("json")))
+  .openapi(revokeConfig("delete"), (c) => revoke(c, c.req.valid("json")))
   .openapi(verifyConfig("post"), verify)
   .openapi(verifyConfig("get"), verify);

@@ -1,7 +1,7 @@
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { type AuditLogRow, auditLog } from "../../db/schema";
 import type { Services } from "../../env";
-import { decodeCursor, toPage } from "../../lib/pagination";
+import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 
 export interface AuditQueryInput {
   limit: number;
@@ -21,12 +21,7 @@ export async function listAuditLog(services: Services, tenantId: string, query: 
         query.action
           ? sql`substr(${auditLog.action}, 1, ${query.action.length}) = ${query.action}`
           : undefined,
-        after
-          ? or(
-              lt(auditLog.createdAt, after.createdAt),
-              and(eq(auditLog.createdAt, after.createdAt), lt(auditLog.id, after.id)),
-            )
-          : undefined,
+        afterCursor(auditLog.createdAt, auditLog.id, after),
       ),
     )
     .orderBy(desc(auditLog.createdAt), desc(auditLog.id))

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, like, lt, ne, or } from "drizzle-orm";
+import { and, count, desc, eq, like, ne } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
 import { type BillingInterval, type PlanRow, plans, type TenantRow, tenants } from "../../db/schema";
@@ -7,7 +7,7 @@ import { auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
-import { decodeCursor, toPage } from "../../lib/pagination";
+import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { assertUnderLimit, effectiveLimits } from "../../lib/tiers";
 import { callStripe } from "../../stripe/errors";
 import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
@@ -227,12 +227,7 @@ export async function listPlans(services: Services, viewer: PlanViewer, filters:
         filters.is_active === undefined ? undefined : eq(plans.isActive, filters.is_active),
         filters.billing_interval ? eq(plans.billingInterval, filters.billing_interval) : undefined,
         filters.search ? like(plans.name, `%${filters.search.replace(/[%_]/g, "")}%`) : undefined,
-        after
-          ? or(
-              lt(plans.createdAt, after.createdAt),
-              and(eq(plans.createdAt, after.createdAt), lt(plans.id, after.id)),
-            )
-          : undefined,
+        afterCursor(plans.createdAt, plans.id, after),
       ),
     )
     .orderBy(desc(plans.createdAt), desc(plans.id))

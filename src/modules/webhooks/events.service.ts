@@ -1,8 +1,8 @@
-import { and, desc, eq, gte, inArray, lt, or } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt } from "drizzle-orm";
 import { tenants, type WebhookEventRow, webhookAttempts, webhookEvents } from "../../db/schema";
 import type { Clock, Database } from "../../env";
 import { ApiError, notFound } from "../../lib/errors";
-import { decodeCursor, toPage } from "../../lib/pagination";
+import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import type { QueueMessage } from "../../queue";
 import { buildEnvelope, MAX_EVENT_BYTES } from "./envelope";
 
@@ -138,12 +138,7 @@ export async function listDeliveries(db: Database, tenantId: string, filters: De
         filters.status ? eq(webhookEvents.status, filters.status) : undefined,
         filters.event_type ? eq(webhookEvents.type, filters.event_type) : undefined,
         filters.since ? gte(webhookEvents.createdAt, new Date(filters.since)) : undefined,
-        after
-          ? or(
-              lt(webhookEvents.createdAt, after.createdAt),
-              and(eq(webhookEvents.createdAt, after.createdAt), lt(webhookEvents.id, after.id)),
-            )
-          : undefined,
+        afterCursor(webhookEvents.createdAt, webhookEvents.id, after),
       ),
     )
     .orderBy(desc(webhookEvents.createdAt), desc(webhookEvents.id))
