@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { authConfig } from "../config";
 import { type Role, tenants, users } from "../db/schema";
 import type { AppEnv, UserPrincipal } from "../env";
-import { forbidden, unauthenticated } from "../lib/errors";
+import { ApiError, forbidden, unauthenticated } from "../lib/errors";
 import { verifyToken } from "../modules/auth/tokens";
 
 const BEARER = /^Bearer\s+(\S+)$/i;
@@ -38,9 +38,27 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     sessionId: claims.sessionId,
     tenantStatus: row.tenantStatus,
   };
+  if (principal.tenantStatus === "suspended" && !allowedWhileSuspended(c.req.method, c.req.path)) {
+    throw new ApiError(
+      "tenant_suspended",
+      "This tenant is suspended: its users can read and fix billing (/subscription/), nothing else changes until then",
+    );
+  }
   c.set("principal", principal);
   await next();
 });
+
+// What a suspended tenant's users may still do besides reading: fix billing, and keep their
+// account and keys safe.
+const SUSPENDED_WRITES = [
+  "/api/v1/auth/tenants/subscription",
+  "/api/v1/auth/tenants/change-password",
+  "/api/v1/auth/tenants/api-keys/",
+];
+
+function allowedWhileSuspended(method: string, path: string): boolean {
+  return method === "GET" || method === "HEAD" || SUSPENDED_WRITES.some((prefix) => path.startsWith(prefix));
+}
 
 /** Lets through only users whose role is one of `roles` (403 otherwise; use after requireUser). */
 export const requireRole = (...roles: Role[]) =>

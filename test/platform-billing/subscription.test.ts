@@ -204,3 +204,46 @@ describe("Connect events", () => {
     expect(after).toEqual({ stripe_connect_account_id: null, stripe_connect_status: "deauthorized" });
   });
 });
+
+describe("a suspended tenant's users", () => {
+  it("read, fix billing and secure their account, but change nothing else until billing is fixed", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan();
+    await subscribed(tenant.owner.access, plan.id);
+    const cancelled = await call(SUBSCRIPTION, {
+      token: tenant.owner.access,
+      method: "DELETE",
+      body: { at_period_end: false },
+    });
+    expect(cancelled.body.tenant_status).toBe("suspended");
+
+    expect((await call("/api/v1/auth/tenants/details/", { token: tenant.owner.access })).body).toMatchObject({
+      status: "suspended",
+      subscription: { status: "cancelled", plan_id: plan.id },
+      usage: { users: 1, plans: 0, webhook_endpoints: 0 },
+    });
+    expectError(
+      await call("/api/v1/auth/tenants/webhooks/config/", {
+        token: tenant.owner.access,
+        body: { webhook_url: "https://example.com/h" },
+      }),
+      402,
+      "tenant_suspended",
+    );
+    const rotated = await call("/api/v1/auth/tenants/api-keys/regenerate/", {
+      token: tenant.owner.access,
+      body: { key_type: "test", confirm: true },
+    });
+    expect(rotated.status).toBe(200);
+    const fixed = await call(SUBSCRIPTION, {
+      token: tenant.owner.access,
+      body: { plan_id: plan.id, payment_method_id: "pm_card_visa" },
+    });
+    expect(fixed.body.tenant_status).toBe("active");
+    const saved = await call("/api/v1/auth/tenants/webhooks/config/", {
+      token: tenant.owner.access,
+      body: { webhook_url: "https://example.com/h" },
+    });
+    expect(saved.status).toBe(200);
+  });
+});

@@ -139,20 +139,21 @@ export const authRoutes = createRouter()
     return c.json({ message: "Password changed successfully. Other sessions have been signed out." }, 200);
   })
   .openapi(detailsRoute, async (c) => {
-    const { tenant, userCount, limits } = await auth.tenantDetails(c.var.services, c.var.principal);
+    const { tenant, limits, usage, subscription } = await auth.tenantDetails(c.var.services, c.var.principal);
     return c.json(
       {
         ...serializeTenant(tenant),
         suspended_reason: tenant.suspendedReason,
         suspended_at: tenant.suspendedAt?.toISOString() ?? null,
         usage_limits: limits,
-        usage: { users: userCount },
+        usage,
+        subscription,
         stripe_connect: {
           connected: tenant.stripeConnectAccountId !== null,
           account_id: tenant.stripeConnectAccountId,
           status: tenant.stripeConnectStatus,
         },
-        user_count: userCount,
+        user_count: usage.users,
       },
       200,
     );

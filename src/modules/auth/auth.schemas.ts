@@ -147,7 +147,15 @@ export const TenantDetailsResponse = TenantSchema.extend({
   suspended_reason: z.string().nullable(),
   suspended_at: z.iso.datetime().nullable(),
   usage_limits: UsageLimitsSchema,
-  usage: z.object({ users: z.number().int() }),
+  usage: z.object({
+    users: z.number().int(),
+    plans: z.number().int().openapi({ description: "Active plans" }),
+    webhook_endpoints: z.number().int(),
+  }),
+  subscription: z.object({
+    status: z.string().openapi({ example: "active" }),
+    plan_id: z.string().nullable(),
+  }),
   stripe_connect: z.object({
     connected: z.boolean(),
     account_id: z.string().nullable(),

@@ -1,6 +1,16 @@
-import { and, count, eq, inArray, isNull, like, or, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNotNull, isNull, like, or, sql } from "drizzle-orm";
 import type { AuthConfig } from "../../config";
-import { loginThrottles, refreshTokens, type TenantRow, tenants, type UserRow, users } from "../../db/schema";
+import {
+  loginThrottles,
+  plans,
+  refreshTokens,
+  type TenantRow,
+  tenantSubscriptions,
+  tenants,
+  type UserRow,
+  users,
+  webhookEndpoints,
+} from "../../db/schema";
 import type { Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
@@ -292,14 +302,35 @@ export async function loadUserAndTenant(services: Services, principal: UserPrinc
 
 export async function tenantDetails(services: Services, principal: UserPrincipal) {
   const { db } = services;
-  const [tenant, userCount] = await db.batch([
+  const [tenant, userCount, planCount, endpoint, subscription] = await db.batch([
     db.select().from(tenants).where(eq(tenants.id, principal.tenantId)),
     db
       .select({ value: count() })
       .from(users)
       .where(and(eq(users.tenantId, principal.tenantId), sql`${users.isActive} = 1`)),
+    db
+      .select({ value: count() })
+      .from(plans)
+      .where(and(eq(plans.tenantId, principal.tenantId), eq(plans.isActive, true))),
+    db
+      .select({ value: count() })
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.tenantId, principal.tenantId), isNotNull(webhookEndpoints.url))),
+    db
+      .select({ status: tenantSubscriptions.status, planId: tenantSubscriptions.planId })
+      .from(tenantSubscriptions)
+      .where(eq(tenantSubscriptions.tenantId, principal.tenantId)),
   ]);
   const row = tenant[0];
   if (!row) throw notFound("Tenant");
-  return { tenant: row, userCount: userCount[0]?.value ?? 0, limits: effectiveLimits(row) };
+  return {
+    tenant: row,
+    limits: effectiveLimits(row),
+    usage: {
+      users: userCount[0]?.value ?? 0,
+      plans: planCount[0]?.value ?? 0,
+      webhook_endpoints: endpoint[0]?.value ?? 0,
+    },
+    subscription: { status: subscription[0]?.status ?? "none", plan_id: subscription[0]?.planId ?? null },
+  };
 }
