@@ -247,3 +247,28 @@ describe("a suspended tenant's users", () => {
     expect(saved.status).toBe(200);
   });
 });
+
+describe("platform plan limits changed by the operator", () => {
+  it("apply to the plan's subscribers at once, API-key rate limits included", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan("starter", { api_requests_per_minute: 600 });
+    await subscribed(tenant.owner.access, plan.id);
+    const keys = await call("/api/v1/auth/tenants/api-keys/regenerate/", {
+      token: tenant.owner.access,
+      body: { key_type: "test", confirm: true },
+    });
+    const verify = () =>
+      call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": keys.body.keys.test_secret } });
+    expect((await verify()).headers.get("RateLimit-Limit")).toBe("600");
+
+    const patched = await call(`/api/v1/admin/plans/${plan.id}/`, {
+      method: "PATCH",
+      headers: { Authorization: "Bearer test-platform-admin-token" },
+      body: { limits: { api_requests_per_minute: 1200, users: 50 } },
+    });
+    expect(patched.status).toBe(200);
+    const details = await call("/api/v1/auth/tenants/details/", { token: tenant.owner.access });
+    expect(details.body.usage_limits).toMatchObject({ api_requests_per_minute: 1200, users: 50 });
+    expect((await verify()).headers.get("RateLimit-Limit")).toBe("1200");
+  });
+});

@@ -1,9 +1,17 @@
-import { asc, eq } from "drizzle-orm";
-import { type BillingInterval, type PlanLimits, type PlatformPlanRow, platformPlans } from "../../db/schema";
+import { asc, eq, inArray } from "drizzle-orm";
+import {
+  type BillingInterval,
+  type PlanLimits,
+  type PlatformPlanRow,
+  platformPlans,
+  tenantSubscriptions,
+  tenants,
+} from "../../db/schema";
 import type { Services } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
+import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
 
 /** Audit records of platform-level changes have no tenant; they are filed under this id. */
 export const PLATFORM_AUDIT_TENANT = "platform";
@@ -170,6 +178,34 @@ export async function updatePlatformPlan(ctx: AdminContext, id: string, changes:
       requestId: ctx.requestId,
       at: now,
     }),
+    // Subscribers carry a copy of their plan's limits: new limits apply to them at once.
+    ...(changed.includes("limits")
+      ? [
+          db
+            .update(tenants)
+            .set({ limits: next.limits })
+            .where(
+              inArray(
+                tenants.id,
+                db
+                  .select({ id: tenantSubscriptions.tenantId })
+                  .from(tenantSubscriptions)
+                  .where(eq(tenantSubscriptions.planId, plan.id)),
+              ),
+            ),
+        ]
+      : []),
   ]);
+  if (changed.includes("limits")) await republishSubscribers(ctx.services, plan.id, now);
   return next;
+}
+
+/** The API keys of the plan's subscribers see the new rate limit (KV, and this isolate at once). */
+async function republishSubscribers(services: Services, planId: string, now: Date) {
+  const subscribers = await services.db
+    .select({ tenantId: tenantSubscriptions.tenantId })
+    .from(tenantSubscriptions)
+    .where(eq(tenantSubscriptions.planId, planId));
+  for (const { tenantId } of subscribers)
+    await refreshTenantKeyRecords(services.db, services.kv, tenantId, now);
 }
