@@ -11,7 +11,7 @@ import { createRouter, z } from "./lib/create-app";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { jsonResponse } from "./lib/openapi";
 import { servicesMiddleware } from "./middleware/services";
-import { adminRoutes } from "./modules/admin/admin.routes";
+import { ADMIN_BEARER_SCHEME, adminRoutes } from "./modules/admin/admin.routes";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
@@ -125,11 +125,7 @@ export function createApp() {
     scheme: "bearer",
     description: "The same API key as `Authorization: Bearer sk_...`",
   });
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", {
-    type: "http",
-    scheme: "bearer",
-    description: "The platform operator token (`PLATFORM_ADMIN_TOKEN`); tenant JWTs and API keys are refused",
-  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", ADMIN_BEARER_SCHEME);
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
