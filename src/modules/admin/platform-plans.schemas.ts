@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { BILLING_INTERVALS, type PlatformPlanRow } from "../../db/schema";
-import { isIsoCurrency, priceDisplay } from "../plans/money";
+import type { PlatformPlanRow } from "../../db/schema";
+import { priceDisplay } from "../plans/money";
+import {
+  Currency,
+  Interval,
+  Description as PlanDescription,
+  Name as PlanName,
+  PriceCents as PlanPriceCents,
+} from "../plans/plans.schemas";
 
 /** Plan ids and tiers are readable slugs: `starter`, `pro`, `team-2026`. */
 export const PLAN_SLUG = /^[a-z0-9][a-z0-9_-]{1,39}$/;
@@ -14,27 +21,9 @@ const Slug = (what: string, example: string) =>
     )
     .openapi({ example });
 
-const Name = z.string().trim().min(1).max(100).openapi({ example: "Starter" });
-const Description = z
-  .string()
-  .trim()
-  .max(500)
-  .nullable()
-  .optional()
-  .openapi({ example: "For small teams getting started" });
-const PriceCents = z
-  .number()
-  .int("price_cents must be an integer number of minor units (cents)")
-  .min(0)
-  .max(99_999_999)
-  .openapi({ example: 2900, description: "Integer minor units of the currency (2900 = $29.00)" });
-const Currency = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine(isIsoCurrency, "Not an ISO 4217 currency code")
-  .openapi({ example: "usd" });
-const Interval = z.enum(BILLING_INTERVALS).openapi({ example: "month" });
+const Name = PlanName.openapi({ example: "Starter" });
+const Description = PlanDescription.openapi({ example: "For small teams getting started" });
+const PriceCents = PlanPriceCents.openapi({ example: 2900 });
 
 const Unlimited = (min: number) =>
   z.number().int().min(min).nullable().openapi({ description: "null means unlimited" });

@@ -3,27 +3,29 @@ import { BILLING_INTERVALS, type PlanRow } from "../../db/schema";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { isIsoCurrency, priceDisplay } from "./money";
 
-const Name = z.string().trim().min(1).max(100).openapi({ example: "Pro" });
-const Description = z
+// Field schemas shared with the platform plans of the operator API.
+
+export const Name = z.string().trim().min(1).max(100).openapi({ example: "Pro" });
+export const Description = z
   .string()
   .trim()
   .max(500)
   .nullable()
   .optional()
   .openapi({ example: "For growing teams" });
-const PriceCents = z
+export const PriceCents = z
   .number()
   .int("price_cents must be an integer number of minor units (cents)")
   .min(0)
   .max(99_999_999)
   .openapi({ example: 2999, description: "Integer minor units of the currency (2999 = $29.99; 500 = ¥500)" });
-const Currency = z
+export const Currency = z
   .string()
   .trim()
   .toLowerCase()
   .refine(isIsoCurrency, "Not an ISO 4217 currency code")
   .openapi({ example: "usd" });
-const Interval = z.enum(BILLING_INTERVALS).openapi({ example: "month" });
+export const Interval = z.enum(BILLING_INTERVALS).openapi({ example: "month" });
 const TrialDays = z.number().int().min(0).max(730).openapi({ example: 14 });
 const Features = z
   .array(z.string().trim().min(1).max(200))
