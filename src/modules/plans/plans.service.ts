@@ -1,4 +1,4 @@
-import { and, count, desc, eq, like, ne } from "drizzle-orm";
+import { and, count, eq, ne } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
 import { type BillingInterval, type PlanRow, plans, type TenantRow, tenants } from "../../db/schema";
@@ -7,25 +7,20 @@ import { auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
-import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { assertUnderLimit, effectiveLimits } from "../../lib/tiers";
 import { callStripe } from "../../stripe/errors";
 import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
+import { getPlan, type PlanViewer } from "./plans.queries";
 import { serializePlan } from "./plans.schemas";
+
+export { getPlan, listPlans } from "./plans.queries";
+export type { PlanViewer };
 
 export interface PlanContext {
   services: Services;
   stripe: Stripe;
   config: StripeConfig;
   requestId: string;
-}
-
-/** Who asks: a user (everything of the tenant) or an API key (its mode; publishable: public plans only). */
-export interface PlanViewer {
-  tenantId: string;
-  actorId: string;
-  livemode: boolean | null;
-  publicOnly: boolean;
 }
 
 const nameTaken = () => new ApiError("conflict", "A plan with this name already exists");
@@ -204,50 +199,6 @@ export async function createPlan(ctx: PlanContext, viewer: PlanViewer, input: Ne
   }
   await dispatchEvents(ctx.services.queue, [event], ctx.requestId);
   return row;
-}
-
-export interface PlanFilters {
-  limit: number;
-  cursor?: string | undefined;
-  is_active?: boolean | undefined;
-  billing_interval?: BillingInterval | undefined;
-  search?: string | undefined;
-}
-
-export async function listPlans(services: Services, viewer: PlanViewer, filters: PlanFilters) {
-  const after = decodeCursor(filters.cursor);
-  const rows = await services.db
-    .select()
-    .from(plans)
-    .where(
-      and(
-        eq(plans.tenantId, viewer.tenantId),
-        viewer.livemode === null ? undefined : eq(plans.livemode, viewer.livemode),
-        viewer.publicOnly ? and(eq(plans.isActive, true), eq(plans.isVisible, true)) : undefined,
-        filters.is_active === undefined ? undefined : eq(plans.isActive, filters.is_active),
-        filters.billing_interval ? eq(plans.billingInterval, filters.billing_interval) : undefined,
-        filters.search ? like(plans.name, `%${filters.search.replace(/[%_]/g, "")}%`) : undefined,
-        afterCursor(plans.createdAt, plans.id, after),
-      ),
-    )
-    .orderBy(desc(plans.createdAt), desc(plans.id))
-    .limit(filters.limit + 1);
-  return toPage(rows, filters.limit);
-}
-
-/** One plan of the viewer's tenant (and mode); another tenant's plan is simply not found. */
-export async function getPlan(services: Services, viewer: PlanViewer, planId: string): Promise<PlanRow> {
-  const plan = await services.db
-    .select()
-    .from(plans)
-    .where(and(eq(plans.id, planId), eq(plans.tenantId, viewer.tenantId)))
-    .get();
-  const hidden =
-    !plan ||
-    (viewer.livemode !== null && plan.livemode !== viewer.livemode) ||
-    (viewer.publicOnly && !(plan.isActive && plan.isVisible));
-  if (hidden) throw notFound("Plan");
-  return plan;
 }
 
 export interface PlanChanges {
