@@ -31,6 +31,18 @@ export const errorResponses = {
   503: errorResponse("A required setting is missing (`not_configured`)"),
 } as const;
 
+/** Every error response plus 502 `stripe_error`, for routes that call Stripe. */
+export const stripeErrorResponses = {
+  ...errorResponses,
+  502: errorResponse("Stripe failed (`stripe_error`, Stripe's message passed on); nothing was changed"),
+} as const;
+
+/** A `true`/`false` query parameter, parsed to a boolean. */
+export const BooleanQuery = z
+  .enum(["true", "false"])
+  .transform((value) => value === "true")
+  .openapi({ type: "string", enum: ["true", "false"] });
+
 /** The subset of error responses a public (unauthenticated) route may give. */
 export const publicErrorResponses = {
   400: errorResponses[400],

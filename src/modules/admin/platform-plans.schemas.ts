@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { PlatformPlanRow } from "../../db/schema";
-import { priceDisplay } from "../plans/money";
+import { BooleanQuery } from "../../lib/openapi";
 import {
   Currency,
   Interval,
@@ -8,6 +8,10 @@ import {
   Name as PlanName,
   PriceCents as PlanPriceCents,
 } from "../plans/plans.schemas";
+import {
+  PlatformPlanSchema as PublicPlatformPlanSchema,
+  serializePlatformPlan as serializePublicPlatformPlan,
+} from "../platform-billing/platform-plan";
 
 /** Plan ids and tiers are readable slugs: `starter`, `pro`, `team-2026`. */
 export const PLAN_SLUG = /^[a-z0-9][a-z0-9_-]{1,39}$/;
@@ -91,33 +95,21 @@ export const PlatformPlanIdParam = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: "starter" }),
 });
 
-const BooleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
-
 export const ListPlatformPlansQuery = z.object({
-  is_active: BooleanQuery.optional().openapi({ type: "string", enum: ["true", "false"] }),
+  is_active: BooleanQuery.optional(),
 });
 
-export const PlatformPlanSchema = z
-  .object({
-    id: z.string().openapi({ example: "starter" }),
-    name: z.string(),
-    description: z.string().nullable(),
-    tier: z.string().openapi({ example: "starter" }),
-    price_cents: z.number().int(),
-    currency: z.string(),
-    billing_interval: Interval,
-    price_display: z.string().openapi({ example: "$29.00/month" }),
-    limits: PlanLimitsSchema,
-    is_active: z.boolean(),
-    stripe_product_id: z
-      .string()
-      .nullable()
-      .openapi({ description: "Set by the sync; null until the plan was first synced" }),
-    stripe_price_id: z.string().nullable(),
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
-  })
-  .openapi("AdminPlatformPlan");
+export const PlatformPlanSchema = PublicPlatformPlanSchema.extend({
+  limits: PlanLimitsSchema,
+  is_active: z.boolean(),
+  stripe_product_id: z
+    .string()
+    .nullable()
+    .openapi({ description: "Set by the sync; null until the plan was first synced" }),
+  stripe_price_id: z.string().nullable(),
+  created_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+}).openapi("AdminPlatformPlan");
 
 export const PlatformPlanListResponse = z
   .object({ data: z.array(PlatformPlanSchema) })
@@ -173,15 +165,7 @@ export type SyncAction = z.infer<typeof SyncActionSchema>;
 export type SyncResult = z.infer<typeof SyncResultSchema>;
 
 export const serializePlatformPlan = (plan: PlatformPlanRow): z.infer<typeof PlatformPlanSchema> => ({
-  id: plan.id,
-  name: plan.name,
-  description: plan.description,
-  tier: plan.tier,
-  price_cents: plan.priceCents,
-  currency: plan.currency,
-  billing_interval: plan.billingInterval,
-  price_display: priceDisplay(plan.priceCents, plan.currency, plan.billingInterval),
-  limits: plan.limits,
+  ...serializePublicPlatformPlan(plan),
   is_active: plan.isActive,
   stripe_product_id: plan.stripeProductId,
   stripe_price_id: plan.stripePriceId,

@@ -3,7 +3,14 @@ import type { Context } from "hono";
 import { stripeConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
-import { API_KEY_AUTH, BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import {
+  API_KEY_AUTH,
+  BEARER_AUTH,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  stripeErrorResponses,
+} from "../../lib/openapi";
 import { requireUserOrApiKey } from "../../middleware/api-key";
 import { requireRole, requireUser } from "../../middleware/auth";
 import { stripeClient } from "../../stripe/client";
@@ -49,14 +56,6 @@ function viewerOf(c: Context<AppEnv>): plansService.PlanViewer {
   };
 }
 
-const stripeErrors = {
-  ...errorResponses,
-  502: {
-    description: "Stripe failed (`stripe_error`); nothing was changed",
-    content: errorResponses[400].content,
-  },
-};
-
 const listRoute = createRoute({
   method: "get",
   path: BASE,
@@ -91,7 +90,7 @@ const createPlanRoute = createRoute({
   security: BEARER_AUTH,
   middleware: editors,
   request: { body: jsonBody(CreatePlanBody) },
-  responses: { 201: jsonResponse(PlanSchema, "Plan created"), ...stripeErrors },
+  responses: { 201: jsonResponse(PlanSchema, "Plan created"), ...stripeErrorResponses },
 });
 
 const updateRoute = createRoute({
@@ -104,7 +103,7 @@ const updateRoute = createRoute({
   security: BEARER_AUTH,
   middleware: editors,
   request: { params: PlanIdParam, body: jsonBody(UpdatePlanBody) },
-  responses: { 200: jsonResponse(PlanSchema, "Plan updated"), ...stripeErrors },
+  responses: { 200: jsonResponse(PlanSchema, "Plan updated"), ...stripeErrorResponses },
 });
 
 const deleteRoute = createRoute({
@@ -117,7 +116,7 @@ const deleteRoute = createRoute({
   security: BEARER_AUTH,
   middleware: editors,
   request: { params: PlanIdParam },
-  responses: { 200: jsonResponse(PlanSchema, "Plan deactivated"), ...stripeErrors },
+  responses: { 200: jsonResponse(PlanSchema, "Plan deactivated"), ...stripeErrorResponses },
 });
 
 const duplicateRoute = createRoute({
@@ -130,7 +129,7 @@ const duplicateRoute = createRoute({
   security: BEARER_AUTH,
   middleware: editors,
   request: { params: PlanIdParam, body: jsonBody(DuplicatePlanBody) },
-  responses: { 201: jsonResponse(PlanSchema, "Plan created"), ...stripeErrors },
+  responses: { 201: jsonResponse(PlanSchema, "Plan created"), ...stripeErrorResponses },
 });
 
 export const plansRoutes = createRouter()

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { BILLING_INTERVALS, type PlanRow } from "../../db/schema";
+import { BooleanQuery } from "../../lib/openapi";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { isIsoCurrency, priceDisplay } from "./money";
 
@@ -96,10 +97,8 @@ export const PlanIdParam = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: "plan_3kTq9sLm2PzR8vXc1bNw4e" }),
 });
 
-const BooleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
-
 export const ListPlansQuery = PageQuery.extend({
-  is_active: BooleanQuery.optional().openapi({ type: "string", enum: ["true", "false"] }),
+  is_active: BooleanQuery.optional(),
   billing_interval: Interval.optional(),
   search: z.string().trim().max(100).optional().openapi({ description: "Part of the plan's name" }),
 });

@@ -3,46 +3,25 @@ import type { Context } from "hono";
 import { stripeConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
-import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, stripeErrorResponses } from "../../lib/openapi";
 import { effectiveLimits } from "../../lib/tiers";
 import { requireRole, requireUser } from "../../middleware/auth";
 import { stripeClient } from "../../stripe/client";
-import { priceDisplay } from "../plans/money";
+import { UsageLimitsSchema } from "../auth/auth.schemas";
+import { PlatformPlanSchema, serializePlatformPlan } from "./platform-plan";
 import * as billing from "./subscription.service";
 
 const tags = ["Platform subscription"];
 const BASE = "/api/v1/auth/tenants/subscription";
 const owner = [requireUser, requireRole("owner")];
 
-const Limits = z.object({
-  api_requests_per_minute: z.number().int(),
-  api_requests_per_month: z.number().int().nullable(),
-  plans: z.number().int().nullable(),
-  webhook_endpoints: z.number().int(),
-  users: z.number().int().nullable(),
-});
-
-const PlatformPlan = z
-  .object({
-    id: z.string().openapi({ example: "starter" }),
-    name: z.string(),
-    description: z.string().nullable(),
-    tier: z.string(),
-    price_cents: z.number().int(),
-    currency: z.string(),
-    billing_interval: z.enum(["month", "year"]),
-    price_display: z.string(),
-    limits: Limits,
-  })
-  .openapi("PlatformPlan");
-
 const SubscriptionView = z
   .object({
     tenant_status: z.enum(["active", "suspended"]),
     suspended_reason: z.string().nullable(),
     tier: z.string(),
-    limits: Limits,
-    plan: PlatformPlan.nullable(),
+    limits: UsageLimitsSchema,
+    plan: PlatformPlanSchema.nullable(),
     status: z.string().openapi({ example: "active" }),
     stripe_customer_id: z.string().nullable(),
     stripe_subscription_id: z.string().nullable(),
@@ -84,18 +63,6 @@ const subscriptionContext = (c: Context<AppEnv>): billing.SubscriptionContext =>
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
 
-const serializePlatformPlan = (plan: import("../../db/schema").PlatformPlanRow) => ({
-  id: plan.id,
-  name: plan.name,
-  description: plan.description,
-  tier: plan.tier,
-  price_cents: plan.priceCents,
-  currency: plan.currency,
-  billing_interval: plan.billingInterval,
-  price_display: priceDisplay(plan.priceCents, plan.currency, plan.billingInterval),
-  limits: plan.limits,
-});
-
 const view = ({ tenant, subscription, plan }: Awaited<ReturnType<typeof billing.loadSubscription>>) => ({
   tenant_status: tenant.status,
   suspended_reason: tenant.suspendedReason,
@@ -111,14 +78,6 @@ const view = ({ tenant, subscription, plan }: Awaited<ReturnType<typeof billing.
   cancel_at_period_end: subscription?.cancelAtPeriodEnd ?? false,
 });
 
-const stripeErrors = {
-  ...errorResponses,
-  502: {
-    description: "Stripe refused (`stripe_error`, e.g. a declined card); nothing was changed",
-    content: errorResponses[400].content,
-  },
-};
-
 const plansRoute = createRoute({
   method: "get",
   path: `${BASE}/plans`,
@@ -127,7 +86,7 @@ const plansRoute = createRoute({
   security: BEARER_AUTH,
   middleware: [requireUser],
   responses: {
-    200: jsonResponse(z.object({ data: z.array(PlatformPlan) }), "Active platform plans"),
+    200: jsonResponse(z.object({ data: z.array(PlatformPlanSchema) }), "Active platform plans"),
     ...errorResponses,
   },
 });
@@ -152,7 +111,7 @@ const postRoute = createRoute({
   security: BEARER_AUTH,
   middleware: owner,
   request: { body: jsonBody(SubscribeBody) },
-  responses: { 201: jsonResponse(SubscriptionView, "Subscribed"), ...stripeErrors },
+  responses: { 201: jsonResponse(SubscriptionView, "Subscribed"), ...stripeErrorResponses },
 });
 
 const patchRoute = createRoute({
@@ -163,7 +122,7 @@ const patchRoute = createRoute({
   security: BEARER_AUTH,
   middleware: owner,
   request: { body: jsonBody(ChangeBody) },
-  responses: { 200: jsonResponse(SubscriptionView, "Plan changed"), ...stripeErrors },
+  responses: { 200: jsonResponse(SubscriptionView, "Plan changed"), ...stripeErrorResponses },
 });
 
 const deleteRoute = createRoute({
@@ -174,7 +133,7 @@ const deleteRoute = createRoute({
   security: BEARER_AUTH,
   middleware: owner,
   request: { body: { required: false, content: { "application/json": { schema: CancelBody } } } },
-  responses: { 200: jsonResponse(SubscriptionView, "Cancelled or scheduled"), ...stripeErrors },
+  responses: { 200: jsonResponse(SubscriptionView, "Cancelled or scheduled"), ...stripeErrorResponses },
 });
 
 export const subscriptionRoutes = createRouter()

@@ -4,7 +4,7 @@ import { stripeConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { ApiError } from "../../lib/errors";
-import { BEARER_AUTH, errorResponses, jsonResponse, publicErrorResponses } from "../../lib/openapi";
+import { BEARER_AUTH, jsonResponse, publicErrorResponses, stripeErrorResponses } from "../../lib/openapi";
 import { requireRole, requireUser } from "../../middleware/auth";
 import { stripeClient } from "../../stripe/client";
 import {
@@ -27,14 +27,6 @@ const connectContext = (c: Context<AppEnv>): connect.ConnectContext => {
   return { services: c.var.services, stripe: stripeClient(config), config, requestId: c.var.requestId };
 };
 
-const stripeErrors = {
-  ...errorResponses,
-  502: {
-    description: "Stripe failed (`stripe_error`, Stripe's message passed on)",
-    content: errorResponses[400].content,
-  },
-};
-
 const connectDescription =
   "Owner only. Default flow: Account Links (an Express-dashboard account controlled by the platform, then an onboarding link). `flow: oauth` uses legacy Connect OAuth (needs STRIPE_CONNECT_CLIENT_ID). Answers `{url, state, redirect_uri}`; send the browser to `url`. The `state` is single-use, bound to tenant and user, and valid 10 minutes.";
 
@@ -47,7 +39,7 @@ const connectPost = createRoute({
   security: BEARER_AUTH,
   middleware: [requireUser, requireRole("owner")],
   request: { body: { required: false, content: { "application/json": { schema: ConnectBody } } } },
-  responses: { 200: jsonResponse(ConnectResponse, "Onboarding URL"), ...stripeErrors },
+  responses: { 200: jsonResponse(ConnectResponse, "Onboarding URL"), ...stripeErrorResponses },
 });
 
 const connectGet = createRoute({
@@ -59,7 +51,7 @@ const connectGet = createRoute({
   security: BEARER_AUTH,
   middleware: [requireUser, requireRole("owner")],
   request: { query: ConnectQuery },
-  responses: { 200: jsonResponse(ConnectResponse, "Onboarding URL"), ...stripeErrors },
+  responses: { 200: jsonResponse(ConnectResponse, "Onboarding URL"), ...stripeErrorResponses },
 });
 
 const callbackRoute = createRoute({
@@ -86,7 +78,7 @@ const statusRoute = createRoute({
   description: "From Stripe (charges, payouts, requirements, details), cached for 30 s.",
   security: BEARER_AUTH,
   middleware: [requireUser],
-  responses: { 200: jsonResponse(StatusResponse, "Connection status"), ...stripeErrors },
+  responses: { 200: jsonResponse(StatusResponse, "Connection status"), ...stripeErrorResponses },
 });
 
 const disconnectConfig = (method: "post" | "delete") =>
@@ -99,7 +91,7 @@ const disconnectConfig = (method: "post" | "delete") =>
       "Deauthorizes an OAuth-connected account at Stripe, or detaches a platform-controlled one (the Stripe account itself is not deleted). POST and DELETE answer the same.",
     security: BEARER_AUTH,
     middleware: [requireUser, requireRole("owner")],
-    responses: { 200: jsonResponse(DisconnectResponse, "Disconnected"), ...stripeErrors },
+    responses: { 200: jsonResponse(DisconnectResponse, "Disconnected"), ...stripeErrorResponses },
   }) satisfies RouteConfig;
 
 const disconnectHandler = async (c: Context<AppEnv>) => {

@@ -1,0 +1,31 @@
+import { z } from "@hono/zod-openapi";
+import { BILLING_INTERVALS, type PlatformPlanRow } from "../../db/schema";
+import { UsageLimitsSchema } from "../auth/auth.schemas";
+import { priceDisplay } from "../plans/money";
+
+/** A platform plan as tenants see it; the operator API adds its Stripe ids and bookkeeping. */
+export const PlatformPlanSchema = z
+  .object({
+    id: z.string().openapi({ example: "starter" }),
+    name: z.string(),
+    description: z.string().nullable(),
+    tier: z.string().openapi({ example: "starter" }),
+    price_cents: z.number().int(),
+    currency: z.string(),
+    billing_interval: z.enum(BILLING_INTERVALS),
+    price_display: z.string().openapi({ example: "$29.00/month" }),
+    limits: UsageLimitsSchema,
+  })
+  .openapi("PlatformPlan");
+
+export const serializePlatformPlan = (plan: PlatformPlanRow): z.infer<typeof PlatformPlanSchema> => ({
+  id: plan.id,
+  name: plan.name,
+  description: plan.description,
+  tier: plan.tier,
+  price_cents: plan.priceCents,
+  currency: plan.currency,
+  billing_interval: plan.billingInterval,
+  price_display: priceDisplay(plan.priceCents, plan.currency, plan.billingInterval),
+  limits: plan.limits,
+});
