@@ -1,16 +1,10 @@
 import { and, eq, inArray } from "drizzle-orm";
-import {
-  type ApiKeyRow,
-  apiKeys,
-  type KeyKind,
-  type KeyMode,
-  type TenantRow,
-  tenants,
-} from "../../db/schema";
+import { type ApiKeyRow, apiKeys, type KeyKind, type KeyMode, type TenantRow } from "../../db/schema";
+import { loadTenant } from "../../db/tenants";
 import type { Database, Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError } from "../../lib/errors";
 import { effectiveLimits } from "../../lib/tiers";
 import { type EdgeKeyRecord, publishKeyRecords } from "./edge-store";
 import {
@@ -129,12 +123,6 @@ export async function listKeys(ctx: KeyContext, principal: UserPrincipal): Promi
         order.indexOf(a.type) - order.indexOf(b.type) ||
         (a.status === "active" ? -1 : 1) - (b.status === "active" ? -1 : 1),
     );
-}
-
-async function loadTenant(db: Database, tenantId: string): Promise<TenantRow> {
-  const tenant = await db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
-  if (!tenant) throw notFound("Tenant");
-  return tenant;
 }
 
 async function liveKeysOf(db: Database, tenantId: string, modes: KeyMode[], now: Date): Promise<ApiKeyRow[]> {

@@ -2,11 +2,12 @@ import { and, count, eq, ne } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
 import { type BillingInterval, type PlanRow, plans, type TenantRow, tenants } from "../../db/schema";
+import { loadTenant } from "../../db/tenants";
 import type { Database, Services } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError } from "../../lib/errors";
 import { assertUnderLimit, effectiveLimits } from "../../lib/tiers";
 import { callStripe } from "../../stripe/errors";
 import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
@@ -29,8 +30,7 @@ async function connectedTenant(
   db: Database,
   tenantId: string,
 ): Promise<TenantRow & { stripeConnectAccountId: string }> {
-  const tenant = await db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
-  if (!tenant) throw notFound("Tenant");
+  const tenant = await loadTenant(db, tenantId);
   if (!tenant.stripeConnectAccountId) {
     throw new ApiError("stripe_not_connected", "Connect a Stripe account before creating plans");
   }

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
 import { connectStatesUsed, type TenantRow, tenants, users } from "../../db/schema";
+import { loadTenant } from "../../db/tenants";
 import type { Database, Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
@@ -33,12 +34,6 @@ export interface ConnectContext {
 
 const stateKey = (state: string) => `connect_state:${state}`;
 const statusKey = (accountId: string) => `stripe_account:${accountId}`;
-
-async function loadTenant(db: Database, tenantId: string): Promise<TenantRow> {
-  const tenant = await db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
-  if (!tenant) throw notFound("Tenant");
-  return tenant;
-}
 
 const returnUrl = (config: StripeConfig, state: string, refresh = false) =>
   `${config.publicBaseUrl}${CALLBACK_PATH}?state=${encodeURIComponent(state)}${refresh ? "&refresh=1" : ""}`;
