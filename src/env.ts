@@ -59,7 +59,6 @@ export interface ApiKeyPrincipal {
   tier: string;
 }
 
-export type Principal = UserPrincipal | ApiKeyPrincipal;
 
 export interface AppEnv {
   Bindings: Env;

@@ -111,8 +111,3 @@ export async function publishKeyRecords(kv: KVNamespace, records: Map<string, Ed
   for (const [hash, record] of records) remember(hash, record, now);
   await Promise.all([...records].map(([hash, record]) => writeRecord(kv, hash, record)));
 }
-
-/** Drops this isolate's cached copies (tests, and tenant-wide changes such as suspension). */
-export function forgetCachedKeys() {
-  isolateCache.clear();
-}
