@@ -59,7 +59,6 @@ export interface ApiKeyPrincipal {
   tier: string;
 }
 
-
 export interface AppEnv {
   Bindings: Env;
   Variables: {
