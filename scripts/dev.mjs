@@ -43,7 +43,7 @@ const vars = devVars();
 const extraVars = [];
 let stripeDouble = null;
 if (!vars.STRIPE_SECRET_KEY) {
-  const { startStripeDouble } = await import("../test/stripe-double/server.ts");
+  const { startStripeDouble } = await import("../tools/stripe-double/server.ts");
   const doublePort = Number(process.env.STRIPE_DOUBLE_PORT ?? 12111);
   stripeDouble = await startStripeDouble({ port: doublePort, host: "127.0.0.1" });
   const apiBase = vars.STRIPE_API_BASE || stripeDouble.url;

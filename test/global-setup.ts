@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
-import { startReceiver } from "./receiver/server.ts";
-import { startStripeDouble } from "./stripe-double/server.ts";
+import { startReceiver } from "../tools/receiver/server.ts";
+import { startStripeDouble } from "../tools/stripe-double/server.ts";
 
 declare module "vitest" {
   interface ProvidedContext {

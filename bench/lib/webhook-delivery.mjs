@@ -2,7 +2,7 @@
 // enqueue) → queue consumer → each tenant's Durable Object → signed POST to a local receiver.
 // Reports delivered ids (none missing, none twice), delivery throughput and emit→receipt latency.
 import { randomBytes, randomUUID } from "node:crypto";
-import { startReceiver } from "../../test/receiver/server.ts";
+import { startReceiver } from "../../tools/receiver/server.ts";
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 

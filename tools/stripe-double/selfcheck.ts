@@ -1,6 +1,6 @@
 // Drives the double with the official SDK, the way the Worker does: every endpoint family, the
 // error classes the SDK raises, injected failures, OAuth, and signed webhook deliveries.
-// Run: node_modules/.bin/node test/stripe-double/selfcheck.ts  (exits non-zero on any failure)
+// Run: node_modules/.bin/node tools/stripe-double/selfcheck.ts  (exits non-zero on any failure)
 import Stripe from "stripe";
 import { billingScenario } from "./selfcheck-billing.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";

@@ -1,4 +1,4 @@
-// Exercises the webhook receiver end to end: node_modules/.bin/node test/receiver/selfcheck.ts
+// Exercises the webhook receiver end to end: node_modules/.bin/node tools/receiver/selfcheck.ts
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { RecordedRequest, Stats } from "./server.ts";

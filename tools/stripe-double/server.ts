@@ -1,5 +1,5 @@
 // A local, in-memory Stripe double speaking Stripe's wire format (see README.md in this folder).
-// `startStripeDouble()` for tests; `node test/stripe-double/server.ts --port 12111` standalone.
+// `startStripeDouble()` for tests; `node tools/stripe-double/server.ts --port 12111` standalone.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
