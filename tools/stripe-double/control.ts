@@ -194,4 +194,24 @@ export const controlRoutes: Route[] = [
   control("POST", "/subscriptions/:id/advance", advance),
   control("POST", "/accounts/:id/onboard", onboardAccount),
   control("GET", "/objects", objects),
+  control("POST", "/clock", addClockRule),
+  control("DELETE", "/clock", (ctx) => {
+    ctx.state.clockRules.length = 0;
+    return { status: 200, body: { ok: true } };
+  }),
 ];
+
+/** `{offset_seconds, account?, idempotency_key_prefix?}`: skews the clock of matching requests. */
+function addClockRule(ctx: Ctx): Reply {
+  const body = ctx.rawBody ? (JSON.parse(ctx.rawBody) as Json) : {};
+  const offset = Number(body.offset_seconds);
+  if (!Number.isInteger(offset)) return { status: 400, body: { error: "offset_seconds must be an integer" } };
+  const rule = {
+    offsetSeconds: offset,
+    account: typeof body.account === "string" ? body.account : null,
+    idempotencyKeyPrefix:
+      typeof body.idempotency_key_prefix === "string" ? body.idempotency_key_prefix : null,
+  };
+  ctx.state.clockRules.push(rule);
+  return { status: 200, body: { ok: true, rule } };
+}

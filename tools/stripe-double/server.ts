@@ -9,6 +9,7 @@ import { accountLinkRoutes } from "./account-links.ts";
 import { accountRoutes } from "./accounts.ts";
 import { invoiceRoutes } from "./billing.ts";
 import { catalogRoutes } from "./catalog.ts";
+import { now, offsetFor, withOffset } from "./clock.ts";
 import { controlRoutes } from "./control.ts";
 import { customerRoutes } from "./customers.ts";
 import { apiError, defaultErrorFor, HttpError } from "./errors.ts";
@@ -149,6 +150,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
         stripe_account: header(req, "stripe-account"),
         idempotency_key: ctx.idempotencyKey,
         stripe_version: header(req, "stripe-version"),
+        host: hostHeader,
       },
       status: null,
       idempotent_replayed: false,
@@ -161,6 +163,25 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       send(res, reply, base);
     };
 
+    const offset = offsetFor(state.clockRules, {
+      account: entry.headers.stripe_account,
+      idempotencyKey: ctx.idempotencyKey,
+    });
+    // Everything that reads the clock (objects' `created`, the Date header) sees this request's skew.
+    base.date = new Date(withOffset(offset, now) * 1000).toUTCString();
+    return withOffset(offset, () => answer(ctx, kind, entry, base, found, res, finish));
+  }
+
+  async function answer(
+    ctx: Ctx,
+    kind: string | null,
+    entry: LoggedRequest,
+    base: Record<string, string>,
+    found: ReturnType<typeof matchRoute>,
+    res: ServerResponse,
+    finish: (reply: Reply) => void,
+  ): Promise<void> {
+    const { method, path } = ctx;
     const rule = takeFailure(state, entry);
     if (rule?.hang) return; // never answered; close() drops the connection
     if (rule && rule.delayMs > 0) await new Promise((r) => setTimeout(r, rule.delayMs));

@@ -2,6 +2,7 @@
 // Connect and OAuth bookkeeping, idempotency results, the request log, injected failures and
 // emitted events. `resetState` empties everything but the webhook configuration.
 import { randomBytes } from "node:crypto";
+import type { ClockRule } from "./clock.ts";
 import { noSuch } from "./errors.ts";
 import type { FormObject } from "./form.ts";
 
@@ -59,6 +60,8 @@ export interface LoggedRequest {
     stripe_account: string | null;
     idempotency_key: string | null;
     stripe_version: string | null;
+    /** The Host the request was sent to (tells an API-host call from an OAuth-host call). */
+    host: string | null;
   };
   status: number | null;
   idempotent_replayed: boolean;
@@ -114,6 +117,8 @@ export interface State {
   idempotency: Map<string, SavedResponse>;
   requests: LoggedRequest[];
   failures: FailRule[];
+  /** Clock skews for chosen requests (`POST /__double/clock`). */
+  clockRules: ClockRule[];
   events: EventRecord[];
   webhooks: WebhookConfig;
   initialWebhooks: WebhookConfig;
@@ -141,6 +146,7 @@ export function createState(webhooks: Partial<WebhookConfig> = {}, strict = fals
     idempotency: new Map(),
     requests: [],
     failures: [],
+    clockRules: [],
     events: [],
     webhooks: { ...initialWebhooks },
     initialWebhooks,
@@ -167,9 +173,7 @@ export function newId(prefix: string, length = 24): string {
   return `${prefix}_${randomString(length)}`;
 }
 
-export function now(): number {
-  return Math.floor(Date.now() / 1000);
-}
+export { now } from "./clock.ts";
 
 export function put(state: State, kind: string, account: string | null, obj: Json): Stored {
   const id = String(obj.id);
