@@ -14,6 +14,8 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             STRIPE_API_BASE: inject("stripeDoubleUrl"),
+            // The same double under another host name: OAuth calls must go to STRIPE_CONNECT_BASE.
+            STRIPE_CONNECT_BASE: inject("stripeDoubleUrl").replace("127.0.0.1", "localhost"),
             TEST_RECEIVER_URL: inject("receiverUrl"),
             // Receivers in tests are on 127.0.0.1; every other private address stays refused.
             WEBHOOK_ALLOW_INSECURE_URLS: "true",

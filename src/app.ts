@@ -146,7 +146,7 @@ export function createApp() {
     const id = c.var.requestId ?? crypto.randomUUID();
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
-      return c.json(errorBody(error.code, error.message, id, error.details), error.status);
+      return c.json(errorBody(error.code, error.message, id, error.details, error.extra), error.status);
     }
     if (error instanceof HTTPException && error.status < 500) {
       const status = error.status as ContentfulStatusCode;

@@ -34,6 +34,8 @@ export interface Services {
   kv: KVNamespace;
   queue: Queue;
   clock: Clock;
+  /** The tenants' coordinators (one Durable Object per tenant). */
+  coordinators: Env["TENANT_COORDINATOR"];
 }
 
 /** Who is calling, set by the authentication middleware. */

@@ -14,11 +14,18 @@ export interface QueueMessage {
   request_id?: string;
 }
 
+/**
+ * Handles the messages of one kind in a batch. It may answer the messages to retry (with backoff)
+ * while the others are acknowledged; throwing retries them all.
+ */
 export type BatchHandler = (
   messages: Message<QueueMessage>[],
   env: Env,
   ctx: ExecutionContext,
-) => Promise<void>;
+) => Promise<Message<QueueMessage>[] | undefined>;
+
+/** Queues' own retry delay for a message's next attempt: 2, 4, 8 ... seconds, at most 5 minutes. */
+export const retryDelaySeconds = (attempts: number) => Math.min(300, 2 ** attempts);
 
 const handlers = new Map<string, BatchHandler>();
 
@@ -48,8 +55,11 @@ export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: E
         return;
       }
       try {
-        await handler(messages, env, ctx);
-        for (const message of messages) message.ack();
+        const retry = new Set(await handler(messages, env, ctx));
+        for (const message of messages) {
+          if (retry.has(message)) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+          else message.ack();
+        }
       } catch (error) {
         console.error(
           JSON.stringify({
@@ -60,7 +70,7 @@ export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: E
             error: String(error),
           }),
         );
-        for (const message of messages) message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
+        for (const message of messages) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
       }
     }),
   );

@@ -36,7 +36,7 @@ export interface LoggedStripeRequest {
   method: string;
   path: string;
   params: Record<string, unknown>;
-  headers: { stripe_account: string | null; idempotency_key: string | null };
+  headers: { stripe_account: string | null; idempotency_key: string | null; host: string | null };
 }
 
 export async function stripeRequests(

@@ -9,6 +9,7 @@ import {
 } from "../db/schema";
 import type { Clock, Database } from "../env";
 import { auditInsert } from "../lib/audit";
+import { ApiError } from "../lib/errors";
 import { refreshTenantKeyRecords } from "../modules/api-keys/api-keys.service";
 import {
   FORWARDED_CONNECT_EVENTS,
@@ -230,6 +231,7 @@ async function commit(
     currentPeriodEnd: toDate(state.currentPeriodEnd),
     trialEnd: toDate(state.trialEnd),
     cancelAtPeriodEnd: state.cancelAtPeriodEnd,
+    trialUsedAt: previous?.trialUsedAt ?? null,
     lastEventCreated: state.lastEventCreated,
     lastInvoiceEventCreated: state.lastInvoiceEventCreated,
     createdAt: previous?.createdAt ?? now,
@@ -278,18 +280,49 @@ async function commit(
   }
 }
 
+/** What a run leaves to the queue: the events that failed on their own and deserve a retry. */
+export interface ProcessResult {
+  retry: string[];
+}
+
+/** Where a run stood before an event, so an event that throws halfway leaves no trace in it. */
+function checkpoint(outcome: Outcome) {
+  return {
+    state: outcome.state,
+    tenantChanges: { ...outcome.tenantChanges },
+    subscriptionChanges: { ...outcome.subscriptionChanges },
+    events: outcome.events.length,
+    audits: outcome.audits.length,
+  };
+}
+
+function restore(outcome: Outcome, mark: ReturnType<typeof checkpoint>) {
+  outcome.state = mark.state;
+  outcome.tenantChanges = mark.tenantChanges;
+  outcome.subscriptionChanges = mark.subscriptionChanges;
+  outcome.events.length = mark.events;
+  outcome.audits.length = mark.audits;
+}
+
 /**
  * Processes recorded Stripe events of one tenant, oldest first by Stripe's `created`, skipping
  * any already processed (duplicates and retries change nothing). Runs inside the tenant's
- * coordinator, so two runs for one tenant never interleave.
+ * coordinator, one run at a time. An event that throws fails alone: it is marked `failed` and
+ * handed back for a retry with backoff (a Connect event too large to forward can never succeed,
+ * so it is marked failed for the operator and not retried); the others are committed. A run
+ * whose commit fails throws, so the queue retries all of it.
  */
-export async function processStripeEvents(deps: BillingDeps, tenantId: string, eventIds: string[]) {
+export async function processStripeEvents(
+  deps: BillingDeps,
+  tenantId: string,
+  eventIds: string[],
+): Promise<ProcessResult> {
   const { db } = deps;
   const rows = await db
     .select()
     .from(stripeEvents)
     .where(and(inArray(stripeEvents.id, eventIds), inArray(stripeEvents.status, ["received", "failed"])));
-  if (!rows.length) return;
+  if (!rows.length) return { retry: [] };
   rows.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
   const { tenant, subscription } = await loadTenant(db, tenantId);
   const now = deps.clock.now();
@@ -303,18 +336,42 @@ export async function processStripeEvents(deps: BillingDeps, tenantId: string, e
           rows.map((row) => row.id),
         ),
       );
-    return;
+    return { retry: [] };
   }
   const outcome = newOutcome(tenant, subscription);
-  try {
-    for (const row of rows) {
+  const retry: string[] = [];
+  for (const row of rows) {
+    const mark = checkpoint(outcome);
+    try {
       const event = JSON.parse(row.payload) as StripeEventLike;
       const note =
         row.endpoint === "connect"
           ? applyConnectEvent(outcome, tenant, event, now)
           : applyPlatformEvent(outcome, tenant, event, now);
       outcome.notes.set(row.id, { status: "processed", outcome: note });
+    } catch (error) {
+      restore(outcome, mark);
+      const permanent = error instanceof ApiError && error.code === "payload_too_large";
+      if (!permanent) retry.push(row.id);
+      const reason = error instanceof Error ? error.message : String(error);
+      outcome.notes.set(row.id, {
+        status: "failed",
+        outcome: `${permanent ? "failed for good" : "error, will retry"}: ${reason.slice(0, 480)}`,
+      });
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "stripe event failed",
+          tenant_id: tenantId,
+          event_id: row.id,
+          type: row.type,
+          retry: !permanent,
+          error: reason.slice(0, 500),
+        }),
+      );
     }
+  }
+  try {
     await commit(deps, tenant, subscription, outcome);
   } catch (error) {
     await db
@@ -332,6 +389,7 @@ export async function processStripeEvents(deps: BillingDeps, tenantId: string, e
       );
     throw error;
   }
+  return { retry };
 }
 
 /**

@@ -2,11 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { appConfig } from "../config";
 import type { TenantSubscriptionRow } from "../db/schema";
 import { type Clock, systemClock } from "../env";
+import { limitReached } from "../lib/tiers";
 import { database } from "../middleware/services";
 import type { BillingEvent } from "../modules/platform-billing/suspension";
 import { DELIVERY_TIMEOUT_MS } from "../modules/webhooks/retry-policy";
-import { applyBillingEvents, processStripeEvents } from "./billing";
+import { applyBillingEvents, type ProcessResult, processStripeEvents } from "./billing";
 import { createScheduleTable, deliverDue, nextDueAt, schedule } from "./deliveries";
+import { createSlotsTable, type LimitSlotKind, releaseSlot, reserveSlot } from "./limit-slots";
 
 /**
  * One instance per tenant (`getByName(tenantId)`): everything that must not race for one tenant
@@ -22,7 +24,10 @@ export class TenantCoordinator extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => createScheduleTable(ctx.storage.sql));
+    ctx.blockConcurrencyWhile(async () => {
+      createScheduleTable(ctx.storage.sql);
+      createSlotsTable(ctx.storage.sql);
+    });
   }
 
   private async tenantId(given?: string): Promise<string | null> {
@@ -51,10 +56,20 @@ export class TenantCoordinator extends DurableObject<Env> {
     return { db: database(this.env.DB), kv: this.env.KV, queue: this.env.EVENTS_QUEUE, clock: this.clock };
   }
 
+  // Billing runs await D1, and a Durable Object takes other calls while it waits on anything but
+  // its own storage: runs are chained so that one tenant's transitions never interleave.
+  private billingRuns: Promise<unknown> = Promise.resolve();
+
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.billingRuns.then(work, work);
+    this.billingRuns = run.catch(() => undefined);
+    return run;
+  }
+
   /** Processes recorded Stripe events of this tenant (platform billing and Connect), one run at a time. */
-  async applyStripeEvents(tenantId: string, eventIds: string[]): Promise<void> {
+  async applyStripeEvents(tenantId: string, eventIds: string[]): Promise<ProcessResult> {
     await this.tenantId(tenantId);
-    await processStripeEvents(this.billingDeps(), tenantId, eventIds);
+    return this.oneAtATime(() => processStripeEvents(this.billingDeps(), tenantId, eventIds));
   }
 
   /** Applies billing events the API produced itself (subscription calls) through the same machine. */
@@ -64,7 +79,30 @@ export class TenantCoordinator extends DurableObject<Env> {
     changes: Partial<TenantSubscriptionRow> = {},
   ): Promise<void> {
     await this.tenantId(tenantId);
-    await applyBillingEvents(this.billingDeps(), tenantId, events, changes);
+    await this.oneAtATime(() => applyBillingEvents(this.billingDeps(), tenantId, events, changes));
+  }
+
+  /**
+   * Reserves a slot under a count limit of the tenant's plan, or null when the limit is reached.
+   * Every other event of this object waits meanwhile (the D1 count is awaited), so reservations
+   * of one tenant never race.
+   */
+  async reserveLimitSlot(
+    tenantId: string,
+    slot: { kind: LimitSlotKind; limit: number; rowId: string },
+  ): Promise<boolean> {
+    await this.tenantId(tenantId);
+    return this.ctx.blockConcurrencyWhile(() =>
+      reserveSlot(
+        { storage: this.ctx.storage.sql, db: database(this.env.DB), now: this.clock.now().getTime() },
+        tenantId,
+        slot,
+      ),
+    );
+  }
+
+  async releaseLimitSlot(rowId: string): Promise<void> {
+    releaseSlot(this.ctx.storage.sql, rowId);
   }
 
   override async alarm(): Promise<void> {
@@ -88,6 +126,29 @@ export class TenantCoordinator extends DurableObject<Env> {
   }
 }
 
-export function coordinatorFor(env: Env, tenantId: string) {
+export function coordinatorFor(env: { TENANT_COORDINATOR: Env["TENANT_COORDINATOR"] }, tenantId: string) {
   return env.TENANT_COORDINATOR.getByName(tenantId);
+}
+
+/**
+ * Runs `work`, which creates the row `rowId`, holding a slot under a count limit of the
+ * tenant's plan (null: unlimited), and releases it afterwards, whether `work` committed or
+ * failed (Stripe down, D1 error). Refuses with 402 `plan_limit_reached` when the limit is reached.
+ */
+export async function withLimitSlot<T>(
+  coordinators: Env["TENANT_COORDINATOR"],
+  tenantId: string,
+  slot: { kind: LimitSlotKind; limit: number | null; rowId: string; what: string },
+  work: () => Promise<T>,
+): Promise<T> {
+  const { kind, limit, rowId } = slot;
+  if (limit === null) return work();
+  const coordinator = coordinators.getByName(tenantId);
+  if (!(await coordinator.reserveLimitSlot(tenantId, { kind, limit, rowId })))
+    throw limitReached(limit, kind, slot.what);
+  try {
+    return await work();
+  } finally {
+    await coordinator.releaseLimitSlot(rowId);
+  }
 }

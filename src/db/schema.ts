@@ -35,7 +35,8 @@ export const tenants = sqliteTable(
   },
   (t) => [
     uniqueIndex("tenants_slug_unique").on(t.slug),
-    index("tenants_stripe_account_idx").on(t.stripeConnectAccountId),
+    // A Stripe account belongs to at most one tenant, so its Connect events reach one owner.
+    uniqueIndex("tenants_stripe_account_unique").on(t.stripeConnectAccountId),
   ],
 );
 
@@ -253,6 +254,8 @@ export const webhookEvents = sqliteTable(
     lastAttemptAt: integer({ mode: "timestamp_ms" }),
     deliveredAt: integer({ mode: "timestamp_ms" }),
     lastError: text(),
+    /** A synchronous test send (`POST .../webhooks/test/`): logged like any delivery, never retried. */
+    isTest: integer({ mode: "boolean" }).notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [
@@ -317,6 +320,8 @@ export const platformPlans = sqliteTable("platform_plans", {
   priceCents: integer().notNull(),
   currency: text().notNull().default("usd"),
   billingInterval: text({ enum: BILLING_INTERVALS }).notNull(),
+  /** Free trial days a tenant's first subscription gets (one trial per tenant, ever). */
+  trialDays: integer().notNull().default(0),
   limits: text({ mode: "json" }).$type<PlanLimits>().notNull(),
   isActive: integer({ mode: "boolean" }).notNull().default(true),
   stripeProductId: text(),
@@ -351,6 +356,8 @@ export const tenantSubscriptions = sqliteTable(
     currentPeriodEnd: integer({ mode: "timestamp_ms" }),
     trialEnd: integer({ mode: "timestamp_ms" }),
     cancelAtPeriodEnd: integer({ mode: "boolean" }).notNull().default(false),
+    /** When the tenant's one free trial was granted; a later subscription pays at once. */
+    trialUsedAt: integer({ mode: "timestamp_ms" }),
     /** Stripe `created` (unix s) of the newest subscription snapshot applied: older ones are ignored. */
     lastEventCreated: integer(),
     /** Stripe `created` (unix s) of the newest invoice outcome applied: older ones are ignored. */

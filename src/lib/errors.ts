@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   conflict: 409,
   stripe_not_connected: 409,
+  account_already_connected: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -33,6 +34,8 @@ export interface ErrorDetail {
 export interface ApiErrorOptions {
   details?: ErrorDetail[];
   headers?: Record<string, string>;
+  /** Fields the body carries besides the contract's (e.g. the seed's OAuth `description`). */
+  extra?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -44,6 +47,7 @@ export class ApiError extends HTTPException {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly extra: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
     super(ERROR_STATUS[code], { message, cause: options.cause });
@@ -51,6 +55,7 @@ export class ApiError extends HTTPException {
     this.code = code;
     this.details = options.details;
     this.headers = options.headers;
+    this.extra = options.extra;
   }
 }
 
@@ -76,6 +81,7 @@ export interface ErrorBody {
   message: string;
   request_id: string;
   details?: ErrorDetail[];
+  [extra: string]: unknown;
 }
 
 export function errorBody(
@@ -83,8 +89,9 @@ export function errorBody(
   message: string,
   requestId: string,
   details?: ErrorDetail[],
+  extra?: Record<string, unknown>,
 ): ErrorBody {
-  return details?.length
-    ? { error: code, message, request_id: requestId, details }
-    : { error: code, message, request_id: requestId };
+  const body: ErrorBody = { ...extra, error: code, message, request_id: requestId };
+  if (details?.length) body.details = details;
+  return body;
 }

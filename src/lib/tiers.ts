@@ -42,18 +42,10 @@ export function effectiveLimits(tenant: { subscriptionTier: string; limits: Plan
   return tenant.limits ?? tierLimits(tenant.subscriptionTier);
 }
 
-/** Refuses to go past a count limit of the tenant's plan, naming the limit (402 `plan_limit_reached`). */
-export function assertUnderLimit(
-  limits: TierLimits,
-  limit: "plans" | "users" | "webhook_endpoints",
-  current: number,
-  what: string,
-): void {
-  const max = limits[limit];
-  if (max !== null && current >= max) {
-    throw new ApiError(
-      "plan_limit_reached",
-      `Your platform plan allows ${max} ${what} (limit: ${limit}); upgrade the plan or remove some first`,
-    );
-  }
+/** The 402 `plan_limit_reached` of a count limit of the tenant's plan, naming the limit. */
+export function limitReached(max: number, limit: string, what: string): ApiError {
+  return new ApiError(
+    "plan_limit_reached",
+    `Your platform plan allows ${max} ${what} (limit: ${limit}); upgrade the plan or remove some first`,
+  );
 }

@@ -1,7 +1,7 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { authConfig } from "../config";
-import { type Role, tenants, users } from "../db/schema";
+import { type Role, refreshTokens, tenants, users } from "../db/schema";
 import type { AppEnv, UserPrincipal } from "../env";
 import { ApiError, forbidden, unauthenticated } from "../lib/errors";
 import { verifyToken } from "../modules/auth/tokens";
@@ -12,6 +12,9 @@ const BEARER = /^Bearer\s+(\S+)$/i;
  * Authenticates a tenant user by access JWT. The user row is read on every request (dashboard
  * traffic, not the API-key hot path) so a removed, deactivated or re-roled user loses access at
  * once instead of when the token expires; the role used is the current one, not the token's.
+ * The same statement checks the token's session (its refresh-token family) is still live, so an
+ * access token dies with its session (logout, password change, refresh-token reuse) at no extra
+ * round trip: one indexed EXISTS on `refresh_tokens(family_id)`.
  */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const match = BEARER.exec(c.req.header("Authorization") ?? "");
@@ -23,12 +26,18 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const { db, clock } = c.var.services;
   const claims = await verifyToken(authConfig(c.env), token, "access", clock.now());
   const row = await db
-    .select({ role: users.role, isActive: users.isActive, tenantStatus: tenants.status })
+    .select({
+      role: users.role,
+      isActive: users.isActive,
+      tenantStatus: tenants.status,
+      sessionLive: sql<number>`EXISTS (SELECT 1 FROM ${refreshTokens} WHERE ${refreshTokens.familyId} = ${claims.sessionId} AND ${refreshTokens.userId} = ${claims.userId} AND ${refreshTokens.revokedAt} IS NULL)`,
+    })
     .from(users)
     .innerJoin(tenants, eq(users.tenantId, tenants.id))
     .where(and(eq(users.id, claims.userId), eq(users.tenantId, claims.tenantId)))
     .get();
   if (!row?.isActive) throw unauthenticated("Invalid token");
+  if (!row.sessionLive) throw unauthenticated("This session has ended; sign in again");
 
   const principal: UserPrincipal = {
     kind: "user",
@@ -53,6 +62,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
 const SUSPENDED_WRITES = [
   "/api/v1/auth/tenants/subscription",
   "/api/v1/auth/tenants/change-password",
+  "/api/v1/auth/tenants/logout",
   "/api/v1/auth/tenants/api-keys/",
 ];
 

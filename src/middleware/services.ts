@@ -17,7 +17,13 @@ export function database(binding: D1Database): Database {
 }
 
 export function buildServices(env: Env): Services {
-  return { db: database(env.DB), kv: env.KV, queue: env.EVENTS_QUEUE, clock: systemClock };
+  return {
+    db: database(env.DB),
+    kv: env.KV,
+    queue: env.EVENTS_QUEUE,
+    clock: systemClock,
+    coordinators: env.TENANT_COORDINATOR,
+  };
 }
 
 /** Puts the per-request services (db, kv, clock) on the context for handlers to pass on. */

@@ -13,11 +13,24 @@ const clients = new Map<string, Stripe>();
  * failures and 409/429/5xx twice, with the same idempotency key. Clients are reused per isolate.
  */
 export function stripeClient(config: StripeConfig): Stripe {
-  const cacheKey = `${config.secretKey}|${config.apiBase?.href ?? ""}`;
+  return clientFor(config.secretKey, config.apiBase);
+}
+
+/**
+ * The client for Connect OAuth (`oauth.token`, `oauth.deauthorize`). The SDK sends OAuth calls to
+ * the host of its instance when one is set, so a host override for the API would take them along;
+ * this client's host is `STRIPE_CONNECT_BASE` instead (Stripe's own connect.stripe.com by default).
+ */
+export function stripeOAuthClient(config: StripeConfig): Stripe {
+  const stripeOwn = config.connectBase.hostname === "connect.stripe.com" && config.apiBase === null;
+  return clientFor(config.secretKey, stripeOwn ? null : config.connectBase);
+}
+
+function clientFor(secretKey: string, base: URL | null): Stripe {
+  const cacheKey = `${secretKey}|${base?.href ?? ""}`;
   let client = clients.get(cacheKey);
   if (!client) {
-    const base = config.apiBase;
-    client = new Stripe(config.secretKey, {
+    client = new Stripe(secretKey, {
       apiVersion: STRIPE_API_VERSION,
       httpClient: Stripe.createFetchHttpClient(),
       maxNetworkRetries: 2,
@@ -39,3 +52,19 @@ export function stripeClient(config: StripeConfig): Stripe {
 export const webCryptoProvider = Stripe.createSubtleCryptoProvider();
 
 export type { Stripe };
+
+/**
+ * When Stripe made an object or answered a call, in unix seconds on Stripe's clock: the object's
+ * own `created` when asked for (a new object), else the `Date` header of the response. Changes we
+ * make through the API are ordered against Stripe's events with this, never with our own clock,
+ * whose skew would make Stripe's events of the same second look older (or newer) than ours.
+ */
+export function stripeSeconds(
+  response: { created?: number; lastResponse?: { headers: Record<string, string> } },
+  useCreated = false,
+): number | null {
+  if (useCreated && typeof response.created === "number") return response.created;
+  const date = response.lastResponse?.headers?.date;
+  const ms = date ? Date.parse(date) : Number.NaN;
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
+}

@@ -251,6 +251,7 @@ describe("platform plans", () => {
       currency: "eur",
       billing_interval: "month",
       price_display: "€29.00/month",
+      trial_days: 0,
       limits: limits({ plans: null, users: null }),
       is_active: true,
       stripe_product_id: null,

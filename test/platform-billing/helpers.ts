@@ -85,7 +85,11 @@ async function stripePost(path: string, params: Record<string, string>) {
 }
 
 /** A platform plan synced to the platform's Stripe account (Product + Price at the double). */
-export async function platformPlan(tier = "starter", limits: Record<string, unknown> = {}) {
+export async function platformPlan(
+  tier = "starter",
+  limits: Record<string, unknown> = {},
+  options: { trialDays?: number } = {},
+) {
   const id = unique("pp").toLowerCase();
   const product = await stripePost("/v1/products", { name: `Plan ${id}`, "metadata[platform_plan_id]": id });
   const price = await stripePost("/v1/prices", {
@@ -103,9 +107,19 @@ export async function platformPlan(tier = "starter", limits: Record<string, unkn
     ...limits,
   };
   await env.DB.prepare(
-    "INSERT INTO platform_plans (id, name, tier, price_cents, currency, billing_interval, limits, is_active, stripe_product_id, stripe_price_id, created_at, updated_at) VALUES (?, ?, ?, 2900, 'usd', 'month', ?, 1, ?, ?, ?, ?)",
+    "INSERT INTO platform_plans (id, name, tier, price_cents, currency, billing_interval, trial_days, limits, is_active, stripe_product_id, stripe_price_id, created_at, updated_at) VALUES (?, ?, ?, 2900, 'usd', 'month', ?, ?, 1, ?, ?, ?, ?)",
   )
-    .bind(id, `Plan ${id}`, tier, JSON.stringify(planLimits), product.id, price.id, Date.now(), Date.now())
+    .bind(
+      id,
+      `Plan ${id}`,
+      tier,
+      options.trialDays ?? 0,
+      JSON.stringify(planLimits),
+      product.id,
+      price.id,
+      Date.now(),
+      Date.now(),
+    )
     .run();
   return { id, priceId: price.id };
 }

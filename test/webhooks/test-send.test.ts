@@ -105,4 +105,44 @@ describe("POST /webhooks/test/", () => {
       webhook_url: hookUrl(hook),
     });
   });
+
+  it("appears in the delivery log, marked as a test, with its one attempt", async () => {
+    const team = await registerTeam();
+    const ok = unique("test-log");
+    await behave(ok, [], { status: 200, body: "fine" });
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(ok) } });
+    const sent = await call(TEST, { token: team.tokens.owner, body: {} });
+    expect(sent.status).toBe(200);
+
+    const failing = unique("test-log-500");
+    await behave(failing, [], { status: 500, body: "nope" });
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(failing) } });
+    const refused = await call(TEST, { token: team.tokens.owner, body: { event_type: "plan.created" } });
+    expect(refused.body).toMatchObject({ status_code: 500, success: false });
+
+    const log = await call("/api/v1/auth/tenants/webhooks/deliveries/", { token: team.tokens.developer });
+    expect(log.body.data).toEqual([
+      expect.objectContaining({
+        event_id: refused.body.event_sent.id,
+        type: "plan.created",
+        status: "failed",
+        attempts: 1,
+        test: true,
+        next_attempt_at: null,
+      }),
+      expect.objectContaining({
+        event_id: sent.body.event_sent.id,
+        status: "delivered",
+        attempts: 1,
+        test: true,
+      }),
+    ]);
+    const detail = await call(`/api/v1/auth/tenants/webhooks/deliveries/${sent.body.event_sent.id}/`, {
+      token: team.tokens.billing,
+    });
+    expect(detail.body.payload).toEqual(sent.body.event_sent);
+    expect(detail.body.attempt_log).toEqual([
+      expect.objectContaining({ attempt: 1, status_code: 200, outcome: "success", response_body: "fine" }),
+    ]);
+  });
 });

@@ -42,6 +42,11 @@ export const PlanLimitsSchema = z
   })
   .openapi("AdminPlanLimits");
 
+const TrialDays = z.number().int().min(0).max(730).openapi({
+  description: "Free trial days of a tenant's first subscription to this plan (one trial per tenant, ever)",
+  example: 14,
+});
+
 export const CreatePlatformPlanBody = z
   .object({
     id: Slug("id", "starter"),
@@ -53,6 +58,7 @@ export const CreatePlatformPlanBody = z
     price_cents: PriceCents,
     currency: Currency.optional().default("usd"),
     billing_interval: Interval,
+    trial_days: TrialDays.optional().default(0),
     limits: PlanLimitsSchema,
     is_active: z.boolean().optional().default(true),
   })
@@ -71,6 +77,7 @@ export const UpdatePlatformPlanBody = z
     price_cents: PriceCents.optional(),
     currency: Currency.optional(),
     billing_interval: Interval.optional(),
+    trial_days: TrialDays.optional(),
     id: z.unknown().optional().openapi({ description: "Immutable: sending it is a 400" }),
     tier: z.unknown().optional().openapi({ description: "Immutable: sending it is a 400" }),
   })

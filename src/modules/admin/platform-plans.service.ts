@@ -43,6 +43,7 @@ export interface NewPlatformPlan {
   price_cents: number;
   currency: string;
   billing_interval: BillingInterval;
+  trial_days: number;
   limits: PlanLimits;
   is_active: boolean;
 }
@@ -61,6 +62,7 @@ export async function createPlatformPlan(ctx: AdminContext, input: NewPlatformPl
     priceCents: input.price_cents,
     currency: input.currency,
     billingInterval: input.billing_interval,
+    trialDays: input.trial_days,
     limits: input.limits,
     isActive: input.is_active,
     stripeProductId: null,
@@ -102,6 +104,7 @@ export interface PlatformPlanChanges {
   price_cents?: number | undefined;
   currency?: string | undefined;
   billing_interval?: BillingInterval | undefined;
+  trial_days?: number | undefined;
 }
 
 /**
@@ -122,6 +125,7 @@ export async function updatePlatformPlan(ctx: AdminContext, id: string, changes:
     priceCents: changes.price_cents ?? plan.priceCents,
     currency: changes.currency ?? plan.currency,
     billingInterval: changes.billing_interval ?? plan.billingInterval,
+    trialDays: changes.trial_days ?? plan.trialDays,
     updatedAt: now,
   };
   const changed = (
@@ -133,6 +137,7 @@ export async function updatePlatformPlan(ctx: AdminContext, id: string, changes:
       ["price_cents", plan.priceCents, next.priceCents],
       ["currency", plan.currency, next.currency],
       ["billing_interval", plan.billingInterval, next.billingInterval],
+      ["trial_days", plan.trialDays, next.trialDays],
     ] as const
   )
     .filter(([, before, after]) => before !== after)
@@ -153,6 +158,7 @@ export async function updatePlatformPlan(ctx: AdminContext, id: string, changes:
         priceCents: next.priceCents,
         currency: next.currency,
         billingInterval: next.billingInterval,
+        trialDays: next.trialDays,
         updatedAt: now,
       })
       .where(eq(platformPlans.id, plan.id)),

@@ -93,10 +93,23 @@ export async function lookupKey(deps: LookupDeps, hash: string): Promise<EdgeKey
   let record = await deps.kv.get<EdgeKeyRecord>(kvKey(hash), "json");
   if (!record) {
     record = await loadKeyRecord(deps.db, hash);
-    if (record) deps.waitUntil(writeRecord(deps.kv, hash, record));
+    if (record) deps.waitUntil(fillRecord(deps.db, deps.kv, hash, record));
   }
   remember(hash, record, deps.now);
   return record;
+}
+
+/**
+ * Copies a record read from D1 into KV, then reads D1 again and writes again if the key changed
+ * meanwhile. Without the second read, a slow fill could land after a revocation's own write and
+ * bring the revoked key back to life in KV. With it, either the revocation committed before the
+ * second read (which then writes the revoked record) or after it, and then the revocation's
+ * write, which follows its commit, comes after this fill's and wins.
+ */
+export async function fillRecord(db: Database, kv: KVNamespace, hash: string, read: EdgeKeyRecord) {
+  await writeRecord(kv, hash, read);
+  const current = await loadKeyRecord(db, hash);
+  if (current && JSON.stringify(current) !== JSON.stringify(read)) await writeRecord(kv, hash, current);
 }
 
 function writeRecord(kv: KVNamespace, hash: string, record: EdgeKeyRecord) {

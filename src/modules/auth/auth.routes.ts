@@ -5,6 +5,7 @@ import { requireUser } from "../../middleware/auth";
 import {
   ChangePasswordBody,
   LoginBody,
+  LogoutBody,
   MeResponse,
   MessageResponse,
   RefreshBody,
@@ -17,7 +18,7 @@ import {
   TokenPairSchema,
 } from "./auth.schemas";
 import * as auth from "./auth.service";
-import { authContext } from "./context";
+import { authContext, clientIp } from "./context";
 import { tokenPair } from "./sessions";
 
 const tags = ["Auth"];
@@ -28,7 +29,8 @@ const registerRoute = createRoute({
   path: `${BASE}/register`,
   tags,
   summary: "Register a tenant and its owner",
-  description: "Creates the company account, its first user (role `owner`) and a session.",
+  description:
+    "Creates the company account, its first user (role `owner`) and a session. Failed registrations are throttled per client IP (429 with `Retry-After`).",
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonResponse(RegisterResponse, "Tenant registered"),
@@ -58,7 +60,7 @@ const refreshRoute = createRoute({
   tags,
   summary: "Rotate a refresh token",
   description:
-    "Returns a new access token and a new refresh token. Each refresh token works once; presenting a used one revokes every token of its session.",
+    "Returns a new access token and a new refresh token. Each refresh token works once; presenting a used one revokes every token of its session (and its access tokens stop working). Invalid tokens are throttled per client IP (429 with `Retry-After`).",
   request: { body: jsonBody(RefreshBody) },
   responses: {
     200: jsonResponse(TokenPairSchema, "New token pair"),
@@ -82,11 +84,25 @@ const changePasswordRoute = createRoute({
   path: `${BASE}/change-password`,
   tags,
   summary: "Change the current user's password",
-  description: "Verifies the current password. Every other session of the user is signed out.",
+  description:
+    "Verifies the current password (wrong ones are throttled per user: 429 with `Retry-After`). Every other session of the user is signed out, and their access tokens stop working at once.",
   security: BEARER_AUTH,
   middleware: [requireUser] as const,
   request: { body: jsonBody(ChangePasswordBody) },
   responses: { 200: jsonResponse(MessageResponse, "Password changed"), ...errorResponses },
+});
+
+const logoutRoute = createRoute({
+  method: "post",
+  path: `${BASE}/logout`,
+  tags,
+  summary: "Sign out",
+  description:
+    'Ends this session (its refresh token and every access token of it stop working at once), or with `{"all": true}` every session of the user.',
+  security: BEARER_AUTH,
+  middleware: [requireUser] as const,
+  request: { body: { required: false, content: { "application/json": { schema: LogoutBody } } } },
+  responses: { 200: jsonResponse(MessageResponse, "Signed out"), ...errorResponses },
 });
 
 const detailsRoute = createRoute({
@@ -101,7 +117,11 @@ const detailsRoute = createRoute({
 
 export const authRoutes = createRouter()
   .openapi(registerRoute, async (c) => {
-    const { tenant, user, session, apiKeys } = await auth.register(authContext(c), c.req.valid("json"));
+    const { tenant, user, session, apiKeys } = await auth.register(
+      authContext(c),
+      c.req.valid("json"),
+      clientIp(c),
+    );
     return c.json(
       {
         message: "Tenant registered successfully",
@@ -114,8 +134,7 @@ export const authRoutes = createRouter()
     );
   })
   .openapi(loginRoute, async (c) => {
-    const clientIp = c.req.header("CF-Connecting-IP") ?? "unknown";
-    const { tenant, user, session } = await auth.login(authContext(c), c.req.valid("json"), clientIp);
+    const { tenant, user, session } = await auth.login(authContext(c), c.req.valid("json"), clientIp(c));
     return c.json(
       {
         message: "Login successful",
@@ -127,7 +146,7 @@ export const authRoutes = createRouter()
     );
   })
   .openapi(refreshRoute, async (c) => {
-    const session = await auth.refresh(authContext(c), c.req.valid("json").refresh);
+    const session = await auth.refresh(authContext(c), c.req.valid("json").refresh, clientIp(c));
     return c.json(tokenPair(session), 200);
   })
   .openapi(meRoute, async (c) => {
@@ -137,6 +156,12 @@ export const authRoutes = createRouter()
   .openapi(changePasswordRoute, async (c) => {
     await auth.changePassword(authContext(c), c.var.principal, c.req.valid("json"));
     return c.json({ message: "Password changed successfully. Other sessions have been signed out." }, 200);
+  })
+  .openapi(logoutRoute, async (c) => {
+    const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : undefined;
+    const all = body?.all === true;
+    await auth.logout(authContext(c), c.var.principal, all);
+    return c.json({ message: all ? "Signed out of every session" : "Signed out of this session" }, 200);
   })
   .openapi(detailsRoute, async (c) => {
     const { tenant, limits, usage, subscription } = await auth.tenantDetails(c.var.services, c.var.principal);

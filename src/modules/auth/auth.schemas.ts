@@ -122,6 +122,15 @@ export const LoginBody = z
 
 export const RefreshBody = z.object({ refresh: z.string().min(1).max(4096) }).openapi("RefreshRequest");
 
+export const LogoutBody = z
+  .object({
+    all: z
+      .boolean()
+      .optional()
+      .openapi({ description: "true: end every session of the user, not only this one" }),
+  })
+  .openapi("LogoutRequest");
+
 export const ChangePasswordBody = z
   .object({
     current_password: z.string().min(1).max(1024),

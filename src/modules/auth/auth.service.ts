@@ -1,7 +1,6 @@
-import { and, count, eq, inArray, isNotNull, isNull, like, or, sql } from "drizzle-orm";
+import { and, count, eq, isNotNull, isNull, like, or, sql } from "drizzle-orm";
 import type { AuthConfig } from "../../config";
 import {
-  loginThrottles,
   plans,
   refreshTokens,
   type TenantRow,
@@ -15,13 +14,27 @@ import type { Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound, rateLimited, unauthenticated, validationError } from "../../lib/errors";
+import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
 import { hashPassword, passwordProblems, verifyPassword } from "../../lib/password";
 import { nextFreeSlug, slugify } from "../../lib/slug";
 import { effectiveLimits } from "../../lib/tiers";
 import { insertKeys, mintKeys, publishKeyRecords } from "../api-keys/api-keys.service";
-import { type IssuedSession, issueSession, revokeFamily, revokeUserSessions } from "./sessions";
-import { EMAIL_POLICY, IP_POLICY, recordFailure, retryAfterSeconds, type ThrottleState } from "./throttle";
+import {
+  type IssuedSession,
+  insertRefreshTokenIfChanged,
+  issueSession,
+  revokeFamily,
+  revokeUserSessions,
+} from "./sessions";
+import {
+  assertNotLocked,
+  attemptStatement,
+  clearAttempts,
+  refundAttempt,
+  refundAttemptIfChanged,
+  THROTTLES,
+  takeAttempts,
+} from "./throttle";
 import { verifyToken } from "./tokens";
 
 export interface AuthContext {
@@ -55,11 +68,26 @@ export interface RegisterInput {
   last_name?: string | undefined;
 }
 
-/** Creates a tenant, its owner, its four API keys and the owner's first session in one D1 batch. */
-export async function register(ctx: AuthContext, input: RegisterInput): Promise<Registration> {
+/**
+ * Creates a tenant, its owner, its four API keys and the owner's first session in one D1 batch.
+ * Registrations are counted per client IP first and a success gives its attempt back, so failed
+ * ones (a taken email: the only way to probe which emails exist) are throttled.
+ */
+export async function register(
+  ctx: AuthContext,
+  input: RegisterInput,
+  clientIp: string,
+): Promise<Registration> {
   const { db, clock } = ctx.services;
-  assertPasswordPolicy(input.password, input.email, "password");
   const now = clock.now();
+  const attemptKey = `register-ip:${clientIp}`;
+  await takeAttempts(
+    db,
+    [[attemptKey, THROTTLES.register]],
+    now,
+    "Too many failed registrations. Try again later.",
+  );
+  assertPasswordPolicy(input.password, input.email, "password");
 
   const existing = await db.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get();
   if (existing) throw new ApiError("conflict", "An account with this email already exists");
@@ -133,6 +161,7 @@ export async function register(ctx: AuthContext, input: RegisterInput): Promise<
         requestId: ctx.requestId,
         at: now,
       }),
+      refundAttempt(db, attemptKey),
     ]);
   } catch (error) {
     const column = uniqueViolation(error);
@@ -148,9 +177,11 @@ export async function register(ctx: AuthContext, input: RegisterInput): Promise<
 const GENERIC_LOGIN_FAILURE = "Invalid email or password";
 
 /**
- * Email/password login. Failures are counted per email (hashed) and per client IP; a locked key
- * answers 429 before the password is even checked. The answer is the same whether or not the
- * email exists, and an unknown email costs the same PBKDF2 work as a wrong password.
+ * Email/password login. The attempt is counted per email (hashed) and per client IP before the
+ * password is checked, in the same D1 batch that reads the user: a locked key answers 429, and
+ * parallel guesses cannot outrun the count. A correct password clears the email's count and
+ * gives the IP its attempt back. The answer is the same whether or not the email exists, and an
+ * unknown email costs the same PBKDF2 work as a wrong password.
  */
 export async function login(
   ctx: AuthContext,
@@ -164,11 +195,9 @@ export async function login(
 
   // One round trip and no join: drizzle maps batched rows by column name, and users and tenants
   // share column names (id, created_at), so a batched join would mix their values.
-  const [throttleRows, foundUsers, foundTenants] = await db.batch([
-    db
-      .select()
-      .from(loginThrottles)
-      .where(inArray(loginThrottles.key, [emailKey, ipKey])),
+  const [emailThrottle, ipThrottle, foundUsers, foundTenants] = await db.batch([
+    attemptStatement(db, emailKey, THROTTLES.loginEmail, now),
+    attemptStatement(db, ipKey, THROTTLES.loginIp, now),
     db.select().from(users).where(eq(users.email, input.email)),
     db
       .select()
@@ -177,28 +206,12 @@ export async function login(
         eq(tenants.id, db.select({ id: users.tenantId }).from(users).where(eq(users.email, input.email))),
       ),
   ]);
-  const throttles = new Map<string, ThrottleState>(throttleRows.map((row) => [row.key, row]));
-  const wait = Math.max(
-    retryAfterSeconds(throttles.get(emailKey), now),
-    retryAfterSeconds(throttles.get(ipKey), now),
-  );
-  if (wait > 0) throw rateLimited(wait, "Too many failed login attempts. Try again later.");
+  assertNotLocked([emailThrottle[0], ipThrottle[0]], now, "Too many failed login attempts. Try again later.");
 
   const found = foundUsers[0];
   const tenant = foundTenants[0];
   const check = await verifyPassword(input.password, found?.passwordHash);
-  if (!found || !tenant || !check.valid || !found.isActive) {
-    const upsertFailure = (key: string, state: ThrottleState) =>
-      db
-        .insert(loginThrottles)
-        .values({ key, ...state })
-        .onConflictDoUpdate({ target: loginThrottles.key, set: state });
-    await db.batch([
-      upsertFailure(emailKey, recordFailure(throttles.get(emailKey), now, EMAIL_POLICY)),
-      upsertFailure(ipKey, recordFailure(throttles.get(ipKey), now, IP_POLICY)),
-    ]);
-    throw unauthenticated(GENERIC_LOGIN_FAILURE);
-  }
+  if (!found || !tenant || !check.valid || !found.isActive) throw unauthenticated(GENERIC_LOGIN_FAILURE);
 
   const user: UserRow = { ...found, lastLoginAt: now };
   const session = await issueSession(ctx.config, user, now);
@@ -209,37 +222,30 @@ export async function login(
       .update(users)
       .set({ lastLoginAt: now, ...rehash })
       .where(eq(users.id, user.id)),
-    db.delete(loginThrottles).where(eq(loginThrottles.key, emailKey)),
+    clearAttempts(db, emailKey),
+    refundAttempt(db, ipKey),
   ]);
   return { tenant, user, session };
 }
 
 /**
- * Rotates a refresh token. The conditional update consumes the presented token exactly once,
- * even under concurrent calls; a token presented again (stolen or replayed) revokes its family.
+ * Rotates a refresh token in one atomic D1 batch: the presented token is consumed (a
+ * conditional update, so exactly one of concurrent calls wins) and its successor inserted only
+ * if that update changed a row. A token presented again (stolen or replayed) revokes its family;
+ * since the successor is written in the same transaction as the consumption, a concurrent reuse
+ * either sees it and revokes it too, or runs first and leaves nothing to succeed on.
  */
-export async function refresh(ctx: AuthContext, token: string): Promise<IssuedSession> {
+export async function refresh(ctx: AuthContext, token: string, clientIp: string): Promise<IssuedSession> {
   const { db, clock } = ctx.services;
   const now = clock.now();
+  const ipKey = `refresh-ip:${clientIp}`;
+  await takeAttempts(
+    db,
+    [[ipKey, THROTTLES.refresh]],
+    now,
+    "Too many invalid refresh attempts. Try again later.",
+  );
   const claims = await verifyToken(ctx.config, token, "refresh", now);
-
-  const consumed = await db
-    .update(refreshTokens)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(refreshTokens.jti, claims.jti),
-        eq(refreshTokens.userId, claims.userId),
-        isNull(refreshTokens.usedAt),
-        isNull(refreshTokens.revokedAt),
-      ),
-    )
-    .returning({ familyId: refreshTokens.familyId });
-  const familyId = consumed[0]?.familyId;
-  if (!familyId) {
-    await revokeFamily(db, claims.sessionId, now);
-    throw unauthenticated("Refresh token is no longer valid; sign in again");
-  }
 
   const user = await db
     .select({ id: users.id, tenantId: users.tenantId, role: users.role, isActive: users.isActive })
@@ -247,12 +253,51 @@ export async function refresh(ctx: AuthContext, token: string): Promise<IssuedSe
     .where(eq(users.id, claims.userId))
     .get();
   if (!user?.isActive || user.tenantId !== claims.tenantId) {
-    await revokeFamily(db, familyId, now);
+    await revokeFamily(db, claims.sessionId, now);
     throw unauthenticated("Refresh token is no longer valid; sign in again");
   }
-  const session = await issueSession(ctx.config, user, now, familyId);
-  await db.insert(refreshTokens).values(session.refreshRow);
+  const session = await issueSession(ctx.config, user, now, claims.sessionId);
+  const [consumed] = await db.batch([
+    db
+      .update(refreshTokens)
+      .set({ usedAt: now })
+      .where(
+        and(
+          eq(refreshTokens.jti, claims.jti),
+          eq(refreshTokens.userId, claims.userId),
+          eq(refreshTokens.familyId, claims.sessionId),
+          isNull(refreshTokens.usedAt),
+          isNull(refreshTokens.revokedAt),
+        ),
+      )
+      .returning({ jti: refreshTokens.jti }),
+    insertRefreshTokenIfChanged(db, session.refreshRow, now),
+    refundAttemptIfChanged(db, ipKey),
+  ]);
+  if (!consumed.length) {
+    await revokeFamily(db, claims.sessionId, now);
+    throw unauthenticated("Refresh token is no longer valid; sign in again");
+  }
   return session;
+}
+
+/** Ends this session, or every session of the user (`all`); their access tokens die with them. */
+export async function logout(ctx: AuthContext, principal: UserPrincipal, all: boolean): Promise<void> {
+  const { db, clock } = ctx.services;
+  const now = clock.now();
+  await db.batch([
+    all ? revokeUserSessions(db, principal.userId, now) : revokeFamily(db, principal.sessionId, now),
+    auditInsert(db, {
+      tenantId: principal.tenantId,
+      actorType: "user",
+      actorId: principal.userId,
+      action: all ? "user.logged_out_everywhere" : "user.logged_out",
+      targetType: "user",
+      targetId: principal.userId,
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
 }
 
 export async function changePassword(
@@ -262,6 +307,13 @@ export async function changePassword(
 ): Promise<void> {
   const { db, clock } = ctx.services;
   const now = clock.now();
+  const attemptKey = `change-password:${principal.userId}`;
+  await takeAttempts(
+    db,
+    [[attemptKey, THROTTLES.changePassword]],
+    now,
+    "Too many wrong passwords. Try again later.",
+  );
   const user = await db.select().from(users).where(eq(users.id, principal.userId)).get();
   if (!user) throw unauthenticated();
   const check = await verifyPassword(input.current_password, user.passwordHash);
@@ -276,6 +328,7 @@ export async function changePassword(
       .set({ passwordHash: await hashPassword(input.new_password) })
       .where(eq(users.id, user.id)),
     revokeUserSessions(db, user.id, now, principal.sessionId),
+    clearAttempts(db, attemptKey),
     auditInsert(db, {
       tenantId: user.tenantId,
       actorType: "user",

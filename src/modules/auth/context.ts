@@ -9,3 +9,6 @@ export const authContext = (c: Context<AppEnv>): AuthContext => ({
   config: authConfig(c.env),
   requestId: c.var.requestId,
 });
+
+/** The caller's IP as Cloudflare reports it, the key of per-IP throttles. */
+export const clientIp = (c: Context<AppEnv>): string => c.req.header("CF-Connecting-IP") ?? "unknown";

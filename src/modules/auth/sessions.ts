@@ -1,4 +1,4 @@
-import { and, eq, isNull, ne } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { AuthConfig } from "../../config";
 import { refreshTokens, type UserRow } from "../../db/schema";
 import type { Database } from "../../env";
@@ -61,4 +61,17 @@ export function revokeFamily(db: Database, familyId: string, now: Date) {
     .update(refreshTokens)
     .set({ revokedAt: now })
     .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+}
+
+/**
+ * Inserts a refresh-token row only if the statement just before it in the same batch changed a
+ * row (SQLite's `changes()`): the successor of a token exists only if the token was consumed.
+ */
+export function insertRefreshTokenIfChanged(db: Database, row: typeof refreshTokens.$inferInsert, now: Date) {
+  // Values in the table's column order, as drizzle's INSERT ... SELECT lists every column.
+  return db
+    .insert(refreshTokens)
+    .select(
+      sql`SELECT ${row.jti}, ${row.familyId}, ${row.userId}, ${row.tenantId}, ${row.expiresAt.getTime()}, NULL, NULL, ${now.getTime()} WHERE changes() > 0`,
+    );
 }

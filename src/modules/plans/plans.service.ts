@@ -1,6 +1,7 @@
-import { and, count, eq, ne } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
+import { withLimitSlot } from "../../coordinator/tenant-coordinator";
 import { type BillingInterval, type PlanRow, plans, type TenantRow, tenants } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
 import type { Database, Services } from "../../env";
@@ -8,7 +9,7 @@ import { auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
-import { assertUnderLimit, effectiveLimits } from "../../lib/tiers";
+import { effectiveLimits } from "../../lib/tiers";
 import { callStripe } from "../../stripe/errors";
 import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
 import { getPlan, type PlanViewer } from "./plans.queries";
@@ -101,17 +102,27 @@ async function archiveQuietly(ctx: PlanContext, account: string, productId: stri
  * Stripe succeeded, the Stripe objects are archived again and the caller gets the error.
  */
 export async function createPlan(ctx: PlanContext, viewer: PlanViewer, input: NewPlan, origin?: PlanRow) {
-  const { db, clock } = ctx.services;
-  const tenant = await connectedTenant(db, viewer.tenantId);
-  const active = await db
-    .select({ n: count() })
-    .from(plans)
-    .where(and(eq(plans.tenantId, tenant.id), eq(plans.isActive, true)))
-    .get();
-  assertUnderLimit(effectiveLimits(tenant), "plans", active?.n ?? 0, "active plans");
-  await assertNameFree(db, tenant.id, input.name);
-  const account = tenant.stripeConnectAccountId;
+  const tenant = await connectedTenant(ctx.services.db, viewer.tenantId);
+  await assertNameFree(ctx.services.db, tenant.id, input.name);
   const planId = newId("plan");
+  // The slot is held from before the Stripe calls until the plan is stored or undone.
+  return withLimitSlot(
+    ctx.services.coordinators,
+    tenant.id,
+    { kind: "plans", limit: effectiveLimits(tenant).plans, rowId: planId, what: "active plans" },
+    () => createPlanWithinLimit(ctx, viewer, tenant, planId, { input, origin }),
+  );
+}
+
+async function createPlanWithinLimit(
+  ctx: PlanContext,
+  viewer: PlanViewer,
+  tenant: TenantRow & { stripeConnectAccountId: string },
+  planId: string,
+  { input, origin }: { input: NewPlan; origin?: PlanRow | undefined },
+) {
+  const { db, clock } = ctx.services;
+  const account = tenant.stripeConnectAccountId;
   const metadata = origin ? { ...input.metadata, duplicated_from: origin.id } : input.metadata;
   const options = (step: string) => ({ stripeAccount: account, idempotencyKey: `plan:${planId}:${step}` });
 

@@ -14,6 +14,10 @@ export const PlatformPlanSchema = z
     currency: z.string(),
     billing_interval: z.enum(BILLING_INTERVALS),
     price_display: z.string().openapi({ example: "$29.00/month" }),
+    trial_days: z.number().int().openapi({
+      description: "Free trial days of a tenant's first subscription (one trial per tenant, ever)",
+      example: 14,
+    }),
     limits: UsageLimitsSchema,
   })
   .openapi("PlatformPlan");
@@ -27,5 +31,6 @@ export const serializePlatformPlan = (plan: PlatformPlanRow): z.infer<typeof Pla
   currency: plan.currency,
   billing_interval: plan.billingInterval,
   price_display: priceDisplay(plan.priceCents, plan.currency, plan.billingInterval),
+  trial_days: plan.trialDays,
   limits: plan.limits,
 });

@@ -112,8 +112,11 @@ async function recordOnce(db: Database, bodies: StripeEventMessage[]): Promise<S
 
 const ROWS_PER_INSERT = 7;
 
+// Routing reads only what it needs and tolerates a malformed event: such an event still reaches
+// its tenant's coordinator, fails there alone, and is retried and surfaced like any failure.
 function keysOf(row: StripeEventRow): Keys {
   const event = JSON.parse(row.payload) as StripeEventLike;
+  event.data = { object: event.data?.object ?? {} };
   if (row.endpoint === "connect") {
     const objectId = typeof event.data.object.id === "string" ? event.data.object.id : null;
     return { row, account: row.account ?? objectId, customerId: null, subscriptionId: null, tenantId: null };
@@ -130,10 +133,12 @@ onQueueMessages("stripe.event", async (messages, env) => {
   const db = database(env.DB);
   const bodies = messages.map((message) => message.body as StripeEventMessage);
   const inserted = await recordOnce(db, bodies);
-  // Events that came by id only (recorded earlier, or sent again by the operator) are read back.
-  const byIdOnly = bodies.filter((body) => !body.payload).map((body) => body.event_id);
-  const stored = byIdOnly.length
-    ? await db.select().from(stripeEvents).where(inArray(stripeEvents.id, byIdOnly))
+  // Events recorded before (a retry of this message, Stripe's duplicate, or an operator's
+  // resend by id) are read back: those not yet processed, or failed, are processed again.
+  const insertedIds = new Set(inserted.map((row) => row.id));
+  const again = [...new Set(bodies.map((body) => body.event_id).filter((id) => !insertedIds.has(id)))];
+  const stored = again.length
+    ? await db.select().from(stripeEvents).where(inArray(stripeEvents.id, again))
     : [];
   const rows = [...inserted, ...stored];
   const pending = rows.filter((row) => row.status === "received" || row.status === "failed").map(keysOf);
@@ -152,9 +157,13 @@ onQueueMessages("stripe.event", async (messages, env) => {
       .set({ status: "ignored", outcome: "no tenant matches this event", processedAt: new Date() })
       .where(inArray(stripeEvents.id, unmatched));
   }
-  await Promise.all(
+  // A tenant's run that fails as a whole (D1 down) throws, and every message is retried; events
+  // that failed on their own come back by id, and only their messages are retried.
+  const outcomes = await Promise.all(
     [...byTenant].map(([tenantId, eventIds]) =>
       coordinatorFor(env, tenantId).applyStripeEvents(tenantId, eventIds),
     ),
   );
+  const failed = new Set(outcomes.flatMap((outcome) => outcome.retry));
+  return messages.filter((message) => failed.has((message.body as StripeEventMessage).event_id));
 });

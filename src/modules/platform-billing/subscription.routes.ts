@@ -39,7 +39,18 @@ const SubscribeBody = z
       .string()
       .regex(/^pm_\w+$/, "A payment method id from Stripe.js (pm_...)")
       .openapi({ example: "pm_card_visa" }),
-    trial_days: z.number().int().min(1).max(730).optional(),
+    trial_days: z.unknown().optional().openapi({
+      description:
+        "Not accepted: the trial comes from the platform plan (`trial_days`), once per tenant. Sending it is a 400.",
+    }),
+  })
+  .superRefine((body, ctx) => {
+    if (body.trial_days !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["trial_days"],
+        message: "The trial is set by the platform plan (one per tenant), not by the request",
+      });
   })
   .openapi("SubscribeRequest");
 

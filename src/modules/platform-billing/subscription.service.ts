@@ -13,6 +13,7 @@ import {
 import type { Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
+import { stripeSeconds } from "../../stripe/client";
 import { callStripe } from "../../stripe/errors";
 import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
 import { subscriptionSnapshot } from "./stripe-mapping";
@@ -85,8 +86,10 @@ async function settle(
   const { tenant } = actor;
   const { db, clock, kv } = ctx.services;
   const now = clock.now();
-  // A second's margin under our clock, so Stripe's own event for this change is not newer by skew alone.
-  const created = Math.floor(now.getTime() / 1000) - 1;
+  // Ordered on Stripe's clock (the new subscription's `created`, else the answer's Date header),
+  // so Stripe's own events of the same second are neither older nor newer by our clock's skew.
+  const created =
+    stripeSeconds(subscription, type === "customer.subscription.created") ?? Math.floor(now.getTime() / 1000);
   const events: BillingEvent[] = [
     {
       type,
@@ -135,14 +138,14 @@ async function settle(
 export interface SubscribeInput {
   plan_id: string;
   payment_method_id: string;
-  trial_days?: number | undefined;
 }
 
 /**
  * Subscribes the tenant to a platform plan: the Stripe customer (`metadata.tenant_id`, the
  * payment method from Stripe.js as its default) is made once, then the subscription; both with
  * idempotency keys, so a retried request never makes a second one. A declined card is Stripe's
- * answer, passed on; nothing is stored then.
+ * answer, passed on; nothing is stored then. The trial is the plan's (set by the operator), and
+ * a tenant gets one trial ever: a tenant that had one (and cancelled) pays at once.
  */
 export async function subscribe(ctx: SubscriptionContext, principal: UserPrincipal, input: SubscribeInput) {
   const { services, stripe } = ctx;
@@ -172,6 +175,8 @@ export async function subscribe(ctx: SubscriptionContext, principal: UserPrincip
     customerId = customer.id;
   }
   const customer = customerId;
+  // A subscription that ever had a trial end (before trials were recorded) counts as one trial.
+  const trialDays = subscription?.trialUsedAt || subscription?.trialEnd ? 0 : plan.trialDays;
   await callStripe(() => stripe.paymentMethods.attach(input.payment_method_id, { customer }));
   await callStripe(() =>
     stripe.customers.update(customer, {
@@ -184,7 +189,7 @@ export async function subscribe(ctx: SubscriptionContext, principal: UserPrincip
         customer,
         items: [{ price: plan.stripePriceId }],
         default_payment_method: input.payment_method_id,
-        ...(input.trial_days ? { trial_period_days: input.trial_days } : {}),
+        ...(trialDays ? { trial_period_days: trialDays } : {}),
         payment_behavior: "error_if_incomplete",
         metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
       },
@@ -198,7 +203,12 @@ export async function subscribe(ctx: SubscriptionContext, principal: UserPrincip
     { tenant, userId: principal.userId },
     "customer.subscription.created",
     created,
-    { planId: plan.id, stripeCustomerId: customer, stripeSubscriptionId: created.id },
+    {
+      planId: plan.id,
+      stripeCustomerId: customer,
+      stripeSubscriptionId: created.id,
+      ...(trialDays ? { trialUsedAt: ctx.services.clock.now() } : {}),
+    },
     plan,
     "subscription.created",
   );

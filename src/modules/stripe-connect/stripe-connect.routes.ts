@@ -3,10 +3,9 @@ import type { Context } from "hono";
 import { stripeConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
-import { ApiError } from "../../lib/errors";
 import { BEARER_AUTH, jsonResponse, publicErrorResponses, stripeErrorResponses } from "../../lib/openapi";
 import { requireRole, requireUser } from "../../middleware/auth";
-import { stripeClient } from "../../stripe/client";
+import { stripeClient, stripeOAuthClient } from "../../stripe/client";
 import {
   CallbackErrorResponse,
   CallbackQuery,
@@ -24,7 +23,13 @@ const BASE = "/api/v1/auth/tenants/stripe";
 
 const connectContext = (c: Context<AppEnv>): connect.ConnectContext => {
   const config = stripeConfig(c.env);
-  return { services: c.var.services, stripe: stripeClient(config), config, requestId: c.var.requestId };
+  return {
+    services: c.var.services,
+    stripe: stripeClient(config),
+    stripeOAuth: stripeOAuthClient(config),
+    config,
+    requestId: c.var.requestId,
+  };
 };
 
 const connectDescription =
@@ -67,6 +72,10 @@ const callbackRoute = createRoute({
     ...publicErrorResponses,
     302: { description: "Redirect to a fresh onboarding link" },
     400: jsonResponse(CallbackErrorResponse, "Denied at Stripe, or `invalid_state`"),
+    409: jsonResponse(
+      CallbackErrorResponse,
+      "`account_already_connected`: the Stripe account belongs to another tenant",
+    ),
   },
 });
 
@@ -128,22 +137,7 @@ export const stripeConnectRoutes = createRouter()
     return c.json(started, 200);
   })
   .openapi(callbackRoute, async (c) => {
-    let outcome: connect.CallbackOutcome;
-    try {
-      outcome = await connect.handleCallback(connectContext(c), c.req.valid("query"));
-    } catch (error) {
-      // Callback errors keep the seed's `description` field next to the contract's fields.
-      if (!(error instanceof ApiError) || error.code !== "invalid_state") throw error;
-      return c.json(
-        {
-          error: error.code,
-          description: error.message,
-          message: error.message,
-          request_id: c.var.requestId,
-        },
-        400,
-      );
-    }
+    const outcome = await connect.handleCallback(connectContext(c), c.req.valid("query"));
     if (outcome.kind === "redirect") return c.redirect(outcome.url, 302);
     if (outcome.kind === "denied") {
       return c.json(

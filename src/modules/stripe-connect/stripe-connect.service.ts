@@ -28,6 +28,8 @@ interface StateRecord {
 export interface ConnectContext {
   services: Services;
   stripe: Stripe;
+  /** The client whose OAuth calls (`oauth.token`, `oauth.deauthorize`) go to STRIPE_CONNECT_BASE. */
+  stripeOAuth: Stripe;
   config: StripeConfig;
   requestId: string;
 }
@@ -136,7 +138,24 @@ function putState(kv: KVNamespace, state: string, record: StateRecord) {
   return kv.put(stateKey(state), JSON.stringify(record), { expirationTtl: STATE_TTL_SECONDS });
 }
 
-const invalidState = (message: string) => new ApiError("invalid_state", message);
+// Callback errors keep the seed's `description` next to the contract's fields.
+const invalidState = (message: string) =>
+  new ApiError("invalid_state", message, { extra: { description: message } });
+
+const accountTaken = () => {
+  const message = "This Stripe account is already connected to another tenant";
+  return new ApiError("account_already_connected", message, { extra: { description: message } });
+};
+
+/** Refuses an account that another tenant holds: a Stripe account belongs to at most one tenant. */
+async function assertAccountFree(db: Database, tenantId: string, accountId: string) {
+  const holder = await db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(eq(tenants.stripeConnectAccountId, accountId))
+    .get();
+  if (holder && holder.id !== tenantId) throw accountTaken();
+}
 
 /** The state's record, if it exists, has not expired, and its user may still connect Stripe. */
 async function readState(services: Services, state: string | undefined): Promise<StateRecord> {
@@ -182,7 +201,12 @@ export async function handleCallback(
   const state = query.state as string;
 
   if (query.refresh && record.flow === "account_links" && record.account_id) {
-    // The onboarding link expired before the tenant finished: hand out a fresh one.
+    // The onboarding link expired before the tenant finished: hand out a fresh one, but only for
+    // the account the tenant still holds (it may have disconnected since the link was made).
+    const tenant = await loadTenant(services.db, record.tenant_id);
+    if (tenant.stripeConnectAccountId !== record.account_id) {
+      throw invalidState("This onboarding link is for an account the tenant no longer holds");
+    }
     return { kind: "redirect", url: (await accountLink(ctx, record.account_id, state)).url };
   }
   await consumeState(services, state, record);
@@ -197,7 +221,9 @@ export async function handleCallback(
         details: [{ field: "code", message: "Required" }],
       });
     const code = query.code;
-    const token = await callStripe(() => ctx.stripe.oauth.token({ grant_type: "authorization_code", code }));
+    const token = await callStripe(() =>
+      ctx.stripeOAuth.oauth.token({ grant_type: "authorization_code", code }),
+    );
     if (!token.stripe_user_id)
       throw new ApiError("stripe_error", "Stripe did not return a connected account");
     accountId = token.stripe_user_id;
@@ -205,6 +231,7 @@ export async function handleCallback(
     if (!record.account_id) throw invalidState("The state does not name an account");
     accountId = record.account_id;
   }
+  await assertAccountFree(services.db, record.tenant_id, accountId);
   const account = await callStripe(() => ctx.stripe.accounts.retrieve(accountId));
   const tenant = await applyAccount(services.db, record.tenant_id, account, record.flow, {
     actorId: record.user_id,
@@ -224,24 +251,30 @@ async function applyAccount(
   meta: { actorId: string; requestId: string; now: Date },
 ): Promise<TenantRow> {
   const status = accountStatus(account);
-  const [updated] = await db.batch([
-    db
-      .update(tenants)
-      .set({ stripeConnectAccountId: account.id, stripeConnectStatus: status, stripeConnectFlow: flow })
-      .where(eq(tenants.id, tenantId))
-      .returning(),
-    auditInsert(db, {
-      tenantId,
-      actorType: "user",
-      actorId: meta.actorId,
-      action: "stripe.connected",
-      targetType: "stripe_account",
-      targetId: account.id,
-      metadata: { flow, status },
-      requestId: meta.requestId,
-      at: meta.now,
-    }),
-  ]);
+  const [updated] = await db
+    .batch([
+      db
+        .update(tenants)
+        .set({ stripeConnectAccountId: account.id, stripeConnectStatus: status, stripeConnectFlow: flow })
+        .where(eq(tenants.id, tenantId))
+        .returning(),
+      auditInsert(db, {
+        tenantId,
+        actorType: "user",
+        actorId: meta.actorId,
+        action: "stripe.connected",
+        targetType: "stripe_account",
+        targetId: account.id,
+        metadata: { flow, status },
+        requestId: meta.requestId,
+        at: meta.now,
+      }),
+    ])
+    .catch((error: unknown) => {
+      // Two tenants connecting the same account at once: the unique index lets one win.
+      if (uniqueViolation(error)) throw accountTaken();
+      throw error;
+    });
   const tenant = updated[0];
   if (!tenant) throw notFound("Tenant");
   return tenant;
@@ -278,7 +311,9 @@ export async function disconnect(ctx: ConnectContext, principal: UserPrincipal):
     const clientId = ctx.config.connectClientId;
     if (!clientId)
       throw new ApiError("stripe_not_configured", "Deauthorizing needs STRIPE_CONNECT_CLIENT_ID to be set");
-    await callStripe(() => ctx.stripe.oauth.deauthorize({ client_id: clientId, stripe_user_id: accountId }));
+    await callStripe(() =>
+      ctx.stripeOAuth.oauth.deauthorize({ client_id: clientId, stripe_user_id: accountId }),
+    );
   }
   const [updated] = await db.batch([
     db

@@ -87,16 +87,40 @@ export interface IngestDeps {
   clock: Clock;
 }
 
-// Ids this isolate has accepted lately: lets the answer say `duplicate` for Stripe's retries
-// without a storage read. The authoritative once-by-id record is the consumer's insert.
+// Ids this isolate has handed to the queue lately: lets the answer say `duplicate` for Stripe's
+// retries without a storage read. An id is remembered only once its hand-off succeeded, so a
+// retry after a failed hand-off is taken again. The authoritative once-by-id record is the
+// consumer's insert.
 const recentIds = new Set<string>();
 const RECENT_IDS_MAX = 10_000;
 
-function seenRecently(id: string): boolean {
-  if (recentIds.has(id)) return true;
+function remember(id: string) {
   if (recentIds.size >= RECENT_IDS_MAX) recentIds.clear();
   recentIds.add(id);
-  return false;
+}
+
+// Hand-offs under way in this isolate: a copy arriving meanwhile waits for the first one's
+// outcome instead of sending again, and takes over if it failed.
+const handOffs = new Map<string, Promise<unknown>>();
+
+async function handOffOnce(id: string, send: () => Promise<unknown>): Promise<{ duplicate: boolean }> {
+  const earlier = handOffs.get(id);
+  if (earlier) {
+    const succeeded = await earlier.then(
+      () => true,
+      () => false,
+    );
+    if (succeeded) return { duplicate: true };
+  }
+  const sending = send();
+  handOffs.set(id, sending);
+  try {
+    await sending;
+    remember(id);
+  } finally {
+    if (handOffs.get(id) === sending) handOffs.delete(id);
+  }
+  return { duplicate: false };
 }
 
 /**
@@ -114,13 +138,15 @@ export async function ingestStripeEvent(
   rawBody: string,
   requestId?: string,
 ): Promise<{ duplicate: boolean }> {
-  if (seenRecently(event.id)) return { duplicate: true };
+  if (recentIds.has(event.id)) return { duplicate: true };
   if (new TextEncoder().encode(rawBody).byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
-    await deps.queue.send(
-      { ...stripeEventMessage(event.id, requestId), endpoint, payload: rawBody },
-      { contentType: "json" },
+    // A failed send throws: Stripe gets a 500 and retries, and the id is not remembered.
+    return handOffOnce(event.id, () =>
+      deps.queue.send(
+        { ...stripeEventMessage(event.id, requestId), endpoint, payload: rawBody },
+        { contentType: "json" },
+      ),
     );
-    return { duplicate: false };
   }
   const result = await deps.db
     .insert(stripeEvents)
@@ -128,6 +154,7 @@ export async function ingestStripeEvent(
     .onConflictDoNothing()
     .run();
   if (result.meta.changes === 0) return { duplicate: true };
+  remember(event.id);
   try {
     await deps.queue.send(stripeEventMessage(event.id, requestId), { contentType: "json" });
   } catch (error) {

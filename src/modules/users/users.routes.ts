@@ -3,7 +3,7 @@ import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, publicErrorResponses } from "../../lib/openapi";
 import { requireRole, requireUser } from "../../middleware/auth";
 import { MessageResponse, SessionResponse, serializeTenant, serializeUser } from "../auth/auth.schemas";
-import { authContext } from "../auth/context";
+import { authContext, clientIp } from "../auth/context";
 import { tokenPair } from "../auth/sessions";
 import {
   InviteUserBody,
@@ -82,7 +82,11 @@ const setupRoute = createRoute({
 
 export const usersRoutes = createRouter()
   .openapi(setupRoute, async (c) => {
-    const { tenant, user, session } = await usersService.completeSetup(authContext(c), c.req.valid("json"));
+    const { tenant, user, session } = await usersService.completeSetup(
+      authContext(c),
+      c.req.valid("json"),
+      clientIp(c),
+    );
     return c.json(
       {
         message: "Password set successfully",

@@ -1,14 +1,17 @@
-import { and, asc, count, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { withLimitSlot } from "../../coordinator/tenant-coordinator";
 import { type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
+import { loadTenant } from "../../db/tenants";
 import type { UserPrincipal } from "../../env";
 import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId, randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
 import { hashPassword, passwordProblems } from "../../lib/password";
-import { assertUnderLimit, effectiveLimits } from "../../lib/tiers";
+import { effectiveLimits } from "../../lib/tiers";
 import type { AuthContext, Session } from "../auth/auth.service";
 import { issueSession } from "../auth/sessions";
+import { refundAttempt, THROTTLES, takeAttempts } from "../auth/throttle";
 
 const SETUP_TOKEN_TTL_MS = 72 * 60 * 60 * 1000;
 
@@ -39,19 +42,28 @@ export interface InviteInput {
 }
 
 export async function inviteUser(ctx: AuthContext, principal: UserPrincipal, input: InviteInput) {
+  if (input.password !== undefined) checkPassword(input.password, input.email, "password");
+  const tenant = await loadTenant(ctx.services.db, principal.tenantId);
+  const userId = newId("usr");
+  return withLimitSlot(
+    ctx.services.coordinators,
+    tenant.id,
+    { kind: "users", limit: effectiveLimits(tenant).users, rowId: userId, what: "users" },
+    () => insertInvitedUser(ctx, principal, userId, input),
+  );
+}
+
+async function insertInvitedUser(
+  ctx: AuthContext,
+  principal: UserPrincipal,
+  userId: string,
+  input: InviteInput,
+) {
   const { db, clock } = ctx.services;
   const now = clock.now();
-  if (input.password !== undefined) checkPassword(input.password, input.email, "password");
-  const [tenantRows, userCount] = await db.batch([
-    db.select().from(tenants).where(eq(tenants.id, principal.tenantId)),
-    db.select({ n: count() }).from(users).where(eq(users.tenantId, principal.tenantId)),
-  ]);
-  const tenant = tenantRows[0];
-  if (!tenant) throw notFound("Tenant");
-  assertUnderLimit(effectiveLimits(tenant), "users", userCount[0]?.n ?? 0, "users");
   const setupToken = input.password === undefined ? `ust_${randomBase62(40)}` : null;
   const user: UserRow = {
-    id: newId("usr"),
+    id: userId,
     tenantId: principal.tenantId,
     email: input.email,
     firstName: input.first_name ?? null,
@@ -183,9 +195,17 @@ export async function removeUser(ctx: AuthContext, principal: UserPrincipal, use
 export async function completeSetup(
   ctx: AuthContext,
   input: { token: string; password: string },
+  clientIp: string,
 ): Promise<Session> {
   const { db, clock } = ctx.services;
   const now = clock.now();
+  const attemptKey = `setup-ip:${clientIp}`;
+  await takeAttempts(
+    db,
+    [[attemptKey, THROTTLES.setupToken]],
+    now,
+    "Too many invalid setup tokens. Try again later.",
+  );
   const tokenHash = await sha256Hex(input.token);
   const row = await db
     .select()
@@ -216,6 +236,6 @@ export async function completeSetup(
     .where(and(eq(users.id, user.id), eq(users.setupTokenHash, tokenHash)))
     .returning({ id: users.id });
   if (!claimed.length) throw unauthenticated("Setup token is invalid or has expired");
-  await db.insert(refreshTokens).values(session.refreshRow);
+  await db.batch([db.insert(refreshTokens).values(session.refreshRow), refundAttempt(db, attemptKey)]);
   return { user, tenant: row.tenants, session };
 }

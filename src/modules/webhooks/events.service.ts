@@ -69,6 +69,7 @@ export function prepareEvent(input: EmitInput & { companyName: string }, now: Da
       lastAttemptAt: null,
       deliveredAt: null,
       lastError: null,
+      isTest: false,
       createdAt: now,
     },
   };

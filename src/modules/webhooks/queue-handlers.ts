@@ -16,4 +16,5 @@ onQueueMessages("webhook.deliver", async (messages, env) => {
       coordinatorFor(env, tenantId).enqueueDeliveries(tenantId, [...ids]),
     ),
   );
+  return undefined;
 });

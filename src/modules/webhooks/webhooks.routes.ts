@@ -1,18 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { appConfig } from "../../config";
-import { tenants } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
-import { notFound } from "../../lib/errors";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { requireRole, requireUser } from "../../middleware/auth";
 import * as endpoints from "./endpoint.service";
-import { buildEnvelope } from "./envelope";
 import * as events from "./events.service";
-import { sendSigned } from "./sender";
 import { maskWebhookSecret } from "./signing";
+import { sendTestEvent } from "./test-send.service";
 import {
   ConfigResponse,
   ConfigureBody,
@@ -196,35 +192,12 @@ export const webhooksRoutes = createRouter()
     );
   })
   .openapi(testRoute, async (c) => {
-    const { services } = c.var;
-    const tenantId = c.var.principal.tenantId;
-    const endpoint = await endpoints.requireDeliverableEndpoint(services, tenantId);
     const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : {};
-    const tenant = await services.db
-      .select({ name: tenants.companyName })
-      .from(tenants)
-      .where(eq(tenants.id, tenantId))
-      .get();
-    if (!tenant) throw notFound("Tenant");
-    const now = services.clock.now();
-    const event = buildEnvelope({
-      id: `evt_test_${now.getTime()}`,
-      type: body?.event_type ?? "test.webhook",
-      object: body?.test_data ?? {
-        message: "This is a test event from your billing platform",
-        timestamp: now.toISOString(),
-      },
-      livemode: false,
-      tenant: { id: tenantId, company_name: tenant.name },
-      now,
-    });
-    const result = await sendSigned({
-      url: endpoint.url,
-      secrets: endpoints.activeSecrets(endpoint, now.getTime()),
-      eventId: event.id,
-      body: JSON.stringify(event),
-      allowInsecureLocalhost: appConfig(c.env).WEBHOOK_ALLOW_INSECURE_URLS,
-    });
+    const { endpoint, event, result } = await sendTestEvent(
+      { services: c.var.services, allowInsecureLocalhost: appConfig(c.env).WEBHOOK_ALLOW_INSECURE_URLS },
+      c.var.principal.tenantId,
+      body ?? {},
+    );
     if (result.error === "timeout") {
       return c.json(
         {

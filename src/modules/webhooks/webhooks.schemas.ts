@@ -123,6 +123,9 @@ export const DeliverySchema = z
     attempts: z.number().int(),
     next_attempt_at: z.iso.datetime().nullable(),
     last_attempt_at: z.iso.datetime().nullable(),
+    test: z
+      .boolean()
+      .openapi({ description: "A test send (`POST .../webhooks/test/`): sent once, never retried" }),
     delivered_at: z.iso.datetime().nullable(),
     last_error: z.string().nullable(),
     created_at: z.iso.datetime(),
@@ -153,6 +156,7 @@ export const serializeDelivery = (event: WebhookEventRow) => ({
   last_attempt_at: iso(event.lastAttemptAt),
   delivered_at: iso(event.deliveredAt),
   last_error: event.lastError,
+  test: event.isTest,
   created_at: event.createdAt.toISOString(),
 });
 

@@ -1,0 +1,130 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/env";
+import worker from "../../src/index";
+import { ingestStripeEvent } from "../../src/modules/stripe-events/ingest.service";
+import type { QueueMessage } from "../../src/queue";
+import { registerTenant, unique } from "../harness";
+import { connectTenant } from "../stripe-double";
+import { nowSeconds, processed, stripeEvent } from "./helpers";
+
+type StripeMessage = QueueMessage & { event_id: string; endpoint?: string; payload?: string };
+
+/** Runs the Worker's queue consumer on one batch of `stripe.event` messages carrying these events. */
+async function consume(events: Record<string, unknown>[], endpoint: "platform" | "connect" = "connect") {
+  const batch = createMessageBatch<StripeMessage>(
+    "edge-billing-events",
+    events.map((event) => ({
+      id: `m-${event.id}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { kind: "stripe.event", event_id: String(event.id), endpoint, payload: JSON.stringify(event) },
+    })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+const row = (id: string) =>
+  env.DB.prepare("SELECT status, outcome, attempts FROM stripe_events WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; outcome: string; attempts: number }>();
+
+async function connectedTenant() {
+  const tenant = await registerTenant();
+  const account = await connectTenant(tenant.owner.access);
+  return { tenant, account };
+}
+
+const accountUpdated = (account: string) =>
+  stripeEvent(
+    "account.updated",
+    { id: account, object: "account", charges_enabled: true, payouts_enabled: true, details_submitted: true },
+    nowSeconds(),
+    { account },
+  );
+
+describe("an event that fails in the coordinator", () => {
+  it("fails alone: its message is retried with backoff, the others of its batch are processed and acked", async () => {
+    const { account } = await connectedTenant();
+    const good = accountUpdated(account);
+    // A corrupt event (no data.object) throws while it is applied.
+    const corrupt = { ...stripeEvent("account.updated", {}, nowSeconds(), { account }), data: {} };
+    const result = await consume([corrupt, good]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual([`m-${corrupt.id}`]);
+    expect(result.explicitAcks).toEqual([`m-${good.id}`]);
+    expect(await row(good.id)).toMatchObject({ status: "processed" });
+    expect(await row(corrupt.id)).toMatchObject({
+      status: "failed",
+      outcome: expect.stringMatching(/will retry/),
+    });
+  });
+
+  it("is processed when its message comes back (a queue retry), though the event was recorded before", async () => {
+    const { account } = await connectedTenant();
+    const event = accountUpdated(account);
+    // The first attempt recorded the event and failed it.
+    await env.DB.prepare(
+      "INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, status, outcome, attempts, received_at) VALUES (?, 'connect', 'account.updated', ?, 0, ?, ?, 'failed', 'error: D1 was down', 1, ?)",
+    )
+      .bind(event.id, account, event.created, JSON.stringify(event), Date.now())
+      .run();
+    const result = await consume([event]);
+    expect(result.explicitAcks).toEqual([`m-${event.id}`]);
+    expect(await row(event.id)).toMatchObject({ status: "processed", attempts: 2 });
+  });
+
+  it("a Connect event too large to forward fails for good, alone, and is not retried", async () => {
+    const { account } = await connectedTenant();
+    const huge = stripeEvent(
+      "customer.created",
+      { id: `cus_${unique()}`, object: "customer", description: "x".repeat(300 * 1024) },
+      nowSeconds(),
+      { account },
+    );
+    const good = accountUpdated(account);
+    const result = await consume([huge, good]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual([`m-${good.id}`, `m-${huge.id}`].sort());
+    expect(await row(huge.id)).toMatchObject({
+      status: "failed",
+      outcome: expect.stringMatching(/for good.*256 KB/),
+    });
+    expect(await row(good.id)).toMatchObject({ status: "processed" });
+  });
+});
+
+describe("Stripe ingestion", () => {
+  it("remembers an event as seen only after its hand-off to the queue succeeded", async () => {
+    const event = stripeEvent(
+      "customer.updated",
+      { id: `cus_${unique()}`, object: "customer" },
+      nowSeconds(),
+    );
+    const raw = JSON.stringify(event);
+    const sent: unknown[] = [];
+    let failNext = true;
+    const queue = {
+      send: async (message: unknown) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error("queue unavailable");
+        }
+        sent.push(message);
+      },
+    } as unknown as Queue;
+    const deps = { db: {} as never, queue, clock: systemClock };
+    await expect(ingestStripeEvent(deps, "platform", event as never, raw)).rejects.toThrow(
+      "queue unavailable",
+    );
+    // Stripe retries the same event to the same isolate: it is taken, not answered as a duplicate.
+    expect(await ingestStripeEvent(deps, "platform", event as never, raw)).toEqual({ duplicate: false });
+    expect(sent).toHaveLength(1);
+    expect(await ingestStripeEvent(deps, "platform", event as never, raw)).toEqual({ duplicate: true });
+    expect(sent).toHaveLength(1);
+    // Nothing of this fake hand-off reached the real queue.
+    expect(await processed([event.id], 10)).toEqual({});
+  });
+});
