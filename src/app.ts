@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -7,10 +8,12 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { appConfig } from "./config";
+import { contextMiddleware } from "./context";
+import type { AppEnv } from "./env";
 import { createRouter, z } from "./lib/create-app";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
+import { createLogger, errorFields } from "./lib/logger";
 import { jsonResponse } from "./lib/openapi";
-import { servicesMiddleware } from "./middleware/services";
 import { ADMIN_BEARER_SCHEME, adminRoutes } from "./modules/admin/admin.routes";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
@@ -21,6 +24,7 @@ import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.rou
 import { stripeEventsRoutes } from "./modules/stripe-events/stripe-events.routes";
 import { usersRoutes } from "./modules/users/users.routes";
 import { webhooksRoutes } from "./modules/webhooks/webhooks.routes";
+import { fromStripeError } from "./stripe/errors";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -93,7 +97,7 @@ export function createApp() {
       },
     }),
   );
-  app.use("*", servicesMiddleware);
+  app.use("*", contextMiddleware);
 
   app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, time: new Date().toISOString() }, 200));
   app.route("/", authRoutes);
@@ -142,10 +146,13 @@ export function createApp() {
     c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.var.requestId), 404),
   );
 
-  app.onError((error, c) => {
+  app.onError((thrown, c) => {
     const id = c.var.requestId ?? crypto.randomUUID();
+    // Stripe's errors are mapped here, once, for every route that calls Stripe.
+    const error = fromStripeError(thrown);
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      if (error.status >= 500) logFailure(c, id, error);
       return c.json(errorBody(error.code, error.message, id, error.details, error.extra), error.status);
     }
     if (error instanceof HTTPException && error.status < 500) {
@@ -153,15 +160,7 @@ export function createApp() {
       const code = STATUS_CODES[status] ?? "validation_error";
       return c.json(errorBody(code, error.message || "Bad request", id), status);
     }
-    console.error(
-      JSON.stringify({
-        level: "error",
-        request_id: id,
-        path: c.req.path,
-        error: String(error),
-        stack: (error as Error).stack,
-      }),
-    );
+    logFailure(c, id, error);
     return c.json(errorBody("internal_error", "An unexpected error occurred", id), 500);
   });
 
@@ -169,3 +168,17 @@ export function createApp() {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** One log line for a request that failed on our side (5xx), with its cause. */
+function logFailure(c: Context<AppEnv>, requestId: string, error: unknown) {
+  const caller = c.var.ctx?.caller;
+  const status = error instanceof HTTPException ? error.status : 500;
+  createLogger().error("request failed", {
+    request_id: requestId,
+    tenant_id: caller && caller.kind !== "operator" ? caller.tenantId : null,
+    route: `${c.req.method} ${c.req.path}`,
+    outcome: status,
+    // The mapped error, whose message has any key-shaped string masked, not Stripe's raw one.
+    ...errorFields(error),
+  });
+}

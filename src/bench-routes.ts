@@ -1,5 +1,4 @@
-import { systemClock } from "./env";
-import { database } from "./middleware/services";
+import { createContext } from "./context";
 import { emitTenantEvent } from "./modules/webhooks/events.service";
 
 /**
@@ -8,14 +7,16 @@ import { emitTenantEvent } from "./modules/webhooks/events.service";
  * tenant-event path (D1 write + enqueue) so the benchmark can time emit → receipt.
  */
 export async function benchRoute(request: Request, env: Env): Promise<Response | null> {
-  if (env.BENCH_BARE_ROUTE !== "1") return null;
   if (request.url.endsWith("/__bench/bare")) return new Response("ok");
   if (request.method === "POST" && request.url.endsWith("/__bench/emit")) {
     const { tenant_id: tenantId, seq } = (await request.json()) as { tenant_id: string; seq: number };
-    const event = await emitTenantEvent(
-      { db: database(env.DB), queue: env.EVENTS_QUEUE, clock: systemClock },
-      { tenantId, type: "plan.updated", object: { seq, emitted_at_ms: Date.now() }, companyName: "Bench" },
-    );
+    const ctx = createContext(env, { requestId: crypto.randomUUID(), route: "bench emit" });
+    const event = await emitTenantEvent(ctx, {
+      tenantId,
+      type: "plan.updated",
+      object: { seq, emitted_at_ms: Date.now() },
+      companyName: "Bench",
+    });
     return Response.json({ id: event.id }, { status: 201 });
   }
   return null;

@@ -53,7 +53,19 @@ export interface StripeConfig {
   platformFeePercent: number;
 }
 
+const secret = () => z.string({ error: "is not set" }).min(1, "is not set");
+const PlatformWebhookSecretSchema = z.object({ STRIPE_WEBHOOK_SECRET: secret() });
+const ConnectWebhookSecretSchema = z.object({ STRIPE_CONNECT_WEBHOOK_SECRET: secret() });
+
+const AdminConfigSchema = z.object({
+  PLATFORM_ADMIN_TOKEN: z
+    .string({ error: "is not set" })
+    .transform((token) => token.trim())
+    .pipe(z.string().min(1, "is not set")),
+});
+
 export type AppConfig = z.infer<typeof AppConfigSchema> & { corsOrigins: string[] };
+export type StripeEndpoint = "platform" | "connect";
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 
 type Parser<T> = (env: Env) => T;
@@ -121,3 +133,57 @@ export const stripeConfig: Parser<StripeConfig> = cachedSection(
     };
   },
 );
+
+const webhookSecrets: Record<StripeEndpoint, Parser<string>> = {
+  platform: cachedSection(
+    PlatformWebhookSecretSchema,
+    "stripe_not_configured",
+    (parsed: z.infer<typeof PlatformWebhookSecretSchema>) => parsed.STRIPE_WEBHOOK_SECRET,
+  ),
+  connect: cachedSection(
+    ConnectWebhookSecretSchema,
+    "stripe_not_configured",
+    (parsed: z.infer<typeof ConnectWebhookSecretSchema>) => parsed.STRIPE_CONNECT_WEBHOOK_SECRET,
+  ),
+};
+
+/** The signing secret of a Stripe webhook endpoint; a missing one is 503 naming it. */
+export const stripeWebhookSecret = (env: Env, endpoint: StripeEndpoint): string =>
+  webhookSecrets[endpoint](env);
+
+/** The platform operator's bearer token; without it every operator route is 503 `not_configured`. */
+export const adminToken: Parser<string> = cachedSection(
+  AdminConfigSchema,
+  "not_configured",
+  (parsed: z.infer<typeof AdminConfigSchema>) => parsed.PLATFORM_ADMIN_TOKEN,
+);
+
+/** Whether the benchmark's routes are on (`BENCH_BARE_ROUTE=1`, set only by `npm run bench`). */
+export const benchRoutesEnabled = (env: Env): boolean => env.BENCH_BARE_ROUTE === "1";
+
+/** Every section, each parsed (and failing with its own clear error) when first read. */
+export interface Config {
+  readonly app: AppConfig;
+  readonly auth: AuthConfig;
+  readonly stripe: StripeConfig;
+  stripeWebhookSecret(endpoint: StripeEndpoint): string;
+  readonly adminToken: string;
+}
+
+export function configOf(env: Env): Config {
+  return {
+    get app() {
+      return appConfig(env);
+    },
+    get auth() {
+      return authConfig(env);
+    },
+    get stripe() {
+      return stripeConfig(env);
+    },
+    stripeWebhookSecret: (endpoint) => stripeWebhookSecret(env, endpoint),
+    get adminToken() {
+      return adminToken(env);
+    },
+  };
+}

@@ -1,6 +1,4 @@
-import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type * as schema from "./db/schema";
-import type { KeyKind, KeyMode, Role } from "./db/schema";
+import type { RequestContext } from "./context";
 
 /** Optional settings that `wrangler types` cannot see because they are unset by default. */
 interface OptionalSettings {
@@ -19,54 +17,12 @@ declare global {
   }
 }
 
-export type Database = DrizzleD1Database<typeof schema>;
-
-/** A clock services read instead of `Date.now()`, so tests can move time. */
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
-
-/** The per-request dependencies handlers pass to services. */
-export interface Services {
-  db: Database;
-  kv: KVNamespace;
-  queue: Queue;
-  clock: Clock;
-  /** The tenants' coordinators (one Durable Object per tenant). */
-  coordinators: Env["TENANT_COORDINATOR"];
-}
-
-/** Who is calling, set by the authentication middleware. */
-export interface UserPrincipal {
-  kind: "user";
-  userId: string;
-  tenantId: string;
-  role: Role;
-  /** Refresh-token family of the session that minted this access token. */
-  sessionId: string;
-  tenantStatus: "active" | "suspended";
-}
-
-/** A tenant server calling with an API key. */
-export interface ApiKeyPrincipal {
-  kind: "api_key";
-  keyId: string;
-  tenantId: string;
-  companyName: string;
-  keyKind: KeyKind;
-  /** Test keys see test data, live keys live data. */
-  mode: KeyMode;
-  tier: string;
-}
-
+/** The Hono env of the app, every middleware and every handler. */
 export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
-    services: Services;
-    principal: UserPrincipal;
-    apiKey: ApiKeyPrincipal;
+    /** The request's one context (`contextMiddleware`); its `caller` is set by the auth middleware. */
+    ctx: RequestContext;
   };
 }

@@ -1,4 +1,5 @@
 import { eq, inArray, sql } from "drizzle-orm";
+import type { RequestContext } from "../context";
 import {
   type WebhookEndpointRow,
   type WebhookEventRow,
@@ -6,7 +7,6 @@ import {
   webhookEndpoints,
   webhookEvents,
 } from "../db/schema";
-import type { Clock, Database } from "../env";
 import { auditInsert } from "../lib/audit";
 import { newId } from "../lib/crypto";
 import { activeSecrets } from "../modules/webhooks/endpoint.service";
@@ -19,9 +19,8 @@ export const DELIVERY_CONCURRENCY = 10;
 const DUE_PER_RUN = 100;
 
 export interface DeliveryDeps {
+  ctx: RequestContext;
   sql: SqlStorage;
-  db: Database;
-  clock: Clock;
   allowInsecureLocalhost: boolean;
   timeoutMs: number;
 }
@@ -61,7 +60,7 @@ async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise
  * with an audit record the tenant sees). The schedule is updated in the coordinator's storage.
  */
 export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<void> {
-  const now = deps.clock.now().getTime();
+  const now = deps.ctx.clock.now().getTime();
   const due = deps.sql
     .exec<{ event_id: string; attempt: number }>(
       "SELECT event_id, attempt FROM deliveries WHERE due_at <= ? ORDER BY due_at LIMIT ?",
@@ -71,9 +70,9 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
     .toArray();
   if (!due.length) return;
 
-  const [endpoints, events] = await deps.db.batch([
-    deps.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, tenantId)),
-    deps.db
+  const [endpoints, events] = await deps.ctx.db.batch([
+    deps.ctx.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, tenantId)),
+    deps.ctx.db
       .select()
       .from(webhookEvents)
       .where(
@@ -115,7 +114,7 @@ async function settleWithoutSending(
   endpoint: WebhookEndpointRow | undefined,
 ) {
   const disabled = endpoint?.url && endpoint.status === "disabled";
-  await deps.db
+  await deps.ctx.db
     .update(webhookEvents)
     .set({
       status: disabled ? "failed" : "skipped",
@@ -137,7 +136,7 @@ async function recordAttempt(
   attempt: number,
   result: SendResult,
 ): Promise<WebhookEndpointRow> {
-  const now = deps.clock.now();
+  const now = deps.ctx.clock.now();
   const outcome = classifyAttempt(
     {
       ...(result.status !== undefined ? { status: result.status } : {}),
@@ -166,8 +165,8 @@ async function recordAttempt(
     disableReason !== null ||
     (endpoint.failingSince?.getTime() ?? null) !== (failingSince?.getTime() ?? null);
 
-  await deps.db.batch([
-    deps.db.insert(webhookAttempts).values({
+  await deps.ctx.db.batch([
+    deps.ctx.db.insert(webhookAttempts).values({
       id: newId("att"),
       eventId: event.id,
       tenantId: event.tenantId,
@@ -180,7 +179,7 @@ async function recordAttempt(
       responseBody: result.responseBody || null,
       createdAt: now,
     }),
-    deps.db
+    deps.ctx.db
       .update(webhookEvents)
       .set({
         status,
@@ -193,7 +192,7 @@ async function recordAttempt(
       .where(eq(webhookEvents.id, event.id)),
     ...(endpointChanged
       ? [
-          deps.db
+          deps.ctx.db
             .update(webhookEndpoints)
             .set(endpointChange)
             .where(eq(webhookEndpoints.tenantId, event.tenantId)),
@@ -201,7 +200,7 @@ async function recordAttempt(
       : []),
     ...(disableReason
       ? [
-          auditInsert(deps.db, {
+          auditInsert(deps.ctx.db, {
             tenantId: event.tenantId,
             actorType: "system",
             action: "webhook_endpoint.disabled",

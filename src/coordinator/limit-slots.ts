@@ -1,7 +1,7 @@
 import { and, count, eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { Database } from "../db/client";
 import { plans, users } from "../db/schema";
-import type { Database } from "../env";
 
 /**
  * Count limits of a tenant's platform plan (plans, users) enforced where they cannot be raced:

@@ -6,12 +6,17 @@ export const ERROR_STATUS = {
   validation_error: 400,
   invalid_state: 400,
   invalid_signature: 400,
+  /** The seed's OAuth callback error when the user denied access at Stripe. */
+  access_denied: 400,
+  oauth_error: 400,
   unauthenticated: 401,
   tenant_suspended: 402,
   plan_limit_reached: 402,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  /** A test send got no answer within 10 s. */
+  webhook_timeout: 408,
   conflict: 409,
   stripe_not_connected: 409,
   account_already_connected: 409,
@@ -20,6 +25,8 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal_error: 500,
   stripe_error: 502,
+  /** A test send could not reach the receiver. */
+  webhook_unreachable: 502,
   not_configured: 503,
   stripe_not_configured: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;

@@ -64,3 +64,11 @@ export function afterCursor(
     and(eq(createdColumn, after.createdAt), lt(idColumn, after.id)),
   );
 }
+
+/** The list body every list answers: `{data, has_more, next_cursor}`. */
+export function pageBody<T, S>(
+  page: { page: T[]; hasMore: boolean; nextCursor: string | null },
+  serialize: (row: T) => S,
+) {
+  return { data: page.page.map(serialize), has_more: page.hasMore, next_cursor: page.nextCursor };
+}

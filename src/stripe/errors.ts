@@ -9,7 +9,8 @@ export function safeStripeMessage(message: string): string {
 }
 
 /**
- * Maps a Stripe SDK error to the contract: 429 passes on as `rate_limited` with Retry-After;
+ * Maps a Stripe SDK error to the contract (the app's error handler calls it, once for every
+ * route): 429 passes on as `rate_limited` with Retry-After;
  * everything else Stripe says is a 502 `stripe_error` carrying Stripe's message and code.
  * Errors that are not Stripe's are returned unchanged.
  */
@@ -35,13 +36,4 @@ export function fromStripeError(error: unknown): unknown {
   return new ApiError("stripe_error", `Stripe: ${safeStripeMessage(error.message)} (${code}${decline})`, {
     cause: error,
   });
-}
-
-/** Runs a Stripe call and rethrows its failure in the contract's shape. */
-export async function callStripe<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw fromStripeError(error);
-  }
 }

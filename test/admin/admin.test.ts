@@ -2,10 +2,6 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { createRouter } from "../../src/lib/create-app";
-import { ApiError } from "../../src/lib/errors";
-import { requireAdmin } from "../../src/modules/admin/admin.auth";
-import { ADMIN_BEARER_SCHEME, adminRoutes } from "../../src/modules/admin/admin.routes";
 import { type ApiResponse, call, expectError, registerTenant, unique } from "../harness";
 import { failNext, stripeObject, stripeRequests } from "../stripe-double";
 
@@ -14,21 +10,13 @@ const ADMIN = "/api/v1/admin";
 
 type Fetcher = (request: Request) => Promise<Response>;
 
-/** The app with the operator API mounted, as `src/app.ts` mounts it (also for a custom env). */
-function localApp(bindings: Env = env): Fetcher {
+/** The Worker's app with other bindings (a broken queue, a missing setting). */
+function appWith(bindings: Env): Fetcher {
   const app = createApp();
-  app.route("/", adminRoutes);
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", ADMIN_BEARER_SCHEME);
   return async (request) => app.fetch(request, bindings, createExecutionContext());
 }
 
-// Through the Worker's own fetch once `src/app.ts` mounts the operator API; until then through
-// the same app built here with the routes mounted.
-let fetcher: Fetcher;
-beforeAll(async () => {
-  const probe = await exports.default.fetch("http://api.test/api/v1/admin/plans");
-  fetcher = probe.status === 404 ? localApp() : (request) => exports.default.fetch(request);
-});
+const fetcher: Fetcher = (request) => exports.default.fetch(request);
 
 interface AdminCallOptions {
   method?: string;
@@ -178,26 +166,12 @@ describe("authentication", () => {
   });
 
   it("fails closed with 503 not_configured when PLATFORM_ADMIN_TOKEN is not set", async () => {
-    const app = createRouter();
-    app.get("/x", requireAdmin, (c) => c.text("ok"));
-    app.onError((error, c) =>
-      error instanceof ApiError
-        ? c.json({ error: error.code, message: error.message }, error.status)
-        : c.text("?", 500),
-    );
     for (const value of [undefined, "", "  "]) {
-      const res = await app.request(
-        "/x",
-        { headers: { Authorization: `Bearer ${TOKEN}` } },
-        {
-          ...env,
-          PLATFORM_ADMIN_TOKEN: value,
-        },
-      );
+      const res = await admin("/plans", { via: appWith({ ...env, PLATFORM_ADMIN_TOKEN: value as string }) });
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({
+      expect(res.body).toMatchObject({
         error: "not_configured",
-        message: "PLATFORM_ADMIN_TOKEN is not set",
+        message: "Server configuration error: PLATFORM_ADMIN_TOKEN is not set",
       });
     }
   });
@@ -864,7 +838,7 @@ describe("Stripe events", () => {
 
     const failing = await admin(`/stripe-events/${id}/retry`, {
       method: "POST",
-      via: localApp({ ...env, EVENTS_QUEUE: broken }),
+      via: appWith({ ...env, EVENTS_QUEUE: broken }),
     });
     expectError(failing, 500, "internal_error");
     expect(
@@ -873,7 +847,7 @@ describe("Stripe events", () => {
 
     const ok = await admin(`/stripe-events/${id}/retry`, {
       method: "POST",
-      via: localApp({ ...env, EVENTS_QUEUE: recording }),
+      via: appWith({ ...env, EVENTS_QUEUE: recording }),
     });
     expect(ok.status, JSON.stringify(ok.body)).toBe(202);
     expect(sent).toEqual([

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
-import { database } from "../../src/middleware/services";
 import { refreshTenantKeyRecords } from "../../src/modules/api-keys/api-keys.service";
+import { testContext } from "../context";
 import { call, expectError, registerTeam } from "../harness";
 
 const KEYS = "/api/v1/auth/tenants/api-keys/";
@@ -279,7 +279,7 @@ describe("suspended tenants and rate limits", () => {
     const { tenantId, keys } = await registerWithKeys();
     expect((await verify(keys.test_secret)).status).toBe(200);
     await env.DB.prepare("UPDATE tenants SET status = 'suspended' WHERE id = ?").bind(tenantId).run();
-    await refreshTenantKeyRecords(database(env.DB), env.KV, tenantId, new Date());
+    await refreshTenantKeyRecords(testContext(), tenantId);
     expectError(await verify(keys.test_secret), 402, "tenant_suspended");
     const edge = await env.KV.get<{ tenant_status: string }>(
       `apikey:${await sha256Hex(keys.live_secret)}`,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
-import { database } from "../../src/middleware/services";
 import { type EdgeKeyRecord, ISOLATE_CACHE_MS, lookupKey } from "../../src/modules/api-keys/edge-store";
 import { call, PASSWORD, unique } from "../harness";
 

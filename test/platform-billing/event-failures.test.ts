@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { systemClock } from "../../src/env";
 import worker from "../../src/index";
 import { ingestStripeEvent } from "../../src/modules/stripe-events/ingest.service";
-import type { QueueMessage } from "../../src/queue";
+import type { QueueMessage } from "../../src/queue/messages";
+import { testContext } from "../context";
 import { registerTenant, unique } from "../harness";
 import { connectTenant } from "../stripe-double";
 import { nowSeconds, processed, stripeEvent } from "./helpers";
@@ -115,7 +115,7 @@ describe("Stripe ingestion", () => {
         sent.push(message);
       },
     } as unknown as Queue;
-    const deps = { db: {} as never, queue, clock: systemClock };
+    const deps = testContext({ queue });
     await expect(ingestStripeEvent(deps, "platform", event as never, raw)).rejects.toThrow(
       "queue unavailable",
     );

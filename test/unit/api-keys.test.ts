@@ -1,7 +1,7 @@
 import type { SQLWrapper } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
-import type { Database } from "../../src/env";
+import type { Database } from "../../src/db/client";
 import {
   generateApiKey,
   keyState,

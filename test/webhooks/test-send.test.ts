@@ -90,7 +90,7 @@ describe("POST /webhooks/test/", () => {
     expectError(await call(TEST, { token: team.tokens.owner, method: "POST" }), 409, "conflict");
   });
 
-  it("answers the seed's 408 body when the receiver does not answer within 10 s", {
+  it("answers 408 webhook_timeout (the seed's message and webhook_url) when the receiver does not answer within 10 s", {
     timeout: 20_000,
   }, async () => {
     const team = await registerTeam();
@@ -98,9 +98,8 @@ describe("POST /webhooks/test/", () => {
     await behave(hook, [], { hang: true });
     await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
     const res = await call(TEST, { token: team.tokens.owner, method: "POST" });
-    expect(res.status).toBe(408);
+    expectError(res, 408, "webhook_timeout");
     expect(res.body).toMatchObject({
-      error: "Webhook request timed out",
       message: "Your webhook endpoint did not respond within 10 seconds",
       webhook_url: hookUrl(hook),
     });

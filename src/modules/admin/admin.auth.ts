@@ -1,7 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../env";
+import { guard } from "../../lib/access";
 import { timingSafeEqualStrings } from "../../lib/crypto";
-import { ApiError, unauthenticated } from "../../lib/errors";
+import { unauthenticated } from "../../lib/errors";
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
@@ -21,11 +22,15 @@ export const ADMIN_BEARER_SCHEME = {
  * `not_configured`. A missing or wrong credential (a tenant's JWT or API key included) is 401,
  * never 403, and the answer does not say which of the two it was beyond "not provided".
  */
-export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const expected = (c.env as { PLATFORM_ADMIN_TOKEN?: string }).PLATFORM_ADMIN_TOKEN?.trim();
-  if (!expected) throw new ApiError("not_configured", "PLATFORM_ADMIN_TOKEN is not set");
-  const token = BEARER.exec(c.req.header("Authorization") ?? "")?.[1];
-  if (!token) throw unauthenticated("Platform admin credentials were not provided");
-  if (!timingSafeEqualStrings(token, expected)) throw unauthenticated("Invalid platform admin token");
-  await next();
-});
+export const requireAdmin = guard(
+  createMiddleware<AppEnv>(async (c, next) => {
+    const { ctx } = c.var;
+    const expected = ctx.config.adminToken;
+    const token = BEARER.exec(c.req.header("Authorization") ?? "")?.[1];
+    if (!token) throw unauthenticated("Platform admin credentials were not provided");
+    if (!timingSafeEqualStrings(token, expected)) throw unauthenticated("Invalid platform admin token");
+    ctx.caller = { kind: "operator" };
+    await next();
+  }),
+  { operator: true },
+);

@@ -1,12 +1,13 @@
 import { asc, eq } from "drizzle-orm";
 import Stripe from "stripe";
+import type { RequestContext } from "../../context";
 import { type PlatformPlanRow, platformPlans } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
-import { ApiError } from "../../lib/errors";
-import { callStripe } from "../../stripe/errors";
+import { errorFields } from "../../lib/logger";
+import { fromStripeError } from "../../stripe/errors";
 import { priceDisplay } from "../plans/money";
 import type { SyncAction, SyncActionKind, SyncResult } from "./platform-plans.schemas";
-import { type AdminContext, PLATFORM_AUDIT_TENANT } from "./platform-plans.service";
+import { PLATFORM_AUDIT_TENANT } from "./platform-plans.service";
 
 /**
  * `POST /admin/plans/sync`: makes the platform account's Stripe catalog match `platform_plans`,
@@ -15,10 +16,6 @@ import { type AdminContext, PLATFORM_AUDIT_TENANT } from "./platform-plans.servi
  * (502) keeps what was done and a rerun carries on from there. Every create has an idempotency
  * key derived from what it creates, so a rerun after a lost answer gets the same object back.
  */
-
-export interface SyncContext extends AdminContext {
-  stripe: Stripe;
-}
 
 type Push = (action: SyncActionKind, detail: string, ids?: { product?: string; price?: string }) => void;
 
@@ -45,20 +42,19 @@ const idOf = (value: string | { id: string } | null) =>
 /** A read that answers null for an object Stripe does not know (deleted, or made with another key or mode). */
 async function findAtStripe<T>(read: () => Promise<T>): Promise<T | null> {
   try {
-    return await callStripe(read);
+    return await read();
   } catch (error) {
-    const cause = error instanceof ApiError ? error.cause : undefined;
-    if (cause instanceof Stripe.errors.StripeError && cause.statusCode === 404) return null;
+    if (error instanceof Stripe.errors.StripeError && error.statusCode === 404) return null;
     throw error;
   }
 }
 
 async function store(
-  ctx: SyncContext,
+  ctx: RequestContext,
   planId: string,
   ids: { stripeProductId?: string; stripePriceId?: string | null },
 ) {
-  await ctx.services.db.update(platformPlans).set(ids).where(eq(platformPlans.id, planId));
+  await ctx.db.update(platformPlans).set(ids).where(eq(platformPlans.id, planId));
 }
 
 /** What differs between the plan and its Stripe product: the update to send, and why. */
@@ -99,7 +95,7 @@ function priceMismatch(plan: PlatformPlanRow, productId: string, price: Stripe.P
   return reasons.length ? reasons.join("; ") : null;
 }
 
-async function syncActivePlan(ctx: SyncContext, plan: PlatformPlanRow, dryRun: boolean, push: Push) {
+async function syncActivePlan(ctx: RequestContext, plan: PlatformPlanRow, dryRun: boolean, push: Push) {
   let productId = plan.stripeProductId;
   let priceId = plan.stripePriceId;
   let touched = false;
@@ -112,7 +108,7 @@ async function syncActivePlan(ctx: SyncContext, plan: PlatformPlanRow, dryRun: b
     } else {
       const changes = productChanges(plan, product);
       if (changes) {
-        if (!dryRun) await callStripe(() => ctx.stripe.products.update(storedId, changes.params));
+        if (!dryRun) await ctx.stripe.products.update(storedId, changes.params);
         push("update_product", changes.detail, { product: storedId });
         touched = true;
       }
@@ -129,15 +125,13 @@ async function syncActivePlan(ctx: SyncContext, plan: PlatformPlanRow, dryRun: b
       push("create_price", planPrice(plan));
       return;
     }
-    const product = await callStripe(() =>
-      ctx.stripe.products.create(
-        {
-          name: plan.name,
-          ...(plan.description ? { description: plan.description } : {}),
-          metadata: { platform_plan_id: plan.id, tier: plan.tier },
-        },
-        { idempotencyKey: productKey(plan, missing) },
-      ),
+    const product = await ctx.stripe.products.create(
+      {
+        name: plan.name,
+        ...(plan.description ? { description: plan.description } : {}),
+        metadata: { platform_plan_id: plan.id, tier: plan.tier },
+      },
+      { idempotencyKey: productKey(plan, missing) },
     );
     await store(ctx, plan.id, { stripeProductId: product.id, stripePriceId: null });
     productId = product.id;
@@ -161,26 +155,24 @@ async function syncActivePlan(ctx: SyncContext, plan: PlatformPlanRow, dryRun: b
     return;
   }
   const product = productId;
-  const price = await callStripe(() =>
-    ctx.stripe.prices.create(
-      {
-        product,
-        unit_amount: plan.priceCents,
-        currency: plan.currency,
-        recurring: { interval: plan.billingInterval },
-        metadata: { platform_plan_id: plan.id },
-      },
-      { idempotencyKey: priceKey(plan, product, priceId) },
-    ),
+  const price = await ctx.stripe.prices.create(
+    {
+      product,
+      unit_amount: plan.priceCents,
+      currency: plan.currency,
+      recurring: { interval: plan.billingInterval },
+      metadata: { platform_plan_id: plan.id },
+    },
+    { idempotencyKey: priceKey(plan, product, priceId) },
   );
   // Archive the old price before storing the new one: if archiving fails, the rerun finds the
   // old price still stored, gets the same new price back (same key) and archives again.
-  if (current?.active) await callStripe(() => ctx.stripe.prices.update(current.id, { active: false }));
+  if (current?.active) await ctx.stripe.prices.update(current.id, { active: false });
   await store(ctx, plan.id, { stripePriceId: price.id });
   push(action, detail, { product, price: price.id });
 }
 
-async function syncInactivePlan(ctx: SyncContext, plan: PlatformPlanRow, dryRun: boolean, push: Push) {
+async function syncInactivePlan(ctx: RequestContext, plan: PlatformPlanRow, dryRun: boolean, push: Push) {
   const productId = plan.stripeProductId;
   if (!productId) {
     push("unchanged", "inactive; never synced to Stripe");
@@ -195,7 +187,7 @@ async function syncInactivePlan(ctx: SyncContext, plan: PlatformPlanRow, dryRun:
     push("unchanged", "inactive; product already archived", { product: productId });
     return;
   }
-  if (!dryRun) await callStripe(() => ctx.stripe.products.update(productId, { active: false }));
+  if (!dryRun) await ctx.stripe.products.update(productId, { active: false });
   push("archive_product", "the plan is inactive; existing subscriptions go on", { product: productId });
 }
 
@@ -210,8 +202,8 @@ function summarize(actions: SyncAction[]): SyncResult["summary"] {
 }
 
 /** Syncs every plan; with `dryRun` Stripe is only read and nothing is written anywhere. */
-export async function syncPlatformPlans(ctx: SyncContext, dryRun: boolean): Promise<SyncResult> {
-  const { db, clock } = ctx.services;
+export async function syncPlatformPlans(ctx: RequestContext, dryRun: boolean): Promise<SyncResult> {
+  const { db, clock } = ctx;
   const plans = await db.select().from(platformPlans).orderBy(asc(platformPlans.id));
   const actions: SyncAction[] = [];
   let failure: unknown = null;
@@ -247,14 +239,18 @@ export async function syncPlatformPlans(ctx: SyncContext, dryRun: boolean): Prom
             stripe_product_id,
             stripe_price_id,
           })),
-          ...(failure ? { stopped_by: failure instanceof Error ? failure.message : String(failure) } : {}),
+          ...(failure ? { stopped_by: stoppedBy(failure) } : {}),
         },
         requestId: ctx.requestId,
         at: clock.now(),
-      }).catch((error: unknown) =>
-        console.error(JSON.stringify({ level: "error", msg: "sync audit failed", error: String(error) })),
-      );
+      }).catch((error: unknown) => ctx.log.error("sync audit failed", errorFields(error)));
     }
   }
   return { dry_run: dryRun, actions, summary: summarize(actions) };
+}
+
+/** What stopped a sync, in the words the caller got (Stripe's message with keys masked). */
+function stoppedBy(failure: unknown): string {
+  const mapped = fromStripeError(failure);
+  return mapped instanceof Error ? mapped.message : String(mapped);
 }

@@ -1,10 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { stripeConfig } from "../../config";
-import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { jsonBody, jsonResponse } from "../../lib/openapi";
-import { stripeClient } from "../../stripe/client";
 import { ADMIN_AUTH, requireAdmin } from "./admin.auth";
 import { adminErrors, adminStripeErrors, ADMIN_TAGS as tags } from "./admin.openapi";
 import { syncPlatformPlans } from "./plan-sync.service";
@@ -24,11 +20,6 @@ import * as platformPlans from "./platform-plans.service";
 const BASE = "/api/v1/admin/plans";
 const security = ADMIN_AUTH;
 const middleware = [requireAdmin];
-
-const adminContext = (c: Context<AppEnv>): platformPlans.AdminContext => ({
-  services: c.var.services,
-  requestId: c.var.requestId,
-});
 
 const listRoute = createRoute({
   method: "get",
@@ -94,26 +85,25 @@ const syncRoute = createRoute({
 
 export const adminPlatformPlansRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const plans = await platformPlans.listPlatformPlans(c.var.services, c.req.valid("query"));
+    const plans = await platformPlans.listPlatformPlans(c.var.ctx, c.req.valid("query"));
     return c.json({ data: plans.map(serializePlatformPlan) }, 200);
   })
   .openapi(syncRoute, async (c) => {
-    const config = stripeConfig(c.env);
     // Without a JSON body (the body is optional) the validated data is `{}`.
     const dryRun = c.req.valid("json").dry_run === true;
-    const result = await syncPlatformPlans({ ...adminContext(c), stripe: stripeClient(config) }, dryRun);
+    const result = await syncPlatformPlans(c.var.ctx, dryRun);
     return c.json(result, 200);
   })
   .openapi(getRoute, async (c) => {
-    const plan = await platformPlans.getPlatformPlan(c.var.services, c.req.valid("param").id);
+    const plan = await platformPlans.getPlatformPlan(c.var.ctx, c.req.valid("param").id);
     return c.json(serializePlatformPlan(plan), 200);
   })
   .openapi(createPlanRoute, async (c) => {
-    const plan = await platformPlans.createPlatformPlan(adminContext(c), c.req.valid("json"));
+    const plan = await platformPlans.createPlatformPlan(c.var.ctx, c.req.valid("json"));
     return c.json(serializePlatformPlan(plan), 201);
   })
   .openapi(updateRoute, async (c) => {
     const { id: _id, tier: _tier, ...changes } = c.req.valid("json");
-    const plan = await platformPlans.updatePlatformPlan(adminContext(c), c.req.valid("param").id, changes);
+    const plan = await platformPlans.updatePlatformPlan(c.var.ctx, c.req.valid("param").id, changes);
     return c.json(serializePlatformPlan(plan), 200);
   });

@@ -1,4 +1,5 @@
 import { asc, eq, inArray } from "drizzle-orm";
+import type { RequestContext } from "../../context";
 import {
   type BillingInterval,
   type PlanLimits,
@@ -7,7 +8,6 @@ import {
   tenantSubscriptions,
   tenants,
 } from "../../db/schema";
-import type { Services } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
@@ -16,21 +16,16 @@ import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
 /** Audit records of platform-level changes have no tenant; they are filed under this id. */
 export const PLATFORM_AUDIT_TENANT = "platform";
 
-export interface AdminContext {
-  services: Services;
-  requestId: string;
-}
-
-export async function listPlatformPlans(services: Services, filters: { is_active?: boolean | undefined }) {
-  return services.db
+export async function listPlatformPlans(ctx: RequestContext, filters: { is_active?: boolean | undefined }) {
+  return ctx.db
     .select()
     .from(platformPlans)
     .where(filters.is_active === undefined ? undefined : eq(platformPlans.isActive, filters.is_active))
     .orderBy(asc(platformPlans.id));
 }
 
-export async function getPlatformPlan(services: Services, id: string): Promise<PlatformPlanRow> {
-  const plan = await services.db.select().from(platformPlans).where(eq(platformPlans.id, id)).get();
+export async function getPlatformPlan(ctx: RequestContext, id: string): Promise<PlatformPlanRow> {
+  const plan = await ctx.db.select().from(platformPlans).where(eq(platformPlans.id, id)).get();
   if (!plan) throw notFound("Platform plan");
   return plan;
 }
@@ -51,8 +46,8 @@ export interface NewPlatformPlan {
 const idTaken = (id: string) => new ApiError("conflict", `A platform plan with id "${id}" already exists`);
 
 /** Stored in D1 only (plan + audit in one batch); Stripe's Product and Price are made by the sync. */
-export async function createPlatformPlan(ctx: AdminContext, input: NewPlatformPlan) {
-  const { db, clock } = ctx.services;
+export async function createPlatformPlan(ctx: RequestContext, input: NewPlatformPlan) {
+  const { db, clock } = ctx;
   const now = clock.now();
   const row: PlatformPlanRow = {
     id: input.id,
@@ -112,9 +107,9 @@ export interface PlatformPlanChanges {
  * becomes a new Stripe Price (prices are immutable) and the old one is archived; a deactivated
  * plan's product is archived. Limits are the platform's own and never go to Stripe.
  */
-export async function updatePlatformPlan(ctx: AdminContext, id: string, changes: PlatformPlanChanges) {
-  const { db, clock } = ctx.services;
-  const plan = await getPlatformPlan(ctx.services, id);
+export async function updatePlatformPlan(ctx: RequestContext, id: string, changes: PlatformPlanChanges) {
+  const { db, clock } = ctx;
+  const plan = await getPlatformPlan(ctx, id);
   const now = clock.now();
   const next: PlatformPlanRow = {
     ...plan,
@@ -202,16 +197,15 @@ export async function updatePlatformPlan(ctx: AdminContext, id: string, changes:
         ]
       : []),
   ]);
-  if (changed.includes("limits")) await republishSubscribers(ctx.services, plan.id, now);
+  if (changed.includes("limits")) await republishSubscribers(ctx, plan.id);
   return next;
 }
 
 /** The API keys of the plan's subscribers see the new rate limit (KV, and this isolate at once). */
-async function republishSubscribers(services: Services, planId: string, now: Date) {
-  const subscribers = await services.db
+async function republishSubscribers(ctx: RequestContext, planId: string) {
+  const subscribers = await ctx.db
     .select({ tenantId: tenantSubscriptions.tenantId })
     .from(tenantSubscriptions)
     .where(eq(tenantSubscriptions.planId, planId));
-  for (const { tenantId } of subscribers)
-    await refreshTenantKeyRecords(services.db, services.kv, tenantId, now);
+  for (const { tenantId } of subscribers) await refreshTenantKeyRecords(ctx, tenantId);
 }

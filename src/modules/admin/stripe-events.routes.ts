@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { jsonResponse } from "../../lib/openapi";
+import { pageBody } from "../../lib/pagination";
 import { ADMIN_AUTH, requireAdmin } from "./admin.auth";
 import { adminErrors, ADMIN_TAGS as tags } from "./admin.openapi";
 import {
@@ -55,17 +56,14 @@ const retryRoute = createRoute({
 
 export const adminStripeEventsRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const { page, hasMore, nextCursor } = await listStripeEvents(c.var.services, c.req.valid("query"));
-    return c.json({ data: page.map(serializeStripeEvent), has_more: hasMore, next_cursor: nextCursor }, 200);
+    const page = await listStripeEvents(c.var.ctx, c.req.valid("query"));
+    return c.json(pageBody(page, serializeStripeEvent), 200);
   })
   .openapi(getRoute, async (c) => {
-    const event = await getStripeEvent(c.var.services, c.req.valid("param").id);
+    const event = await getStripeEvent(c.var.ctx, c.req.valid("param").id);
     return c.json(serializeStripeEventDetail(event), 200);
   })
   .openapi(retryRoute, async (c) => {
-    const event = await retryStripeEvent(
-      { services: c.var.services, requestId: c.var.requestId },
-      c.req.valid("param").id,
-    );
+    const event = await retryStripeEvent(c.var.ctx, c.req.valid("param").id);
     return c.json({ message: "Event queued for processing", event: serializeStripeEvent(event) }, 202);
   });

@@ -1,22 +1,15 @@
 import { and, desc, eq, getTableColumns, inArray } from "drizzle-orm";
+import type { RequestContext } from "../../context";
 import { type StripeEventRow, stripeEvents } from "../../db/schema";
-import type { Services } from "../../env";
 import { auditInsertIfChanged } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
-import type { AdminContext } from "./platform-plans.service";
+import { stripeEventMessage } from "../stripe-events/ingest.service";
 import { PLATFORM_AUDIT_TENANT } from "./platform-plans.service";
 import type { StripeEventSummary } from "./stripe-events.schemas";
 
 /** Statuses an operator may send back for processing. */
 export const RETRYABLE_STATUSES = ["failed", "ignored"] as const;
-
-/** The message the Stripe-event consumer takes, as the webhook ingest sends it. */
-export interface StripeEventMessage {
-  kind: "stripe.event";
-  event_id: string;
-  request_id?: string;
-}
 
 const { payload: _payload, ...summaryColumns } = getTableColumns(stripeEvents);
 
@@ -29,9 +22,9 @@ export interface StripeEventFilters {
 }
 
 /** Received Stripe events, newest first by `received_at`, without their payloads. */
-export async function listStripeEvents(services: Services, filters: StripeEventFilters) {
+export async function listStripeEvents(ctx: RequestContext, filters: StripeEventFilters) {
   const after = decodeCursor(filters.cursor);
-  const rows: StripeEventSummary[] = await services.db
+  const rows: StripeEventSummary[] = await ctx.db
     .select(summaryColumns)
     .from(stripeEvents)
     .where(
@@ -51,8 +44,8 @@ export async function listStripeEvents(services: Services, filters: StripeEventF
   return { page: page.map(({ createdAt: _createdAt, ...row }) => row), hasMore, nextCursor };
 }
 
-export async function getStripeEvent(services: Services, id: string): Promise<StripeEventRow> {
-  const row = await services.db.select().from(stripeEvents).where(eq(stripeEvents.id, id)).get();
+export async function getStripeEvent(ctx: RequestContext, id: string): Promise<StripeEventRow> {
+  const row = await ctx.db.select().from(stripeEvents).where(eq(stripeEvents.id, id)).get();
   if (!row) throw notFound("Stripe event");
   return row;
 }
@@ -68,9 +61,9 @@ const notRetryable = (status: string) =>
  * in SQL, so two racing retries enqueue it once) and the consumer gets `{kind: "stripe.event",
  * event_id}`. If the enqueue fails the status is put back, so the event can be retried again.
  */
-export async function retryStripeEvent(ctx: AdminContext, id: string) {
-  const { db, clock, queue } = ctx.services;
-  const event = await getStripeEvent(ctx.services, id);
+export async function retryStripeEvent(ctx: RequestContext, id: string) {
+  const { db, clock, queue } = ctx;
+  const event = await getStripeEvent(ctx, id);
   const previous = event.status;
   if (!(RETRYABLE_STATUSES as readonly string[]).includes(previous)) throw notRetryable(previous);
 
@@ -92,11 +85,11 @@ export async function retryStripeEvent(ctx: AdminContext, id: string) {
     }),
   ]);
   if (!updated.meta.changes) {
-    const current = await getStripeEvent(ctx.services, id);
+    const current = await getStripeEvent(ctx, id);
     throw notRetryable(current.status);
   }
 
-  const message: StripeEventMessage = { kind: "stripe.event", event_id: id, request_id: ctx.requestId };
+  const message = stripeEventMessage(id, ctx.requestId);
   try {
     await queue.send(message, { contentType: "json" });
   } catch (error) {

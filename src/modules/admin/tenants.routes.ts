@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { jsonResponse } from "../../lib/openapi";
+import { pageBody } from "../../lib/pagination";
 import { ADMIN_AUTH, requireAdmin } from "./admin.auth";
 import { adminErrors, ADMIN_TAGS as tags } from "./admin.openapi";
 import {
@@ -40,10 +41,10 @@ const getRoute = createRoute({
 
 export const adminTenantsRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const { page, hasMore, nextCursor } = await listTenants(c.var.services, c.req.valid("query"));
-    return c.json({ data: page.map(serializeAdminTenant), has_more: hasMore, next_cursor: nextCursor }, 200);
+    const page = await listTenants(c.var.ctx, c.req.valid("query"));
+    return c.json(pageBody(page, serializeAdminTenant), 200);
   })
   .openapi(getRoute, async (c) => {
-    const tenant = await getTenant(c.var.services, c.req.valid("param").id);
+    const tenant = await getTenant(c.var.ctx, c.req.valid("param").id);
     return c.json(serializeAdminTenant(tenant), 200);
   });

@@ -1,6 +1,6 @@
 import { and, desc, eq, like, or, type SQL } from "drizzle-orm";
+import type { RequestContext } from "../../context";
 import { type TenantStatus, tenantSubscriptions, tenants } from "../../db/schema";
-import type { Services } from "../../env";
 import { notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 
@@ -27,8 +27,8 @@ const tenantFields = {
   },
 };
 
-function selectTenants(services: Services, where: SQL | undefined) {
-  return services.db
+function selectTenants(ctx: RequestContext, where: SQL | undefined) {
+  return ctx.db
     .select(tenantFields)
     .from(tenants)
     .leftJoin(tenantSubscriptions, eq(tenantSubscriptions.tenantId, tenants.id))
@@ -45,11 +45,11 @@ export interface TenantFilters {
 }
 
 /** Every tenant of the platform, newest first, with its platform subscription. */
-export async function listTenants(services: Services, filters: TenantFilters) {
+export async function listTenants(ctx: RequestContext, filters: TenantFilters) {
   const after = decodeCursor(filters.cursor);
   const term = filters.search?.replace(/[%_]/g, "");
   const rows = await selectTenants(
-    services,
+    ctx,
     and(
       filters.status ? eq(tenants.status, filters.status) : undefined,
       term ? or(like(tenants.companyName, `%${term}%`), like(tenants.slug, `%${term}%`)) : undefined,
@@ -61,8 +61,8 @@ export async function listTenants(services: Services, filters: TenantFilters) {
   return toPage(rows, filters.limit);
 }
 
-export async function getTenant(services: Services, id: string): Promise<AdminTenantRow> {
-  const [row] = await selectTenants(services, eq(tenants.id, id)).limit(1);
+export async function getTenant(ctx: RequestContext, id: string): Promise<AdminTenantRow> {
+  const [row] = await selectTenants(ctx, eq(tenants.id, id)).limit(1);
   if (!row) throw notFound("Tenant");
   return row;
 }

@@ -1,10 +1,11 @@
 import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { apiKeyCaller } from "../../context";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { API_KEY_AUTH, BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { requireApiKey } from "../../middleware/api-key";
-import { requireRole, requireUser } from "../../middleware/auth";
+import { requireApiKey } from "../api-keys/middleware";
+import { requireRole, requireUser } from "../auth/middleware";
 import {
   ListKeysResponse,
   RegenerateBody,
@@ -14,15 +15,10 @@ import {
   scopeOf,
   VerifyResponse,
 } from "./api-keys.schemas";
-import { type KeyContext, listKeys, regenerateKeys, revokeKeys } from "./api-keys.service";
+import { listKeys, regenerateKeys, revokeKeys } from "./api-keys.service";
 
 const tags = ["API keys"];
 const BASE = "/api/v1/auth/tenants/api-keys";
-
-const keyContext = (c: Context<AppEnv>): KeyContext => ({
-  services: c.var.services,
-  requestId: c.var.requestId,
-});
 
 const listRoute = createRoute({
   method: "get",
@@ -81,7 +77,7 @@ const verifyConfig = (method: "get" | "post") =>
   }) satisfies RouteConfig;
 
 const verify = (c: Context<AppEnv>) => {
-  const key = c.var.apiKey;
+  const key = apiKeyCaller(c.var.ctx);
   return c.json(
     {
       valid: true as const,
@@ -95,7 +91,7 @@ const verify = (c: Context<AppEnv>) => {
 };
 
 const revoke = async (c: Context<AppEnv>, body: z.infer<typeof RevokeBody>) => {
-  const revoked = await revokeKeys(keyContext(c), c.var.principal, {
+  const revoked = await revokeKeys(c.var.ctx, {
     scope: scopeOf(body),
     reason: body.reason,
   });
@@ -115,7 +111,7 @@ const REVOKE_WARNING =
 
 export const apiKeysRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const keys = await listKeys(keyContext(c), c.var.principal);
+    const keys = await listKeys(c.var.ctx);
     return c.json(
       { keys, warning: "Secret keys are masked. Store them securely when first generated." },
       200,
@@ -123,7 +119,7 @@ export const apiKeysRoutes = createRouter()
   })
   .openapi(regenerateRoute, async (c) => {
     const body = c.req.valid("json");
-    const result = await regenerateKeys(keyContext(c), c.var.principal, {
+    const result = await regenerateKeys(c.var.ctx, {
       scope: scopeOf(body),
       expireOldIn: body.expire_old_in,
     });

@@ -1,7 +1,8 @@
 import { and, eq, inArray } from "drizzle-orm";
+import { type RequestContext, userCaller } from "../../context";
+import type { Database } from "../../db/client";
 import { type ApiKeyRow, apiKeys, type KeyKind, type KeyMode, type TenantRow } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import type { Database, Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
@@ -20,11 +21,6 @@ import {
 } from "./keys";
 
 const KINDS: KeyKind[] = ["publishable", "secret"];
-
-export interface KeyContext {
-  services: Services;
-  requestId: string;
-}
 
 export interface MintedKeys {
   rows: ApiKeyRow[];
@@ -99,9 +95,10 @@ export interface ListedKey {
 }
 
 /** The tenant's usable keys: publishable in clear, secret masked; newest first per type. */
-export async function listKeys(ctx: KeyContext, principal: UserPrincipal): Promise<ListedKey[]> {
-  const now = ctx.services.clock.now();
-  const rows = await ctx.services.db
+export async function listKeys(ctx: RequestContext): Promise<ListedKey[]> {
+  const principal = userCaller(ctx);
+  const now = ctx.clock.now();
+  const rows = await ctx.db
     .select()
     .from(apiKeys)
     .where(and(eq(apiKeys.tenantId, principal.tenantId), eq(apiKeys.status, "active")));
@@ -144,11 +141,11 @@ export interface RegenerateResult {
  * records are published, so this isolate refuses a dead key on its very next request.
  */
 export async function regenerateKeys(
-  ctx: KeyContext,
-  principal: UserPrincipal,
+  ctx: RequestContext,
   input: { scope: KeyScope; expireOldIn?: RolloverWindow | undefined },
 ): Promise<RegenerateResult> {
-  const { db, kv, clock } = ctx.services;
+  const { db, kv, clock } = ctx;
+  const principal = userCaller(ctx);
   const now = clock.now();
   const modes = modesOf(input.scope);
   const tenant = await loadTenant(db, principal.tenantId);
@@ -205,11 +202,11 @@ export async function regenerateKeys(
 
 /** Revokes every usable key of the modes in `scope`, at once; the reason goes to the audit log. */
 export async function revokeKeys(
-  ctx: KeyContext,
-  principal: UserPrincipal,
+  ctx: RequestContext,
   input: { scope: KeyScope; reason: string },
 ): Promise<string[]> {
-  const { db, kv, clock } = ctx.services;
+  const { db, kv, clock } = ctx;
+  const principal = userCaller(ctx);
   const now = clock.now();
   const tenant = await loadTenant(db, principal.tenantId);
   const old = await liveKeysOf(db, tenant.id, modesOf(input.scope), now);
@@ -259,12 +256,12 @@ export async function revokeKeys(
  * Re-publishes the edge records of every key of a tenant from D1, after a tenant-wide change
  * (suspension, reactivation, tier): KV everywhere, and this isolate's cache at once.
  */
-export async function refreshTenantKeyRecords(db: Database, kv: KVNamespace, tenantId: string, now: Date) {
-  const tenant = await loadTenant(db, tenantId);
-  const rows = await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId));
+export async function refreshTenantKeyRecords(ctx: RequestContext, tenantId: string) {
+  const tenant = await loadTenant(ctx.db, tenantId);
+  const rows = await ctx.db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId));
   await publishKeyRecords(
-    kv,
+    ctx.kv,
     new Map(rows.map((row) => [row.keyHash, edgeRecord(tenant, row)])),
-    now.getTime(),
+    ctx.clock.now().getTime(),
   );
 }

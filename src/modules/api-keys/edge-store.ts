@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
+import type { Database } from "../../db/client";
 import { apiKeys, type KeyKind, type KeyMode, type TenantStatus, tenants } from "../../db/schema";
-import type { Database } from "../../env";
 import { effectiveLimits } from "../../lib/tiers";
 
 /**

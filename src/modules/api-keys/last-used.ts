@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
+import type { Database } from "../../db/client";
 import { apiKeys } from "../../db/schema";
-import type { Database } from "../../env";
 
 /**
  * `last_used_at` without a D1 write per request: each isolate notes a key's use at most once a

@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonResponse } from "../../lib/openapi";
-import { PageQuery } from "../../lib/pagination";
-import { requireRole, requireUser } from "../../middleware/auth";
+import { PageQuery, pageBody } from "../../lib/pagination";
+import { requireRole, requireUser } from "../auth/middleware";
 import { AuditLogResponse, AuditQuery } from "./audit-log.schemas";
 import { listAuditLog, serializeAuditEntry } from "./audit-log.service";
 
@@ -20,10 +20,6 @@ const listRoute = createRoute({
 });
 
 export const auditLogRoutes = createRouter().openapi(listRoute, async (c) => {
-  const { page, hasMore, nextCursor } = await listAuditLog(
-    c.var.services,
-    c.var.principal.tenantId,
-    c.req.valid("query"),
-  );
-  return c.json({ data: page.map(serializeAuditEntry), has_more: hasMore, next_cursor: nextCursor }, 200);
+  const page = await listAuditLog(c.var.ctx, c.req.valid("query"));
+  return c.json(pageBody(page, serializeAuditEntry), 200);
 });

@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from "drizzle-orm";
+import { type RequestContext, userCaller } from "../../context";
 import { type AuditLogRow, auditLog } from "../../db/schema";
-import type { Services } from "../../env";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 
 export interface AuditQueryInput {
@@ -10,9 +10,10 @@ export interface AuditQueryInput {
 }
 
 /** The tenant's audit records, newest first, with cursor pagination and an action-prefix filter. */
-export async function listAuditLog(services: Services, tenantId: string, query: AuditQueryInput) {
+export async function listAuditLog(ctx: RequestContext, query: AuditQueryInput) {
+  const { tenantId } = userCaller(ctx);
   const after = decodeCursor(query.cursor);
-  const rows = await services.db
+  const rows = await ctx.db
     .select()
     .from(auditLog)
     .where(

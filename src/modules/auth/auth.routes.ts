@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, publicErrorResponses } from "../../lib/openapi";
-import { requireUser } from "../../middleware/auth";
 import {
   ChangePasswordBody,
   LoginBody,
@@ -18,7 +17,7 @@ import {
   TokenPairSchema,
 } from "./auth.schemas";
 import * as auth from "./auth.service";
-import { authContext, clientIp } from "./context";
+import { requireUser } from "./middleware";
 import { tokenPair } from "./sessions";
 
 const tags = ["Auth"];
@@ -117,11 +116,7 @@ const detailsRoute = createRoute({
 
 export const authRoutes = createRouter()
   .openapi(registerRoute, async (c) => {
-    const { tenant, user, session, apiKeys } = await auth.register(
-      authContext(c),
-      c.req.valid("json"),
-      clientIp(c),
-    );
+    const { tenant, user, session, apiKeys } = await auth.register(c.var.ctx, c.req.valid("json"));
     return c.json(
       {
         message: "Tenant registered successfully",
@@ -134,7 +129,7 @@ export const authRoutes = createRouter()
     );
   })
   .openapi(loginRoute, async (c) => {
-    const { tenant, user, session } = await auth.login(authContext(c), c.req.valid("json"), clientIp(c));
+    const { tenant, user, session } = await auth.login(c.var.ctx, c.req.valid("json"));
     return c.json(
       {
         message: "Login successful",
@@ -146,25 +141,24 @@ export const authRoutes = createRouter()
     );
   })
   .openapi(refreshRoute, async (c) => {
-    const session = await auth.refresh(authContext(c), c.req.valid("json").refresh, clientIp(c));
+    const session = await auth.refresh(c.var.ctx, c.req.valid("json"));
     return c.json(tokenPair(session), 200);
   })
   .openapi(meRoute, async (c) => {
-    const { user, tenant } = await auth.loadUserAndTenant(c.var.services, c.var.principal);
+    const { user, tenant } = await auth.me(c.var.ctx);
     return c.json({ ...serializeUser(user), tenant: serializeTenant(tenant) }, 200);
   })
   .openapi(changePasswordRoute, async (c) => {
-    await auth.changePassword(authContext(c), c.var.principal, c.req.valid("json"));
+    await auth.changePassword(c.var.ctx, c.req.valid("json"));
     return c.json({ message: "Password changed successfully. Other sessions have been signed out." }, 200);
   })
   .openapi(logoutRoute, async (c) => {
-    const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : undefined;
-    const all = body?.all === true;
-    await auth.logout(authContext(c), c.var.principal, all);
-    return c.json({ message: all ? "Signed out of every session" : "Signed out of this session" }, 200);
+    const body = (c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : undefined) ?? {};
+    await auth.logout(c.var.ctx, body);
+    return c.json({ message: body.all ? "Signed out of every session" : "Signed out of this session" }, 200);
   })
   .openapi(detailsRoute, async (c) => {
-    const { tenant, limits, usage, subscription } = await auth.tenantDetails(c.var.services, c.var.principal);
+    const { tenant, limits, usage, subscription } = await auth.tenantDetails(c.var.ctx);
     return c.json(
       {
         ...serializeTenant(tenant),

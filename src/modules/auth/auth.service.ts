@@ -1,5 +1,5 @@
 import { and, count, eq, isNotNull, isNull, like, or, sql } from "drizzle-orm";
-import type { AuthConfig } from "../../config";
+import { type RequestContext, userCaller } from "../../context";
 import {
   plans,
   refreshTokens,
@@ -10,7 +10,6 @@ import {
   users,
   webhookEndpoints,
 } from "../../db/schema";
-import type { Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
@@ -36,12 +35,6 @@ import {
   takeAttempts,
 } from "./throttle";
 import { verifyToken } from "./tokens";
-
-export interface AuthContext {
-  services: Services;
-  config: AuthConfig;
-  requestId: string;
-}
 
 export interface Session {
   tenant: TenantRow;
@@ -73,14 +66,10 @@ export interface RegisterInput {
  * Registrations are counted per client IP first and a success gives its attempt back, so failed
  * ones (a taken email: the only way to probe which emails exist) are throttled.
  */
-export async function register(
-  ctx: AuthContext,
-  input: RegisterInput,
-  clientIp: string,
-): Promise<Registration> {
-  const { db, clock } = ctx.services;
+export async function register(ctx: RequestContext, input: RegisterInput): Promise<Registration> {
+  const { db, clock } = ctx;
   const now = clock.now();
-  const attemptKey = `register-ip:${clientIp}`;
+  const attemptKey = `register-ip:${ctx.clientIp}`;
   await takeAttempts(
     db,
     [[attemptKey, THROTTLES.register]],
@@ -131,7 +120,7 @@ export async function register(
     createdAt: now,
     updatedAt: now,
   };
-  const session = await issueSession(ctx.config, user, now);
+  const session = await issueSession(ctx.config.auth, user, now);
   const keys = await mintKeys(tenant, ["live", "test"], user.id, now);
 
   try {
@@ -170,7 +159,7 @@ export async function register(
       throw new ApiError("conflict", "Please retry: the company slug was just taken");
     throw error;
   }
-  await publishKeyRecords(ctx.services.kv, keys.records, now.getTime());
+  await publishKeyRecords(ctx.kv, keys.records, now.getTime());
   return { tenant, user, session, apiKeys: keys.fullKeys };
 }
 
@@ -184,14 +173,13 @@ const GENERIC_LOGIN_FAILURE = "Invalid email or password";
  * unknown email costs the same PBKDF2 work as a wrong password.
  */
 export async function login(
-  ctx: AuthContext,
+  ctx: RequestContext,
   input: { email: string; password: string },
-  clientIp: string,
 ): Promise<Session> {
-  const { db, clock } = ctx.services;
+  const { db, clock } = ctx;
   const now = clock.now();
   const emailKey = `email:${await sha256Hex(input.email)}`;
-  const ipKey = `ip:${clientIp}`;
+  const ipKey = `ip:${ctx.clientIp}`;
 
   // One round trip and no join: drizzle maps batched rows by column name, and users and tenants
   // share column names (id, created_at), so a batched join would mix their values.
@@ -214,7 +202,7 @@ export async function login(
   if (!found || !tenant || !check.valid || !found.isActive) throw unauthenticated(GENERIC_LOGIN_FAILURE);
 
   const user: UserRow = { ...found, lastLoginAt: now };
-  const session = await issueSession(ctx.config, user, now);
+  const session = await issueSession(ctx.config.auth, user, now);
   const rehash = check.needsRehash ? { passwordHash: await hashPassword(input.password) } : {};
   await db.batch([
     db.insert(refreshTokens).values(session.refreshRow),
@@ -235,17 +223,18 @@ export async function login(
  * since the successor is written in the same transaction as the consumption, a concurrent reuse
  * either sees it and revokes it too, or runs first and leaves nothing to succeed on.
  */
-export async function refresh(ctx: AuthContext, token: string, clientIp: string): Promise<IssuedSession> {
-  const { db, clock } = ctx.services;
+export async function refresh(ctx: RequestContext, input: { refresh: string }): Promise<IssuedSession> {
+  const { db, clock } = ctx;
   const now = clock.now();
-  const ipKey = `refresh-ip:${clientIp}`;
+  const token = input.refresh;
+  const ipKey = `refresh-ip:${ctx.clientIp}`;
   await takeAttempts(
     db,
     [[ipKey, THROTTLES.refresh]],
     now,
     "Too many invalid refresh attempts. Try again later.",
   );
-  const claims = await verifyToken(ctx.config, token, "refresh", now);
+  const claims = await verifyToken(ctx.config.auth, token, "refresh", now);
 
   const user = await db
     .select({ id: users.id, tenantId: users.tenantId, role: users.role, isActive: users.isActive })
@@ -256,7 +245,7 @@ export async function refresh(ctx: AuthContext, token: string, clientIp: string)
     await revokeFamily(db, claims.sessionId, now);
     throw unauthenticated("Refresh token is no longer valid; sign in again");
   }
-  const session = await issueSession(ctx.config, user, now, claims.sessionId);
+  const session = await issueSession(ctx.config.auth, user, now, claims.sessionId);
   const [consumed] = await db.batch([
     db
       .update(refreshTokens)
@@ -282,8 +271,10 @@ export async function refresh(ctx: AuthContext, token: string, clientIp: string)
 }
 
 /** Ends this session, or every session of the user (`all`); their access tokens die with them. */
-export async function logout(ctx: AuthContext, principal: UserPrincipal, all: boolean): Promise<void> {
-  const { db, clock } = ctx.services;
+export async function logout(ctx: RequestContext, input: { all?: boolean | undefined }): Promise<void> {
+  const { db, clock } = ctx;
+  const principal = userCaller(ctx);
+  const all = input.all === true;
   const now = clock.now();
   await db.batch([
     all ? revokeUserSessions(db, principal.userId, now) : revokeFamily(db, principal.sessionId, now),
@@ -301,11 +292,11 @@ export async function logout(ctx: AuthContext, principal: UserPrincipal, all: bo
 }
 
 export async function changePassword(
-  ctx: AuthContext,
-  principal: UserPrincipal,
+  ctx: RequestContext,
   input: { current_password: string; new_password: string },
 ): Promise<void> {
-  const { db, clock } = ctx.services;
+  const { db, clock } = ctx;
+  const principal = userCaller(ctx);
   const now = clock.now();
   const attemptKey = `change-password:${principal.userId}`;
   await takeAttempts(
@@ -342,8 +333,10 @@ export async function changePassword(
   ]);
 }
 
-export async function loadUserAndTenant(services: Services, principal: UserPrincipal) {
-  const row = await services.db
+/** The calling user and their tenant. */
+export async function me(ctx: RequestContext) {
+  const principal = userCaller(ctx);
+  const row = await ctx.db
     .select()
     .from(users)
     .innerJoin(tenants, eq(users.tenantId, tenants.id))
@@ -353,8 +346,10 @@ export async function loadUserAndTenant(services: Services, principal: UserPrinc
   return { user: row.users, tenant: row.tenants };
 }
 
-export async function tenantDetails(services: Services, principal: UserPrincipal) {
-  const { db } = services;
+/** The caller's tenant with its limits, usage and platform subscription. */
+export async function tenantDetails(ctx: RequestContext) {
+  const { db } = ctx;
+  const principal = userCaller(ctx);
   const [tenant, userCount, planCount, endpoint, subscription] = await db.batch([
     db.select().from(tenants).where(eq(tenants.id, principal.tenantId)),
     db

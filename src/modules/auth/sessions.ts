@@ -1,7 +1,8 @@
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { AuthConfig } from "../../config";
-import { refreshTokens, type UserRow } from "../../db/schema";
-import type { Database } from "../../env";
+import type { RequestContext } from "../../context";
+import type { Database } from "../../db/client";
+import { loginThrottles, refreshTokens, type UserRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { type SignedToken, signToken, type TokenSubject } from "./tokens";
 
@@ -74,4 +75,18 @@ export function insertRefreshTokenIfChanged(db: Database, row: typeof refreshTok
     .select(
       sql`SELECT ${row.jti}, ${row.familyId}, ${row.userId}, ${row.tenantId}, ${row.expiresAt.getTime()}, NULL, NULL, ${now.getTime()} WHERE changes() > 0`,
     );
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Cron: drops expired or long-revoked refresh tokens and stale throttle counters. */
+export async function purgeExpiredSessions(ctx: RequestContext) {
+  const now = ctx.clock.now();
+  const dayAgo = new Date(now.getTime() - DAY_MS);
+  await ctx.db.batch([
+    ctx.db
+      .delete(refreshTokens)
+      .where(or(lt(refreshTokens.expiresAt, now), lt(refreshTokens.revokedAt, dayAgo))),
+    ctx.db.delete(loginThrottles).where(lt(loginThrottles.windowStartedAt, dayAgo)),
+  ]);
 }

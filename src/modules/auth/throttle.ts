@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
+import type { Database } from "../../db/client";
 import { loginThrottles } from "../../db/schema";
-import type { Database } from "../../env";
 import { rateLimited } from "../../lib/errors";
 
 /**

@@ -1,6 +1,6 @@
 import { and, desc, eq, like } from "drizzle-orm";
+import { type RequestContext, tenantCaller } from "../../context";
 import { type BillingInterval, type PlanRow, plans } from "../../db/schema";
-import type { Services } from "../../env";
 import { notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 
@@ -12,6 +12,20 @@ export interface PlanViewer {
   publicOnly: boolean;
 }
 
+/** What the caller may see of the tenant's plans. */
+export function planViewer(ctx: RequestContext): PlanViewer {
+  const caller = tenantCaller(ctx);
+  if (caller.kind === "api_key") {
+    return {
+      tenantId: caller.tenantId,
+      actorId: caller.keyId,
+      livemode: caller.mode === "live",
+      publicOnly: caller.keyKind === "publishable",
+    };
+  }
+  return { tenantId: caller.tenantId, actorId: caller.userId, livemode: null, publicOnly: false };
+}
+
 export interface PlanFilters {
   limit: number;
   cursor?: string | undefined;
@@ -20,9 +34,10 @@ export interface PlanFilters {
   search?: string | undefined;
 }
 
-export async function listPlans(services: Services, viewer: PlanViewer, filters: PlanFilters) {
+export async function listPlans(ctx: RequestContext, filters: PlanFilters) {
+  const viewer = planViewer(ctx);
   const after = decodeCursor(filters.cursor);
-  const rows = await services.db
+  const rows = await ctx.db
     .select()
     .from(plans)
     .where(
@@ -41,9 +56,10 @@ export async function listPlans(services: Services, viewer: PlanViewer, filters:
   return toPage(rows, filters.limit);
 }
 
-/** One plan of the viewer's tenant (and mode); another tenant's plan is simply not found. */
-export async function getPlan(services: Services, viewer: PlanViewer, planId: string): Promise<PlanRow> {
-  const plan = await services.db
+/** One plan of the caller's tenant (and mode); another tenant's plan is simply not found. */
+export async function getPlan(ctx: RequestContext, planId: string): Promise<PlanRow> {
+  const viewer = planViewer(ctx);
+  const plan = await ctx.db
     .select()
     .from(plans)
     .where(and(eq(plans.id, planId), eq(plans.tenantId, viewer.tenantId)))

@@ -1,7 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { stripeConfig } from "../../config";
-import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import {
   API_KEY_AUTH,
@@ -11,9 +8,9 @@ import {
   jsonResponse,
   stripeErrorResponses,
 } from "../../lib/openapi";
-import { requireUserOrApiKey } from "../../middleware/api-key";
-import { requireRole, requireUser } from "../../middleware/auth";
-import { stripeClient } from "../../stripe/client";
+import { pageBody } from "../../lib/pagination";
+import { requireUserOrApiKey } from "../api-keys/middleware";
+import { requireRole, requireUser } from "../auth/middleware";
 import {
   CreatePlanBody,
   DuplicatePlanBody,
@@ -31,30 +28,6 @@ const BASE = "/api/v1/auth/plans";
 const editors = [requireUser, requireRole("owner", "admin")];
 const readers = [requireUserOrApiKey(["secret", "publishable"])];
 const READ_AUTH = [...BEARER_AUTH, ...API_KEY_AUTH];
-
-const planContext = (c: Context<AppEnv>): plansService.PlanContext => {
-  const config = stripeConfig(c.env);
-  return { services: c.var.services, stripe: stripeClient(config), config, requestId: c.var.requestId };
-};
-
-/** Users see every plan of their tenant; API keys see their mode's; publishable keys only public ones. */
-function viewerOf(c: Context<AppEnv>): plansService.PlanViewer {
-  const key = c.get("apiKey");
-  if (key) {
-    return {
-      tenantId: key.tenantId,
-      actorId: key.keyId,
-      livemode: key.mode === "live",
-      publicOnly: key.keyKind === "publishable",
-    };
-  }
-  return {
-    tenantId: c.var.principal.tenantId,
-    actorId: c.var.principal.userId,
-    livemode: null,
-    publicOnly: false,
-  };
-}
 
 const listRoute = createRoute({
   method: "get",
@@ -134,36 +107,27 @@ const duplicateRoute = createRoute({
 
 export const plansRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const { page, hasMore, nextCursor } = await plansService.listPlans(
-      c.var.services,
-      viewerOf(c),
-      c.req.valid("query"),
-    );
-    return c.json({ data: page.map(serializePlan), has_more: hasMore, next_cursor: nextCursor }, 200);
+    const page = await plansService.listPlans(c.var.ctx, c.req.valid("query"));
+    return c.json(pageBody(page, serializePlan), 200);
   })
   .openapi(getRoute, async (c) => {
-    const plan = await plansService.getPlan(c.var.services, viewerOf(c), c.req.valid("param").id);
+    const plan = await plansService.getPlan(c.var.ctx, c.req.valid("param").id);
     return c.json(serializePlan(plan), 200);
   })
   .openapi(createPlanRoute, async (c) => {
-    const plan = await plansService.createPlan(planContext(c), viewerOf(c), c.req.valid("json"));
+    const plan = await plansService.createPlan(c.var.ctx, c.req.valid("json"));
     return c.json(serializePlan(plan), 201);
   })
   .openapi(updateRoute, async (c) => {
     const { price_cents: _p, currency: _c, billing_interval: _b, ...changes } = c.req.valid("json");
-    const plan = await plansService.updatePlan(planContext(c), viewerOf(c), c.req.valid("param").id, changes);
+    const plan = await plansService.updatePlan(c.var.ctx, c.req.valid("param").id, changes);
     return c.json(serializePlan(plan), 200);
   })
   .openapi(deleteRoute, async (c) => {
-    const plan = await plansService.deactivatePlan(planContext(c), viewerOf(c), c.req.valid("param").id);
+    const plan = await plansService.deactivatePlan(c.var.ctx, c.req.valid("param").id);
     return c.json(serializePlan(plan), 200);
   })
   .openapi(duplicateRoute, async (c) => {
-    const plan = await plansService.duplicatePlan(
-      planContext(c),
-      viewerOf(c),
-      c.req.valid("param").id,
-      c.req.valid("json"),
-    );
+    const plan = await plansService.duplicatePlan(c.var.ctx, c.req.valid("param").id, c.req.valid("json"));
     return c.json(serializePlan(plan), 201);
   });

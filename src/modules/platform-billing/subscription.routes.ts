@@ -1,13 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { stripeConfig } from "../../config";
-import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, stripeErrorResponses } from "../../lib/openapi";
 import { effectiveLimits } from "../../lib/tiers";
-import { requireRole, requireUser } from "../../middleware/auth";
-import { stripeClient } from "../../stripe/client";
 import { UsageLimitsSchema } from "../auth/auth.schemas";
+import { requireRole, requireUser } from "../auth/middleware";
 import { PlatformPlanSchema, serializePlatformPlan } from "./platform-plan";
 import * as billing from "./subscription.service";
 
@@ -64,13 +60,6 @@ const CancelBody = z
       .openapi({ description: "Default true; false cancels now (the tenant is suspended at once)" }),
   })
   .openapi("CancelSubscriptionRequest");
-
-const subscriptionContext = (c: Context<AppEnv>): billing.SubscriptionContext => ({
-  services: c.var.services,
-  stripe: stripeClient(stripeConfig(c.env)),
-  env: c.env,
-  requestId: c.var.requestId,
-});
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
 
@@ -149,17 +138,13 @@ const deleteRoute = createRoute({
 
 export const subscriptionRoutes = createRouter()
   .openapi(plansRoute, async (c) => {
-    const plans = await billing.listPlatformPlans(c.var.services);
+    const plans = await billing.listPlatformPlans(c.var.ctx);
     return c.json({ data: plans.map(serializePlatformPlan) }, 200);
   })
-  .openapi(getRoute, async (c) =>
-    c.json(view(await billing.loadSubscription(c.var.services, c.var.principal.tenantId)), 200),
-  )
-  .openapi(postRoute, async (c) =>
-    c.json(view(await billing.subscribe(subscriptionContext(c), c.var.principal, c.req.valid("json"))), 201),
-  )
+  .openapi(getRoute, async (c) => c.json(view(await billing.mySubscription(c.var.ctx)), 200))
+  .openapi(postRoute, async (c) => c.json(view(await billing.subscribe(c.var.ctx, c.req.valid("json"))), 201))
   .openapi(patchRoute, async (c) =>
-    c.json(view(await billing.changePlan(subscriptionContext(c), c.var.principal, c.req.valid("json"))), 200),
+    c.json(view(await billing.changePlan(c.var.ctx, c.req.valid("json"))), 200),
   )
   .openapi(deleteRoute, async (c) => {
     const body = c.req.header("Content-Type")?.includes("json")
@@ -167,7 +152,7 @@ export const subscriptionRoutes = createRouter()
       : { at_period_end: true };
     return c.json(
       view(
-        await billing.cancel(subscriptionContext(c), c.var.principal, {
+        await billing.cancel(c.var.ctx, {
           at_period_end: body.at_period_end ?? true,
         }),
       ),

@@ -1,53 +1,40 @@
 import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
-import { coordinatorFor } from "../../coordinator/tenant-coordinator";
+import { type RequestContext, userCaller } from "../../context";
 import {
   type PlatformPlanRow,
   platformPlans,
   type TenantRow,
   type TenantSubscriptionRow,
-  tenantSubscriptions,
   tenants,
   users,
 } from "../../db/schema";
-import type { Services, UserPrincipal } from "../../env";
+import { findTenantWithSubscription } from "../../db/tenants";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { stripeSeconds } from "../../stripe/client";
-import { callStripe } from "../../stripe/errors";
 import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
 import { subscriptionSnapshot } from "./stripe-mapping";
 import type { BillingEvent } from "./suspension";
 
-export interface SubscriptionContext {
-  services: Services;
-  stripe: Stripe;
-  env: Env;
-  requestId: string;
-}
-
 const LIVE_STATUSES = new Set(["incomplete", "trialing", "active", "past_due", "unpaid"]);
 
-export async function loadSubscription(services: Services, tenantId: string) {
-  const [tenantRows, subscriptionRows] = await services.db.batch([
-    services.db.select().from(tenants).where(eq(tenants.id, tenantId)),
-    services.db.select().from(tenantSubscriptions).where(eq(tenantSubscriptions.tenantId, tenantId)),
-  ]);
-  const tenant = tenantRows[0];
+/** The caller's tenant, its platform subscription and plan. */
+export const mySubscription = (ctx: RequestContext) => loadSubscription(ctx, userCaller(ctx).tenantId);
+
+export async function loadSubscription(ctx: RequestContext, tenantId: string) {
+  const { tenant, subscription: found } = await findTenantWithSubscription(ctx.db, tenantId);
   if (!tenant) throw notFound("Tenant");
-  const subscription = subscriptionRows[0] ?? null;
+  const subscription = found ?? null;
   const plan = subscription?.planId
-    ? ((await services.db
-        .select()
-        .from(platformPlans)
-        .where(eq(platformPlans.id, subscription.planId))
-        .get()) ?? null)
+    ? ((await ctx.db.select().from(platformPlans).where(eq(platformPlans.id, subscription.planId)).get()) ??
+      null)
     : null;
   return { tenant, subscription, plan };
 }
 
-export async function listPlatformPlans(services: Services): Promise<PlatformPlanRow[]> {
-  return services.db
+export async function listPlatformPlans(ctx: RequestContext): Promise<PlatformPlanRow[]> {
+  return ctx.db
     .select()
     .from(platformPlans)
     .where(eq(platformPlans.isActive, true))
@@ -55,10 +42,10 @@ export async function listPlatformPlans(services: Services): Promise<PlatformPla
 }
 
 async function purchasablePlan(
-  services: Services,
+  ctx: RequestContext,
   planId: string,
 ): Promise<PlatformPlanRow & { stripePriceId: string }> {
-  const plan = await services.db.select().from(platformPlans).where(eq(platformPlans.id, planId)).get();
+  const plan = await ctx.db.select().from(platformPlans).where(eq(platformPlans.id, planId)).get();
   if (!plan?.isActive) throw notFound("Platform plan");
   if (!plan.stripePriceId) {
     throw new ApiError(
@@ -75,7 +62,7 @@ async function purchasablePlan(
  * change nothing); and sets the tenant's tier and limits to the plan's.
  */
 async function settle(
-  ctx: SubscriptionContext,
+  ctx: RequestContext,
   actor: { tenant: TenantRow; userId: string },
   type: BillingEvent["type"] & `customer.subscription.${string}`,
   subscription: Stripe.Subscription,
@@ -84,7 +71,7 @@ async function settle(
   action: string,
 ) {
   const { tenant } = actor;
-  const { db, clock, kv } = ctx.services;
+  const { db, clock } = ctx;
   const now = clock.now();
   // Ordered on Stripe's clock (the new subscription's `created`, else the answer's Date header),
   // so Stripe's own events of the same second are neither older nor newer by our clock's skew.
@@ -110,7 +97,9 @@ async function settle(
       currency: plan?.currency ?? "usd",
     });
   }
-  await coordinatorFor(ctx.env, tenant.id).applyBilling(tenant.id, events, changes);
+  await ctx
+    .coordinator(tenant.id)
+    .applyBilling({ tenantId: tenant.id, events, changes, requestId: ctx.requestId });
   await db.batch([
     auditInsert(db, {
       tenantId: tenant.id,
@@ -132,7 +121,7 @@ async function settle(
         ]
       : []),
   ]);
-  if (plan) await refreshTenantKeyRecords(db, kv, tenant.id, now);
+  if (plan) await refreshTenantKeyRecords(ctx, tenant.id);
 }
 
 export interface SubscribeInput {
@@ -147,14 +136,15 @@ export interface SubscribeInput {
  * answer, passed on; nothing is stored then. The trial is the plan's (set by the operator), and
  * a tenant gets one trial ever: a tenant that had one (and cancelled) pays at once.
  */
-export async function subscribe(ctx: SubscriptionContext, principal: UserPrincipal, input: SubscribeInput) {
-  const { services, stripe } = ctx;
-  const { tenant, subscription } = await loadSubscription(services, principal.tenantId);
+export async function subscribe(ctx: RequestContext, input: SubscribeInput) {
+  const { stripe } = ctx;
+  const principal = userCaller(ctx);
+  const { tenant, subscription } = await loadSubscription(ctx, principal.tenantId);
   if (subscription && LIVE_STATUSES.has(subscription.status)) {
     throw new ApiError("conflict", "The tenant already has a subscription; change its plan with PATCH");
   }
-  const plan = await purchasablePlan(services, input.plan_id);
-  const owner = await services.db
+  const plan = await purchasablePlan(ctx, input.plan_id);
+  const owner = await ctx.db
     .select({ email: users.email })
     .from(users)
     .where(eq(users.id, principal.userId))
@@ -162,41 +152,35 @@ export async function subscribe(ctx: SubscriptionContext, principal: UserPrincip
 
   let customerId = subscription?.stripeCustomerId ?? null;
   if (!customerId) {
-    const customer = await callStripe(() =>
-      stripe.customers.create(
-        {
-          name: tenant.companyName,
-          ...(owner ? { email: owner.email } : {}),
-          metadata: { tenant_id: tenant.id },
-        },
-        { idempotencyKey: `tenant-customer:${tenant.id}` },
-      ),
+    const customer = await stripe.customers.create(
+      {
+        name: tenant.companyName,
+        ...(owner ? { email: owner.email } : {}),
+        metadata: { tenant_id: tenant.id },
+      },
+      { idempotencyKey: `tenant-customer:${tenant.id}` },
     );
     customerId = customer.id;
   }
   const customer = customerId;
   // A subscription that ever had a trial end (before trials were recorded) counts as one trial.
   const trialDays = subscription?.trialUsedAt || subscription?.trialEnd ? 0 : plan.trialDays;
-  await callStripe(() => stripe.paymentMethods.attach(input.payment_method_id, { customer }));
-  await callStripe(() =>
-    stripe.customers.update(customer, {
-      invoice_settings: { default_payment_method: input.payment_method_id },
-    }),
-  );
-  const created = await callStripe(() =>
-    stripe.subscriptions.create(
-      {
-        customer,
-        items: [{ price: plan.stripePriceId }],
-        default_payment_method: input.payment_method_id,
-        ...(trialDays ? { trial_period_days: trialDays } : {}),
-        payment_behavior: "error_if_incomplete",
-        metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
-      },
-      {
-        idempotencyKey: `tenant-subscription:${tenant.id}:${plan.id}:${subscription?.updatedAt.getTime() ?? 0}`,
-      },
-    ),
+  await stripe.paymentMethods.attach(input.payment_method_id, { customer });
+  await stripe.customers.update(customer, {
+    invoice_settings: { default_payment_method: input.payment_method_id },
+  });
+  const created = await stripe.subscriptions.create(
+    {
+      customer,
+      items: [{ price: plan.stripePriceId }],
+      default_payment_method: input.payment_method_id,
+      ...(trialDays ? { trial_period_days: trialDays } : {}),
+      payment_behavior: "error_if_incomplete",
+      metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
+    },
+    {
+      idempotencyKey: `tenant-subscription:${tenant.id}:${plan.id}:${subscription?.updatedAt.getTime() ?? 0}`,
+    },
   );
   await settle(
     ctx,
@@ -207,12 +191,12 @@ export async function subscribe(ctx: SubscriptionContext, principal: UserPrincip
       planId: plan.id,
       stripeCustomerId: customer,
       stripeSubscriptionId: created.id,
-      ...(trialDays ? { trialUsedAt: ctx.services.clock.now() } : {}),
+      ...(trialDays ? { trialUsedAt: ctx.clock.now() } : {}),
     },
     plan,
     "subscription.created",
   );
-  return loadSubscription(services, tenant.id);
+  return loadSubscription(ctx, tenant.id);
 }
 
 function requireLive(
@@ -225,26 +209,21 @@ function requireLive(
 }
 
 /** Moves the subscription to another plan, with Stripe's proration. */
-export async function changePlan(
-  ctx: SubscriptionContext,
-  principal: UserPrincipal,
-  input: { plan_id: string },
-) {
-  const { services, stripe } = ctx;
-  const { tenant, subscription } = await loadSubscription(services, principal.tenantId);
+export async function changePlan(ctx: RequestContext, input: { plan_id: string }) {
+  const { stripe } = ctx;
+  const principal = userCaller(ctx);
+  const { tenant, subscription } = await loadSubscription(ctx, principal.tenantId);
   const live = requireLive(subscription);
   if (live.planId === input.plan_id) throw new ApiError("conflict", "The tenant is already on this plan");
-  const plan = await purchasablePlan(services, input.plan_id);
-  const current = await callStripe(() => stripe.subscriptions.retrieve(live.stripeSubscriptionId));
+  const plan = await purchasablePlan(ctx, input.plan_id);
+  const current = await stripe.subscriptions.retrieve(live.stripeSubscriptionId);
   const item = current.items.data[0];
   if (!item) throw new ApiError("stripe_error", "Stripe returned a subscription without items");
-  const updated = await callStripe(() =>
-    stripe.subscriptions.update(live.stripeSubscriptionId, {
-      items: [{ id: item.id, price: plan.stripePriceId }],
-      proration_behavior: "create_prorations",
-      metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
-    }),
-  );
+  const updated = await stripe.subscriptions.update(live.stripeSubscriptionId, {
+    items: [{ id: item.id, price: plan.stripePriceId }],
+    proration_behavior: "create_prorations",
+    metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
+  });
   await settle(
     ctx,
     { tenant, userId: principal.userId },
@@ -254,25 +233,22 @@ export async function changePlan(
     plan,
     "subscription.plan_changed",
   );
-  return loadSubscription(services, tenant.id);
+  return loadSubscription(ctx, tenant.id);
 }
 
 /**
  * Cancels at period end (the tenant keeps its plan until then) or now. Cancelling now is the
  * contract's `customer.subscription.deleted`: the tenant is suspended at once.
  */
-export async function cancel(
-  ctx: SubscriptionContext,
-  principal: UserPrincipal,
-  input: { at_period_end: boolean },
-) {
-  const { services, stripe } = ctx;
-  const { tenant, subscription } = await loadSubscription(services, principal.tenantId);
+export async function cancel(ctx: RequestContext, input: { at_period_end: boolean }) {
+  const { stripe } = ctx;
+  const principal = userCaller(ctx);
+  const { tenant, subscription } = await loadSubscription(ctx, principal.tenantId);
   const live = requireLive(subscription);
   if (input.at_period_end) {
-    const updated = await callStripe(() =>
-      stripe.subscriptions.update(live.stripeSubscriptionId, { cancel_at_period_end: true }),
-    );
+    const updated = await stripe.subscriptions.update(live.stripeSubscriptionId, {
+      cancel_at_period_end: true,
+    });
     await settle(
       ctx,
       { tenant, userId: principal.userId },
@@ -283,7 +259,7 @@ export async function cancel(
       "subscription.cancel_scheduled",
     );
   } else {
-    const cancelled = await callStripe(() => stripe.subscriptions.cancel(live.stripeSubscriptionId));
+    const cancelled = await stripe.subscriptions.cancel(live.stripeSubscriptionId);
     await settle(
       ctx,
       { tenant, userId: principal.userId },
@@ -294,5 +270,5 @@ export async function cancel(
       "subscription.cancelled",
     );
   }
-  return loadSubscription(services, tenant.id);
+  return loadSubscription(ctx, tenant.id);
 }

@@ -1,11 +1,9 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { stripeConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, jsonResponse, publicErrorResponses, stripeErrorResponses } from "../../lib/openapi";
-import { requireRole, requireUser } from "../../middleware/auth";
-import { stripeClient, stripeOAuthClient } from "../../stripe/client";
+import { requireRole, requireUser } from "../auth/middleware";
 import {
   CallbackErrorResponse,
   CallbackQuery,
@@ -20,17 +18,6 @@ import * as connect from "./stripe-connect.service";
 
 const tags = ["Stripe Connect"];
 const BASE = "/api/v1/auth/tenants/stripe";
-
-const connectContext = (c: Context<AppEnv>): connect.ConnectContext => {
-  const config = stripeConfig(c.env);
-  return {
-    services: c.var.services,
-    stripe: stripeClient(config),
-    stripeOAuth: stripeOAuthClient(config),
-    config,
-    requestId: c.var.requestId,
-  };
-};
 
 const connectDescription =
   "Owner only. Default flow: Account Links (an Express-dashboard account controlled by the platform, then an onboarding link). `flow: oauth` uses legacy Connect OAuth (needs STRIPE_CONNECT_CLIENT_ID). Answers `{url, state, redirect_uri}`; send the browser to `url`. The `state` is single-use, bound to tenant and user, and valid 10 minutes.";
@@ -104,7 +91,7 @@ const disconnectConfig = (method: "post" | "delete") =>
   }) satisfies RouteConfig;
 
 const disconnectHandler = async (c: Context<AppEnv>) => {
-  const tenant = await connect.disconnect(connectContext(c), c.var.principal);
+  const tenant = await connect.disconnect(c.var.ctx);
   return c.json(
     {
       message: "Stripe account disconnected successfully",
@@ -121,35 +108,16 @@ const disconnectHandler = async (c: Context<AppEnv>) => {
 export const stripeConnectRoutes = createRouter()
   .openapi(connectPost, async (c) => {
     const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : {};
-    const started = await connect.startConnect(
-      connectContext(c),
-      c.var.principal,
-      body?.flow ?? "account_links",
-    );
+    const started = await connect.startConnect(c.var.ctx, body?.flow ?? "account_links");
     return c.json(started, 200);
   })
   .openapi(connectGet, async (c) => {
-    const started = await connect.startConnect(
-      connectContext(c),
-      c.var.principal,
-      c.req.valid("query").flow ?? "account_links",
-    );
+    const started = await connect.startConnect(c.var.ctx, c.req.valid("query").flow ?? "account_links");
     return c.json(started, 200);
   })
   .openapi(callbackRoute, async (c) => {
-    const outcome = await connect.handleCallback(connectContext(c), c.req.valid("query"));
+    const outcome = await connect.handleCallback(c.var.ctx, c.req.valid("query"));
     if (outcome.kind === "redirect") return c.redirect(outcome.url, 302);
-    if (outcome.kind === "denied") {
-      return c.json(
-        {
-          error: outcome.error,
-          description: outcome.description,
-          message: "The Stripe connection was not authorized",
-          request_id: c.var.requestId,
-        },
-        400,
-      );
-    }
     const { tenant, accountId } = outcome;
     return c.json(
       {
@@ -166,7 +134,7 @@ export const stripeConnectRoutes = createRouter()
     );
   })
   .openapi(statusRoute, async (c) => {
-    const result = await connect.connectStatus(connectContext(c), c.var.principal);
+    const result = await connect.connectStatus(c.var.ctx);
     if (!result) {
       return c.json(
         { connected: false as const, status: "not_connected", message: "No Stripe account connected" },

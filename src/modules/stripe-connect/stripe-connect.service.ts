@@ -1,14 +1,14 @@
 import { and, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
+import { type RequestContext, userCaller } from "../../context";
+import type { Database } from "../../db/client";
 import { connectStatesUsed, type TenantRow, tenants, users } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import type { Database, Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
-import { callStripe } from "../../stripe/errors";
 import { accountStatus } from "./account-status";
 
 const STATE_TTL_SECONDS = 600;
@@ -25,30 +25,19 @@ interface StateRecord {
   account_id: string | null;
 }
 
-export interface ConnectContext {
-  services: Services;
-  stripe: Stripe;
-  /** The client whose OAuth calls (`oauth.token`, `oauth.deauthorize`) go to STRIPE_CONNECT_BASE. */
-  stripeOAuth: Stripe;
-  config: StripeConfig;
-  requestId: string;
-}
-
 const stateKey = (state: string) => `connect_state:${state}`;
 const statusKey = (accountId: string) => `stripe_account:${accountId}`;
 
 const returnUrl = (config: StripeConfig, state: string, refresh = false) =>
   `${config.publicBaseUrl}${CALLBACK_PATH}?state=${encodeURIComponent(state)}${refresh ? "&refresh=1" : ""}`;
 
-function accountLink(ctx: ConnectContext, accountId: string, state: string) {
-  return callStripe(() =>
-    ctx.stripe.accountLinks.create({
-      account: accountId,
-      type: "account_onboarding",
-      return_url: returnUrl(ctx.config, state),
-      refresh_url: returnUrl(ctx.config, state, true),
-    }),
-  );
+function accountLink(ctx: RequestContext, accountId: string, state: string) {
+  return ctx.stripe.accountLinks.create({
+    account: accountId,
+    type: "account_onboarding",
+    return_url: returnUrl(ctx.config.stripe, state),
+    refresh_url: returnUrl(ctx.config.stripe, state, true),
+  });
 }
 
 /**
@@ -58,21 +47,22 @@ function accountLink(ctx: ConnectContext, accountId: string, state: string) {
  * authorize URL of `STRIPE_CONNECT_BASE`. Either way a single-use `state` bound to this tenant
  * and user is kept in KV for 10 minutes.
  */
-export async function startConnect(ctx: ConnectContext, principal: UserPrincipal, flow: ConnectFlow) {
-  const { db, kv, clock } = ctx.services;
+export async function startConnect(ctx: RequestContext, flow: ConnectFlow) {
+  const { db, kv, clock } = ctx;
+  const principal = userCaller(ctx);
   const tenant = await loadTenant(db, principal.tenantId);
   if (tenant.stripeConnectAccountId && tenant.stripeConnectStatus === "active") {
     throw new ApiError("conflict", "A Stripe account is already connected; disconnect it first");
   }
   const state = randomBase62(32);
-  const redirectUri = `${ctx.config.publicBaseUrl}${CALLBACK_PATH}`;
+  const redirectUri = `${ctx.config.stripe.publicBaseUrl}${CALLBACK_PATH}`;
 
   if (flow === "oauth") {
-    const clientId = ctx.config.connectClientId;
+    const clientId = ctx.config.stripe.connectClientId;
     if (!clientId) {
       throw new ApiError("stripe_not_configured", "Connect OAuth needs STRIPE_CONNECT_CLIENT_ID to be set");
     }
-    const url = new URL("/oauth/authorize", ctx.config.connectBase);
+    const url = new URL("/oauth/authorize", ctx.config.stripe.connectBase);
     url.search = new URLSearchParams({
       response_type: "code",
       client_id: clientId,
@@ -91,21 +81,21 @@ export async function startConnect(ctx: ConnectContext, principal: UserPrincipal
       .from(users)
       .where(eq(users.id, principal.userId))
       .get();
-    const account = await callStripe(() =>
-      ctx.stripe.accounts.create(
-        {
-          controller: {
-            stripe_dashboard: { type: "express" },
-            fees: { payer: "application" },
-            losses: { payments: "application" },
-          },
-          ...(owner ? { email: owner.email } : {}),
-          metadata: { tenant_id: tenant.id },
+    const account = await ctx.stripe.accounts.create(
+      {
+        controller: {
+          stripe_dashboard: { type: "express" },
+          fees: { payer: "application" },
+          losses: { payments: "application" },
         },
-        // Retries of this attempt reuse the key (the tenant row is unchanged until it succeeds);
-        // after a disconnect the row has changed, so a new connection gets a new account.
-        { idempotencyKey: `connect-account:${tenant.id}:${tenant.updatedAt.getTime()}` },
-      ),
+        ...(owner ? { email: owner.email } : {}),
+        metadata: { tenant_id: tenant.id },
+      },
+      // Retries of this attempt reuse the key (the tenant row is unchanged until it succeeds);
+      // after a disconnect the row has changed, so a new connection gets a new account. Not
+      // undone if the D1 write below fails: a retry gets this same account back (idempotency)
+      // and stores it, where a deleted one would come back as a dead id.
+      { idempotencyKey: `connect-account:${tenant.id}:${tenant.updatedAt.getTime()}` },
     );
     accountId = account.id;
     await db.batch([
@@ -147,6 +137,20 @@ const accountTaken = () => {
   return new ApiError("account_already_connected", message, { extra: { description: message } });
 };
 
+/**
+ * Stripe sent the browser back with an OAuth error (the user denied access, ...): the seed's
+ * `{error, description}` body; `access_denied` keeps its name, any other error is `oauth_error`.
+ */
+function notAuthorized(error: string, description: string) {
+  return new ApiError(
+    error === "access_denied" ? "access_denied" : "oauth_error",
+    "The Stripe connection was not authorized",
+    {
+      extra: { description, ...(error === "access_denied" ? {} : { stripe_error: error }) },
+    },
+  );
+}
+
 /** Refuses an account that another tenant holds: a Stripe account belongs to at most one tenant. */
 async function assertAccountFree(db: Database, tenantId: string, accountId: string) {
   const holder = await db
@@ -158,7 +162,7 @@ async function assertAccountFree(db: Database, tenantId: string, accountId: stri
 }
 
 /** The state's record, if it exists, has not expired, and its user may still connect Stripe. */
-async function readState(services: Services, state: string | undefined): Promise<StateRecord> {
+async function readState(services: RequestContext, state: string | undefined): Promise<StateRecord> {
   if (!state) throw invalidState("Missing state parameter");
   const record = await services.kv.get<StateRecord>(stateKey(state), "json");
   if (!record)
@@ -173,7 +177,7 @@ async function readState(services: Services, state: string | undefined): Promise
 }
 
 /** Marks the state used; D1's primary key makes a second redemption fail even if KV lags. */
-async function consumeState(services: Services, state: string, record: StateRecord) {
+async function consumeState(services: RequestContext, state: string, record: StateRecord) {
   try {
     await services.db.insert(connectStatesUsed).values({
       stateHash: await sha256Hex(state),
@@ -189,14 +193,13 @@ async function consumeState(services: Services, state: string, record: StateReco
 
 export type CallbackOutcome =
   | { kind: "connected"; tenant: TenantRow; accountId: string }
-  | { kind: "denied"; error: string; description: string }
   | { kind: "redirect"; url: string };
 
 export async function handleCallback(
-  ctx: ConnectContext,
+  ctx: RequestContext,
   query: { state?: string; code?: string; error?: string; error_description?: string; refresh?: string },
 ): Promise<CallbackOutcome> {
-  const { services } = ctx;
+  const services = ctx;
   const record = await readState(services, query.state);
   const state = query.state as string;
 
@@ -211,7 +214,7 @@ export async function handleCallback(
   }
   await consumeState(services, state, record);
   if (query.error) {
-    return { kind: "denied", error: query.error, description: query.error_description ?? query.error };
+    throw notAuthorized(query.error, query.error_description ?? query.error);
   }
 
   let accountId: string;
@@ -221,9 +224,7 @@ export async function handleCallback(
         details: [{ field: "code", message: "Required" }],
       });
     const code = query.code;
-    const token = await callStripe(() =>
-      ctx.stripeOAuth.oauth.token({ grant_type: "authorization_code", code }),
-    );
+    const token = await ctx.stripeOAuth.oauth.token({ grant_type: "authorization_code", code });
     if (!token.stripe_user_id)
       throw new ApiError("stripe_error", "Stripe did not return a connected account");
     accountId = token.stripe_user_id;
@@ -232,7 +233,7 @@ export async function handleCallback(
     accountId = record.account_id;
   }
   await assertAccountFree(services.db, record.tenant_id, accountId);
-  const account = await callStripe(() => ctx.stripe.accounts.retrieve(accountId));
+  const account = await ctx.stripe.accounts.retrieve(accountId);
   const tenant = await applyAccount(services.db, record.tenant_id, account, record.flow, {
     actorId: record.user_id,
     requestId: ctx.requestId,
@@ -281,14 +282,15 @@ async function applyAccount(
 }
 
 /** The account as Stripe sees it now (cached in KV for 30 s); keeps the tenant's status in sync. */
-export async function connectStatus(ctx: ConnectContext, principal: UserPrincipal) {
-  const { db, kv } = ctx.services;
+export async function connectStatus(ctx: RequestContext) {
+  const { db, kv } = ctx;
+  const principal = userCaller(ctx);
   const tenant = await loadTenant(db, principal.tenantId);
   const accountId = tenant.stripeConnectAccountId;
   if (!accountId) return null;
   let account = await kv.get<Stripe.Account>(statusKey(accountId), "json");
   if (!account) {
-    account = await callStripe(() => ctx.stripe.accounts.retrieve(accountId));
+    account = await ctx.stripe.accounts.retrieve(accountId);
     await kv.put(statusKey(accountId), JSON.stringify(account), { expirationTtl: STATUS_CACHE_SECONDS + 60 });
   }
   const status = accountStatus(account);
@@ -302,18 +304,17 @@ export async function connectStatus(ctx: ConnectContext, principal: UserPrincipa
  * Disconnects: an OAuth-connected account is deauthorized at Stripe first (if Stripe refuses,
  * nothing changes here); a platform-controlled account is detached, not deleted.
  */
-export async function disconnect(ctx: ConnectContext, principal: UserPrincipal): Promise<TenantRow> {
-  const { db, kv, clock } = ctx.services;
+export async function disconnect(ctx: RequestContext): Promise<TenantRow> {
+  const { db, kv, clock } = ctx;
+  const principal = userCaller(ctx);
   const tenant = await loadTenant(db, principal.tenantId);
   const accountId = tenant.stripeConnectAccountId;
   if (!accountId) throw new ApiError("stripe_not_connected", "No Stripe account is connected");
   if (tenant.stripeConnectFlow === "oauth") {
-    const clientId = ctx.config.connectClientId;
+    const clientId = ctx.config.stripe.connectClientId;
     if (!clientId)
       throw new ApiError("stripe_not_configured", "Deauthorizing needs STRIPE_CONNECT_CLIENT_ID to be set");
-    await callStripe(() =>
-      ctx.stripeOAuth.oauth.deauthorize({ client_id: clientId, stripe_user_id: accountId }),
-    );
+    await ctx.stripeOAuth.oauth.deauthorize({ client_id: clientId, stripe_user_id: accountId });
   }
   const [updated] = await db.batch([
     db

@@ -1,27 +1,15 @@
 import { and, eq, lt } from "drizzle-orm";
 import Stripe from "stripe";
+import type { StripeEndpoint } from "../../config";
+import type { RequestContext } from "../../context";
 import { stripeEvents } from "../../db/schema";
-import type { Clock, Database } from "../../env";
 import { ApiError } from "../../lib/errors";
-import type { QueueMessage } from "../../queue";
+import { errorFields } from "../../lib/logger";
+import type { StripeEventMessage } from "../../queue/messages";
 import { webCryptoProvider } from "../../stripe/client";
 
 /** Stripe's own tolerance: a signature older than this is refused (replay protection). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
-
-export type StripeEndpoint = "platform" | "connect";
-
-/**
- * The queue message that hands a Stripe event to its processing. It carries the verified event
- * itself (`endpoint` + `payload`) when it fits in a message; otherwise (and for retries) the
- * event is already recorded in D1 and only its id travels.
- */
-export interface StripeEventMessage extends QueueMessage {
-  kind: "stripe.event";
-  event_id: string;
-  endpoint?: StripeEndpoint;
-  payload?: string;
-}
 
 export const stripeEventMessage = (eventId: string, requestId?: string): StripeEventMessage => ({
   kind: "stripe.event",
@@ -31,14 +19,6 @@ export const stripeEventMessage = (eventId: string, requestId?: string): StripeE
 
 /** Payloads up to this size travel in the queue message (Queues accept 128 KB per message). */
 const MAX_INLINE_PAYLOAD_BYTES = 100 * 1024;
-
-/** The signing secret of an endpoint; a missing one is a 503 naming it. */
-export function signingSecret(env: Env, endpoint: StripeEndpoint): string {
-  const name = endpoint === "platform" ? "STRIPE_WEBHOOK_SECRET" : "STRIPE_CONNECT_WEBHOOK_SECRET";
-  const secret = env[name];
-  if (!secret) throw new ApiError("stripe_not_configured", `${name} is not set`);
-  return secret;
-}
 
 /**
  * Verifies `Stripe-Signature` over the raw body with Stripe's own code (HMAC-SHA256 through
@@ -79,12 +59,6 @@ function isEventShaped(event: Stripe.Event): boolean {
     typeof data?.object === "object" &&
     data.object !== null
   );
-}
-
-export interface IngestDeps {
-  db: Database;
-  queue: Queue;
-  clock: Clock;
 }
 
 // Ids this isolate has handed to the queue lately: lets the answer say `duplicate` for Stripe's
@@ -132,39 +106,32 @@ async function handOffOnce(id: string, send: () => Promise<unknown>): Promise<{ 
  * cron sweep queues it again.
  */
 export async function ingestStripeEvent(
-  deps: IngestDeps,
+  ctx: RequestContext,
   endpoint: StripeEndpoint,
   event: Stripe.Event,
   rawBody: string,
-  requestId?: string,
 ): Promise<{ duplicate: boolean }> {
   if (recentIds.has(event.id)) return { duplicate: true };
   if (new TextEncoder().encode(rawBody).byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
     // A failed send throws: Stripe gets a 500 and retries, and the id is not remembered.
     return handOffOnce(event.id, () =>
-      deps.queue.send(
-        { ...stripeEventMessage(event.id, requestId), endpoint, payload: rawBody },
+      ctx.queue.send(
+        { ...stripeEventMessage(event.id, ctx.requestId), endpoint, payload: rawBody },
         { contentType: "json" },
       ),
     );
   }
-  const result = await deps.db
+  const result = await ctx.db
     .insert(stripeEvents)
-    .values(eventRow(event, endpoint, rawBody, deps.clock.now()))
+    .values(eventRow(event, endpoint, rawBody, ctx.clock.now()))
     .onConflictDoNothing()
     .run();
   if (result.meta.changes === 0) return { duplicate: true };
   remember(event.id);
   try {
-    await deps.queue.send(stripeEventMessage(event.id, requestId), { contentType: "json" });
+    await ctx.queue.send(stripeEventMessage(event.id, ctx.requestId), { contentType: "json" });
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: "stripe event enqueue failed; the sweep will retry",
-        error: String(error),
-      }),
-    );
+    ctx.log.error("stripe event enqueue failed; the sweep will retry", errorFields(error));
   }
   return { duplicate: false };
 }
@@ -189,13 +156,14 @@ export function eventRow(
 }
 
 /** Cron: events recorded but never processed (their hand-off was lost) are enqueued again. */
-export async function sweepUnprocessedStripeEvents(deps: IngestDeps, olderThanMs = 10 * 60_000) {
-  const cutoff = new Date(deps.clock.now().getTime() - olderThanMs);
-  const stale = await deps.db
+export async function sweepUnprocessedStripeEvents(ctx: RequestContext, olderThanMs = 10 * 60_000) {
+  const cutoff = new Date(ctx.clock.now().getTime() - olderThanMs);
+  const stale = await ctx.db
     .select({ id: stripeEvents.id })
     .from(stripeEvents)
     .where(and(eq(stripeEvents.status, "received"), lt(stripeEvents.receivedAt, cutoff)))
     .limit(500);
-  for (const row of stale) await deps.queue.send(stripeEventMessage(row.id), { contentType: "json" });
+  for (const row of stale)
+    await ctx.queue.send(stripeEventMessage(row.id, ctx.requestId), { contentType: "json" });
   return stale.length;
 }

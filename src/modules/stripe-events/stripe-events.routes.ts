@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { StripeEndpoint } from "../../config";
 import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { jsonResponse, publicErrorResponses } from "../../lib/openapi";
-import { ingestStripeEvent, type StripeEndpoint, signingSecret, verifyStripeEvent } from "./ingest.service";
+import { ingestStripeEvent, verifyStripeEvent } from "./ingest.service";
 
 const Received = z
   .object({ received: z.literal(true), duplicate: z.boolean() })
@@ -25,13 +26,14 @@ const route = (path: string, endpoint: StripeEndpoint, alias = false) =>
   });
 
 const receive = (endpoint: StripeEndpoint) => async (c: Context<AppEnv>) => {
+  const { ctx } = c.var;
   const rawBody = await c.req.text();
   const event = await verifyStripeEvent(
     rawBody,
     c.req.header("Stripe-Signature"),
-    signingSecret(c.env, endpoint),
+    ctx.config.stripeWebhookSecret(endpoint),
   );
-  const { duplicate } = await ingestStripeEvent(c.var.services, endpoint, event, rawBody, c.var.requestId);
+  const { duplicate } = await ingestStripeEvent(ctx, endpoint, event, rawBody);
   return c.json({ received: true as const, duplicate }, 200);
 };
 

@@ -1,9 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, publicErrorResponses } from "../../lib/openapi";
-import { requireRole, requireUser } from "../../middleware/auth";
 import { MessageResponse, SessionResponse, serializeTenant, serializeUser } from "../auth/auth.schemas";
-import { authContext, clientIp } from "../auth/context";
+import { requireRole, requireUser } from "../auth/middleware";
 import { tokenPair } from "../auth/sessions";
 import {
   InviteUserBody,
@@ -82,11 +81,7 @@ const setupRoute = createRoute({
 
 export const usersRoutes = createRouter()
   .openapi(setupRoute, async (c) => {
-    const { tenant, user, session } = await usersService.completeSetup(
-      authContext(c),
-      c.req.valid("json"),
-      clientIp(c),
-    );
+    const { tenant, user, session } = await usersService.completeSetup(c.var.ctx, c.req.valid("json"));
     return c.json(
       {
         message: "Password set successfully",
@@ -98,15 +93,11 @@ export const usersRoutes = createRouter()
     );
   })
   .openapi(listRoute, async (c) => {
-    const users = await usersService.listUsers(authContext(c), c.var.principal);
+    const users = await usersService.listUsers(c.var.ctx);
     return c.json({ users: users.map(serializeUser), count: users.length }, 200);
   })
   .openapi(inviteRoute, async (c) => {
-    const { user, setupToken } = await usersService.inviteUser(
-      authContext(c),
-      c.var.principal,
-      c.req.valid("json"),
-    );
+    const { user, setupToken } = await usersService.inviteUser(c.var.ctx, c.req.valid("json"));
     return c.json(
       {
         message: setupToken ? "User invited; share the setup token with them" : "User created",
@@ -118,15 +109,10 @@ export const usersRoutes = createRouter()
     );
   })
   .openapi(updateRoute, async (c) => {
-    const user = await usersService.updateUser(
-      authContext(c),
-      c.var.principal,
-      c.req.valid("param").id,
-      c.req.valid("json"),
-    );
+    const user = await usersService.updateUser(c.var.ctx, c.req.valid("param").id, c.req.valid("json"));
     return c.json({ user: serializeUser(user) }, 200);
   })
   .openapi(deleteRoute, async (c) => {
-    await usersService.removeUser(authContext(c), c.var.principal, c.req.valid("param").id);
+    await usersService.removeUser(c.var.ctx, c.req.valid("param").id);
     return c.json({ message: "User removed" }, 200);
   });

@@ -1,15 +1,15 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
-import { withLimitSlot } from "../../coordinator/tenant-coordinator";
+import { type RequestContext, userCaller } from "../../context";
+import { withLimitSlot } from "../../coordinator/client";
 import { type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import type { UserPrincipal } from "../../env";
 import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId, randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
 import { hashPassword, passwordProblems } from "../../lib/password";
 import { effectiveLimits } from "../../lib/tiers";
-import type { AuthContext, Session } from "../auth/auth.service";
+import type { Session } from "../auth/auth.service";
 import { issueSession } from "../auth/sessions";
 import { refundAttempt, THROTTLES, takeAttempts } from "../auth/throttle";
 
@@ -25,8 +25,9 @@ function checkPassword(password: string, email: string, field: string) {
 const anotherOwnerRemains = (userId: string, tenantId: string) =>
   sql`(SELECT count(*) FROM ${users} o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.is_active = 1 AND o.id != ${userId}) > 0`;
 
-export async function listUsers(ctx: AuthContext, principal: UserPrincipal): Promise<UserRow[]> {
-  return ctx.services.db
+export async function listUsers(ctx: RequestContext): Promise<UserRow[]> {
+  const principal = userCaller(ctx);
+  return ctx.db
     .select()
     .from(users)
     .where(eq(users.tenantId, principal.tenantId))
@@ -41,12 +42,13 @@ export interface InviteInput {
   last_name?: string | undefined;
 }
 
-export async function inviteUser(ctx: AuthContext, principal: UserPrincipal, input: InviteInput) {
+export async function inviteUser(ctx: RequestContext, input: InviteInput) {
+  const principal = userCaller(ctx);
   if (input.password !== undefined) checkPassword(input.password, input.email, "password");
-  const tenant = await loadTenant(ctx.services.db, principal.tenantId);
+  const tenant = await loadTenant(ctx.db, principal.tenantId);
   const userId = newId("usr");
   return withLimitSlot(
-    ctx.services.coordinators,
+    ctx,
     tenant.id,
     { kind: "users", limit: effectiveLimits(tenant).users, rowId: userId, what: "users" },
     () => insertInvitedUser(ctx, principal, userId, input),
@@ -54,12 +56,12 @@ export async function inviteUser(ctx: AuthContext, principal: UserPrincipal, inp
 }
 
 async function insertInvitedUser(
-  ctx: AuthContext,
-  principal: UserPrincipal,
+  ctx: RequestContext,
+  principal: { tenantId: string; userId: string },
   userId: string,
   input: InviteInput,
 ) {
-  const { db, clock } = ctx.services;
+  const { db, clock } = ctx;
   const now = clock.now();
   const setupToken = input.password === undefined ? `ust_${randomBase62(40)}` : null;
   const user: UserRow = {
@@ -106,13 +108,9 @@ export interface UpdateUserInput {
   last_name?: string | null | undefined;
 }
 
-export async function updateUser(
-  ctx: AuthContext,
-  principal: UserPrincipal,
-  userId: string,
-  input: UpdateUserInput,
-) {
-  const { db, clock } = ctx.services;
+export async function updateUser(ctx: RequestContext, userId: string, input: UpdateUserInput) {
+  const { db, clock } = ctx;
+  const principal = userCaller(ctx);
   const now = clock.now();
   const current = await db
     .select()
@@ -156,8 +154,9 @@ export async function updateUser(
   return user;
 }
 
-export async function removeUser(ctx: AuthContext, principal: UserPrincipal, userId: string): Promise<void> {
-  const { db, clock } = ctx.services;
+export async function removeUser(ctx: RequestContext, userId: string): Promise<void> {
+  const { db, clock } = ctx;
+  const principal = userCaller(ctx);
   const now = clock.now();
   const target = await db
     .select({ id: users.id, role: users.role })
@@ -193,13 +192,12 @@ export async function removeUser(ctx: AuthContext, principal: UserPrincipal, use
 
 /** Redeems a one-time setup token: sets the password, clears the token, starts a session. */
 export async function completeSetup(
-  ctx: AuthContext,
+  ctx: RequestContext,
   input: { token: string; password: string },
-  clientIp: string,
 ): Promise<Session> {
-  const { db, clock } = ctx.services;
+  const { db, clock } = ctx;
   const now = clock.now();
-  const attemptKey = `setup-ip:${clientIp}`;
+  const attemptKey = `setup-ip:${ctx.clientIp}`;
   await takeAttempts(
     db,
     [[attemptKey, THROTTLES.setupToken]],
@@ -223,7 +221,7 @@ export async function completeSetup(
     setupTokenExpiresAt: null,
     lastLoginAt: now,
   };
-  const session = await issueSession(ctx.config, user, now);
+  const session = await issueSession(ctx.config.auth, user, now);
   // Consuming the token is conditional on it still being there, so it works exactly once.
   const claimed = await db
     .update(users)

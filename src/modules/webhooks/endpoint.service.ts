@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
+import { type RequestContext, userCaller } from "../../context";
+import type { Database } from "../../db/client";
 import { type WebhookEndpointRow, webhookEndpoints } from "../../db/schema";
-import type { Services, UserPrincipal } from "../../env";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { checkWebhookUrl } from "../../lib/url-safety";
@@ -9,19 +10,10 @@ import { generateWebhookSecret } from "./signing";
 /** How long the secret before a rotation keeps signing deliveries. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 60 * 60 * 1000;
 
-export interface EndpointContext {
-  services: Services;
-  requestId: string;
-  allowInsecureLocalhost: boolean;
-}
-
-export async function getEndpoint(services: Services, tenantId: string): Promise<WebhookEndpointRow | null> {
+/** The tenant's endpoint (URL, secrets, filter, status), or null before it is first configured. */
+export async function findEndpoint(db: Database, tenantId: string): Promise<WebhookEndpointRow | null> {
   return (
-    (await services.db
-      .select()
-      .from(webhookEndpoints)
-      .where(eq(webhookEndpoints.tenantId, tenantId))
-      .get()) ?? null
+    (await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, tenantId)).get()) ?? null
   );
 }
 
@@ -37,16 +29,15 @@ export interface ConfigureInput {
  * Saving re-enables an endpoint that deliveries had disabled. Answers the row and whether the
  * secret is new (only then is it shown in full).
  */
-export async function configureEndpoint(
-  ctx: EndpointContext,
-  principal: UserPrincipal,
-  input: ConfigureInput,
-) {
-  const checked = checkWebhookUrl(input.webhook_url, { allowInsecureLocalhost: ctx.allowInsecureLocalhost });
+export async function configureEndpoint(ctx: RequestContext, input: ConfigureInput) {
+  const principal = userCaller(ctx);
+  const checked = checkWebhookUrl(input.webhook_url, {
+    allowInsecureLocalhost: ctx.config.app.WEBHOOK_ALLOW_INSECURE_URLS,
+  });
   if (!checked.ok) throw validationError("webhook_url", checked.reason);
-  const { db, clock } = ctx.services;
+  const { db, clock } = ctx;
   const now = clock.now();
-  const current = await getEndpoint(ctx.services, principal.tenantId);
+  const current = await findEndpoint(db, principal.tenantId);
   const rotate = !current || input.regenerate_secret === true;
   const secret = rotate ? generateWebhookSecret() : current.secret;
   const row: WebhookEndpointRow = {
@@ -87,9 +78,10 @@ export async function configureEndpoint(
 }
 
 /** Removes the URL (deliveries stop) and keeps the secret, so reconfiguring does not change it. */
-export async function removeEndpointUrl(ctx: EndpointContext, principal: UserPrincipal) {
-  const { db, clock } = ctx.services;
-  const current = await getEndpoint(ctx.services, principal.tenantId);
+export async function removeEndpointUrl(ctx: RequestContext) {
+  const principal = userCaller(ctx);
+  const { db, clock } = ctx;
+  const current = await findEndpoint(db, principal.tenantId);
   if (!current?.url) throw notFound("Webhook configuration");
   const now = clock.now();
   await db.batch([
@@ -112,14 +104,17 @@ export async function removeEndpointUrl(ctx: EndpointContext, principal: UserPri
 
 /** The endpoint to send to now, or a clear 409 when none is usable. */
 export async function requireDeliverableEndpoint(
-  services: Services,
+  db: Database,
   tenantId: string,
 ): Promise<WebhookEndpointRow & { url: string }> {
-  const endpoint = await getEndpoint(services, tenantId);
+  const endpoint = await findEndpoint(db, tenantId);
   if (!endpoint?.url)
     throw new ApiError("conflict", "No webhook URL is configured; POST /webhooks/config/ first");
   return endpoint as WebhookEndpointRow & { url: string };
 }
+
+/** The calling user's tenant's endpoint, or null. */
+export const getEndpoint = (ctx: RequestContext) => findEndpoint(ctx.db, userCaller(ctx).tenantId);
 
 /** The secrets that sign a delivery now: the current one, and the previous one during its 24 h. */
 export function activeSecrets(endpoint: WebhookEndpointRow, now: number): string[] {

@@ -1,23 +1,13 @@
 import { and, desc, eq, gte, inArray, lt } from "drizzle-orm";
-import { tenants, type WebhookEventRow, webhookAttempts, webhookEvents } from "../../db/schema";
-import type { Clock, Database } from "../../env";
+import { type RequestContext, userCaller } from "../../context";
+import type { Database } from "../../db/client";
+import { type WebhookEventRow, webhookAttempts, webhookEvents } from "../../db/schema";
+import { loadTenant } from "../../db/tenants";
 import { ApiError, notFound } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
-import type { QueueMessage } from "../../queue";
+import type { DeliverMessage } from "../../queue/messages";
 import { buildEnvelope, MAX_EVENT_BYTES } from "./envelope";
-
-/** The queue message that hands events to their tenant's coordinator for delivery. */
-export interface DeliverMessage extends QueueMessage {
-  kind: "webhook.deliver";
-  tenant_id: string;
-  event_ids: string[];
-}
-
-export interface EmitDeps {
-  db: Database;
-  queue: Queue;
-  clock: Clock;
-}
 
 export interface EmitInput {
   tenantId: string;
@@ -26,7 +16,6 @@ export interface EmitInput {
   livemode?: boolean;
   /** Saves a read when the caller already has it. */
   companyName?: string;
-  requestId?: string;
 }
 
 const deliverMessage = (tenantId: string, eventIds: string[], requestId?: string): DeliverMessage => ({
@@ -81,42 +70,27 @@ export const insertEvent = (db: Database, event: PreparedEvent) => db.insert(web
  * Hands stored events to their tenants' coordinators. An event whose hand-off is lost stays
  * `pending` and the cron sweep hands it over again, so a failure here is logged, not thrown.
  */
-export async function dispatchEvents(queue: Queue, events: PreparedEvent[], requestId?: string) {
+export async function dispatchEvents(ctx: RequestContext, events: PreparedEvent[]) {
   const byTenant = new Map<string, string[]>();
   for (const { row } of events) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
   try {
     await Promise.all(
       [...byTenant].map(([tenantId, ids]) =>
-        queue.send(deliverMessage(tenantId, ids, requestId), { contentType: "json" }),
+        ctx.queue.send(deliverMessage(tenantId, ids, ctx.requestId), { contentType: "json" }),
       ),
     );
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: "event hand-off failed; the sweep will retry",
-        error: String(error),
-      }),
-    );
+    ctx.log.error("event hand-off failed; the sweep will retry", errorFields(error));
   }
 }
 
 /** Emits an event on its own: one D1 write (the event) and one enqueue. */
-export async function emitTenantEvent(deps: EmitDeps, input: EmitInput): Promise<WebhookEventRow> {
-  const now = deps.clock.now();
-  let companyName = input.companyName;
-  if (companyName === undefined) {
-    const tenant = await deps.db
-      .select({ name: tenants.companyName })
-      .from(tenants)
-      .where(eq(tenants.id, input.tenantId))
-      .get();
-    if (!tenant) throw notFound("Tenant");
-    companyName = tenant.name;
-  }
+export async function emitTenantEvent(ctx: RequestContext, input: EmitInput): Promise<WebhookEventRow> {
+  const now = ctx.clock.now();
+  const companyName = input.companyName ?? (await loadTenant(ctx.db, input.tenantId)).companyName;
   const event = prepareEvent({ ...input, companyName }, now);
-  await insertEvent(deps.db, event);
-  await dispatchEvents(deps.queue, [event], input.requestId);
+  await insertEvent(ctx.db, event);
+  await dispatchEvents(ctx, [event]);
   return event.row;
 }
 
@@ -128,9 +102,11 @@ export interface DeliveryFilters {
   since?: string | undefined;
 }
 
-export async function listDeliveries(db: Database, tenantId: string, filters: DeliveryFilters) {
+/** The delivery log of the calling user's tenant, newest first. */
+export async function listDeliveries(ctx: RequestContext, filters: DeliveryFilters) {
+  const { tenantId } = userCaller(ctx);
   const after = decodeCursor(filters.cursor);
-  const rows = await db
+  const rows = await ctx.db
     .select()
     .from(webhookEvents)
     .where(
@@ -147,7 +123,12 @@ export async function listDeliveries(db: Database, tenantId: string, filters: De
   return toPage(rows, filters.limit);
 }
 
-export async function getDelivery(db: Database, tenantId: string, eventId: string) {
+/** One event of the calling user's tenant with every attempt. */
+export async function getDelivery(ctx: RequestContext, eventId: string) {
+  return findDelivery(ctx.db, userCaller(ctx).tenantId, eventId);
+}
+
+async function findDelivery(db: Database, tenantId: string, eventId: string) {
   const event = await db
     .select()
     .from(webhookEvents)
@@ -163,30 +144,33 @@ export async function getDelivery(db: Database, tenantId: string, eventId: strin
 }
 
 /** Puts events back to `pending` and hands them to the coordinator (a fresh retry schedule, same ids). */
-async function requeue(deps: EmitDeps, tenantId: string, eventIds: string[]) {
+async function requeue(ctx: RequestContext, tenantId: string, eventIds: string[]) {
   if (!eventIds.length) return;
-  const now = deps.clock.now();
+  const now = ctx.clock.now();
   for (let i = 0; i < eventIds.length; i += 100) {
     const chunk = eventIds.slice(i, i + 100);
-    await deps.db
+    await ctx.db
       .update(webhookEvents)
       .set({ status: "pending", nextAttemptAt: now })
       .where(and(eq(webhookEvents.tenantId, tenantId), inArray(webhookEvents.id, chunk)));
-    await deps.queue.send(deliverMessage(tenantId, chunk), { contentType: "json" });
+    await ctx.queue.send(deliverMessage(tenantId, chunk, ctx.requestId), { contentType: "json" });
   }
 }
 
-export async function resendEvent(deps: EmitDeps, tenantId: string, eventId: string) {
-  const { event } = await getDelivery(deps.db, tenantId, eventId);
+/** Sends one event of the calling user's tenant again, with the same id. */
+export async function resendEvent(ctx: RequestContext, eventId: string) {
+  const { tenantId } = userCaller(ctx);
+  const { event } = await findDelivery(ctx.db, tenantId, eventId);
   if (event.status === "pending")
     throw new ApiError("conflict", "This event is already waiting for delivery");
-  await requeue(deps, tenantId, [event.id]);
+  await requeue(ctx, tenantId, [event.id]);
   return event;
 }
 
-/** Re-queues every failed event of the tenant created since `since`; answers how many. */
-export async function recoverFailed(deps: EmitDeps, tenantId: string, since: Date): Promise<number> {
-  const failed = await deps.db
+/** Re-queues every failed event of the calling user's tenant created since `since`; answers how many. */
+export async function recoverFailed(ctx: RequestContext, since: Date): Promise<number> {
+  const { tenantId } = userCaller(ctx);
+  const failed = await ctx.db
     .select({ id: webhookEvents.id })
     .from(webhookEvents)
     .where(
@@ -198,7 +182,7 @@ export async function recoverFailed(deps: EmitDeps, tenantId: string, since: Dat
     )
     .limit(10_000);
   await requeue(
-    deps,
+    ctx,
     tenantId,
     failed.map((row) => row.id),
   );
@@ -206,9 +190,9 @@ export async function recoverFailed(deps: EmitDeps, tenantId: string, since: Dat
 }
 
 /** Cron: events still pending long after they were due lost their hand-off; hand them over again. */
-export async function sweepStalePending(deps: EmitDeps, olderThanMs = 10 * 60_000) {
-  const cutoff = new Date(deps.clock.now().getTime() - olderThanMs);
-  const stale = await deps.db
+export async function sweepStalePending(ctx: RequestContext, olderThanMs = 10 * 60_000) {
+  const cutoff = new Date(ctx.clock.now().getTime() - olderThanMs);
+  const stale = await ctx.db
     .select({ id: webhookEvents.id, tenantId: webhookEvents.tenantId })
     .from(webhookEvents)
     .where(and(eq(webhookEvents.status, "pending"), lt(webhookEvents.nextAttemptAt, cutoff)))
@@ -217,7 +201,9 @@ export async function sweepStalePending(deps: EmitDeps, olderThanMs = 10 * 60_00
   for (const row of stale) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
   for (const [tenantId, ids] of byTenant) {
     for (let i = 0; i < ids.length; i += 100) {
-      await deps.queue.send(deliverMessage(tenantId, ids.slice(i, i + 100)), { contentType: "json" });
+      await ctx.queue.send(deliverMessage(tenantId, ids.slice(i, i + 100), ctx.requestId), {
+        contentType: "json",
+      });
     }
   }
   return stale.length;

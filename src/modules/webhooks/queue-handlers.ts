@@ -1,20 +1,18 @@
-import { coordinatorFor } from "../../coordinator/tenant-coordinator";
-import { onQueueMessages } from "../../queue";
-import type { DeliverMessage } from "./events.service";
+import type { RequestContext } from "../../context";
+import type { DeliverMessage } from "../../queue/messages";
 
 /** Hands each tenant's events to that tenant's coordinator, one call per tenant per batch. */
-onQueueMessages("webhook.deliver", async (messages, env) => {
+export async function deliverToCoordinators(ctx: RequestContext, messages: Message<DeliverMessage>[]) {
   const byTenant = new Map<string, Set<string>>();
-  for (const message of messages) {
-    const body = message.body as DeliverMessage;
+  for (const { body } of messages) {
     const ids = byTenant.get(body.tenant_id) ?? new Set<string>();
     for (const id of body.event_ids) ids.add(id);
     byTenant.set(body.tenant_id, ids);
   }
   await Promise.all(
     [...byTenant].map(([tenantId, ids]) =>
-      coordinatorFor(env, tenantId).enqueueDeliveries(tenantId, [...ids]),
+      ctx.coordinator(tenantId).enqueueDeliveries({ tenantId, eventIds: [...ids], requestId: ctx.requestId }),
     ),
   );
   return undefined;
-});
+}

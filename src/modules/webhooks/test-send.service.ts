@@ -1,7 +1,8 @@
+import { type RequestContext, userCaller } from "../../context";
 import { webhookAttempts, webhookEvents } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import type { Services } from "../../env";
 import { newId } from "../../lib/crypto";
+import { ApiError } from "../../lib/errors";
 import { activeSecrets, requireDeliverableEndpoint } from "./endpoint.service";
 import { buildEnvelope } from "./envelope";
 import { classifyAttempt } from "./retry-policy";
@@ -12,19 +13,17 @@ export interface TestSendInput {
   test_data?: Record<string, unknown> | undefined;
 }
 
-export interface TestSendContext {
-  services: Services;
-  allowInsecureLocalhost: boolean;
-}
-
 /**
- * Sends a signed test event to the tenant's endpoint now and answers what the receiver said.
- * The send is logged like any delivery (an event marked `test`, with its one attempt), so the
- * delivery log shows it, as Stripe's and Svix's do; it is never retried.
+ * Sends a signed test event to the caller's endpoint now and answers what the receiver said:
+ * its status, time and (truncated) body, 408 `webhook_timeout` after 10 s without an answer,
+ * 502 `webhook_unreachable` when it cannot be reached. The send is logged like any delivery (an
+ * event marked `test`, with its one attempt), so the delivery log shows it, as Stripe's and
+ * Svix's do; it is never retried.
  */
-export async function sendTestEvent(ctx: TestSendContext, tenantId: string, input: TestSendInput) {
-  const { db, clock } = ctx.services;
-  const endpoint = await requireDeliverableEndpoint(ctx.services, tenantId);
+export async function sendTestEvent(ctx: RequestContext, input: TestSendInput) {
+  const { db, clock } = ctx;
+  const { tenantId } = userCaller(ctx);
+  const endpoint = await requireDeliverableEndpoint(db, tenantId);
   const tenant = await loadTenant(db, tenantId);
   const now = clock.now();
   const event = buildEnvelope({
@@ -44,18 +43,30 @@ export async function sendTestEvent(ctx: TestSendContext, tenantId: string, inpu
     secrets: activeSecrets(endpoint, now.getTime()),
     eventId: event.id,
     body: payload,
-    allowInsecureLocalhost: ctx.allowInsecureLocalhost,
+    allowInsecureLocalhost: ctx.config.app.WEBHOOK_ALLOW_INSECURE_URLS,
   });
-  await logTestSend(ctx.services, { tenantId, id: event.id, type: event.type, payload }, result);
-  return { endpoint, event, result };
+  await logTestSend(ctx, { tenantId, id: event.id, type: event.type, payload }, result);
+  if (result.error === "timeout") {
+    throw new ApiError("webhook_timeout", "Your webhook endpoint did not respond within 10 seconds", {
+      extra: { webhook_url: endpoint.url },
+    });
+  }
+  if (result.error || result.status === undefined) {
+    throw new ApiError(
+      "webhook_unreachable",
+      result.errorMessage ?? "The webhook endpoint could not be reached",
+      { extra: { webhook_url: endpoint.url } },
+    );
+  }
+  return { endpoint, event, result: { ...result, status: result.status } };
 }
 
 async function logTestSend(
-  services: Services,
+  ctx: RequestContext,
   event: { tenantId: string; id: string; type: string; payload: string },
   result: SendResult,
 ) {
-  const { db, clock } = services;
+  const { db, clock } = ctx;
   const at = clock.now();
   const outcome = classifyAttempt(
     {

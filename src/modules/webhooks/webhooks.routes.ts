@@ -1,10 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { appConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { RequestContext } from "../../context";
 import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { requireRole, requireUser } from "../../middleware/auth";
+import { pageBody } from "../../lib/pagination";
+import { requireRole, requireUser } from "../auth/middleware";
 import * as endpoints from "./endpoint.service";
 import * as events from "./events.service";
 import { maskWebhookSecret } from "./signing";
@@ -32,17 +31,11 @@ const BASE = "/api/v1/auth/tenants/webhooks";
 const readers = [requireUser];
 const editors = [requireUser, requireRole("owner", "admin")];
 
-const endpointContext = (c: Context<AppEnv>): endpoints.EndpointContext => ({
-  services: c.var.services,
-  requestId: c.var.requestId,
-  allowInsecureLocalhost: appConfig(c.env).WEBHOOK_ALLOW_INSECURE_URLS,
-});
-
-const instructions = (c: Context<AppEnv>) => ({
+const instructions = (ctx: RequestContext) => ({
   message: "Use the webhook secret to verify webhook signatures",
   signature_header: "X-Webhook-Signature",
   standard_webhooks_headers: ["webhook-id", "webhook-timestamp", "webhook-signature"],
-  documentation: `${appConfig(c.env).PUBLIC_BASE_URL}/docs`,
+  documentation: `${ctx.config.app.PUBLIC_BASE_URL}/docs`,
 });
 
 const getConfigRoute = createRoute({
@@ -145,7 +138,7 @@ const recoverRoute = createRoute({
 
 export const webhooksRoutes = createRouter()
   .openapi(getConfigRoute, async (c) => {
-    const endpoint = await endpoints.getEndpoint(c.var.services, c.var.principal.tenantId);
+    const endpoint = await endpoints.getEndpoint(c.var.ctx);
     return c.json(
       {
         webhook_url: endpoint?.url ?? null,
@@ -156,17 +149,13 @@ export const webhooksRoutes = createRouter()
         disabled_reason: endpoint?.disabledReason ?? null,
         disabled_at: endpoint?.disabledAt?.toISOString() ?? null,
         previous_secret_expires_at: endpoint?.previousSecretExpiresAt?.toISOString() ?? null,
-        instructions: instructions(c),
+        instructions: instructions(c.var.ctx),
       },
       200,
     );
   })
   .openapi(postConfigRoute, async (c) => {
-    const { endpoint, secretIsNew } = await endpoints.configureEndpoint(
-      endpointContext(c),
-      c.var.principal,
-      c.req.valid("json"),
-    );
+    const { endpoint, secretIsNew } = await endpoints.configureEndpoint(c.var.ctx, c.req.valid("json"));
     return c.json(
       {
         message: "Webhook configured successfully",
@@ -182,7 +171,7 @@ export const webhooksRoutes = createRouter()
     );
   })
   .openapi(deleteConfigRoute, async (c) => {
-    await endpoints.removeEndpointUrl(endpointContext(c), c.var.principal);
+    await endpoints.removeEndpointUrl(c.var.ctx);
     return c.json(
       {
         message: "Webhook configuration removed",
@@ -193,33 +182,7 @@ export const webhooksRoutes = createRouter()
   })
   .openapi(testRoute, async (c) => {
     const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : {};
-    const { endpoint, event, result } = await sendTestEvent(
-      { services: c.var.services, allowInsecureLocalhost: appConfig(c.env).WEBHOOK_ALLOW_INSECURE_URLS },
-      c.var.principal.tenantId,
-      body ?? {},
-    );
-    if (result.error === "timeout") {
-      return c.json(
-        {
-          error: "Webhook request timed out",
-          message: "Your webhook endpoint did not respond within 10 seconds",
-          webhook_url: endpoint.url,
-          request_id: c.var.requestId,
-        },
-        408,
-      );
-    }
-    if (result.error || result.status === undefined) {
-      return c.json(
-        {
-          error: "webhook_unreachable",
-          message: result.errorMessage ?? "The webhook endpoint could not be reached",
-          webhook_url: endpoint.url,
-          request_id: c.var.requestId,
-        },
-        502,
-      );
-    }
+    const { endpoint, event, result } = await sendTestEvent(c.var.ctx, body ?? {});
     const success = result.status >= 200 && result.status < 300;
     return c.json(
       {
@@ -237,19 +200,11 @@ export const webhooksRoutes = createRouter()
     );
   })
   .openapi(listRoute, async (c) => {
-    const { page, hasMore, nextCursor } = await events.listDeliveries(
-      c.var.services.db,
-      c.var.principal.tenantId,
-      c.req.valid("query"),
-    );
-    return c.json({ data: page.map(serializeDelivery), has_more: hasMore, next_cursor: nextCursor }, 200);
+    const page = await events.listDeliveries(c.var.ctx, c.req.valid("query"));
+    return c.json(pageBody(page, serializeDelivery), 200);
   })
   .openapi(detailRoute, async (c) => {
-    const { event, attempts } = await events.getDelivery(
-      c.var.services.db,
-      c.var.principal.tenantId,
-      c.req.valid("param").event_id,
-    );
+    const { event, attempts } = await events.getDelivery(c.var.ctx, c.req.valid("param").event_id);
     return c.json(
       {
         ...serializeDelivery(event),
@@ -260,18 +215,10 @@ export const webhooksRoutes = createRouter()
     );
   })
   .openapi(resendRoute, async (c) => {
-    const event = await events.resendEvent(
-      c.var.services,
-      c.var.principal.tenantId,
-      c.req.valid("param").event_id,
-    );
+    const event = await events.resendEvent(c.var.ctx, c.req.valid("param").event_id);
     return c.json({ ...serializeDelivery(event), status: "pending" as const }, 202);
   })
   .openapi(recoverRoute, async (c) => {
-    const requeued = await events.recoverFailed(
-      c.var.services,
-      c.var.principal.tenantId,
-      new Date(c.req.valid("json").since),
-    );
+    const requeued = await events.recoverFailed(c.var.ctx, new Date(c.req.valid("json").since));
     return c.json({ message: `${requeued} failed event(s) queued for delivery again`, requeued }, 202);
   });

@@ -1,21 +1,17 @@
 import { createMiddleware } from "hono/factory";
-import type { KeyKind } from "../db/schema";
-import type { ApiKeyPrincipal, AppEnv } from "../env";
-import { auditInsert } from "../lib/audit";
-import { sha256Hex } from "../lib/crypto";
-import { ApiError, forbidden, unauthenticated } from "../lib/errors";
-import { tierLimits } from "../lib/tiers";
-import { lookupKey } from "../modules/api-keys/edge-store";
-import { isUsable, keyState, parseApiKey } from "../modules/api-keys/keys";
-import { noteKeyUse } from "../modules/api-keys/last-used";
-import {
-  blockKey,
-  completesChunk,
-  countLocally,
-  isBlocked,
-  rateLimitHeaders,
-} from "../modules/api-keys/rate-limit";
-import { requireUser } from "./auth";
+import type { ApiKeyCaller } from "../../context";
+import type { KeyKind } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { guard } from "../../lib/access";
+import { auditInsert } from "../../lib/audit";
+import { sha256Hex } from "../../lib/crypto";
+import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
+import { tierLimits } from "../../lib/tiers";
+import { requireUser } from "../auth/middleware";
+import { lookupKey } from "./edge-store";
+import { isUsable, keyState, parseApiKey } from "./keys";
+import { noteKeyUse } from "./last-used";
+import { blockKey, completesChunk, countLocally, isBlocked, rateLimitHeaders } from "./rate-limit";
 
 const BEARER_KEY = /^Bearer\s+((?:pk|sk)_\S*)$/i;
 const REVOKED_USE_AUDIT_EVERY_MS = 60_000;
@@ -46,14 +42,18 @@ function shouldAuditRevokedUse(keyId: string, now: number): boolean {
  * `RateLimit-*` headers on the response.
  */
 export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
+  guard(apiKeyMiddleware(allowedKinds), { apiKeyKinds: allowedKinds });
+
+const apiKeyMiddleware = (allowedKinds: KeyKind[]) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const raw = apiKeyFromHeaders(c.req.raw.headers);
     if (!raw) throw unauthenticated("An API key is required: send it in X-API-Key or Authorization: Bearer");
     if (!parseApiKey(raw)) throw unauthenticated("Invalid API key");
 
-    const { db, kv } = c.var.services;
+    const { ctx } = c.var;
+    const { db, kv } = ctx;
     const now = Date.now();
-    const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+    const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
     const record = await lookupKey({ db, kv, now, waitUntil }, await sha256Hex(raw));
     if (!record) throw unauthenticated("Invalid API key");
 
@@ -69,7 +69,7 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
             targetType: "api_key",
             targetId: record.key_id,
             metadata: { state, path: c.req.path },
-            requestId: c.var.requestId,
+            requestId: ctx.requestId,
             at: new Date(now),
           }).run(),
         );
@@ -94,7 +94,7 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
     const headers = rateLimitHeaders(status);
     let allowed = status.allowed && !isBlocked(record.key_id, now);
     if (allowed && completesChunk(status)) {
-      allowed = (await c.env.API_RATE_LIMITER.limit({ key: record.key_id })).success;
+      allowed = (await ctx.rateLimiter.limit({ key: record.key_id })).success;
       if (!allowed) blockKey(record.key_id, now + status.reset * 1000);
     }
     if (!allowed) {
@@ -105,7 +105,7 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
 
     const flush = noteKeyUse(db, record.key_id, now);
     if (flush) waitUntil(flush);
-    const principal: ApiKeyPrincipal = {
+    const caller: ApiKeyCaller = {
       kind: "api_key",
       keyId: record.key_id,
       tenantId: record.tenant_id,
@@ -114,7 +114,7 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
       mode: record.mode,
       tier: record.tier,
     };
-    c.set("apiKey", principal);
+    ctx.caller = caller;
     // Set before the handler builds its response, so they are part of it rather than patched in.
     c.header("RateLimit-Limit", headers["RateLimit-Limit"]);
     c.header("RateLimit-Remaining", headers["RateLimit-Remaining"]);
@@ -127,8 +127,11 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
  * request carries one, a user access token otherwise.
  */
 export const requireUserOrApiKey = (kinds: KeyKind[]) => {
-  const byKey = requireApiKey(kinds);
-  return createMiddleware<AppEnv>((c, next) =>
-    carriesApiKey(c.req.raw.headers) ? byKey(c, next) : requireUser(c, next),
+  const byKey = apiKeyMiddleware(kinds);
+  return guard(
+    createMiddleware<AppEnv>((c, next) =>
+      carriesApiKey(c.req.raw.headers) ? byKey(c, next) : requireUser(c, next),
+    ),
+    { user: true, apiKeyKinds: kinds },
   );
 };

@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import type { RequestContext } from "../../context";
 import {
   type StripeEventRow,
   stripeEvents,
@@ -6,37 +7,22 @@ import {
   type TenantSubscriptionRow,
   tenantSubscriptions,
   tenants,
-} from "../db/schema";
-import type { Clock, Database } from "../env";
-import { auditInsert } from "../lib/audit";
-import { ApiError } from "../lib/errors";
-import { refreshTenantKeyRecords } from "../modules/api-keys/api-keys.service";
-import {
-  FORWARDED_CONNECT_EVENTS,
-  type StripeEventLike,
-  toBillingEvent,
-} from "../modules/platform-billing/stripe-mapping";
+} from "../../db/schema";
+import { findTenantWithSubscription } from "../../db/tenants";
+import { auditInsert } from "../../lib/audit";
+import { ApiError } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
+import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
+import { accountStatus } from "../stripe-connect/account-status";
+import { dispatchEvents, insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
+import { FORWARDED_CONNECT_EVENTS, type StripeEventLike, toBillingEvent } from "./stripe-mapping";
 import {
   type BillingEvent,
   type BillingState,
   type Effect,
   INITIAL_BILLING_STATE,
   transition,
-} from "../modules/platform-billing/suspension";
-import { accountStatus } from "../modules/stripe-connect/account-status";
-import {
-  dispatchEvents,
-  insertEvent,
-  type PreparedEvent,
-  prepareEvent,
-} from "../modules/webhooks/events.service";
-
-export interface BillingDeps {
-  db: Database;
-  kv: KVNamespace;
-  queue: Queue;
-  clock: Clock;
-}
+} from "./suspension";
 
 const toDate = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000));
 const toSeconds = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : null);
@@ -185,14 +171,6 @@ function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | und
   };
 }
 
-async function loadTenant(db: Database, tenantId: string) {
-  const [tenantRows, subscriptionRows] = await db.batch([
-    db.select().from(tenants).where(eq(tenants.id, tenantId)),
-    db.select().from(tenantSubscriptions).where(eq(tenantSubscriptions.tenantId, tenantId)),
-  ]);
-  return { tenant: tenantRows[0], subscription: subscriptionRows[0] };
-}
-
 /**
  * Writes what a run decided in one D1 batch: the tenant (status, suspension, Connect fields),
  * its subscription mirror, the tenant events (outbox) and audit records, and the events'
@@ -200,13 +178,13 @@ async function loadTenant(db: Database, tenantId: string) {
  * edge records are republished so keys see the suspension or reactivation.
  */
 async function commit(
-  deps: BillingDeps,
+  ctx: RequestContext,
   tenant: TenantRow,
   previous: TenantSubscriptionRow | undefined,
   outcome: Outcome,
 ) {
-  const { db } = deps;
-  const now = deps.clock.now();
+  const { db } = ctx;
+  const now = ctx.clock.now();
   const { state } = outcome;
   const statusChanged = state.tenantStatus !== tenant.status;
   const tenantChanges: Partial<TenantRow> = {
@@ -274,9 +252,9 @@ async function commit(
         .where(eq(stripeEvents.id, id)),
     ),
   ]);
-  await dispatchEvents(deps.queue, outcome.events);
+  await dispatchEvents(ctx, outcome.events);
   if (statusChanged || "stripeConnectAccountId" in tenantChanges) {
-    await refreshTenantKeyRecords(db, deps.kv, tenant.id, now);
+    await refreshTenantKeyRecords(ctx, tenant.id);
   }
 }
 
@@ -313,19 +291,19 @@ function restore(outcome: Outcome, mark: ReturnType<typeof checkpoint>) {
  * whose commit fails throws, so the queue retries all of it.
  */
 export async function processStripeEvents(
-  deps: BillingDeps,
+  ctx: RequestContext,
   tenantId: string,
   eventIds: string[],
 ): Promise<ProcessResult> {
-  const { db } = deps;
+  const { db } = ctx;
   const rows = await db
     .select()
     .from(stripeEvents)
     .where(and(inArray(stripeEvents.id, eventIds), inArray(stripeEvents.status, ["received", "failed"])));
   if (!rows.length) return { retry: [] };
   rows.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
-  const { tenant, subscription } = await loadTenant(db, tenantId);
-  const now = deps.clock.now();
+  const { tenant, subscription } = await findTenantWithSubscription(db, tenantId);
+  const now = ctx.clock.now();
   if (!tenant) {
     await db
       .update(stripeEvents)
@@ -358,21 +336,17 @@ export async function processStripeEvents(
         status: "failed",
         outcome: `${permanent ? "failed for good" : "error, will retry"}: ${reason.slice(0, 480)}`,
       });
-      console.error(
-        JSON.stringify({
-          level: "error",
-          msg: "stripe event failed",
-          tenant_id: tenantId,
-          event_id: row.id,
-          type: row.type,
-          retry: !permanent,
-          error: reason.slice(0, 500),
-        }),
-      );
+      ctx.log.error("stripe event failed", {
+        tenant_id: tenantId,
+        outcome: permanent ? "failed for good" : "will retry",
+        event_id: row.id,
+        type: row.type,
+        ...errorFields(error),
+      });
     }
   }
   try {
-    await commit(deps, tenant, subscription, outcome);
+    await commit(ctx, tenant, subscription, outcome);
   } catch (error) {
     await db
       .update(stripeEvents)
@@ -397,15 +371,15 @@ export async function processStripeEvents(
  * calls), through the same state machine, so every transition of a tenant happens here.
  */
 export async function applyBillingEvents(
-  deps: BillingDeps,
+  ctx: RequestContext,
   tenantId: string,
   events: BillingEvent[],
   changes: Partial<TenantSubscriptionRow> = {},
 ) {
-  const { tenant, subscription } = await loadTenant(deps.db, tenantId);
+  const { tenant, subscription } = await findTenantWithSubscription(ctx.db, tenantId);
   if (!tenant) return;
   const outcome = newOutcome(tenant, subscription);
   outcome.subscriptionChanges = { ...changes };
-  for (const event of events) applyBilling(outcome, tenant, event, false, deps.clock.now());
-  await commit(deps, tenant, subscription, outcome);
+  for (const event of events) applyBilling(outcome, tenant, event, false, ctx.clock.now());
+  await commit(ctx, tenant, subscription, outcome);
 }

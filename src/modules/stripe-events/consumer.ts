@@ -1,11 +1,10 @@
 import { inArray, or } from "drizzle-orm";
-import { coordinatorFor } from "../../coordinator/tenant-coordinator";
+import type { RequestContext } from "../../context";
+import type { Database } from "../../db/client";
 import { type StripeEventRow, stripeEvents, tenantSubscriptions, tenants } from "../../db/schema";
-import type { Database } from "../../env";
-import { database } from "../../middleware/services";
-import { onQueueMessages } from "../../queue";
-import { eventRow, type StripeEventMessage } from "../stripe-events/ingest.service";
-import { platformEventKeys, type StripeEventLike } from "./stripe-mapping";
+import type { StripeEventMessage } from "../../queue/messages";
+import { platformEventKeys, type StripeEventLike } from "../platform-billing/stripe-mapping";
+import { eventRow } from "./ingest.service";
 
 interface Keys {
   row: StripeEventRow;
@@ -73,8 +72,7 @@ async function resolveTenants(db: Database, keys: Keys[]): Promise<Map<string, s
  * Records the events that arrived in their messages, once by id: one multi-row insert that
  * skips ids already recorded and answers the rows it inserted. Duplicates therefore do nothing.
  */
-async function recordOnce(db: Database, bodies: StripeEventMessage[]): Promise<StripeEventRow[]> {
-  const now = new Date();
+async function recordOnce(db: Database, bodies: StripeEventMessage[], now: Date): Promise<StripeEventRow[]> {
   const fresh = new Map<string, ReturnType<typeof eventRow>>();
   for (const body of bodies) {
     if (!body.payload || !body.endpoint || fresh.has(body.event_id)) continue;
@@ -129,10 +127,14 @@ function keysOf(row: StripeEventRow): Keys {
  * account; platform events by Stripe customer or subscription id, then `metadata.tenant_id`.
  * Events that concern no tenant are recorded as `ignored`.
  */
-onQueueMessages("stripe.event", async (messages, env) => {
-  const db = database(env.DB);
-  const bodies = messages.map((message) => message.body as StripeEventMessage);
-  const inserted = await recordOnce(db, bodies);
+export async function processStripeEventMessages(
+  ctx: RequestContext,
+  messages: Message<StripeEventMessage>[],
+) {
+  const { db } = ctx;
+  const now = ctx.clock.now();
+  const bodies = messages.map((message) => message.body);
+  const inserted = await recordOnce(db, bodies, now);
   // Events recorded before (a retry of this message, Stripe's duplicate, or an operator's
   // resend by id) are read back: those not yet processed, or failed, are processed again.
   const insertedIds = new Set(inserted.map((row) => row.id));
@@ -154,16 +156,16 @@ onQueueMessages("stripe.event", async (messages, env) => {
   if (unmatched.length) {
     await db
       .update(stripeEvents)
-      .set({ status: "ignored", outcome: "no tenant matches this event", processedAt: new Date() })
+      .set({ status: "ignored", outcome: "no tenant matches this event", processedAt: now })
       .where(inArray(stripeEvents.id, unmatched));
   }
   // A tenant's run that fails as a whole (D1 down) throws, and every message is retried; events
   // that failed on their own come back by id, and only their messages are retried.
   const outcomes = await Promise.all(
     [...byTenant].map(([tenantId, eventIds]) =>
-      coordinatorFor(env, tenantId).applyStripeEvents(tenantId, eventIds),
+      ctx.coordinator(tenantId).applyStripeEvents({ tenantId, eventIds, requestId: ctx.requestId }),
     ),
   );
   const failed = new Set(outcomes.flatMap((outcome) => outcome.retry));
-  return messages.filter((message) => failed.has((message.body as StripeEventMessage).event_id));
-});
+  return messages.filter((message) => failed.has(message.body.event_id));
+}

@@ -1,0 +1,36 @@
+import type { RequestContext } from "../context";
+import { limitReached } from "../lib/tiers";
+import type { LimitSlotKind } from "./limit-slots";
+import type { TenantCoordinator } from "./tenant-coordinator";
+
+/** The typed RPC stub of a tenant's coordinator; modules reach it through `ctx.coordinator()`. */
+export type CoordinatorStub = DurableObjectStub<TenantCoordinator>;
+
+/**
+ * Runs `work`, which creates the row `rowId`, holding a slot under a count limit of the tenant's
+ * platform plan (`limit` null: unlimited, no slot needed), and releases it afterwards whether
+ * `work` committed or failed (Stripe down, D1 error). 402 `plan_limit_reached` when it is reached.
+ */
+export async function withLimitSlot<T>(
+  ctx: RequestContext,
+  tenantId: string,
+  slot: { kind: LimitSlotKind; limit: number | null; rowId: string; what: string },
+  work: () => Promise<T>,
+): Promise<T> {
+  const { kind, limit, rowId } = slot;
+  if (limit === null) return work();
+  const coordinator = ctx.coordinator(tenantId);
+  const reserved = await coordinator.reserveLimitSlot({
+    tenantId,
+    kind,
+    limit,
+    rowId,
+    requestId: ctx.requestId,
+  });
+  if (!reserved) throw limitReached(limit, kind, slot.what);
+  try {
+    return await work();
+  } finally {
+    await coordinator.releaseLimitSlot(rowId);
+  }
+}

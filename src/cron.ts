@@ -1,0 +1,35 @@
+import { createContext } from "./context";
+import { purgeExpiredSessions } from "./modules/auth/sessions";
+import { sweepUnprocessedStripeEvents } from "./modules/stripe-events/ingest.service";
+import { sweepStalePending } from "./modules/webhooks/events.service";
+
+/**
+ * Everything the cron trigger runs (`[triggers] crons` in wrangler.toml), in one place: each job
+ * is a module's function taking the same context as a request, on the trigger's clock.
+ */
+const JOBS = [
+  ["purge expired sessions and throttles", purgeExpiredSessions],
+  ["re-hand tenant events whose hand-off was lost", (ctx) => sweepStalePending(ctx)],
+  ["re-queue Stripe events never processed", (ctx) => sweepUnprocessedStripeEvents(ctx)],
+] as const satisfies readonly (readonly [
+  string,
+  (ctx: ReturnType<typeof createContext>) => Promise<unknown>,
+])[];
+
+export async function runCron(env: Env, scheduledTime: number, execution: ExecutionContext) {
+  const now = new Date(scheduledTime);
+  const ctx = createContext(env, {
+    requestId: crypto.randomUUID(),
+    clock: { now: () => now },
+    route: "cron",
+    waitUntil: (promise) => execution.waitUntil(promise),
+  });
+  for (const [name, job] of JOBS) {
+    try {
+      await job(ctx);
+    } catch (error) {
+      // One job's failure does not skip the others; the next run tries again.
+      ctx.log.error("cron job failed", { job: name, outcome: "error", error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import { env } from "cloudflare:workers";
+import { createContext, type RequestContext } from "../src/context";
+import { unique } from "./harness";
+
+/**
+ * A context like a request's, for tests that call a service or a job directly; `overrides`
+ * replace parts of it (a failing queue, another clock).
+ */
+export function testContext(overrides: Partial<RequestContext> = {}): RequestContext {
+  const ctx = createContext(env, { requestId: `test-${unique()}` });
+  return new Proxy(ctx, {
+    get(target, name) {
+      if (name in overrides) return overrides[name as keyof RequestContext];
+      const value = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+    set(target, name, value) {
+      return Reflect.set(target, name, value, target);
+    },
+  });
+}
