@@ -4,6 +4,7 @@ import { apiError, cardDeclined, type HttpError, invalid, noSuch } from "./error
 import { allow, allowList, applyMetadata, listReply, reply, reqStr, str } from "./params.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
 import { all, find, type Json, mustFind, newId, now, put, randomString } from "./state.ts";
+import { enterCustomerTime } from "./test-clocks.ts";
 import { emitFor } from "./webhooks.ts";
 
 interface TestCard {
@@ -37,6 +38,7 @@ export const TEST_CARDS: Record<string, TestCard> = {
 export function liveCustomer(ctx: Ctx, id: string, param = "customer"): Json {
   const stored = find(ctx.state, "customer", id, ctx.scope);
   if (!stored || stored.obj.deleted === true) throw noSuch("customer", id, param);
+  enterCustomerTime(ctx, id);
   return stored.obj;
 }
 

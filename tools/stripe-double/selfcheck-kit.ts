@@ -96,3 +96,28 @@ export function makeKit(double: StripeDouble): Kit {
     },
   };
 }
+
+/** A fresh, onboarded connected account: its objects are invisible to every other scenario. */
+export async function freshAccount(kit: Kit, email = "tenant@example.test"): Promise<string> {
+  const account = await kit.stripe.accounts.create({ type: "express", email });
+  await kit.control("POST", `/accounts/${account.id}/onboard`);
+  return account.id;
+}
+
+/** Events the double emitted, oldest first, optionally of one type and one account. */
+export async function eventsOf(
+  kit: Kit,
+  filter: { type?: string; account?: string } = {},
+): Promise<
+  Array<{
+    id: string;
+    type: string;
+    account?: string;
+    data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  }>
+> {
+  const q = new URLSearchParams();
+  if (filter.type) q.set("type", filter.type);
+  if (filter.account) q.set("account", filter.account);
+  return kit.control("GET", `/events?${q}`);
+}

@@ -4,6 +4,7 @@
 import Stripe from "stripe";
 import { billingScenario } from "./selfcheck-billing.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";
+import { customersScenario } from "./selfcheck-customers.ts";
 import {
   check,
   expectError,
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
     const account = await connectScenario(kit);
     const productId = await billingScenario(kit, account);
     await oauthScenario(kit);
+    await customersScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -121,7 +121,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       let reply: Reply;
       try {
         reply = found
-          ? await found.route.handler(ctx)
+          ? await withOffset(0, () => found.route.handler(ctx))
           : {
               status: 404,
               body: {
