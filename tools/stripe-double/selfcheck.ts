@@ -14,6 +14,7 @@ import {
   startReceiver,
   step,
 } from "./selfcheck-kit.ts";
+import { setupIntentsScenario } from "./selfcheck-setup.ts";
 import { startStripeDouble } from "./server.ts";
 
 async function logAndWebhooks(
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
     const productId = await billingScenario(kit, account);
     await oauthScenario(kit);
     await customersScenario(kit);
+    await setupIntentsScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

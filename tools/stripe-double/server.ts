@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { accountLinkRoutes } from "./account-links.ts";
 import { accountRoutes } from "./accounts.ts";
+import { authenticationRoutes } from "./authenticate.ts";
 import { invoiceRoutes } from "./billing.ts";
 import { catalogRoutes } from "./catalog.ts";
 import { now, offsetFor, withOffset } from "./clock.ts";
@@ -29,6 +30,7 @@ import {
 import { oauthRoutes } from "./oauth.ts";
 import { paymentRoutes } from "./payments.ts";
 import { type Ctx, matchRoute, type Reply, type Route } from "./router.ts";
+import { setupIntentRoutes } from "./setup-intents.ts";
 import {
   createState,
   type LoggedRequest,
@@ -73,6 +75,8 @@ const ROUTES: Route[] = [
   ...catalogRoutes,
   ...customerRoutes,
   ...paymentRoutes,
+  ...setupIntentRoutes,
+  ...authenticationRoutes,
   ...subscriptionRoutes,
   ...invoiceRoutes,
   ...eventRoutes,
