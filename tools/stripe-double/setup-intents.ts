@@ -213,7 +213,7 @@ function update(ctx: Ctx): Reply {
   allow(ctx, [
     "customer",
     "payment_method",
-    "payment_method_types",
+    "allowed_payment_method_types",
     "metadata",
     "description",
     "attach_to_self",
