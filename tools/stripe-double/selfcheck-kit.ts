@@ -121,3 +121,37 @@ export async function eventsOf(
   if (filter.account) q.set("account", filter.account);
   return kit.control("GET", `/events?${q}`);
 }
+
+/** A product and a monthly price of `unitAmount` in the account. */
+export async function monthlyPrice(
+  kit: Kit,
+  account: string | undefined,
+  unitAmount: number,
+  name = "Plan",
+): Promise<Stripe.Price> {
+  const on = account ? { stripeAccount: account } : {};
+  const product = await kit.stripe.products.create({ name }, on);
+  return kit.stripe.prices.create(
+    { product: product.id, unit_amount: unitAmount, currency: "usd", recurring: { interval: "month" } },
+    on,
+  );
+}
+
+/** A customer whose default payment method is made from the test token `card`. */
+export async function customerWithCard(
+  kit: Kit,
+  account: string | undefined,
+  card = "pm_card_visa",
+  extra: Stripe.CustomerCreateParams = {},
+): Promise<Stripe.Customer> {
+  const on = account ? { stripeAccount: account } : {};
+  return kit.stripe.customers.create(
+    {
+      email: "payer@example.test",
+      payment_method: card,
+      invoice_settings: { default_payment_method: card },
+      ...extra,
+    },
+    on,
+  );
+}

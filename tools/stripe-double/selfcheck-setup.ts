@@ -80,7 +80,7 @@ export async function setupIntentsScenario(kit: Kit): Promise<void> {
     on,
   );
   check(sca.status === "requires_action" && sca.next_action?.type === "use_stripe_sdk", `3DS: ${sca.status}`);
-  const url = (sca.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js;
+  const url = (sca.next_action?.use_stripe_sdk as { stripe_js: string } | undefined)?.stripe_js ?? "";
   const visited = await fetch(url);
   check(visited.status === 200, `3DS page ${visited.status}`);
   const authenticated = await stripe.setupIntents.retrieve(sca.id, {}, on);

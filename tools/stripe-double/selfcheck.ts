@@ -14,6 +14,7 @@ import {
   startReceiver,
   step,
 } from "./selfcheck-kit.ts";
+import { paymentsScenario } from "./selfcheck-payments.ts";
 import { setupIntentsScenario } from "./selfcheck-setup.ts";
 import { startStripeDouble } from "./server.ts";
 
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
     await oauthScenario(kit);
     await customersScenario(kit);
     await setupIntentsScenario(kit);
+    await paymentsScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -7,9 +7,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { accountLinkRoutes } from "./account-links.ts";
 import { accountRoutes } from "./accounts.ts";
+import { applicationFeeRoutes } from "./application-fees.ts";
 import { authenticationRoutes } from "./authenticate.ts";
-import { invoiceRoutes } from "./billing.ts";
 import { catalogRoutes } from "./catalog.ts";
+import { chargeRoutes } from "./charges.ts";
 import { now, offsetFor, withOffset } from "./clock.ts";
 import { controlRoutes } from "./control.ts";
 import { customerRoutes } from "./customers.ts";
@@ -27,8 +28,12 @@ import {
   sendSaved,
   takeFailure,
 } from "./http.ts";
+import { invoicePaymentRoutes } from "./invoice-payments.ts";
+import { invoiceRoutes } from "./invoices.ts";
 import { oauthRoutes } from "./oauth.ts";
+import { paymentIntentRoutes } from "./payment-intent-routes.ts";
 import { paymentRoutes } from "./payments.ts";
+import { retryRoutes } from "./retries.ts";
 import { type Ctx, matchRoute, type Reply, type Route } from "./router.ts";
 import { setupIntentRoutes } from "./setup-intents.ts";
 import {
@@ -69,6 +74,7 @@ export interface StripeDouble {
 
 const ROUTES: Route[] = [
   ...controlRoutes,
+  ...retryRoutes,
   ...accountRoutes,
   ...accountLinkRoutes,
   ...oauthRoutes,
@@ -79,6 +85,10 @@ const ROUTES: Route[] = [
   ...authenticationRoutes,
   ...subscriptionRoutes,
   ...invoiceRoutes,
+  ...invoicePaymentRoutes,
+  ...paymentIntentRoutes,
+  ...chargeRoutes,
+  ...applicationFeeRoutes,
   ...eventRoutes,
 ];
 

@@ -180,7 +180,10 @@ function succeed(ctx: Ctx, si: Json): void {
 /** The /3ds page's verdict on a SetupIntent waiting for authentication. */
 export function authenticateSetup(ctx: Ctx, si: Json, ok: boolean): void {
   if (si.status !== "requires_action") return;
-  if (ok) return succeed(ctx, si);
+  if (ok) {
+    succeed(ctx, si);
+    return;
+  }
   const pm = mustFind(
     ctx.state,
     "payment_method",

@@ -1,19 +1,15 @@
 // Changes to existing subscriptions: update (plan change, proration, trial end, cancel at period
 // end), immediate cancellation, and the renewal the control endpoint simulates.
-import {
-  createInvoice,
-  itemsOf,
-  payInvoice,
-  paymentMethodOf,
-  periodEnd,
-  setPeriod,
-  subscriptionAmount,
-} from "./billing.ts";
+import { itemsOf, paymentMethodOf, periodEnd, setPeriod, subscriptionAmount } from "./billing.ts";
 import { apiError, invalid, noSuch } from "./errors.ts";
+import { priceDescription } from "./invoice-build.ts";
+import { collect } from "./invoice-collect.ts";
 import { allow, applyMetadata, bool, int, oneOf, reply, str, timestamp } from "./params.ts";
 import { chargeDecline, customerPaymentMethod } from "./payments.ts";
 import type { Ctx, Reply } from "./router.ts";
-import { clone, type Json, mustFind, now } from "./state.ts";
+import { clone, type Json, now } from "./state.ts";
+import { cancelSubscription } from "./subscription-cancel.ts";
+import { invoiceSubscription, predictCharge } from "./subscription-invoices.ts";
 import {
   COMMON,
   checkItems,
@@ -24,11 +20,15 @@ import {
   PRORATIONS,
   recurringPrice,
 } from "./subscription-items.ts";
+import { quietly } from "./subscription-status.ts";
+import { findSubscription } from "./subscriptions.ts";
 import { diff, emitFor } from "./webhooks.ts";
+
+export { cancelSubscription };
 
 export function updateSubscription(ctx: Ctx): Reply {
   allow(ctx, ["items", ...COMMON]);
-  const sub = mustFind(ctx.state, "subscription", ctx.match[0] ?? "", ctx.scope).obj;
+  const sub = findSubscription(ctx);
   const p = ctx.params;
   if (
     sub.status === "canceled" &&
@@ -87,6 +87,7 @@ export function updateSubscription(ctx: Ctx): Reply {
   const pm = dpm || paymentMethodOf(ctx, dpm === "" ? { ...sub, default_payment_method: null } : sub);
   const decline = charge > 0 ? chargeDecline(ctx, pm) : null;
   if (decline && behavior === "error_if_incomplete") throw decline;
+  void predictCharge;
 
   sub.items = next.items;
   if (dpm !== undefined) sub.default_payment_method = dpm === "" ? null : dpm;
@@ -104,15 +105,38 @@ export function updateSubscription(ctx: Ctx): Reply {
     setPeriod(sub, t, periodEnd(sub, t));
   }
   if (charge > 0 || restart) {
-    const reason = restart ? "subscription_cycle" : "subscription_update";
-    const invoice = createInvoice(ctx, sub, {
-      reason,
-      amount: charge,
-      periodStart: t,
-      periodEnd: sub.current_period_end as number,
+    const first = itemsOf(sub)[0];
+    const extra = restart
+      ? []
+      : [
+          {
+            amount: charge,
+            currency: String(sub.currency),
+            description: first
+              ? `Remaining time on ${priceDescription(ctx, first.price, first.quantity)}`
+              : "Proration",
+            period: { start: t, end },
+            quantity: 1,
+            price: null,
+            proration: true,
+            subscription: sub.id as string,
+            subscriptionItem: first?.id ?? null,
+            invoiceItem: null,
+            discountable: true,
+          },
+        ];
+    if (restart && sub.status === "trialing") sub.status = "active";
+    quietly(ctx, sub, () => {
+      const invoice = invoiceSubscription(ctx, sub, {
+        reason: restart ? "subscription_cycle" : "subscription_update",
+        periodStart: t,
+        periodEnd: sub.current_period_end as number,
+        regular: restart,
+        extra,
+      });
+      sub.latest_invoice = invoice.id;
+      collect(ctx, invoice, pm);
     });
-    sub.latest_invoice = invoice.id;
-    sub.status = payInvoice(ctx, invoice, pm) ? "past_due" : "active";
   }
   const atEnd = bool(p, "cancel_at_period_end");
   if (atEnd !== undefined) {
@@ -127,19 +151,6 @@ export function updateSubscription(ctx: Ctx): Reply {
   const previous = diff(before, sub);
   if (previous) emitFor(ctx, "customer.subscription.updated", sub, { previous });
   return reply(ctx, sub);
-}
-
-/** Cancels now: status canceled, `canceled_at` and `ended_at`; emits `customer.subscription.deleted`. */
-export function cancelSubscription(ctx: Ctx, sub: Json, reason: string, comment: string | null = null): void {
-  const t = now();
-  Object.assign(sub, {
-    status: "canceled",
-    canceled_at: sub.canceled_at ?? t,
-    ended_at: t,
-    cancel_at: null,
-    cancellation_details: { comment, feedback: null, reason },
-  });
-  emitFor(ctx, "customer.subscription.deleted", sub);
 }
 
 /**
@@ -157,15 +168,17 @@ export function advanceSubscription(ctx: Ctx, sub: Json, fail: boolean): Json {
     return sub;
   }
   setPeriod(sub, end, periodEnd(sub, end));
-  const invoice = createInvoice(ctx, sub, {
-    reason: "subscription_cycle",
-    amount: subscriptionAmount(sub),
-    periodStart: end,
-    periodEnd: sub.current_period_end as number,
+  quietly(ctx, sub, () => {
+    const invoice = invoiceSubscription(ctx, sub, {
+      reason: "subscription_cycle",
+      periodStart: end,
+      periodEnd: sub.current_period_end as number,
+      regular: true,
+    });
+    sub.latest_invoice = invoice.id;
+    if (sub.status === "trialing") sub.status = "active";
+    collect(ctx, invoice, paymentMethodOf(ctx, sub), fail);
   });
-  sub.latest_invoice = invoice.id;
-  const declined = payInvoice(ctx, invoice, paymentMethodOf(ctx, sub), fail);
-  sub.status = declined ? "past_due" : "active";
   emitFor(ctx, "customer.subscription.updated", sub, { previous: diff(before, sub) });
   return sub;
 }
