@@ -3,7 +3,7 @@ import { onboard } from "./account-links.ts";
 import { defaultErrorFor, HttpError } from "./errors.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
 import { type FailRule, type Json, type LoggedRequest, resetState } from "./state.ts";
-import { advanceSubscription } from "./subscription-changes.ts";
+import { advanceSubscription } from "./subscription-cycle.ts";
 import { emit, flush } from "./webhooks.ts";
 
 function bad(message: string): HttpError {

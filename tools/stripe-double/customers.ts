@@ -6,7 +6,7 @@ import { attachPaymentMethod, customerPaymentMethod, liveCustomer } from "./paym
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
 import { searchReply } from "./search.ts";
 import { all, clone, type Json, mustFind, newId, now, put, randomString } from "./state.ts";
-import { cancelSubscription } from "./subscription-changes.ts";
+import { cancelSubscription } from "./subscription-cancel.ts";
 import { liveClock } from "./test-clocks.ts";
 import { diff, emitFor } from "./webhooks.ts";
 

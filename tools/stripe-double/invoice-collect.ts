@@ -132,7 +132,7 @@ export function markPaid(ctx: Ctx, invoice: Json, charge: Json | null, outOfBand
   }
   emitFor(ctx, "invoice.paid", invoice);
   if (!outOfBand) emitFor(ctx, "invoice.payment_succeeded", invoice);
-  subscriptionAfterPayment(ctx, invoice);
+  subscriptionAfterPayment(ctx, invoice, (charge?.payment_method as string | null | undefined) ?? null);
 }
 
 /** The next attempt after a failure, from the retry schedule (null: no retries, or none left). */

@@ -16,6 +16,7 @@ import {
 } from "./selfcheck-kit.ts";
 import { paymentsScenario } from "./selfcheck-payments.ts";
 import { setupIntentsScenario } from "./selfcheck-setup.ts";
+import { subscriptionsScenario } from "./selfcheck-subscriptions.ts";
 import { startStripeDouble } from "./server.ts";
 
 async function logAndWebhooks(
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     await customersScenario(kit);
     await setupIntentsScenario(kit);
     await paymentsScenario(kit);
+    await subscriptionsScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -35,24 +35,19 @@ export function itemLine(
 }
 
 /** A pending invoice item as an invoice line. */
-export function invoiceItemLine(item: Json): LineSpec {
+export function invoiceItemLine(ctx: Ctx, item: Json): LineSpec {
   const parent = item.parent as {
     subscription_details?: { subscription?: string; subscription_item?: string };
   } | null;
   const pricing = item.pricing as { price_details?: { price?: string } } | null;
+  const priceId = pricing?.price_details?.price;
   return {
     amount: Number(item.amount),
     currency: String(item.currency),
     description: String(item.description ?? "Invoice item"),
     period: item.period as { start: number; end: number },
     quantity: Number(item.quantity ?? 1),
-    price: pricing?.price_details?.price
-      ? {
-          id: pricing.price_details.price,
-          product: (pricing.price_details as Json).product,
-          unit_amount_decimal: (item.pricing as Json).unit_amount_decimal,
-        }
-      : null,
+    price: priceId ? (find(ctx.state, "price", priceId, ctx.scope)?.obj ?? null) : null,
     proration: item.proration === true,
     subscription: parent?.subscription_details?.subscription ?? null,
     subscriptionItem: parent?.subscription_details?.subscription_item ?? null,
@@ -114,7 +109,7 @@ export function invoiceSubscription(ctx: Ctx, sub: Json, spec: SubscriptionInvoi
     ? itemsOf(sub).map((item) => itemLine(ctx, sub, item, spec.periodStart, spec.periodEnd, spec.fraction))
     : [];
   const items = spec.pending === false ? [] : pendingItemsFor(ctx, sub.customer as string, sub.id as string);
-  const lines = [...(spec.extra ?? []), ...items.map(invoiceItemLine), ...specs].map((l) =>
+  const lines = [...(spec.extra ?? []), ...items.map((ii) => invoiceItemLine(ctx, ii)), ...specs].map((l) =>
     lineItem(ctx, l, invoice.id as string),
   );
   setLines(ctx, invoice, lines);

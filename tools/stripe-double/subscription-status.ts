@@ -2,10 +2,11 @@
 // applied); failed → `past_due` (a first invoice keeps it `incomplete`), and once the retries are
 // exhausted, the status the retry schedule says (`canceled`, `unpaid` or stays `past_due`).
 
+import { attachPaymentMethod } from "./payments.ts";
 import { retryScheduleFor } from "./retries.ts";
 import type { Ctx } from "./router.ts";
 import { all, clone, find, type Json, note } from "./state.ts";
-import { cancelSubscription } from "./subscription-changes.ts";
+import { cancelSubscription } from "./subscription-cancel.ts";
 import { applyPendingUpdate } from "./subscription-pending.ts";
 import { diff, emitFor } from "./webhooks.ts";
 
@@ -34,10 +35,15 @@ function otherOpenInvoices(ctx: Ctx, sub: Json, invoice: Json): boolean {
   );
 }
 
-export function subscriptionAfterPayment(ctx: Ctx, invoice: Json): void {
+export function subscriptionAfterPayment(ctx: Ctx, invoice: Json, pmId: string | null): void {
   const sub = subscriptionOf(ctx, invoice);
   if (!sub || sub.status === "canceled" || sub.status === "incomplete_expired") return;
   const before = clone(sub);
+  const save = (sub.payment_settings as Json | null)?.save_default_payment_method === "on_subscription";
+  if (save && pmId && sub.default_payment_method !== pmId) {
+    attachPaymentMethod(ctx, pmId, sub.customer as string, false, "payment_method");
+    sub.default_payment_method = pmId;
+  }
   const applied = applyPendingUpdate(ctx, sub, invoice);
   if (
     ["incomplete", "past_due", "unpaid"].includes(sub.status as string) &&

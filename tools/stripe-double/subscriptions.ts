@@ -1,6 +1,6 @@
 // Subscriptions: create (first invoice charged, trialing, or incomplete), retrieve, list.
 // Updates are in subscription-changes.ts, cancellation in subscription-cancel.ts.
-import { itemsOf, paymentMethodOf, periodEnd, setPeriod } from "./billing.ts";
+import { addInterval, itemsOf, paymentMethodOf, periodEnd, setPeriod } from "./billing.ts";
 import { cardDeclined, invalid, missing } from "./errors.ts";
 import { collect, intentOf } from "./invoice-collect.ts";
 import {
@@ -10,6 +10,7 @@ import {
   bool,
   int,
   listReply,
+  obj,
   oneOf,
   reply,
   reqStr,
@@ -18,9 +19,11 @@ import {
 } from "./params.ts";
 import { chargeDecline, customerPaymentMethod, liveCustomer } from "./payments.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
+import { searchReply } from "./search.ts";
 import { all, type Json, mustFind, newId, now, put } from "./state.ts";
-import { cancel } from "./subscription-cancel.ts";
+import { cancel, resume } from "./subscription-cancel.ts";
 import { updateSubscription } from "./subscription-changes.ts";
+import { applySubscriptionDiscounts } from "./subscription-discounts.ts";
 import { invoiceSubscription, predictCharge } from "./subscription-invoices.ts";
 import {
   COMMON,
@@ -30,6 +33,7 @@ import {
   newItem,
   PAYMENT_BEHAVIORS,
   PRORATIONS,
+  trialSettings,
 } from "./subscription-items.ts";
 import { quietly } from "./subscription-status.ts";
 import { enterCustomerTime } from "./test-clocks.ts";
@@ -40,14 +44,20 @@ function create(ctx: Ctx): Reply {
   const p = ctx.params;
   const customerId = reqStr(p, "customer");
   const fee = feePercent(ctx) ?? null;
-  liveCustomer(ctx, customerId);
   const entries = itemEntries(p);
   if (!entries || entries.length === 0) throw missing("items");
   const id = newId("sub");
   const items = entries.map((e, i) => newItem(ctx, id, e, i));
   checkItems(items);
   const behavior = oneOf(p, "payment_behavior", PAYMENT_BEHAVIORS) ?? "allow_incomplete";
-  oneOf(p, "proration_behavior", PRORATIONS);
+  if (behavior === "pending_if_incomplete") {
+    throw invalid(
+      "payment_behavior",
+      "You can not pass `payment_behavior=pending_if_incomplete` when creating a subscription.",
+    );
+  }
+  const proration = oneOf(p, "proration_behavior", PRORATIONS) ?? "create_prorations";
+  const customer = liveCustomer(ctx, customerId);
   const start = now();
   const trialDays = int(p, "trial_period_days", "trial_period_days", 0) ?? 0;
   const trialEndParam = timestamp(p, "trial_end", true);
@@ -69,6 +79,22 @@ function create(ctx: Ctx): Reply {
   const collection =
     oneOf(p, "collection_method", ["charge_automatically", "send_invoice"]) ?? "charge_automatically";
   const daysUntilDue = int(p, "days_until_due", "days_until_due", 0) ?? null;
+  const anchorParam = int(p, "billing_cycle_anchor");
+  if (anchorParam !== undefined && anchorParam <= start) {
+    throw invalid(
+      "billing_cycle_anchor",
+      "Invalid timestamp: must be an integer Unix timestamp in the future.",
+    );
+  }
+  const settings = obj(p, "payment_settings");
+  const save = settings
+    ? oneOf(
+        settings,
+        "save_default_payment_method",
+        ["off", "on_subscription"],
+        "payment_settings[save_default_payment_method]",
+      )
+    : undefined;
   if (collection === "send_invoice" && daysUntilDue === null) {
     throw invalid("days_until_due", "Missing required param: days_until_due.", "parameter_missing");
   }
@@ -78,7 +104,7 @@ function create(ctx: Ctx): Reply {
     application: null,
     application_fee_percent: fee,
     automatic_tax: { disabled_reason: null, enabled: false, liability: null },
-    billing_cycle_anchor: trialEnd ?? start,
+    billing_cycle_anchor: trialEnd ?? anchorParam ?? start,
     billing_cycle_anchor_config: null,
     billing_mode: { flexible: null, type: "classic" },
     billing_schedules: [],
@@ -116,7 +142,7 @@ function create(ctx: Ctx): Reply {
     payment_settings: {
       payment_method_options: null,
       payment_method_types: null,
-      save_default_payment_method: "off",
+      save_default_payment_method: save ?? "off",
     },
     pending_invoice_item_interval: null,
     pending_setup_intent: null,
@@ -124,16 +150,23 @@ function create(ctx: Ctx): Reply {
     schedule: null,
     start_date: start,
     status: "active",
-    test_clock: null,
+    test_clock: customer.test_clock ?? null,
     transfer_data: null,
     trial_end: trialEnd,
-    trial_settings: { end_behavior: { missing_payment_method: "create_invoice" } },
+    trial_settings: trialSettings(p) ?? { end_behavior: { missing_payment_method: "create_invoice" } },
     trial_start: trialEnd ? start : null,
   };
   const pm = paymentMethodOf(ctx, sub);
+  let fraction = 1;
   if (trialEnd) {
     sub.status = "trialing";
     setPeriod(sub, start, trialEnd);
+  } else if (anchorParam !== undefined) {
+    // A first, partial period up to the anchor: prorated (or free with proration_behavior=none).
+    setPeriod(sub, start, anchorParam);
+    const full = anchorParam - previousAnchor(sub, anchorParam);
+    fraction = proration === "none" ? 0 : Math.min(1, (anchorParam - start) / full);
+    sub.latest_invoice = newId("in");
   } else {
     setPeriod(sub, start, periodEnd(sub, start));
     sub.latest_invoice = newId("in");
@@ -157,6 +190,7 @@ function create(ctx: Ctx): Reply {
     Object.assign(sub, { cancel_at_period_end: true, cancel_at: sub.current_period_end, canceled_at: start });
   }
   put(ctx.state, "subscription", ctx.scope, sub);
+  applySubscriptionDiscounts(ctx, sub, p);
   emitFor(ctx, "customer.subscription.created", sub);
   if (sub.latest_invoice) {
     quietly(ctx, sub, () => {
@@ -166,6 +200,7 @@ function create(ctx: Ctx): Reply {
         periodStart: start,
         periodEnd: sub.current_period_end as number,
         regular: true,
+        fraction,
       });
       if (invoice.status !== "open" || collection !== "charge_automatically") return;
       if (behavior !== "default_incomplete") collect(ctx, invoice, pm);
@@ -174,6 +209,12 @@ function create(ctx: Ctx): Reply {
     });
   }
   return reply(ctx, sub);
+}
+
+/** The start of the full period that ends at `anchor`. */
+function previousAnchor(sub: Json, anchor: number): number {
+  const recurring = itemsOf(sub)[0]?.price.recurring as Json | undefined;
+  return addInterval(anchor, String(recurring?.interval ?? "month"), -Number(recurring?.interval_count ?? 1));
 }
 
 export function findSubscription(ctx: Ctx, id = ctx.match[0] ?? ""): Json {
@@ -213,10 +254,18 @@ function list(ctx: Ctx): Reply {
   return listReply(ctx, items, "/v1/subscriptions");
 }
 
+/** GET /v1/subscriptions/search: fields `created`, `metadata`, `status`. */
+function search(ctx: Ctx): Reply {
+  const items = all(ctx.state, "subscription", ctx.scope).map((s) => s.obj);
+  return searchReply(ctx, items, "subscriptions", ["created", "metadata", "status"]);
+}
+
 export const subscriptionRoutes: Route[] = [
   route("POST", "/v1/subscriptions", create),
   route("GET", "/v1/subscriptions", list),
+  route("GET", "/v1/subscriptions/search", search),
   route("GET", "/v1/subscriptions/:id", (ctx) => reply(ctx, findSubscription(ctx))),
   route("POST", "/v1/subscriptions/:id", updateSubscription),
   route("DELETE", "/v1/subscriptions/:id", cancel),
+  route("POST", "/v1/subscriptions/:id/resume", resume),
 ];
