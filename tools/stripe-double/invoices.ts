@@ -2,6 +2,7 @@
 import { invoicePaymentMethod } from "./billing.ts";
 import { apiError } from "./errors.ts";
 import { collect, finalizeInvoice, markPaid } from "./invoice-collect.ts";
+import { previewRoute } from "./invoice-preview.ts";
 import { allow, allowList, applyMetadata, bool, listReply, oneOf, reply, str } from "./params.ts";
 import { customerPaymentMethod } from "./payments.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
@@ -90,6 +91,7 @@ function update(ctx: Ctx): Reply {
 }
 
 export const invoiceRoutes: Route[] = [
+  route(previewRoute.method, previewRoute.path, previewRoute.handler),
   route("GET", "/v1/invoices", list),
   route("GET", "/v1/invoices/:id", (ctx) => reply(ctx, findInvoice(ctx))),
   route("POST", "/v1/invoices/:id", update),

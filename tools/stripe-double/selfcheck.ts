@@ -15,6 +15,7 @@ import {
   step,
 } from "./selfcheck-kit.ts";
 import { paymentsScenario } from "./selfcheck-payments.ts";
+import { previewScenario } from "./selfcheck-preview.ts";
 import { setupIntentsScenario } from "./selfcheck-setup.ts";
 import { subscriptionsScenario } from "./selfcheck-subscriptions.ts";
 import { startStripeDouble } from "./server.ts";
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
     await setupIntentsScenario(kit);
     await paymentsScenario(kit);
     await subscriptionsScenario(kit);
+    await previewScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -42,7 +42,7 @@ const PENDING_PARAMS = [
   "expand",
 ];
 
-function newItems(ctx: Ctx, sub: Json, p: FormObject): SubItem[] {
+export function newItems(ctx: Ctx, sub: Json, p: FormObject): SubItem[] {
   const items = clone(itemsOf(sub));
   for (const [i, entry] of (itemEntries(p) ?? []).entries()) {
     const itemId = str(entry, "id", `items[${i}][id]`);

@@ -9,3 +9,10 @@ export function applySubscriptionDiscounts(ctx: Ctx, sub: Json, p: FormObject): 
   void sub;
   void p;
 }
+
+/** The discounts a preview applies: its `discounts` param, else the subscription's own. */
+export function previewDiscounts(ctx: Ctx, sub: Json | null, p: FormObject): string[] {
+  void ctx;
+  void p;
+  return sub ? [...(sub.discounts as string[])] : [];
+}
