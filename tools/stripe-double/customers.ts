@@ -59,6 +59,12 @@ function setDefaultPaymentMethod(
   else target.default_payment_method = customerPaymentMethod(ctx, given, customer.id as string, param).id;
 }
 
+/** Creates a customer from form params as POST /v1/customers does (Checkout uses it too). */
+export function createCustomer(ctx: Ctx, params: FormObject): Json {
+  const reply = create({ ...ctx, params, allowed: null });
+  return mustFind(ctx.state, "customer", String((reply.body as Json).id), ctx.scope).obj;
+}
+
 function create(ctx: Ctx): Reply {
   allow(ctx, [
     ...FIELDS,

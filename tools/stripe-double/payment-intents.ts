@@ -172,7 +172,7 @@ export function runPayment(
 }
 
 /** The /3ds page's verdict on a PaymentIntent waiting for authentication. */
-function authenticated(ctx: Ctx, pi: Json, ok: boolean): void {
+export function authenticated(ctx: Ctx, pi: Json, ok: boolean): void {
   const pmId = (pi.payment_method as string | null) ?? null;
   const outcome = ok
     ? succeed(ctx, pi, pmId)

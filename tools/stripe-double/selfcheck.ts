@@ -3,6 +3,7 @@
 // Run: node_modules/.bin/node tools/stripe-double/selfcheck.ts  (exits non-zero on any failure)
 import Stripe from "stripe";
 import { billingScenario } from "./selfcheck-billing.ts";
+import { checkoutScenario } from "./selfcheck-checkout.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";
 import { customersScenario } from "./selfcheck-customers.ts";
 import {
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
     await paymentsScenario(kit);
     await subscriptionsScenario(kit);
     await previewScenario(kit);
+    await checkoutScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

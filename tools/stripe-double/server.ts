@@ -11,6 +11,8 @@ import { applicationFeeRoutes } from "./application-fees.ts";
 import { authenticationRoutes } from "./authenticate.ts";
 import { catalogRoutes } from "./catalog.ts";
 import { chargeRoutes } from "./charges.ts";
+import { checkoutRoutes } from "./checkout.ts";
+import { checkoutPageRoutes } from "./checkout-page.ts";
 import { now, offsetFor, withOffset } from "./clock.ts";
 import { controlRoutes } from "./control.ts";
 import { customerRoutes } from "./customers.ts";
@@ -89,6 +91,8 @@ const ROUTES: Route[] = [
   ...paymentIntentRoutes,
   ...chargeRoutes,
   ...applicationFeeRoutes,
+  ...checkoutRoutes,
+  ...checkoutPageRoutes,
   ...eventRoutes,
 ];
 

@@ -2,6 +2,7 @@
 // Updates are in subscription-changes.ts, cancellation in subscription-cancel.ts.
 import { addInterval, itemsOf, paymentMethodOf, periodEnd, setPeriod } from "./billing.ts";
 import { cardDeclined, invalid, missing } from "./errors.ts";
+import type { FormObject } from "./form.ts";
 import { collect, intentOf } from "./invoice-collect.ts";
 import {
   allow,
@@ -38,6 +39,12 @@ import {
 import { quietly } from "./subscription-status.ts";
 import { enterCustomerTime } from "./test-clocks.ts";
 import { emitFor } from "./webhooks.ts";
+
+/** Creates a subscription from form params as POST /v1/subscriptions does (Checkout uses it too). */
+export function createSubscription(ctx: Ctx, params: FormObject): Json {
+  const reply = create({ ...ctx, params, allowed: null });
+  return mustFind(ctx.state, "subscription", String((reply.body as Json).id), ctx.scope).obj;
+}
 
 function create(ctx: Ctx): Reply {
   allow(ctx, ["customer", "items", "trial_period_days", "trial_from_plan", ...COMMON]);
