@@ -16,6 +16,7 @@ import {
   step,
 } from "./selfcheck-kit.ts";
 import { paymentsScenario } from "./selfcheck-payments.ts";
+import { portalScenario } from "./selfcheck-portal.ts";
 import { previewScenario } from "./selfcheck-preview.ts";
 import { setupIntentsScenario } from "./selfcheck-setup.ts";
 import { subscriptionsScenario } from "./selfcheck-subscriptions.ts";
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
     await subscriptionsScenario(kit);
     await previewScenario(kit);
     await checkoutScenario(kit);
+    await portalScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -35,6 +35,7 @@ import { invoiceRoutes } from "./invoices.ts";
 import { oauthRoutes } from "./oauth.ts";
 import { paymentIntentRoutes } from "./payment-intent-routes.ts";
 import { paymentRoutes } from "./payments.ts";
+import { portalRoutes } from "./portal.ts";
 import { retryRoutes } from "./retries.ts";
 import { type Ctx, matchRoute, type Reply, type Route } from "./router.ts";
 import { setupIntentRoutes } from "./setup-intents.ts";
@@ -93,6 +94,7 @@ const ROUTES: Route[] = [
   ...applicationFeeRoutes,
   ...checkoutRoutes,
   ...checkoutPageRoutes,
+  ...portalRoutes,
   ...eventRoutes,
 ];
 
