@@ -99,6 +99,13 @@ export function finalizeInvoice(ctx: Ctx, invoice: Json): void {
     });
   }
   emitFor(ctx, "invoice.finalized", invoice);
+  if (due > 0 && invoice.auto_advance === true && invoice.billing_reason === "manual") {
+    // Stripe collects (or sends) an auto-advancing one-off invoice about an hour after finalizing it.
+    if (invoice.collection_method === "charge_automatically") invoice.next_payment_attempt = t + 3600;
+  }
+  if (due > 0 && invoice.auto_advance === true && invoice.collection_method === "send_invoice") {
+    emitFor(ctx, "invoice.sent", invoice);
+  }
   if (due === 0) {
     invoice.attempted = true;
     markPaid(ctx, invoice, null);

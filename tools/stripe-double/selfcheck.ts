@@ -6,6 +6,7 @@ import { billingScenario } from "./selfcheck-billing.ts";
 import { checkoutScenario } from "./selfcheck-checkout.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";
 import { customersScenario } from "./selfcheck-customers.ts";
+import { invoicesScenario } from "./selfcheck-invoices.ts";
 import {
   check,
   expectError,
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
     await previewScenario(kit);
     await checkoutScenario(kit);
     await portalScenario(kit);
+    await invoicesScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

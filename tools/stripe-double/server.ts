@@ -30,6 +30,9 @@ import {
   sendSaved,
   takeFailure,
 } from "./http.ts";
+import { invoiceActionRoutes } from "./invoice-actions.ts";
+import { invoiceItemRoutes } from "./invoice-item-routes.ts";
+import { invoicePageRoutes } from "./invoice-pages.ts";
 import { invoicePaymentRoutes } from "./invoice-payments.ts";
 import { invoiceRoutes } from "./invoices.ts";
 import { oauthRoutes } from "./oauth.ts";
@@ -88,6 +91,9 @@ const ROUTES: Route[] = [
   ...authenticationRoutes,
   ...subscriptionRoutes,
   ...invoiceRoutes,
+  ...invoiceActionRoutes,
+  ...invoiceItemRoutes,
+  ...invoicePageRoutes,
   ...invoicePaymentRoutes,
   ...paymentIntentRoutes,
   ...chargeRoutes,

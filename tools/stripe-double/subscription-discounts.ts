@@ -16,3 +16,10 @@ export function previewDiscounts(ctx: Ctx, sub: Json | null, p: FormObject): str
   void p;
   return sub ? [...(sub.discounts as string[])] : [];
 }
+
+/** The discounts an invoice's `discounts` param sets (undefined when not given). */
+export function invoiceDiscounts(ctx: Ctx, invoice: Json, p: FormObject): string[] | undefined {
+  void ctx;
+  void invoice;
+  return p.discounts === "" ? [] : undefined;
+}
