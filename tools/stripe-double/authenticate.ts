@@ -2,21 +2,22 @@
 // Visiting it completes the authentication (`?fail=1` fails it), then redirects to the intent's
 // return URL when there is one.
 import { page, pageCtx, redirect } from "./pages.ts";
+import { authenticated } from "./payment-intents.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
 import { authenticateSetup } from "./setup-intents.ts";
 
 type Verdict = (ctx: Ctx, intent: Record<string, unknown>, ok: boolean) => void;
-const VERDICTS: Record<string, Verdict> = { setup_intent: authenticateSetup };
 
-/** Lets other intent kinds (PaymentIntents) take the page's verdict. */
-export function onAuthentication(kind: string, verdict: Verdict): void {
-  VERDICTS[kind] = verdict;
+function verdictOf(kind: string): Verdict | undefined {
+  if (kind === "setup_intent") return authenticateSetup;
+  if (kind === "payment_intent") return authenticated;
+  return undefined;
 }
 
 function authenticationPage(ctx: Ctx): Reply {
   const id = ctx.match[0] ?? "";
   const stored = ctx.state.objects.get(id);
-  const verdict = stored ? VERDICTS[stored.kind] : undefined;
+  const verdict = stored ? verdictOf(stored.kind) : undefined;
   if (!stored || !verdict) return page(404, "Unknown authentication", `<p>No intent ${id}</p>`);
   const ok = ctx.query.fail !== "1";
   if (stored.obj.status === "requires_action") verdict(pageCtx(ctx, stored), stored.obj, ok);

@@ -166,6 +166,7 @@ export function intentSettled(ctx: Ctx, pi: Json, outcome: Outcome, countAttempt
     return;
   }
   if (outcome.status === "requires_action") {
+    invoice.next_payment_attempt = null;
     emitFor(ctx, "invoice.payment_action_required", invoice);
     subscriptionAfterFailure(ctx, invoice, false);
     return;

@@ -56,7 +56,7 @@ function extraItems(ctx: Ctx, p: FormObject, currency: string, t: number): LineS
   });
 }
 
-function preview(ctx: Ctx): Reply {
+export function createPreview(ctx: Ctx): Reply {
   allow(ctx, [
     "customer",
     "subscription",
@@ -157,5 +157,3 @@ function preview(ctx: Ctx): Reply {
   setLines(ctx, invoice, built);
   return reply(ctx, invoice);
 }
-
-export const previewRoute = { method: "POST", path: "/v1/invoices/create_preview", handler: preview };

@@ -4,7 +4,7 @@
 import { apiError, invalid, missing } from "./errors.ts";
 import type { FormObject } from "./form.ts";
 import { draftInvoice, lineItem, linesOf, recompute, setLines } from "./invoice-build.ts";
-import { previewRoute } from "./invoice-preview.ts";
+import { createPreview } from "./invoice-preview.ts";
 import {
   allow,
   allowList,
@@ -237,7 +237,7 @@ function lines(ctx: Ctx): Reply {
 }
 
 export const invoiceRoutes: Route[] = [
-  route(previewRoute.method, previewRoute.path, previewRoute.handler),
+  route("POST", "/v1/invoices/create_preview", createPreview),
   route("POST", "/v1/invoices", create),
   route("GET", "/v1/invoices", list),
   route("GET", "/v1/invoices/search", (ctx) =>

@@ -3,7 +3,6 @@
 // `requires_payment_method` (decline, with `last_payment_error`) or to `requires_action` (3D Secure,
 // completed on the /3ds page). Invoice-side consequences are in invoice-collect.ts.
 import { createApplicationFee } from "./application-fees.ts";
-import { onAuthentication } from "./authenticate.ts";
 import { createCharge, type Decline } from "./charges.ts";
 import { intentSettled } from "./invoice-collect.ts";
 import { authenticationAction } from "./pages.ts";
@@ -190,4 +189,3 @@ export function authenticated(ctx: Ctx, pi: Json, ok: boolean): void {
       );
   intentSettled(ctx, pi, outcome, false);
 }
-onAuthentication("payment_intent", authenticated);

@@ -4,6 +4,7 @@
 import Stripe from "stripe";
 import { billingScenario } from "./selfcheck-billing.ts";
 import { checkoutScenario } from "./selfcheck-checkout.ts";
+import { clocksScenario } from "./selfcheck-clocks.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";
 import { customersScenario } from "./selfcheck-customers.ts";
 import { invoicesScenario } from "./selfcheck-invoices.ts";
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
     await checkoutScenario(kit);
     await portalScenario(kit);
     await invoicesScenario(kit);
+    await clocksScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -51,6 +51,7 @@ import {
   type WebhookConfig,
 } from "./state.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
+import { testClockRoutes } from "./test-clocks.ts";
 import { API_VERSION, eventRoutes, flush } from "./webhooks.ts";
 
 export interface StripeDoubleOptions {
@@ -101,6 +102,7 @@ const ROUTES: Route[] = [
   ...checkoutRoutes,
   ...checkoutPageRoutes,
   ...portalRoutes,
+  ...testClockRoutes,
   ...eventRoutes,
 ];
 

@@ -2,14 +2,15 @@
 // no payment method and `trial_settings` say so), a period ends (renewal invoice, or the
 // cancellation that was scheduled), and collection pauses shape the renewal invoice. Used by the
 // test-clock engine and by POST /__double/subscriptions/:id/advance.
-import { paymentMethodOf, periodEnd, setPeriod } from "./billing.ts";
+import { invoicePaymentMethod, paymentMethodOf, periodEnd, setPeriod } from "./billing.ts";
 import { noSuch } from "./errors.ts";
 import { collect, markUncollectible, voidInvoice } from "./invoice-collect.ts";
 import type { Ctx } from "./router.ts";
-import { clone, type Json } from "./state.ts";
+import { all, clone, type Json } from "./state.ts";
 import { cancelSubscription } from "./subscription-cancel.ts";
 import { invoiceSubscription } from "./subscription-invoices.ts";
 import { quietly } from "./subscription-status.ts";
+import { enterCustomerTime } from "./test-clocks.ts";
 import { diff, emitFor } from "./webhooks.ts";
 
 /** The trial is over: bill the first period, or cancel / pause without a payment method. */
@@ -71,9 +72,19 @@ export function renew(ctx: Ctx, sub: Json, fail = false): void {
   emitFor(ctx, "customer.subscription.updated", sub, { previous: diff(before, sub) });
 }
 
+/** Control: the next payment retry of the subscription's open invoice, now. */
+export function retrySubscription(ctx: Ctx, sub: Json, fail: boolean): Json {
+  const open = all(ctx.state, "invoice", ctx.scope).find(
+    (s) => s.obj.subscription === sub.id && s.obj.status === "open",
+  );
+  if (open) collect(ctx, open.obj, invoicePaymentMethod(ctx, open.obj), fail);
+  return sub;
+}
+
 /** Control: the subscription's next step (trial end or period end), `fail` forcing a decline. */
 export function advanceSubscription(ctx: Ctx, sub: Json, fail: boolean): Json {
   if (sub.status === "canceled") throw noSuch("subscription", sub.id as string);
+  enterCustomerTime(ctx, sub.customer);
   if (sub.status === "trialing") endTrial(ctx, sub, fail);
   else renew(ctx, sub, fail);
   return sub;
