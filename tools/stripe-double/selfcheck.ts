@@ -20,6 +20,7 @@ import {
 import { paymentsScenario } from "./selfcheck-payments.ts";
 import { portalScenario } from "./selfcheck-portal.ts";
 import { previewScenario } from "./selfcheck-preview.ts";
+import { refundsScenario } from "./selfcheck-refunds.ts";
 import { setupIntentsScenario } from "./selfcheck-setup.ts";
 import { subscriptionsScenario } from "./selfcheck-subscriptions.ts";
 import { startStripeDouble } from "./server.ts";
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
     await portalScenario(kit);
     await invoicesScenario(kit);
     await clocksScenario(kit);
+    await refundsScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -17,6 +17,7 @@ import { now, offsetFor, withOffset } from "./clock.ts";
 import { controlRoutes } from "./control.ts";
 import { customerRoutes } from "./customers.ts";
 import { apiError, defaultErrorFor, HttpError } from "./errors.ts";
+import { feeRefundRoutes } from "./fee-refunds.ts";
 import { type FormObject, parseForm } from "./form.ts";
 import {
   apiKeyOf,
@@ -39,6 +40,7 @@ import { oauthRoutes } from "./oauth.ts";
 import { paymentIntentRoutes } from "./payment-intent-routes.ts";
 import { paymentRoutes } from "./payments.ts";
 import { portalRoutes } from "./portal.ts";
+import { refundRoutes } from "./refunds.ts";
 import { retryRoutes } from "./retries.ts";
 import { type Ctx, matchRoute, type Reply, type Route } from "./router.ts";
 import { setupIntentRoutes } from "./setup-intents.ts";
@@ -99,6 +101,8 @@ const ROUTES: Route[] = [
   ...paymentIntentRoutes,
   ...chargeRoutes,
   ...applicationFeeRoutes,
+  ...feeRefundRoutes,
+  ...refundRoutes,
   ...checkoutRoutes,
   ...checkoutPageRoutes,
   ...portalRoutes,
