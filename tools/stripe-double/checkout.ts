@@ -1,6 +1,7 @@
 // Checkout Sessions (`mode=subscription`): create, retrieve, list, line items, expire. The `url` is the
 // double's page (checkout-page.ts) that "pays" the session. Open sessions expire at `expires_at`
 // (24 h by default), noticed whenever the session is read.
+import { checkEntry, discountEntries } from "./discount-objects.ts";
 import { apiError, invalid, missing } from "./errors.ts";
 import type { FormObject } from "./form.ts";
 import {
@@ -131,6 +132,11 @@ function create(ctx: Ctx): Reply {
   if (customer) liveCustomer(ctx, customer);
   const email = str(p, "customer_email") || null;
   const items = lineItems(ctx, p);
+  for (const [i, e] of (discountEntries(p) ?? []).entries()) {
+    if ("discount" in e)
+      throw invalid(`discounts[${i}][discount]`, "Checkout Sessions take coupons and promotion codes.");
+    checkEntry(ctx, e, customer, `discounts[${i}]`);
+  }
   const data = obj(p, "subscription_data") ?? {};
   if (data.application_fee_percent !== undefined) {
     try {

@@ -168,9 +168,13 @@ function expandAt(ctx: Ctx, node: unknown, segs: string[], full: string): void {
     if (!provide) throw invalid("expand", `This property cannot be expanded (${full}).`);
     rec[head] = provide(ctx, rec);
   }
-  if (typeof rec[head] === "string") {
-    const found = lookup(ctx, rec[head] as string);
+  const value = rec[head];
+  if (typeof value === "string") {
+    const found = lookup(ctx, value);
     if (found) rec[head] = found;
+  } else if (Array.isArray(value) && rest.length === 0) {
+    // A list of ids (`discounts`) expands element by element.
+    rec[head] = value.map((v) => (typeof v === "string" ? (lookup(ctx, v) ?? v) : v));
   }
   if (rest.length > 0) expandAt(ctx, rec[head], rest, full);
 }

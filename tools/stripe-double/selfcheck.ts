@@ -7,6 +7,7 @@ import { checkoutScenario } from "./selfcheck-checkout.ts";
 import { clocksScenario } from "./selfcheck-clocks.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";
 import { customersScenario } from "./selfcheck-customers.ts";
+import { discountsScenario } from "./selfcheck-discounts.ts";
 import { invoicesScenario } from "./selfcheck-invoices.ts";
 import {
   check,
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
     await invoicesScenario(kit);
     await clocksScenario(kit);
     await refundsScenario(kit);
+    await discountsScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

@@ -15,6 +15,7 @@ import { checkoutRoutes } from "./checkout.ts";
 import { checkoutPageRoutes } from "./checkout-page.ts";
 import { now, offsetFor, withOffset } from "./clock.ts";
 import { controlRoutes } from "./control.ts";
+import { couponRoutes } from "./coupons.ts";
 import { customerRoutes } from "./customers.ts";
 import { apiError, defaultErrorFor, HttpError } from "./errors.ts";
 import { feeRefundRoutes } from "./fee-refunds.ts";
@@ -40,6 +41,7 @@ import { oauthRoutes } from "./oauth.ts";
 import { paymentIntentRoutes } from "./payment-intent-routes.ts";
 import { paymentRoutes } from "./payments.ts";
 import { portalRoutes } from "./portal.ts";
+import { promotionCodeRoutes } from "./promotion-codes.ts";
 import { refundRoutes } from "./refunds.ts";
 import { retryRoutes } from "./retries.ts";
 import { type Ctx, matchRoute, type Reply, type Route } from "./router.ts";
@@ -52,6 +54,7 @@ import {
   type State,
   type WebhookConfig,
 } from "./state.ts";
+import { discountRoutes } from "./subscription-discounts.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { testClockRoutes } from "./test-clocks.ts";
 import { API_VERSION, eventRoutes, flush } from "./webhooks.ts";
@@ -107,6 +110,9 @@ const ROUTES: Route[] = [
   ...checkoutPageRoutes,
   ...portalRoutes,
   ...testClockRoutes,
+  ...couponRoutes,
+  ...promotionCodeRoutes,
+  ...discountRoutes,
   ...eventRoutes,
 ];
 

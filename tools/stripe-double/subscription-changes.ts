@@ -166,6 +166,7 @@ export function updateSubscription(ctx: Ctx): Reply {
   const pause = pauseCollection(p);
   const settings = trialSettings(p);
 
+  applySubscriptionDiscounts(ctx, sub, p);
   if (pending) {
     const expires = Math.min(
       t + 23 * 3600,
@@ -236,7 +237,6 @@ export function updateSubscription(ctx: Ctx): Reply {
   sub.metadata = applyMetadata(sub.metadata as Json, p);
   const description = str(p, "description");
   if (description !== undefined) sub.description = description || null;
-  applySubscriptionDiscounts(ctx, sub, p);
   const atEnd = bool(p, "cancel_at_period_end");
   if (atEnd !== undefined)
     Object.assign(sub, {

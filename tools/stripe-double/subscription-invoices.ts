@@ -7,6 +7,7 @@ import { finalizeInvoice } from "./invoice-collect.ts";
 import { cardOf } from "./payments.ts";
 import type { Ctx } from "./router.ts";
 import { all, find, type Json, put } from "./state.ts";
+import { subscriptionInvoiceDiscounts } from "./subscription-discounts.ts";
 import { emitFor } from "./webhooks.ts";
 
 /** The regular line of an item for a period; `fraction` < 1 prorates it. */
@@ -103,7 +104,7 @@ export function invoiceSubscription(ctx: Ctx, sub: Json, spec: SubscriptionInvoi
     periodEnd: spec.periodEnd,
     autoAdvance: true,
     daysUntilDue: (sub.days_until_due as number | null) ?? null,
-    discounts: [...(sub.discounts as string[])],
+    discounts: subscriptionInvoiceDiscounts(ctx, sub, spec.periodStart),
   });
   const specs: LineSpec[] = spec.regular
     ? itemsOf(sub).map((item) => itemLine(ctx, sub, item, spec.periodStart, spec.periodEnd, spec.fraction))
