@@ -1,6 +1,8 @@
 // Checkout Sessions (`mode=subscription`): create, retrieve, list, line items, expire. The `url` is the
 // double's page (checkout-page.ts) that "pays" the session. Open sessions expire at `expires_at`
 // (24 h by default), noticed whenever the session is read.
+
+import { lineItems } from "./checkout-lines.ts";
 import { checkEntry, discountEntries } from "./discount-objects.ts";
 import { apiError, invalid, missing } from "./errors.ts";
 import type { FormObject } from "./form.ts";
@@ -10,7 +12,6 @@ import {
   applyMetadata,
   arr,
   bool,
-  includable,
   int,
   listReply,
   obj,
@@ -20,8 +21,8 @@ import {
 } from "./params.ts";
 import { liveCustomer } from "./payments.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
-import { all, clone, find, type Json, mustFind, newId, note, now, put } from "./state.ts";
-import { feePercent, recurringPrice } from "./subscription-items.ts";
+import { all, type Json, mustFind, newId, note, now, put } from "./state.ts";
+import { feePercent } from "./subscription-items.ts";
 import { emitFor } from "./webhooks.ts";
 
 const MODES = ["payment", "setup", "subscription"] as const;
@@ -41,54 +42,6 @@ function exclusive(p: FormObject, a: string, b: string): void {
     });
   }
 }
-
-/** Line items: `{price, quantity}` of prices in the request's scope; at least one recurring. */
-function lineItems(ctx: Ctx, p: FormObject): Json[] {
-  const entries = arr(p, "line_items");
-  if (!entries || entries.length === 0) throw missing("line_items");
-  const items = entries.map((raw, i) => {
-    const e = raw as FormObject;
-    const priceId = str(e, "price", `line_items[${i}][price]`);
-    if (!priceId) throw missing(`line_items[${i}][price]`);
-    const stored = mustFind(ctx.state, "price", priceId, ctx.scope, "price", `line_items[${i}][price]`).obj;
-    const price =
-      stored.type === "recurring" ? recurringPrice(ctx, priceId, `line_items[${i}][price]`) : clone(stored);
-    const quantity = int(e, "quantity", `line_items[${i}][quantity]`, 1) ?? 1;
-    const product = find(ctx.state, "product", String(price.product), ctx.scope)?.obj;
-    const amount = Number(price.unit_amount ?? 0) * quantity;
-    return {
-      id: newId("li"),
-      object: "item",
-      adjustable_quantity: null,
-      amount_discount: 0,
-      amount_subtotal: amount,
-      amount_tax: 0,
-      amount_total: amount,
-      currency: price.currency,
-      description: product?.name ?? null,
-      metadata: {},
-      price,
-      quantity,
-    };
-  });
-  if (!items.some((li) => (li.price as Json).type === "recurring")) {
-    throw invalid(
-      "line_items",
-      "You must provide at least one recurring price in `subscription` mode when using prices.",
-    );
-  }
-  return items;
-}
-
-includable("checkout.session", "line_items", (ctx, session) => {
-  const data = (ctx.state.notes.get(session.id as string)?.line_items as Json[] | undefined) ?? [];
-  return {
-    object: "list",
-    data,
-    has_more: false,
-    url: `/v1/checkout/sessions/${String(session.id)}/line_items`,
-  };
-});
 
 function create(ctx: Ctx): Reply {
   allow(ctx, [

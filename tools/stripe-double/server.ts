@@ -5,20 +5,8 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { accountLinkRoutes } from "./account-links.ts";
-import { accountRoutes } from "./accounts.ts";
-import { applicationFeeRoutes } from "./application-fees.ts";
-import { authenticationRoutes } from "./authenticate.ts";
-import { catalogRoutes } from "./catalog.ts";
-import { chargeRoutes } from "./charges.ts";
-import { checkoutRoutes } from "./checkout.ts";
-import { checkoutPageRoutes } from "./checkout-page.ts";
 import { now, offsetFor, withOffset } from "./clock.ts";
-import { controlRoutes } from "./control.ts";
-import { couponRoutes } from "./coupons.ts";
-import { customerRoutes } from "./customers.ts";
 import { apiError, defaultErrorFor, HttpError } from "./errors.ts";
-import { feeRefundRoutes } from "./fee-refunds.ts";
 import { type FormObject, parseForm } from "./form.ts";
 import {
   apiKeyOf,
@@ -32,20 +20,8 @@ import {
   sendSaved,
   takeFailure,
 } from "./http.ts";
-import { invoiceActionRoutes } from "./invoice-actions.ts";
-import { invoiceItemRoutes } from "./invoice-item-routes.ts";
-import { invoicePageRoutes } from "./invoice-pages.ts";
-import { invoicePaymentRoutes } from "./invoice-payments.ts";
-import { invoiceRoutes } from "./invoices.ts";
-import { oauthRoutes } from "./oauth.ts";
-import { paymentIntentRoutes } from "./payment-intent-routes.ts";
-import { paymentRoutes } from "./payments.ts";
-import { portalRoutes } from "./portal.ts";
-import { promotionCodeRoutes } from "./promotion-codes.ts";
-import { refundRoutes } from "./refunds.ts";
-import { retryRoutes } from "./retries.ts";
-import { type Ctx, matchRoute, type Reply, type Route } from "./router.ts";
-import { setupIntentRoutes } from "./setup-intents.ts";
+import { type Ctx, matchRoute, type Reply } from "./router.ts";
+import { ROUTES } from "./routes.ts";
 import {
   createState,
   type LoggedRequest,
@@ -54,10 +30,7 @@ import {
   type State,
   type WebhookConfig,
 } from "./state.ts";
-import { discountRoutes } from "./subscription-discounts.ts";
-import { subscriptionRoutes } from "./subscriptions.ts";
-import { testClockRoutes } from "./test-clocks.ts";
-import { API_VERSION, eventRoutes, flush } from "./webhooks.ts";
+import { API_VERSION, flush } from "./webhooks.ts";
 
 export interface StripeDoubleOptions {
   /** 0 (default) picks a free port. */
@@ -83,38 +56,6 @@ export interface StripeDouble {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
-
-const ROUTES: Route[] = [
-  ...controlRoutes,
-  ...retryRoutes,
-  ...accountRoutes,
-  ...accountLinkRoutes,
-  ...oauthRoutes,
-  ...catalogRoutes,
-  ...customerRoutes,
-  ...paymentRoutes,
-  ...setupIntentRoutes,
-  ...authenticationRoutes,
-  ...subscriptionRoutes,
-  ...invoiceRoutes,
-  ...invoiceActionRoutes,
-  ...invoiceItemRoutes,
-  ...invoicePageRoutes,
-  ...invoicePaymentRoutes,
-  ...paymentIntentRoutes,
-  ...chargeRoutes,
-  ...applicationFeeRoutes,
-  ...feeRefundRoutes,
-  ...refundRoutes,
-  ...checkoutRoutes,
-  ...checkoutPageRoutes,
-  ...portalRoutes,
-  ...testClockRoutes,
-  ...couponRoutes,
-  ...promotionCodeRoutes,
-  ...discountRoutes,
-  ...eventRoutes,
-];
 
 export async function startStripeDouble(options: StripeDoubleOptions = {}): Promise<StripeDouble> {
   const state = createState(options.webhooks, options.strict ?? false);
