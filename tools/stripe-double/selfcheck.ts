@@ -6,6 +6,7 @@ import { billingScenario } from "./selfcheck-billing.ts";
 import { checkoutScenario } from "./selfcheck-checkout.ts";
 import { clocksScenario } from "./selfcheck-clocks.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";
+import { crosscutScenario } from "./selfcheck-crosscut.ts";
 import { customersScenario } from "./selfcheck-customers.ts";
 import { discountsScenario } from "./selfcheck-discounts.ts";
 import { invoicesScenario } from "./selfcheck-invoices.ts";
@@ -84,6 +85,16 @@ async function logAndWebhooks(
     "invoice.payment_succeeded",
     "account.application.deauthorized",
     "invoice.payment_failed",
+    "payment_intent.succeeded",
+    "charge.refunded",
+    "application_fee.created",
+    "application_fee.refunded",
+    "setup_intent.succeeded",
+    "checkout.session.completed",
+    "customer.discount.created",
+    "test_helpers.test_clock.ready",
+    "invoice.voided",
+    "coupon.created",
   ]) {
     check(types.has(type as Stripe.Event.Type), `event ${type} was delivered`);
   }
@@ -146,6 +157,7 @@ async function main(): Promise<void> {
     await clocksScenario(kit);
     await refundsScenario(kit);
     await discountsScenario(kit);
+    await crosscutScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();
