@@ -185,7 +185,7 @@ export function intentSettled(ctx: Ctx, pi: Json, outcome: Outcome, countAttempt
 /** One payment attempt on an open invoice with `pmId`; returns what happened. */
 export function collect(ctx: Ctx, invoice: Json, pmId: string | null, forceDecline = false): Outcome | null {
   const pi = intentOf(ctx, invoice);
-  if (!pi || invoice.status !== "open") return null;
+  if (!pi || (invoice.status !== "open" && invoice.status !== "uncollectible")) return null;
   if (pi.status === "succeeded") return null;
   const outcome = runPayment(ctx, pi, pmId, { forceDecline });
   intentSettled(ctx, pi, outcome, true);

@@ -147,6 +147,18 @@ export async function invoicesScenario(kit: Kit): Promise<void> {
     () => stripe.invoices.markUncollectible(second.id, {}, on),
     "This invoice has already been marked uncollectible.",
   );
+  const third = await stripe.invoices.create({ customer: customer.id }, on);
+  await stripe.invoiceItems.create(
+    { customer: customer.id, invoice: third.id, amount: 800, currency: "usd" },
+    on,
+  );
+  await stripe.invoices.finalizeInvoice(third.id, {}, on);
+  await stripe.invoices.markUncollectible(third.id, {}, on);
+  const recovered = await stripe.invoices.pay(third.id, {}, on);
+  check(
+    recovered.status === "paid" && recovered.amount_paid === 800,
+    `uncollectible can be paid: ${recovered.status}`,
+  );
   const voided = await stripe.invoices.voidInvoice(second.id, {}, on);
   check(
     voided.status === "void" && voided.amount_due === 700 && voided.status_transitions.voided_at !== null,
