@@ -73,3 +73,183 @@ export async function connectTenant(ownerToken: string): Promise<string> {
   expect(back.status, JSON.stringify(back.body)).toBe(200);
   return back.body.account_id;
 }
+
+const API_KEY = "sk_test_inspect";
+
+async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${doubleUrl()}/__double${path}`, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBeLessThan(300);
+  return JSON.parse(text) as T;
+}
+
+async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  params: Record<string, string> = {},
+  account?: string,
+): Promise<T> {
+  const body = new URLSearchParams(params).toString();
+  const res = await fetch(`${doubleUrl()}${path}${method === "GET" && body ? `?${body}` : ""}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${API_KEY}`,
+      "Content-Type": "application/x-www-form-urlencoded",
+      ...(account ? { "Stripe-Account": account } : {}),
+    },
+    ...(method === "GET" ? {} : { body }),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBeLessThan(300);
+  return JSON.parse(text) as T;
+}
+
+export interface DoubleEvent {
+  id: string;
+  type: string;
+  account?: string;
+  created: number;
+  data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  delivery: { url: string | null; status: string; response_status: number | null };
+}
+
+/** Events the double emitted, oldest first (filter by type and by connected account). */
+export function doubleEvents(filter: { type?: string; account?: string } = {}): Promise<DoubleEvent[]> {
+  const q = new URLSearchParams();
+  if (filter.type) q.set("type", filter.type);
+  if (filter.account) q.set("account", filter.account);
+  return control("GET", `/events?${q}`);
+}
+
+/** Waits until every webhook delivery the double started has finished. */
+export async function flushStripeWebhooks(): Promise<void> {
+  await control("POST", "/flush");
+}
+
+/** A test clock at `frozenTime` (unix seconds), in the connected account when given. */
+export function createTestClock(frozenTime: number, account?: string, name?: string) {
+  return api<{ id: string; frozen_time: number }>(
+    "POST",
+    "/v1/test_helpers/test_clocks",
+    { frozen_time: String(frozenTime), ...(name ? { name } : {}) },
+    account,
+  );
+}
+
+/**
+ * Advances a test clock by `seconds` (or to `frozenTime`), running everything due on its customers
+ * (trial ends, renewals, payment retries...). Resolves with the clock, `ready` again.
+ */
+export async function advanceTestClock(
+  clockId: string,
+  to: { seconds: number } | { frozenTime: number },
+  account?: string,
+) {
+  const path = `/v1/test_helpers/test_clocks/${clockId}`;
+  const current = await api<{ frozen_time: number }>("GET", path, {}, account);
+  const target = "seconds" in to ? current.frozen_time + to.seconds : to.frozenTime;
+  await api("POST", `${path}/advance`, { frozen_time: String(target) }, account);
+  return api<{ id: string; frozen_time: number; status: string }>("GET", path, {}, account);
+}
+
+export interface RetrySchedule {
+  /** Days after each failed attempt until the next one (default [1, 3, 5, 7]). */
+  delays_days?: number[];
+  /** Status of the subscription once the last retry failed (default canceled). */
+  after?: "canceled" | "unpaid" | "past_due";
+}
+
+/** Sets the payment retry schedule of a connected account (or the platform: null) or a customer. */
+export function setRetrySchedule(
+  target: { account?: string | null; customer?: string },
+  schedule: RetrySchedule,
+) {
+  return control("POST", "/retry_schedule", { ...target, ...schedule });
+}
+
+export async function clearRetrySchedule(target: { account?: string; customer?: string }): Promise<void> {
+  const q = new URLSearchParams(target as Record<string, string>);
+  await control("DELETE", `/retry_schedule?${q}`);
+}
+
+/**
+ * Skews the double's clock (`created`, the Date header) for the matching requests. Scope it with
+ * `account` or `idempotency_key_prefix` so parallel files are unaffected.
+ */
+export function skewClock(rule: {
+  offset_seconds: number;
+  account?: string;
+  idempotency_key_prefix?: string;
+}) {
+  return control("POST", "/clock", rule);
+}
+
+/** Moves a subscription to its next period (or, with `retry`, runs its next payment retry now). */
+export function advanceSubscription(
+  subscriptionId: string,
+  options: { fail?: boolean; retry?: boolean } = {},
+) {
+  return control<Record<string, unknown>>("POST", `/subscriptions/${subscriptionId}/advance`, options);
+}
+
+/** A pending refund succeeds (or a `pm_card_refundFail` refund fails). */
+export function settleRefund(refundId: string, status?: "succeeded" | "failed") {
+  return control<Record<string, unknown>>("POST", `/refunds/${refundId}/settle`, status ? { status } : {});
+}
+
+/**
+ * Visits a Checkout Session's `url` as a buyer: pays with `card` (default pm_card_visa), or cancels.
+ * Resolves with the HTTP status and, on a redirect, where to (the success or cancel URL).
+ */
+export async function payCheckout(
+  url: string,
+  options: { card?: string; cancel?: boolean; promotionCode?: string; email?: string; name?: string } = {},
+): Promise<{ status: number; location: URL | null }> {
+  const target = new URL(url);
+  if (options.card) target.searchParams.set("card", options.card);
+  if (options.cancel) target.searchParams.set("cancel", "1");
+  if (options.promotionCode) target.searchParams.set("promotion_code", options.promotionCode);
+  if (options.email) target.searchParams.set("email", options.email);
+  if (options.name) target.searchParams.set("name", options.name);
+  const res = await fetch(target, { redirect: "manual" });
+  await res.arrayBuffer();
+  const location = res.headers.get("Location");
+  return { status: res.status, location: location ? new URL(location) : null };
+}
+
+/** On a Billing Portal session's `url`: cancels a subscription at period end, or renews it. */
+export async function usePortal(
+  url: string,
+  action: { cancel: string } | { renew: string },
+): Promise<string> {
+  const target = new URL(url);
+  if ("cancel" in action) target.searchParams.set("cancel", action.cancel);
+  else target.searchParams.set("renew", action.renew);
+  const res = await fetch(target);
+  const html = await res.text();
+  expect(res.status, html).toBe(200);
+  return html;
+}
+
+/** Completes (or fails) the 3D Secure step of an intent in `requires_action` (its next_action URL). */
+export async function authenticate3DS(url: string, succeed = true): Promise<void> {
+  const target = new URL(url);
+  if (!succeed) target.searchParams.set("fail", "1");
+  const res = await fetch(target, { redirect: "manual" });
+  await res.arrayBuffer();
+  expect([200, 302]).toContain(res.status);
+}
+
+/** Pays an open invoice on its `hosted_invoice_url` with a test card. */
+export async function payHostedInvoice(hostedInvoiceUrl: string, card = "pm_card_visa"): Promise<number> {
+  const target = new URL(hostedInvoiceUrl);
+  target.searchParams.set("pay", "1");
+  target.searchParams.set("card", card);
+  const res = await fetch(target);
+  await res.arrayBuffer();
+  return res.status;
+}

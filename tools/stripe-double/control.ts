@@ -3,7 +3,7 @@ import { onboard } from "./account-links.ts";
 import { defaultErrorFor, HttpError } from "./errors.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
 import { type FailRule, type Json, type LoggedRequest, resetState } from "./state.ts";
-import { advanceSubscription } from "./subscription-changes.ts";
+import { advanceSubscription, retrySubscription } from "./subscription-cycle.ts";
 import { emit, flush } from "./webhooks.ts";
 
 function bad(message: string): HttpError {
@@ -139,11 +139,12 @@ function advance(ctx: Ctx): Reply {
   const id = ctx.match[0] ?? "";
   const stored = ctx.state.objects.get(id);
   if (stored?.kind !== "subscription") throw bad(`No such subscription: '${id}'`);
-  const sub = advanceSubscription(
-    { ...ctx, scope: stored.account, livemode: stored.obj.livemode === true },
-    stored.obj,
-    json(ctx).fail === true,
-  );
+  const body = json(ctx);
+  const scoped = { ...ctx, scope: stored.account, livemode: stored.obj.livemode === true, requestId: "" };
+  const sub =
+    body.retry === true
+      ? retrySubscription(scoped, stored.obj, body.fail === true)
+      : advanceSubscription(scoped, stored.obj, body.fail === true);
   return { status: 200, body: sub };
 }
 

@@ -4,8 +4,10 @@ import type { FormObject } from "./form.ts";
 import { allow, allowList, applyMetadata, int, listReply, nullableStr, obj, reply, str } from "./params.ts";
 import { attachPaymentMethod, customerPaymentMethod, liveCustomer } from "./payments.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
+import { searchReply } from "./search.ts";
 import { all, clone, type Json, mustFind, newId, now, put, randomString } from "./state.ts";
-import { cancelSubscription } from "./subscription-changes.ts";
+import { cancelSubscription } from "./subscription-cancel.ts";
+import { liveClock } from "./test-clocks.ts";
 import { diff, emitFor } from "./webhooks.ts";
 
 const FIELDS = ["email", "name", "description", "phone"];
@@ -17,9 +19,6 @@ const ACCEPTED = [
   "tax",
   "tax_id_data",
   "source",
-  "coupon",
-  "promotion_code",
-  "test_clock",
   "invoice_prefix",
   "next_invoice_sequence",
   "cash_balance",
@@ -60,9 +59,26 @@ function setDefaultPaymentMethod(
   else target.default_payment_method = customerPaymentMethod(ctx, given, customer.id as string, param).id;
 }
 
+/** Creates a customer from form params as POST /v1/customers does (Checkout uses it too). */
+export function createCustomer(ctx: Ctx, params: FormObject): Json {
+  const reply = create({ ...ctx, params, allowed: null });
+  return mustFind(ctx.state, "customer", String((reply.body as Json).id), ctx.scope).obj;
+}
+
 function create(ctx: Ctx): Reply {
-  allow(ctx, [...FIELDS, "metadata", "balance", "payment_method", "invoice_settings", ...ACCEPTED]);
+  allow(ctx, [
+    ...FIELDS,
+    "metadata",
+    "balance",
+    "payment_method",
+    "invoice_settings",
+    "test_clock",
+    ...ACCEPTED,
+  ]);
   const p = ctx.params;
+  // A customer on a test clock lives at the clock's time from its creation on.
+  const clockId = str(p, "test_clock");
+  if (clockId) liveClock(ctx, clockId, "test_clock");
   const customer: Json = {
     id: newId("cus", 14),
     object: "customer",
@@ -90,7 +106,7 @@ function create(ctx: Ctx): Reply {
     preferred_locales: [],
     shipping: null,
     tax_exempt: "none",
-    test_clock: null,
+    test_clock: clockId || null,
   };
   setFields(customer, p);
   const token = str(p, "payment_method");
@@ -134,15 +150,25 @@ function remove(ctx: Ctx): Reply {
 function list(ctx: Ctx): Reply {
   allowList(ctx, ["email", "created", "test_clock"]);
   const email = str(ctx.params, "email");
+  const clock = str(ctx.params, "test_clock");
   const items = all(ctx.state, "customer", ctx.scope)
     .map((s) => s.obj)
-    .filter((o) => o.deleted !== true && (!email || o.email === email));
+    .filter((o) => o.deleted !== true && (!email || o.email === email) && (!clock || o.test_clock === clock));
   return listReply(ctx, items, "/v1/customers");
+}
+
+/** GET /v1/customers/search: fields `created`, `email`, `metadata`, `name`, `phone`. */
+function search(ctx: Ctx): Reply {
+  const items = all(ctx.state, "customer", ctx.scope)
+    .map((s) => s.obj)
+    .filter((o) => o.deleted !== true);
+  return searchReply(ctx, items, "customers", ["created", "email", "metadata", "name", "phone"]);
 }
 
 export const customerRoutes: Route[] = [
   route("POST", "/v1/customers", create),
   route("GET", "/v1/customers", list),
+  route("GET", "/v1/customers/search", search),
   route("GET", "/v1/customers/:id", retrieve),
   route("POST", "/v1/customers/:id", update),
   route("DELETE", "/v1/customers/:id", remove),

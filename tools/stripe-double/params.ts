@@ -145,6 +145,15 @@ function lookup(ctx: Ctx, id: string): Json | undefined {
   return clone(s.obj);
 }
 
+/** Computes a field Stripe only returns when expanded (e.g. `invoice.payments`). */
+export type Includable = (ctx: Ctx, object: Json) => unknown;
+const INCLUDABLE = new Map<string, Includable>();
+
+/** Registers `field` of objects whose `object` is `objectType` as includable through `expand[]`. */
+export function includable(objectType: string, field: string, provide: Includable): void {
+  INCLUDABLE.set(`${objectType}.${field}`, provide);
+}
+
 function expandAt(ctx: Ctx, node: unknown, segs: string[], full: string): void {
   if (Array.isArray(node)) {
     for (const item of node) expandAt(ctx, item, segs, full);
@@ -155,11 +164,17 @@ function expandAt(ctx: Ctx, node: unknown, segs: string[], full: string): void {
   const [head, ...rest] = segs;
   if (head === undefined) return;
   if (!(head in rec)) {
-    throw invalid("expand", `This property cannot be expanded (${full}).`);
+    const provide = INCLUDABLE.get(`${String(rec.object)}.${head}`);
+    if (!provide) throw invalid("expand", `This property cannot be expanded (${full}).`);
+    rec[head] = provide(ctx, rec);
   }
-  if (typeof rec[head] === "string") {
-    const found = lookup(ctx, rec[head] as string);
+  const value = rec[head];
+  if (typeof value === "string") {
+    const found = lookup(ctx, value);
     if (found) rec[head] = found;
+  } else if (Array.isArray(value) && rest.length === 0) {
+    // A list of ids (`discounts`) expands element by element.
+    rec[head] = value.map((v) => (typeof v === "string" ? (lookup(ctx, v) ?? v) : v));
   }
   if (rest.length > 0) expandAt(ctx, rec[head], rest, full);
 }

@@ -4,15 +4,20 @@ import { apiError, cardDeclined, type HttpError, invalid, noSuch } from "./error
 import { allow, allowList, applyMetadata, listReply, reply, reqStr, str } from "./params.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
 import { all, find, type Json, mustFind, newId, now, put, randomString } from "./state.ts";
+import { enterCustomerTime } from "./test-clocks.ts";
 import { emitFor } from "./webhooks.ts";
 
-interface TestCard {
+export interface TestCard {
   brand: string;
   last4: string;
   /** When the card declines: never, already when attached (a $0 check), or only when charged. */
   declines: "never" | "attach" | "charge";
   declineCode?: string;
   message?: string;
+  /** 3D Secure: on every on-session payment and setup, or only when set up. */
+  auth?: "always" | "setup";
+  /** Refunds of its charges start `pending` (and can be canceled), or fail later. */
+  refund?: "pending" | "fail";
 }
 
 const INSUFFICIENT = { declineCode: "insufficient_funds", message: "Your card has insufficient funds." };
@@ -31,12 +36,30 @@ export const TEST_CARDS: Record<string, TestCard> = {
     ...INSUFFICIENT,
   },
   pm_card_chargeCustomerFail: { brand: "visa", last4: "0341", declines: "charge" },
+  pm_card_authenticationRequired: { brand: "visa", last4: "3184", declines: "never", auth: "always" },
+  pm_card_threeDSecure2Required: { brand: "visa", last4: "3220", declines: "never", auth: "always" },
+  pm_card_authenticationRequiredOnSetup: { brand: "visa", last4: "3155", declines: "never", auth: "setup" },
+  pm_card_pendingRefund: { brand: "visa", last4: "7726", declines: "never", refund: "pending" },
+  pm_card_refundFail: { brand: "visa", last4: "5126", declines: "never", refund: "fail" },
 };
+
+/** The test card behind a payment method (or a test token), if any. */
+export function cardOf(ctx: Ctx, pmId: string | null | undefined): TestCard | undefined {
+  if (!pmId) return undefined;
+  return TEST_CARDS[ctx.state.pmSource.get(pmId) ?? pmId];
+}
+
+/** A payment method by id, or a new unattached one made from a test token. */
+export function resolvePaymentMethod(ctx: Ctx, idOrToken: string, param: string): Json {
+  if (TEST_CARDS[idOrToken]) return materialize(ctx, idOrToken, null);
+  return mustFind(ctx.state, "payment_method", idOrToken, ctx.scope, "PaymentMethod", param).obj;
+}
 
 /** The customer `id` if it exists and is not deleted, else 404 `No such customer`. */
 export function liveCustomer(ctx: Ctx, id: string, param = "customer"): Json {
   const stored = find(ctx.state, "customer", id, ctx.scope);
   if (!stored || stored.obj.deleted === true) throw noSuch("customer", id, param);
+  enterCustomerTime(ctx, id);
   return stored.obj;
 }
 
@@ -70,7 +93,7 @@ function materialize(ctx: Ctx, token: string, customer: string | null): Json {
   return pm;
 }
 
-function declineError(card: TestCard) {
+export function declineError(card: TestCard): HttpError {
   return cardDeclined(card.declineCode ?? "generic_decline", card.message ?? "Your card was declined.");
 }
 

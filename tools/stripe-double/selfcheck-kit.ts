@@ -96,3 +96,62 @@ export function makeKit(double: StripeDouble): Kit {
     },
   };
 }
+
+/** A fresh, onboarded connected account: its objects are invisible to every other scenario. */
+export async function freshAccount(kit: Kit, email = "tenant@example.test"): Promise<string> {
+  const account = await kit.stripe.accounts.create({ type: "express", email });
+  await kit.control("POST", `/accounts/${account.id}/onboard`);
+  return account.id;
+}
+
+/** Events the double emitted, oldest first, optionally of one type and one account. */
+export async function eventsOf(
+  kit: Kit,
+  filter: { type?: string; account?: string } = {},
+): Promise<
+  Array<{
+    id: string;
+    type: string;
+    account?: string;
+    data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  }>
+> {
+  const q = new URLSearchParams();
+  if (filter.type) q.set("type", filter.type);
+  if (filter.account) q.set("account", filter.account);
+  return kit.control("GET", `/events?${q}`);
+}
+
+/** A product and a monthly price of `unitAmount` in the account. */
+export async function monthlyPrice(
+  kit: Kit,
+  account: string | undefined,
+  unitAmount: number,
+  name = "Plan",
+): Promise<Stripe.Price> {
+  const on = account ? { stripeAccount: account } : {};
+  const product = await kit.stripe.products.create({ name }, on);
+  return kit.stripe.prices.create(
+    { product: product.id, unit_amount: unitAmount, currency: "usd", recurring: { interval: "month" } },
+    on,
+  );
+}
+
+/** A customer whose default payment method is made from the test token `card`. */
+export async function customerWithCard(
+  kit: Kit,
+  account: string | undefined,
+  card = "pm_card_visa",
+  extra: Stripe.CustomerCreateParams = {},
+): Promise<Stripe.Customer> {
+  const on = account ? { stripeAccount: account } : {};
+  return kit.stripe.customers.create(
+    {
+      email: "payer@example.test",
+      payment_method: card,
+      invoice_settings: { default_payment_method: card },
+      ...extra,
+    },
+    on,
+  );
+}

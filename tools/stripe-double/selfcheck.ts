@@ -3,7 +3,13 @@
 // Run: node_modules/.bin/node tools/stripe-double/selfcheck.ts  (exits non-zero on any failure)
 import Stripe from "stripe";
 import { billingScenario } from "./selfcheck-billing.ts";
+import { checkoutScenario } from "./selfcheck-checkout.ts";
+import { clocksScenario } from "./selfcheck-clocks.ts";
 import { connectScenario, oauthScenario } from "./selfcheck-connect.ts";
+import { crosscutScenario } from "./selfcheck-crosscut.ts";
+import { customersScenario } from "./selfcheck-customers.ts";
+import { discountsScenario } from "./selfcheck-discounts.ts";
+import { invoicesScenario } from "./selfcheck-invoices.ts";
 import {
   check,
   expectError,
@@ -13,6 +19,12 @@ import {
   startReceiver,
   step,
 } from "./selfcheck-kit.ts";
+import { paymentsScenario } from "./selfcheck-payments.ts";
+import { portalScenario } from "./selfcheck-portal.ts";
+import { previewScenario } from "./selfcheck-preview.ts";
+import { refundsScenario } from "./selfcheck-refunds.ts";
+import { setupIntentsScenario } from "./selfcheck-setup.ts";
+import { subscriptionsScenario } from "./selfcheck-subscriptions.ts";
 import { startStripeDouble } from "./server.ts";
 
 async function logAndWebhooks(
@@ -73,6 +85,16 @@ async function logAndWebhooks(
     "invoice.payment_succeeded",
     "account.application.deauthorized",
     "invoice.payment_failed",
+    "payment_intent.succeeded",
+    "charge.refunded",
+    "application_fee.created",
+    "application_fee.refunded",
+    "setup_intent.succeeded",
+    "checkout.session.completed",
+    "customer.discount.created",
+    "test_helpers.test_clock.ready",
+    "invoice.voided",
+    "coupon.created",
   ]) {
     check(types.has(type as Stripe.Event.Type), `event ${type} was delivered`);
   }
@@ -124,6 +146,18 @@ async function main(): Promise<void> {
     const account = await connectScenario(kit);
     const productId = await billingScenario(kit, account);
     await oauthScenario(kit);
+    await customersScenario(kit);
+    await setupIntentsScenario(kit);
+    await paymentsScenario(kit);
+    await subscriptionsScenario(kit);
+    await previewScenario(kit);
+    await checkoutScenario(kit);
+    await portalScenario(kit);
+    await invoicesScenario(kit);
+    await clocksScenario(kit);
+    await refundsScenario(kit);
+    await discountsScenario(kit);
+    await crosscutScenario(kit);
     await logAndWebhooks(kit, receiver, account, productId);
   } finally {
     await double.close();

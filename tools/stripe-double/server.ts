@@ -5,13 +5,7 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { accountLinkRoutes } from "./account-links.ts";
-import { accountRoutes } from "./accounts.ts";
-import { invoiceRoutes } from "./billing.ts";
-import { catalogRoutes } from "./catalog.ts";
 import { now, offsetFor, withOffset } from "./clock.ts";
-import { controlRoutes } from "./control.ts";
-import { customerRoutes } from "./customers.ts";
 import { apiError, defaultErrorFor, HttpError } from "./errors.ts";
 import { type FormObject, parseForm } from "./form.ts";
 import {
@@ -26,9 +20,8 @@ import {
   sendSaved,
   takeFailure,
 } from "./http.ts";
-import { oauthRoutes } from "./oauth.ts";
-import { paymentRoutes } from "./payments.ts";
-import { type Ctx, matchRoute, type Reply, type Route } from "./router.ts";
+import { type Ctx, matchRoute, type Reply } from "./router.ts";
+import { ROUTES } from "./routes.ts";
 import {
   createState,
   type LoggedRequest,
@@ -37,8 +30,7 @@ import {
   type State,
   type WebhookConfig,
 } from "./state.ts";
-import { subscriptionRoutes } from "./subscriptions.ts";
-import { API_VERSION, eventRoutes, flush } from "./webhooks.ts";
+import { API_VERSION, flush } from "./webhooks.ts";
 
 export interface StripeDoubleOptions {
   /** 0 (default) picks a free port. */
@@ -64,19 +56,6 @@ export interface StripeDouble {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
-
-const ROUTES: Route[] = [
-  ...controlRoutes,
-  ...accountRoutes,
-  ...accountLinkRoutes,
-  ...oauthRoutes,
-  ...catalogRoutes,
-  ...customerRoutes,
-  ...paymentRoutes,
-  ...subscriptionRoutes,
-  ...invoiceRoutes,
-  ...eventRoutes,
-];
 
 export async function startStripeDouble(options: StripeDoubleOptions = {}): Promise<StripeDouble> {
   const state = createState(options.webhooks, options.strict ?? false);
@@ -121,7 +100,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       let reply: Reply;
       try {
         reply = found
-          ? await found.route.handler(ctx)
+          ? await withOffset(0, () => found.route.handler(ctx))
           : {
               status: 404,
               body: {

@@ -103,9 +103,23 @@ export interface EventRecord {
   delivery: Delivery;
 }
 
+/** What happens to a subscription invoice that keeps failing (`POST /__double/retry_schedule`). */
+export interface RetrySchedule {
+  /** Days after each failed attempt until the next one; its length is the number of retries. */
+  delaysDays: number[];
+  /** The subscription's status once the last retry failed. */
+  after: "canceled" | "unpaid" | "past_due";
+}
+
+export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = { delaysDays: [1, 3, 5, 7], after: "canceled" };
+
 export interface State {
   seq: number;
   objects: Map<string, Stored>;
+  /** The double's own bookkeeping about an object (never rendered), by object id. */
+  notes: Map<string, Json>;
+  /** Retry schedules by `customer:<id>` or `account:<id|platform>`. */
+  retrySchedules: Map<string, RetrySchedule>;
   accounts: Map<string, AccountMeta>;
   accountLinks: Map<string, AccountLinkRecord>;
   oauthCodes: Map<string, OAuthCode>;
@@ -136,6 +150,8 @@ export function createState(webhooks: Partial<WebhookConfig> = {}, strict = fals
   return {
     seq: 0,
     objects: new Map(),
+    notes: new Map(),
+    retrySchedules: new Map(),
     accounts: new Map(),
     accountLinks: new Map(),
     oauthCodes: new Map(),
@@ -209,6 +225,16 @@ export function all(state: State, kind: string, scope: string | null): Stored[] 
   const out: Stored[] = [];
   for (const s of state.objects.values()) if (s.kind === kind && s.account === scope) out.push(s);
   return out.sort((a, b) => b.seq - a.seq);
+}
+
+/** The double's private notes about object `id` (created empty on first use). */
+export function note(state: State, id: string): Json {
+  let n = state.notes.get(id);
+  if (!n) {
+    n = {};
+    state.notes.set(id, n);
+  }
+  return n;
 }
 
 export function clone<T>(value: T): T {

@@ -34,6 +34,15 @@ export const COMMON = [
   "default_tax_rates",
   "discounts",
   "trial_settings",
+  "pause_collection",
+  "add_invoice_items",
+  "trial_from_plan",
+  "invoice_settings",
+  "on_behalf_of",
+  "transfer_data",
+  "pending_invoice_item_interval",
+  "billing_thresholds",
+  "billing_mode",
 ];
 
 export function recurringPrice(ctx: Ctx, priceId: string, param: string): Json {
@@ -103,8 +112,33 @@ export function feePercent(ctx: Ctx): number | null | undefined {
       "Can only apply an application_fee_percent when the request is made on behalf of another account (using an OAuth key or the Stripe-Account header).",
     );
   }
+  if (/\.\d{3,}$/.test(raw)) {
+    throw invalid(
+      "application_fee_percent",
+      `Invalid decimal: ${raw}. The value can have at most 2 decimal places.`,
+      "parameter_invalid_decimal",
+    );
+  }
   const n = num(ctx.params, "application_fee_percent") ?? 0;
   if (n < 0 || n > 100)
     throw invalid("application_fee_percent", "application_fee_percent must be between 0 and 100.");
   return n;
+}
+
+/** `trial_settings[end_behavior][missing_payment_method]`, or undefined when not given. */
+export function trialSettings(p: FormObject): Json | undefined {
+  const settings = p.trial_settings;
+  if (settings === undefined) return undefined;
+  const end = typeof settings === "object" && !Array.isArray(settings) ? settings.end_behavior : undefined;
+  const missing =
+    typeof end === "object" && !Array.isArray(end)
+      ? str(end, "missing_payment_method", "trial_settings[end_behavior][missing_payment_method]")
+      : undefined;
+  if (!missing || !["cancel", "create_invoice", "pause"].includes(missing)) {
+    throw invalid(
+      "trial_settings[end_behavior][missing_payment_method]",
+      "Invalid trial_settings[end_behavior][missing_payment_method]: must be one of cancel, create_invoice, or pause",
+    );
+  }
+  return { end_behavior: { missing_payment_method: missing } };
 }

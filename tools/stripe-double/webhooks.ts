@@ -75,7 +75,7 @@ export function emitFor(
     object,
     account: opts.account === undefined ? ctx.scope : opts.account,
     previous: opts.previous ?? null,
-    requestId: ctx.requestId,
+    requestId: ctx.requestId || null,
     idempotencyKey: ctx.idempotencyKey,
     livemode: ctx.livemode,
   });
