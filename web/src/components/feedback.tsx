@@ -71,6 +71,7 @@ const BADGE_KINDS: Record<string, string> = {
   enabled: "ok",
   delivered: "ok",
   succeeded: "ok",
+  success: "ok",
   trialing: "ok",
   expiring: "warn",
   pending: "warn",

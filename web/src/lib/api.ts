@@ -69,7 +69,8 @@ export function withQuery(path: string, query?: Query): string {
 
 async function send(path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (options.body !== undefined || options.method === "DELETE" || path.startsWith(DASHBOARD)) {
+  // The dashboard session routes insist on a JSON Content-Type (CSRF defence), even without a body.
+  if (options.body !== undefined || path.startsWith(DASHBOARD)) {
     headers["Content-Type"] = "application/json";
   }
   const token = options.auth === false ? null : hooks?.token();
