@@ -101,7 +101,9 @@ test("an owner edits, duplicates and deactivates plans, rotates and removes the 
   await test.step("audit log: the changes are recorded", async () => {
     await page.getByRole("link", { name: "Audit log" }).click();
     await expect(page.getByRole("cell", { name: "plan.deactivated" }).first()).toBeVisible();
+    await expect(page.locator("td[data-label=Actor]", { hasText: owner.email }).first()).toBeVisible();
     await page.getByLabel("Action starts with").fill("user");
+    await expect(page.getByRole("cell", { name: "plan.deactivated" })).toHaveCount(0);
     await expect(page.getByRole("cell", { name: "user.invited" }).first()).toBeVisible();
   });
 

@@ -9,12 +9,16 @@ export const announce = (message: string) => announceListener?.(message);
 export function LiveRegion() {
   const [message, setMessage] = useState("");
   useEffect(() => {
+    let hide: ReturnType<typeof setTimeout> | undefined;
     announceListener = (text) => {
-      // Clearing first makes the same message announced twice in a row.
+      // Clearing first makes the same message announced twice in a row; the toast then fades.
       setMessage("");
+      clearTimeout(hide);
       setTimeout(() => setMessage(text), 50);
+      hide = setTimeout(() => setMessage(""), 6000);
     };
     return () => {
+      clearTimeout(hide);
       announceListener = null;
     };
   }, []);

@@ -5,18 +5,20 @@ import { Card, Page } from "../components/page";
 import { type Column, LoadMore, Table } from "../components/table";
 import { TENANTS } from "../lib/api";
 import { formatDateTime } from "../lib/format";
-import { useDebounced, usePagedList } from "../lib/hooks";
-import type { AuditEntry } from "../lib/types";
+import { useApi, useDebounced, usePagedList } from "../lib/hooks";
+import type { AuditEntry, User } from "../lib/types";
 
-const who = (entry: AuditEntry) =>
-  entry.actor.id ? `${entry.actor.type} ${entry.actor.id}` : entry.actor.type;
+/** The actor by email when it is one of the tenant's users, else its type and id. */
+const who = (entry: AuditEntry, emails: Map<string, string>) =>
+  (entry.actor.id && emails.get(entry.actor.id)) ??
+  (entry.actor.id ? `${entry.actor.type} ${entry.actor.id}` : entry.actor.type);
 const what = (entry: AuditEntry) =>
   entry.target.type ? `${entry.target.type}${entry.target.id ? ` ${entry.target.id}` : ""}` : "—";
 
-const columns: Column<AuditEntry>[] = [
+const columns = (emails: Map<string, string>): Column<AuditEntry>[] => [
   { label: "Time", render: (entry) => formatDateTime(entry.created_at) },
   { label: "Action", render: (entry) => <code>{entry.action}</code> },
-  { label: "Actor", render: (entry) => <span class="break">{who(entry)}</span> },
+  { label: "Actor", render: (entry) => <span class="break">{who(entry, emails)}</span> },
   { label: "Target", render: (entry) => <span class="break">{what(entry)}</span> },
   { label: "Reason", render: (entry) => entry.reason ?? "—" },
   {
@@ -45,6 +47,8 @@ export default function AuditLog() {
   const [action, setAction] = useState("");
   const prefix = useDebounced(action.trim());
   const list = usePagedList<AuditEntry>(`${TENANTS}/audit-log`, { action: prefix });
+  const users = useApi<{ users: User[] }>(`${TENANTS}/users`);
+  const emails = new Map((users.data?.users ?? []).map((user) => [user.id, user.email]));
   return (
     <Page title="Audit log" lead="Who changed what, and when: keys, users, Stripe, plans, webhooks, billing.">
       <Card>
@@ -62,7 +66,7 @@ export default function AuditLog() {
         {list.data ? (
           <Table
             caption="Audit log"
-            columns={columns}
+            columns={columns(emails)}
             rows={list.data}
             rowKey={(entry) => entry.id}
             empty="No entries match."
