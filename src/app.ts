@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -18,6 +17,8 @@ import { ADMIN_BEARER_SCHEME, adminRoutes } from "./modules/admin/admin.routes";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
+import { docsPage } from "./modules/dashboard/assets";
+import { dashboardRoutes } from "./modules/dashboard/dashboard.routes";
 import { plansRoutes } from "./modules/plans/plans.routes";
 import { subscriptionRoutes } from "./modules/platform-billing/subscription.routes";
 import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.routes";
@@ -110,6 +111,7 @@ export function createApp() {
   app.route("/", stripeEventsRoutes);
   app.route("/", subscriptionRoutes);
   app.route("/", adminRoutes);
+  app.route("/", dashboardRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -140,7 +142,7 @@ export function createApp() {
     },
     servers: [{ url: appConfig(c.env).PUBLIC_BASE_URL }],
   }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge Billing API" }));
+  app.get("/docs", docsPage);
 
   app.notFound((c) =>
     c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.var.requestId), 404),

@@ -1,0 +1,121 @@
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { TenantRow, UserRow } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
+import { serializeTenant, serializeUser } from "../auth/auth.schemas";
+import * as auth from "../auth/auth.service";
+import { type IssuedSession, revokeFamily } from "../auth/sessions";
+import { verifyToken } from "../auth/tokens";
+
+/** The cookie's name after the `__Host-` prefix (the prefix makes browsers enforce Secure, Path=/, no Domain). */
+export const REFRESH_COOKIE = "eb_refresh";
+export const REFRESH_COOKIE_HEADER_NAME = `__Host-${REFRESH_COOKIE}`;
+
+/**
+ * CSRF defence of the cookie-bearing routes, on top of SameSite=Strict (which does not separate
+ * two origins of the same site, e.g. another port of localhost or a sibling subdomain):
+ * - the request must come from our own origin: `Origin` equal to `PUBLIC_BASE_URL`'s origin or
+ *   to the origin the request was addressed to, and `Sec-Fetch-Site`, when sent, `same-origin`;
+ * - the body must be declared JSON, which an HTML form cannot send (no simple-request POST), and
+ *   which a cross-origin script can only send after a CORS preflight that it cannot pass.
+ */
+export function assertSameOriginJson(c: Context<AppEnv>): void {
+  const origin = c.req.header("Origin");
+  const allowed = new Set([new URL(c.var.ctx.config.app.PUBLIC_BASE_URL).origin, new URL(c.req.url).origin]);
+  if (!origin || !allowed.has(origin)) {
+    throw forbidden("Dashboard session requests must come from the dashboard's own origin");
+  }
+  const site = c.req.header("Sec-Fetch-Site");
+  if (site && site !== "same-origin") {
+    throw forbidden("Dashboard session requests must come from the dashboard's own origin");
+  }
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new ApiError(
+      "unsupported_media_type",
+      "Dashboard session requests must send Content-Type: application/json",
+    );
+  }
+}
+
+/** Puts the refresh token in its HttpOnly cookie, alive exactly as long as the token. */
+function setRefreshCookie(c: Context<AppEnv>, session: IssuedSession): void {
+  const now = c.var.ctx.clock.now().getTime();
+  setCookie(c, REFRESH_COOKIE, session.refresh.token, {
+    prefix: "host",
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/",
+    maxAge: Math.max(0, Math.floor((session.refresh.expiresAt.getTime() - now) / 1000)),
+  });
+}
+
+function clearRefreshCookie(c: Context<AppEnv>): void {
+  deleteCookie(c, REFRESH_COOKIE, { prefix: "host", secure: true, path: "/" });
+}
+
+/** The answer body of every session route: the access token and who it is for, never the refresh token. */
+export function sessionBody(session: IssuedSession, user: UserRow, tenant: TenantRow) {
+  return {
+    access_token: session.access.token,
+    token_type: "Bearer" as const,
+    expires_at: session.access.expiresAt.toISOString(),
+    user: serializeUser(user),
+    tenant: serializeTenant(tenant),
+  };
+}
+
+/** Starts a dashboard session from a session the auth services issued (login, register, setup). */
+export function startSession(c: Context<AppEnv>, result: auth.Session) {
+  setRefreshCookie(c, result.session);
+  return sessionBody(result.session, result.user, result.tenant);
+}
+
+/**
+ * Rotates the cookie's refresh token through the auth service's single-use rotation (a replayed
+ * token revokes its whole session there) and answers a fresh access token. Any failure clears
+ * the cookie, so a dead session is not presented again.
+ */
+export async function refreshSession(c: Context<AppEnv>) {
+  const token = getCookie(c, REFRESH_COOKIE, "host");
+  if (!token) throw unauthenticated("No dashboard session; sign in");
+  const { ctx } = c.var;
+  try {
+    const claims = await verifyToken(ctx.config.auth, token, "refresh", ctx.clock.now());
+    const session = await auth.refresh(ctx, { refresh: token });
+    // The session is the caller's from here on: the answer names its user and tenant.
+    ctx.caller = {
+      kind: "user",
+      userId: claims.userId,
+      tenantId: claims.tenantId,
+      role: claims.role,
+      sessionId: claims.sessionId,
+      tenantStatus: "active",
+    };
+    const { user, tenant } = await auth.me(ctx);
+    setRefreshCookie(c, session);
+    return sessionBody(session, user, tenant);
+  } catch (error) {
+    clearRefreshCookie(c);
+    if (error instanceof ApiError && error.code === "not_found") throw unauthenticated("Sign in again");
+    throw error;
+  }
+}
+
+/** Ends the cookie's session: every refresh token of its family is revoked, and the cookie cleared. */
+export async function endSession(c: Context<AppEnv>): Promise<void> {
+  const token = getCookie(c, REFRESH_COOKIE, "host");
+  clearRefreshCookie(c);
+  if (!token) return;
+  const { ctx } = c.var;
+  const now = ctx.clock.now();
+  try {
+    const claims = await verifyToken(ctx.config.auth, token, "refresh", now);
+    await revokeFamily(ctx.db, claims.sessionId, now);
+  } catch (error) {
+    // An expired or forged cookie has no live session to end; signing out still succeeds.
+    if (!(error instanceof ApiError && error.code === "unauthenticated")) throw error;
+  }
+}

@@ -1,0 +1,176 @@
+import { describe, expect, it } from "vitest";
+import { call, PASSWORD, registerTenant, unique } from "../harness";
+import { COOKIE_NAME, cookieValue, dashboardCall, REFRESH, REGISTER, SESSION, SETUP } from "./helpers";
+
+async function signIn() {
+  const tenant = await registerTenant();
+  const res = await dashboardCall(SESSION, { body: { email: tenant.owner.email, password: PASSWORD } });
+  expect(res.status, res.text).toBe(200);
+  return { tenant, res, refresh: cookieValue(res.cookie) };
+}
+
+describe("dashboard sessions: the refresh token lives only in an HttpOnly cookie", () => {
+  it("signs in: the cookie is __Host-, HttpOnly, Secure, SameSite=Strict, Path=/; the body has no refresh token", async () => {
+    const { res, refresh } = await signIn();
+    expect(res.cookie).toMatch(new RegExp(`^${COOKIE_NAME}=`));
+    expect(res.cookie).toMatch(/;\s*HttpOnly/i);
+    expect(res.cookie).toMatch(/;\s*Secure/i);
+    expect(res.cookie).toMatch(/;\s*SameSite=Strict/i);
+    expect(res.cookie).toMatch(/;\s*Path=\//);
+    expect(res.cookie).not.toMatch(/Domain=/i);
+    expect(res.cookie).toMatch(/Max-Age=86\d{3}/);
+    expect(refresh.split(".")).toHaveLength(3);
+    expect(res.text).not.toContain(refresh);
+    expect(res.body).not.toHaveProperty("refresh");
+    expect(res.body).not.toHaveProperty("tokens");
+    expect(res.body).toMatchObject({
+      access_token: expect.any(String),
+      token_type: "Bearer",
+      expires_at: expect.any(String),
+      user: { role: "owner" },
+      tenant: { status: "active" },
+    });
+    const me = await call("/api/v1/auth/tenants/me", { token: res.body.access_token });
+    expect(me.status).toBe(200);
+  });
+
+  it("refreshes from the cookie, rotating it; replaying a used cookie ends the whole session", async () => {
+    const { refresh } = await signIn();
+    const first = await dashboardCall(REFRESH, { cookie: refresh });
+    expect(first.status, first.text).toBe(200);
+    const rotated = cookieValue(first.cookie);
+    expect(rotated).not.toBe(refresh);
+    expect(first.text).not.toContain(rotated);
+    expect(first.body).toMatchObject({ access_token: expect.any(String), user: { role: "owner" } });
+
+    const replay = await dashboardCall(REFRESH, { cookie: refresh });
+    expect(replay.status).toBe(401);
+    expect(replay.body).toMatchObject({ error: "unauthenticated", request_id: expect.any(String) });
+    expect(replay.cookie).toMatch(/Max-Age=0/);
+    // The replay revoked the family: the newest cookie is dead too.
+    expect((await dashboardCall(REFRESH, { cookie: rotated })).status).toBe(401);
+  });
+
+  it("answers 401 without a cookie or with a forged one", async () => {
+    const none = await dashboardCall(REFRESH);
+    expect(none.status).toBe(401);
+    expect(none.body.error).toBe("unauthenticated");
+    expect((await dashboardCall(REFRESH, { cookie: "not.a.jwt" })).status).toBe(401);
+  });
+
+  it("signs out: the session is revoked and the cookie cleared", async () => {
+    const { refresh } = await signIn();
+    const out = await dashboardCall(SESSION, { method: "DELETE", cookie: refresh });
+    expect(out.status).toBe(200);
+    expect(out.cookie).toMatch(/Max-Age=0/);
+    expect((await dashboardCall(REFRESH, { cookie: refresh })).status).toBe(401);
+    // Signing out without a session still succeeds.
+    expect((await dashboardCall(SESSION, { method: "DELETE" })).status).toBe(200);
+  });
+
+  it("registers a tenant: 201 with the four keys once, a cookie, no refresh token in the body", async () => {
+    const res = await dashboardCall(REGISTER, {
+      body: { company_name: "Dash Co", email: `${unique("dash")}@example.com`, password: PASSWORD },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(Object.keys(res.body.api_keys).sort()).toEqual([
+      "live_public",
+      "live_secret",
+      "test_public",
+      "test_secret",
+    ]);
+    expect(res.text).not.toContain(cookieValue(res.cookie));
+    expect(res.body).not.toHaveProperty("tokens");
+    const conflict = await dashboardCall(REGISTER, {
+      body: { company_name: "Dash Co", email: res.body.user.email, password: PASSWORD },
+    });
+    expect(conflict.status).toBe(409);
+    expect(conflict.cookie).toBeUndefined();
+  });
+
+  it("accepts an invitation with its setup token and starts a session", async () => {
+    const tenant = await registerTenant();
+    const invited = await call("/api/v1/auth/tenants/users/", {
+      token: tenant.owner.access,
+      body: { email: `${unique("inv")}@example.com`, role: "developer" },
+    });
+    const res = await dashboardCall(SETUP, { body: { token: invited.body.setup_token, password: PASSWORD } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.user.role).toBe("developer");
+    expect(res.cookie).toMatch(/HttpOnly/);
+    expect(
+      (await dashboardCall(SETUP, { body: { token: invited.body.setup_token, password: PASSWORD } })).status,
+    ).toBe(401);
+  });
+
+  it("answers a wrong password in the contract's shape, without a cookie", async () => {
+    const tenant = await registerTenant();
+    const res = await dashboardCall(SESSION, {
+      body: { email: tenant.owner.email, password: "WrongPass123" },
+    });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ error: "unauthenticated", message: "Invalid email or password" });
+    expect(res.headers.get("X-Request-Id")).toBe(res.body.request_id);
+    expect(res.cookie).toBeUndefined();
+  });
+});
+
+describe("dashboard sessions refuse cross-site requests (CSRF)", () => {
+  const cases: [string, Record<string, string | null>, number, string][] = [
+    ["no Origin", { Origin: null }, 403, "forbidden"],
+    ["a foreign Origin", { Origin: "https://evil.example" }, 403, "forbidden"],
+    ["another origin of the same site", { Origin: "http://api.test:3000" }, 403, "forbidden"],
+    ["Sec-Fetch-Site: cross-site", { "Sec-Fetch-Site": "cross-site" }, 403, "forbidden"],
+    ["Sec-Fetch-Site: same-site", { "Sec-Fetch-Site": "same-site" }, 403, "forbidden"],
+    [
+      "a form post (urlencoded)",
+      { "Content-Type": "application/x-www-form-urlencoded" },
+      415,
+      "unsupported_media_type",
+    ],
+    ["a text/plain post", { "Content-Type": "text/plain" }, 415, "unsupported_media_type"],
+    ["no Content-Type", { "Content-Type": null }, 415, "unsupported_media_type"],
+  ];
+
+  for (const [label, headers, status, code] of cases) {
+    it(`refuses ${label} on sign-in, refresh and sign-out`, async () => {
+      const { tenant, refresh } = await signIn();
+      const login = await dashboardCall(SESSION, {
+        body: { email: tenant.owner.email, password: PASSWORD },
+        headers,
+      });
+      expect(login.status, login.text).toBe(status);
+      expect(login.body.error).toBe(code);
+      expect(login.cookie).toBeUndefined();
+      const rotated = await dashboardCall(REFRESH, { cookie: refresh, headers });
+      expect(rotated.status).toBe(status);
+      expect(rotated.cookie).toBeUndefined();
+      const out = await dashboardCall(SESSION, { method: "DELETE", cookie: refresh, headers });
+      expect(out.status).toBe(status);
+      // Nothing was consumed or revoked: the cookie still works from the right origin.
+      expect((await dashboardCall(REFRESH, { cookie: refresh })).status).toBe(200);
+    });
+  }
+
+  it("accepts the PUBLIC_BASE_URL origin", async () => {
+    const { tenant } = await signIn();
+    const res = await dashboardCall(SESSION, {
+      body: { email: tenant.owner.email, password: PASSWORD },
+      headers: { Origin: "http://localhost:8787" },
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("the dashboard session routes in /openapi.json", () => {
+  it("documents every route and the cookie scheme", async () => {
+    const doc = await call("/openapi.json");
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining([SESSION, REFRESH, REGISTER, SETUP]));
+    expect(Object.keys(doc.body.paths[SESSION]).sort()).toEqual(["delete", "post"]);
+    expect(doc.body.components.securitySchemes.dashboardSession).toMatchObject({
+      in: "cookie",
+      name: COOKIE_NAME,
+    });
+    expect(doc.body.components.schemas.DashboardSession).toBeDefined();
+  });
+});
