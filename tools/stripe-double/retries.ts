@@ -32,7 +32,7 @@ function keyOf(body: Json): string {
   return accountKey((body.account as string | undefined) ?? null);
 }
 
-function describe(key: string, schedule: RetrySchedule): Json {
+function describeSchedule(key: string, schedule: RetrySchedule): Json {
   return { key, delays_days: schedule.delaysDays, after: schedule.after };
 }
 
@@ -49,13 +49,13 @@ function setSchedule(ctx: Ctx): Reply {
     throw bad("after must be canceled, unpaid or past_due");
   const schedule: RetrySchedule = { delaysDays: delays as number[], after };
   ctx.state.retrySchedules.set(key, schedule);
-  return { status: 200, body: describe(key, schedule) };
+  return { status: 200, body: describeSchedule(key, schedule) };
 }
 
 function getSchedule(ctx: Ctx): Reply {
   const q = ctx.query;
   const key = keyOf({ account: q.account, customer: q.customer });
-  return { status: 200, body: describe(key, ctx.state.retrySchedules.get(key) ?? DEFAULT_RETRY_SCHEDULE) };
+  return { status: 200, body: describeSchedule(key, ctx.state.retrySchedules.get(key) ?? DEFAULT_RETRY_SCHEDULE) };
 }
 
 function deleteSchedule(ctx: Ctx): Reply {
