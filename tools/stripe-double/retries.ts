@@ -55,7 +55,10 @@ function setSchedule(ctx: Ctx): Reply {
 function getSchedule(ctx: Ctx): Reply {
   const q = ctx.query;
   const key = keyOf({ account: q.account, customer: q.customer });
-  return { status: 200, body: describeSchedule(key, ctx.state.retrySchedules.get(key) ?? DEFAULT_RETRY_SCHEDULE) };
+  return {
+    status: 200,
+    body: describeSchedule(key, ctx.state.retrySchedules.get(key) ?? DEFAULT_RETRY_SCHEDULE),
+  };
 }
 
 function deleteSchedule(ctx: Ctx): Reply {
