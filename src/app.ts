@@ -17,6 +17,7 @@ import { ADMIN_BEARER_SCHEME, adminRoutes } from "./modules/admin/admin.routes";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
+import { customersRoutes } from "./modules/customers/customers.routes";
 import { docsPage } from "./modules/dashboard/assets";
 import { dashboardRoutes } from "./modules/dashboard/dashboard.routes";
 import { plansRoutes } from "./modules/plans/plans.routes";
@@ -107,6 +108,7 @@ export function createApp() {
   app.route("/", auditLogRoutes);
   app.route("/", stripeConnectRoutes);
   app.route("/", plansRoutes);
+  app.route("/", customersRoutes);
   app.route("/", webhooksRoutes);
   app.route("/", stripeEventsRoutes);
   app.route("/", subscriptionRoutes);

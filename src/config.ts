@@ -45,6 +45,8 @@ const StripeConfigSchema = z.object({
 export interface StripeConfig {
   /** The platform key; a placeholder when the API host is a local Stripe double. */
   secretKey: string;
+  /** The platform's publishable key, for Stripe.js on tenants' pages (null if unset). */
+  publishableKey: string | null;
   livemode: boolean;
   apiBase: URL | null;
   connectBase: URL;
@@ -122,6 +124,7 @@ export const stripeConfig: Parser<StripeConfig> = cachedSection(
     const secretKey = parsed.STRIPE_SECRET_KEY ?? "sk_test_local_stripe_double";
     return {
       secretKey,
+      publishableKey: parsed.STRIPE_PUBLISHABLE_KEY || null,
       livemode: secretKey.includes("_live_"),
       apiBase,
       connectBase: new URL(

@@ -74,6 +74,8 @@ export interface TestTenant {
   tenantId: string;
   slug: string;
   owner: { id: string; email: string; access: string; refresh: string };
+  /** The four API keys in full, as registration shows them once. */
+  keys: { live_public: string; live_secret: string; test_public: string; test_secret: string };
 }
 
 export async function registerTenant(overrides: Record<string, unknown> = {}): Promise<TestTenant> {
@@ -91,6 +93,7 @@ export async function registerTenant(overrides: Record<string, unknown> = {}): P
       access: res.body.tokens.access,
       refresh: res.body.tokens.refresh,
     },
+    keys: res.body.api_keys,
   };
 }
 

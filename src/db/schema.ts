@@ -401,3 +401,4 @@ export const stripeEvents = sqliteTable(
 export type PlatformPlanRow = typeof platformPlans.$inferSelect;
 export type TenantSubscriptionRow = typeof tenantSubscriptions.$inferSelect;
 export type StripeEventRow = typeof stripeEvents.$inferSelect;
+export * from "./billing.schema";

@@ -20,6 +20,14 @@ export const ERROR_STATUS = {
   conflict: 409,
   stripe_not_connected: 409,
   account_already_connected: 409,
+  /** A key of the other mode than the platform's Stripe key tried to create an object. */
+  livemode_mismatch: 409,
+  /** An Idempotency-Key reused with another request. */
+  idempotency_key_reused: 409,
+  /** An Idempotency-Key whose first request is still running. */
+  idempotency_key_in_use: 409,
+  /** The object's state does not allow this action (e.g. voiding a paid invoice). */
+  invalid_state_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -67,3 +67,5 @@ type Security = Record<string, string[]>[];
 
 export const BEARER_AUTH: Security = [{ bearerAuth: [] }];
 export const API_KEY_AUTH: Security = [{ apiKeyHeader: [] }, { apiKeyBearer: [] }];
+/** Routes both users (dashboard) and secret API keys (tenant servers) call. */
+export const USER_OR_KEY_AUTH: Security = [...BEARER_AUTH, ...API_KEY_AUTH];

@@ -2,7 +2,7 @@ import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { stripeConfig } from "../../src/config";
 import { ApiError } from "../../src/lib/errors";
-import { priceDisplay } from "../../src/modules/plans/money";
+import { priceDisplay } from "../../src/lib/money";
 import { accountStatus } from "../../src/modules/stripe-connect/account-status";
 import { fromStripeError, safeStripeMessage } from "../../src/stripe/errors";
 

@@ -4,8 +4,8 @@ import type { RequestContext } from "../../context";
 import { type PlatformPlanRow, platformPlans } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
 import { errorFields } from "../../lib/logger";
+import { priceDisplay } from "../../lib/money";
 import { fromStripeError } from "../../stripe/errors";
-import { priceDisplay } from "../plans/money";
 import type { SyncAction, SyncActionKind, SyncResult } from "./platform-plans.schemas";
 import { PLATFORM_AUDIT_TENANT } from "./platform-plans.service";
 

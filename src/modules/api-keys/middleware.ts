@@ -7,7 +7,7 @@ import { auditInsert } from "../../lib/audit";
 import { sha256Hex } from "../../lib/crypto";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
 import { tierLimits } from "../../lib/tiers";
-import { requireUser } from "../auth/middleware";
+import { requireRoleUnlessApiKey, requireUser } from "../auth/middleware";
 import { lookupKey } from "./edge-store";
 import { isUsable, keyState, parseApiKey } from "./keys";
 import { noteKeyUse } from "./last-used";
@@ -135,3 +135,12 @@ export const requireUserOrApiKey = (kinds: KeyKind[]) => {
     { user: true, apiKeyKinds: kinds },
   );
 };
+
+/** The guards of the tenant's billing API: reads for every role and secret keys (contract's table). */
+export const billingReaders = [requireUserOrApiKey(["secret"])];
+
+/** Changes for owner, admin, billing and secret keys (not developer). */
+export const billingWriters = [
+  requireUserOrApiKey(["secret"]),
+  requireRoleUnlessApiKey("owner", "admin", "billing"),
+];

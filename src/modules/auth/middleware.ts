@@ -86,3 +86,20 @@ export const requireRole = (...roles: Role[]) =>
     }),
     { roles },
   );
+
+/**
+ * For routes users and secret keys both reach: a user needs one of `roles`; an API key (already
+ * checked by its guard for kind and mode) passes, as the contract's billing table has it.
+ */
+export const requireRoleUnlessApiKey = (...roles: Role[]) =>
+  guard(
+    createMiddleware<AppEnv>(async (c, next) => {
+      const caller = c.var.ctx.caller;
+      if (caller?.kind === "api_key") return next();
+      if (caller?.kind !== "user" || !roles.includes(caller.role)) {
+        throw forbidden(`This action requires one of the roles: ${roles.join(", ")}`);
+      }
+      await next();
+    }),
+    { roles },
+  );

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { BILLING_INTERVALS, type PlanRow } from "../../db/schema";
+import { isIsoCurrency, priceDisplay } from "../../lib/money";
 import { BooleanQuery } from "../../lib/openapi";
 import { PageQuery, pageShape } from "../../lib/pagination";
-import { isIsoCurrency, priceDisplay } from "./money";
 
 // Field schemas shared with the platform plans of the operator API.
 

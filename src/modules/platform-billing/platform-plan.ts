@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { BILLING_INTERVALS, type PlatformPlanRow } from "../../db/schema";
+import { priceDisplay } from "../../lib/money";
 import { UsageLimitsSchema } from "../auth/auth.schemas";
-import { priceDisplay } from "../plans/money";
 
 /** A platform plan as tenants see it; the operator API adds its Stripe ids and bookkeeping. */
 export const PlatformPlanSchema = z

@@ -1,4 +1,4 @@
-/** Money rules for plans: ISO 4217 currencies (lower-case, as Stripe writes them) in minor units. */
+/** Money rules: ISO 4217 currencies (lower-case, as Stripe writes them) in minor units. */
 
 const FALLBACK_CURRENCIES = [
   "usd",
@@ -38,14 +38,18 @@ export function minorUnitDigits(currency: string): number {
   );
 }
 
-/** "$29.99/month", "¥500/year", "€1,200.00/month". */
-export function priceDisplay(amount: number, currency: string, interval: string): string {
+/** "$29.99", "¥500", "-€12.00": an amount in minor units, for people (`*_display` fields). */
+export function moneyDisplay(amount: number, currency: string): string {
   const digits = minorUnitDigits(currency);
-  const formatted = new Intl.NumberFormat("en-US", {
+  return new Intl.NumberFormat("en-US", {
     style: "currency",
     currency: currency.toUpperCase(),
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   }).format(amount / 10 ** digits);
-  return `${formatted}/${interval}`;
+}
+
+/** "$29.99/month", "¥500/year", "€1,200.00/month". */
+export function priceDisplay(amount: number, currency: string, interval: string): string {
+  return `${moneyDisplay(amount, currency)}/${interval}`;
 }

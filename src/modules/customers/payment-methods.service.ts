@@ -1,0 +1,166 @@
+import { eq } from "drizzle-orm";
+import type Stripe from "stripe";
+import type { RequestContext } from "../../context";
+import { type CustomerRow, customers } from "../../db/schema";
+import { notFound } from "../../lib/errors";
+import { writeScope } from "../../lib/scope";
+import { connectedTenant } from "../stripe-connect/connected-account";
+import { commitChange } from "../webhooks/outbox";
+import { serializeCustomer } from "./customers.schemas";
+import { activeCustomer, findCustomer } from "./customers.service";
+
+/** A customer the caller may bill, with the tenant's connected account it lives on. */
+async function billable(ctx: RequestContext, idOrExternal: string, forWhat: string) {
+  const scope = writeScope(ctx);
+  const customer = await activeCustomer(ctx, idOrExternal);
+  if (customer.livemode !== scope.livemode) throw notFound("Customer");
+  const tenant = await connectedTenant(ctx, scope.tenantId, forWhat);
+  return { customer, tenant, stripeAccount: tenant.stripeConnectAccountId };
+}
+
+const serializeMethod = (method: Stripe.PaymentMethod, defaultId: string | null) => ({
+  id: method.id,
+  type: method.type,
+  card: method.card
+    ? {
+        brand: method.card.brand,
+        last4: method.card.last4,
+        exp_month: method.card.exp_month,
+        exp_year: method.card.exp_year,
+      }
+    : null,
+  is_default: method.id === defaultId,
+  created_at: new Date(method.created * 1000).toISOString(),
+});
+
+/** The customer's saved payment methods, as Stripe has them now. */
+export async function listPaymentMethods(ctx: RequestContext, idOrExternal: string) {
+  const customer = await findCustomer(ctx, idOrExternal);
+  const tenant = await connectedTenant(ctx, customer.tenantId, "reading payment methods");
+  const methods = await ctx.stripe.customers.listPaymentMethods(
+    customer.stripeCustomerId,
+    { limit: 100 },
+    { stripeAccount: tenant.stripeConnectAccountId },
+  );
+  return methods.data.map((method) => serializeMethod(method, customer.defaultPaymentMethod));
+}
+
+/** A payment method of this customer at Stripe, or 404 (another customer's is not revealed). */
+async function methodOf(ctx: RequestContext, customer: CustomerRow, stripeAccount: string, methodId: string) {
+  const method = await ctx.stripe.paymentMethods.retrieve(methodId, {}, { stripeAccount }).catch(() => null);
+  const owner = typeof method?.customer === "string" ? method.customer : method?.customer?.id;
+  if (!method || owner !== customer.stripeCustomerId) throw notFound("Payment method");
+  return method;
+}
+
+async function setDefaultInMirror(
+  ctx: RequestContext,
+  customer: CustomerRow,
+  tenant: { id: string; companyName: string },
+  methodId: string | null,
+  action: string,
+) {
+  const updated: CustomerRow = { ...customer, defaultPaymentMethod: methodId, updatedAt: ctx.clock.now() };
+  await commitChange(ctx, {
+    tenant,
+    statements: [
+      ctx.db
+        .update(customers)
+        .set({ defaultPaymentMethod: methodId, updatedAt: updated.updatedAt })
+        .where(eq(customers.id, customer.id)),
+    ],
+    event: { type: "customer.updated", object: serializeCustomer(updated), livemode: customer.livemode },
+    audit: { action, targetType: "customer", targetId: customer.id, metadata: { payment_method: methodId } },
+  });
+  return updated;
+}
+
+/** Attaches a payment method (from Stripe.js, or a test one such as `pm_card_visa`), optionally as the default. */
+export async function attachPaymentMethod(
+  ctx: RequestContext,
+  idOrExternal: string,
+  input: { payment_method: string; set_default: boolean },
+) {
+  const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "saving payment methods");
+  const method = await ctx.stripe.paymentMethods.attach(
+    input.payment_method,
+    { customer: customer.stripeCustomerId },
+    { stripeAccount },
+  );
+  const isDefault = input.set_default || customer.defaultPaymentMethod === null;
+  if (isDefault) {
+    await ctx.stripe.customers.update(
+      customer.stripeCustomerId,
+      { invoice_settings: { default_payment_method: method.id } },
+      { stripeAccount },
+    );
+    await setDefaultInMirror(ctx, customer, tenant, method.id, "customer.payment_method_attached");
+  }
+  return serializeMethod(method, isDefault ? method.id : customer.defaultPaymentMethod);
+}
+
+/** Makes one of the customer's payment methods the default for its invoices and subscriptions. */
+export async function setDefaultPaymentMethod(ctx: RequestContext, idOrExternal: string, methodId: string) {
+  const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "changing payment methods");
+  const method = await methodOf(ctx, customer, stripeAccount, methodId);
+  await ctx.stripe.customers.update(
+    customer.stripeCustomerId,
+    { invoice_settings: { default_payment_method: method.id } },
+    { stripeAccount },
+  );
+  await setDefaultInMirror(ctx, customer, tenant, method.id, "customer.default_payment_method_set");
+  return serializeMethod(method, method.id);
+}
+
+/** Detaches a payment method; if it was the default, the customer has none until another is set. */
+export async function detachPaymentMethod(ctx: RequestContext, idOrExternal: string, methodId: string) {
+  const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "changing payment methods");
+  const method = await methodOf(ctx, customer, stripeAccount, methodId);
+  await ctx.stripe.paymentMethods.detach(method.id, {}, { stripeAccount });
+  if (customer.defaultPaymentMethod === method.id)
+    await setDefaultInMirror(ctx, customer, tenant, null, "customer.payment_method_detached");
+  return { ...serializeMethod(method, null), detached: true };
+}
+
+/**
+ * A SetupIntent for Stripe.js on the tenant's page to collect a card for later payments: answers
+ * its `client_secret` with what Stripe.js needs (the platform's publishable key and the account).
+ */
+export async function createSetupIntent(ctx: RequestContext, idOrExternal: string) {
+  const { customer, stripeAccount } = await billable(ctx, idOrExternal, "collecting payment methods");
+  const intent = await ctx.stripe.setupIntents.create(
+    {
+      customer: customer.stripeCustomerId,
+      usage: "off_session",
+      metadata: { tenant_id: customer.tenantId, customer_id: customer.id },
+    },
+    { stripeAccount, idempotencyKey: `setup-intent:${customer.id}:${ctx.requestId}` },
+  );
+  return {
+    id: intent.id,
+    client_secret: intent.client_secret ?? "",
+    status: intent.status,
+    customer: customer.id,
+    publishable_key: ctx.config.stripe.publishableKey,
+    stripe_account: stripeAccount,
+  };
+}
+
+/** A Stripe customer-portal link where the tenant's customer updates cards and cancels. */
+export async function createPortalSession(
+  ctx: RequestContext,
+  idOrExternal: string,
+  input: { return_url: string },
+) {
+  const { customer, stripeAccount } = await billable(ctx, idOrExternal, "opening the customer portal");
+  const session = await ctx.stripe.billingPortal.sessions.create(
+    { customer: customer.stripeCustomerId, return_url: input.return_url },
+    { stripeAccount },
+  );
+  return {
+    id: session.id,
+    url: session.url,
+    return_url: session.return_url ?? input.return_url,
+    customer: customer.id,
+  };
+}

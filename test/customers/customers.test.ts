@@ -1,0 +1,343 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { asKey, type BillingTenant, billingTenant, makeCustomer } from "../billing";
+import { call, expectError, registerTenant, unique } from "../harness";
+import { failNext, stripeObject, stripeRequests } from "../stripe-double";
+
+const CUSTOMERS = "/api/v1/auth/customers/";
+
+let tenant: BillingTenant;
+beforeAll(async () => {
+  tenant = await billingTenant();
+});
+
+const countRows = async (tenantId: string) =>
+  (
+    await env.DB.prepare("SELECT count(*) AS n FROM customers WHERE tenant_id = ?")
+      .bind(tenantId)
+      .first<{ n: number }>()
+  )?.n ?? 0;
+
+describe("customers", () => {
+  it("creates on the connected account with our metadata, and reads it back by id and by external id", async () => {
+    const externalId = unique("user_");
+    const res = await asKey(tenant.keys.test_secret, CUSTOMERS, {
+      body: {
+        email: "Jane.Doe@Example.com",
+        name: "Jane Doe",
+        phone: "+33 6 12 34 56 78",
+        address: { line1: "1 rue de Rivoli", city: "Paris", country: "FR" },
+        description: "VIP",
+        metadata: { crm: "A-1" },
+        external_id: externalId,
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^cust_/),
+      object: "customer",
+      email: "jane.doe@example.com",
+      name: "Jane Doe",
+      external_id: externalId,
+      livemode: false,
+      deleted: false,
+      metadata: { crm: "A-1" },
+      address: { line1: "1 rue de Rivoli", city: "Paris", country: "FR" },
+    });
+    const atStripe = await stripeObject(`/v1/customers/${res.body.stripe_customer_id}`, tenant.account);
+    expect(atStripe).toMatchObject({
+      email: "jane.doe@example.com",
+      metadata: { tenant_id: tenant.tenantId, customer_id: res.body.id, external_id: externalId, crm: "A-1" },
+    });
+    const [create] = (await stripeRequests({ path: "/v1/customers", account: tenant.account })).filter(
+      (r) => r.method === "POST" && r.headers.idempotency_key === `customer:${res.body.id}`,
+    );
+    expect(create).toBeDefined();
+
+    for (const id of [res.body.id, `ext:${externalId}`]) {
+      const got = await call(`${CUSTOMERS}${id}/`, { token: tenant.tokens.developer });
+      expect(got.status).toBe(200);
+      expect(got.body.id).toBe(res.body.id);
+    }
+  });
+
+  it("refuses a second customer with the same external_id (409), and bad input (400) without calling Stripe", async () => {
+    const externalId = unique("dup_");
+    await makeCustomer(tenant, { external_id: externalId });
+    const before = await countRows(tenant.tenantId);
+    expectError(
+      await asKey(tenant.keys.test_secret, CUSTOMERS, {
+        body: { email: "x@example.com", external_id: externalId },
+      }),
+      409,
+      "conflict",
+    );
+    for (const body of [
+      { email: "not-an-email" },
+      { metadata: { k: 1 } },
+      { address: { country: "France" } },
+      { external_id: "has space" },
+    ]) {
+      expectError(await asKey(tenant.keys.test_secret, CUSTOMERS, { body }), 400, "validation_error");
+    }
+    expect(await countRows(tenant.tenantId)).toBe(before);
+  });
+
+  it("updates Stripe first; a Stripe refusal leaves the customer as it was", async () => {
+    const customer = await makeCustomer(tenant, { name: "Before" });
+    const updated = await call(`${CUSTOMERS}${customer.id}/`, {
+      token: tenant.tokens.billing,
+      method: "PATCH",
+      body: { name: "After", phone: null, metadata: { tier: "gold" } },
+    });
+    expect(updated.body).toMatchObject({ name: "After", phone: null, metadata: { tier: "gold" } });
+    expect(await stripeObject(`/v1/customers/${customer.stripe_customer_id}`, tenant.account)).toMatchObject({
+      name: "After",
+      metadata: { tier: "gold" },
+    });
+
+    await failNext({
+      method: "POST",
+      path: `/v1/customers/${customer.stripe_customer_id}`,
+      account: tenant.account,
+      status: 400,
+      error: { message: "Invalid phone" },
+    });
+    const refused = await asKey(tenant.keys.test_secret, `${CUSTOMERS}${customer.id}/`, {
+      body: { name: "Never" },
+    });
+    expectError(refused, 502, "stripe_error");
+    expect((await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens.owner })).body.name).toBe(
+      "After",
+    );
+  });
+
+  it("a Stripe failure on create leaves no row behind", async () => {
+    const before = await countRows(tenant.tenantId);
+    await failNext({ method: "POST", path: "/v1/customers", account: tenant.account, status: 500, times: 3 });
+    expectError(
+      await asKey(tenant.keys.test_secret, CUSTOMERS, { body: { email: "fail@example.com" } }),
+      502,
+      "stripe_error",
+    );
+    expect(await countRows(tenant.tenantId)).toBe(before);
+  });
+
+  it("deletes at Stripe and keeps the mirror as deleted (hidden from lists unless asked)", async () => {
+    const customer = await makeCustomer(tenant);
+    const deleted = await call(`${CUSTOMERS}${customer.id}/`, {
+      token: tenant.tokens.admin,
+      method: "DELETE",
+    });
+    expect(deleted.body).toMatchObject({ id: customer.id, deleted: true });
+    expect(await stripeObject(`/v1/customers/${customer.stripe_customer_id}`, tenant.account)).toMatchObject({
+      deleted: true,
+    });
+    const listed = await call(`${CUSTOMERS}?limit=100`, { token: tenant.tokens.owner });
+    expect(listed.body.data.map((c: { id: string }) => c.id)).not.toContain(customer.id);
+    const all = await call(`${CUSTOMERS}?limit=100&include_deleted=true`, { token: tenant.tokens.owner });
+    expect(all.body.data.map((c: { id: string }) => c.id)).toContain(customer.id);
+    expectError(
+      await call(`${CUSTOMERS}${customer.id}/`, {
+        token: tenant.tokens.owner,
+        method: "PATCH",
+        body: { name: "x" },
+      }),
+      409,
+      "invalid_state_transition",
+    );
+  });
+
+  it("lists newest first with email, search, created and metadata filters, and pages without gaps", async () => {
+    const own = await billingTenant();
+    const made = [];
+    for (const [name, email, tier] of [
+      ["Ada Lovelace", "ada@analytical.io", "gold"],
+      ["Alan Turing", "alan@bletchley.uk", "silver"],
+      ["Grace Hopper", "grace@navy.mil", "gold"],
+    ] as const) {
+      made.push(await makeCustomer(own, { name, email, metadata: { tier } }));
+    }
+    const list = (query: string) => asKey(own.keys.test_secret, `${CUSTOMERS}?${query}`);
+    expect((await list("")).body.data.map((c: { id: string }) => c.id)).toEqual(
+      made.map((c) => c.id).reverse(),
+    );
+    expect((await list("email=ALAN@bletchley.uk")).body.data).toHaveLength(1);
+    expect((await list("search=gra")).body.data.map((c: { name: string }) => c.name)).toEqual([
+      "Grace Hopper",
+    ]);
+    expect((await list("search=analytical")).body.data.map((c: { name: string }) => c.name)).toEqual([
+      "Ada Lovelace",
+    ]);
+    expect((await list("search=a%20lov")).body.data).toHaveLength(1);
+    expect((await list("search=zzz")).body.data).toEqual([]);
+    expect((await list("metadata%5Btier%5D=gold")).body.data.map((c: { name: string }) => c.name)).toEqual([
+      "Grace Hopper",
+      "Ada Lovelace",
+    ]);
+    expect(
+      (await list(`created%5Bgte%5D=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body
+        .data,
+    ).toEqual([]);
+
+    const first = await list("limit=2");
+    expect(first.body).toMatchObject({ has_more: true, next_cursor: expect.any(String) });
+    const second = await list(`limit=2&cursor=${first.body.next_cursor}`);
+    expect([...first.body.data, ...second.body.data].map((c: { id: string }) => c.id)).toEqual(
+      made.map((c) => c.id).reverse(),
+    );
+    const searchFirst = await list("search=a&limit=1");
+    expect(searchFirst.body.has_more).toBe(true);
+    const searchNext = await list(`search=a&limit=5&cursor=${searchFirst.body.next_cursor}`);
+    expect(searchNext.body.data.length).toBeGreaterThan(0);
+    expectError(await list("cursor=garbage!!"), 400, "validation_error");
+  });
+
+  it("roles: every role reads, developers may not change; publishable keys are refused", async () => {
+    const customer = await makeCustomer(tenant);
+    for (const role of ["owner", "admin", "developer", "billing"] as const) {
+      expect((await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens[role] })).status).toBe(200);
+    }
+    expectError(
+      await call(CUSTOMERS, { token: tenant.tokens.developer, body: { name: "x" } }),
+      403,
+      "forbidden",
+    );
+    expectError(await asKey(tenant.keys.test_public, CUSTOMERS), 403, "forbidden");
+    expectError(await call(CUSTOMERS), 401, "unauthenticated");
+  });
+
+  it("a test key never sees a live customer, and a live key cannot create on a test-mode platform", async () => {
+    const customer = await makeCustomer(tenant);
+    await env.DB.prepare(
+      "INSERT INTO customers (id, tenant_id, livemode, stripe_customer_id, email, metadata, created_at, updated_at) VALUES (?, ?, 1, ?, 'live@example.com', '{}', ?, ?)",
+    )
+      .bind(`cust_live${unique()}`, tenant.tenantId, `cus_live${unique()}`, Date.now(), Date.now())
+      .run();
+    const testList = await asKey(tenant.keys.test_secret, `${CUSTOMERS}?limit=100`);
+    expect(testList.body.data.every((c: { livemode: boolean }) => c.livemode === false)).toBe(true);
+    const liveList = await asKey(tenant.keys.live_secret, `${CUSTOMERS}?limit=100`);
+    expect(liveList.body.data.map((c: { email: string }) => c.email)).toEqual(["live@example.com"]);
+    expectError(await asKey(tenant.keys.live_secret, `${CUSTOMERS}${customer.id}/`), 404, "not_found");
+    expectError(
+      await asKey(tenant.keys.live_secret, CUSTOMERS, { body: { name: "x" } }),
+      409,
+      "livemode_mismatch",
+    );
+  });
+
+  it("another tenant's customer is 404, by id and by external id", async () => {
+    const customer = await makeCustomer(tenant, { external_id: unique("own_") });
+    const other = await registerTenant();
+    expectError(await call(`${CUSTOMERS}${customer.id}/`, { token: other.owner.access }), 404, "not_found");
+    expectError(
+      await asKey(other.keys.test_secret, `${CUSTOMERS}${customer.id}/`, { method: "DELETE" }),
+      404,
+      "not_found",
+    );
+  });
+
+  it("needs a connected Stripe account to create (409 stripe_not_connected)", async () => {
+    const unconnected = await registerTenant();
+    expectError(
+      await asKey(unconnected.keys.test_secret, CUSTOMERS, { body: { name: "x" } }),
+      409,
+      "stripe_not_connected",
+    );
+  });
+
+  it("a suspended tenant's users read but do not write (402); its keys get 402", async () => {
+    const suspended = await billingTenant();
+    const customer = await makeCustomer(suspended);
+    await env.DB.prepare("UPDATE tenants SET status = 'suspended' WHERE id = ?")
+      .bind(suspended.tenantId)
+      .run();
+    expect((await call(`${CUSTOMERS}${customer.id}/`, { token: suspended.tokens.owner })).status).toBe(200);
+    expectError(
+      await call(CUSTOMERS, { token: suspended.tokens.owner, body: { name: "x" } }),
+      402,
+      "tenant_suspended",
+    );
+  });
+});
+
+describe("payment methods, SetupIntents and the portal", () => {
+  it("attaches a test card (the first becomes the default), lists, sets default, detaches", async () => {
+    const customer = await makeCustomer(tenant);
+    const path = `${CUSTOMERS}${customer.id}/payment-methods/`;
+    const visa = await asKey(tenant.keys.test_secret, path, { body: { payment_method: "pm_card_visa" } });
+    expect(visa.status, JSON.stringify(visa.body)).toBe(201);
+    expect(visa.body).toMatchObject({
+      type: "card",
+      card: { brand: "visa", last4: "4242" },
+      is_default: true,
+    });
+    const mc = await asKey(tenant.keys.test_secret, path, { body: { payment_method: "pm_card_mastercard" } });
+    expect(mc.body.is_default).toBe(false);
+    const listed = await call(path, { token: tenant.tokens.developer });
+    expect(listed.body.data).toHaveLength(2);
+
+    const made = await asKey(tenant.keys.test_secret, `${path}${mc.body.id}/default/`, { method: "POST" });
+    expect(made.body.is_default).toBe(true);
+    expect(
+      (await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens.owner })).body.default_payment_method,
+    ).toBe(mc.body.id);
+    const detached = await asKey(tenant.keys.test_secret, `${path}${mc.body.id}/`, { method: "DELETE" });
+    expect(detached.body).toMatchObject({ detached: true });
+    expect(
+      (await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens.owner })).body.default_payment_method,
+    ).toBeNull();
+
+    const other = await makeCustomer(tenant);
+    expectError(
+      await asKey(
+        tenant.keys.test_secret,
+        `${CUSTOMERS}${other.id}/payment-methods/${visa.body.id}/default/`,
+        { method: "POST" },
+      ),
+      404,
+      "not_found",
+    );
+    expectError(
+      await asKey(tenant.keys.test_secret, path, { body: { payment_method: "pm_card_chargeDeclined" } }),
+      502,
+      "stripe_error",
+    );
+  });
+
+  it("a SetupIntent answers its client secret and what Stripe.js needs", async () => {
+    const customer = await makeCustomer(tenant);
+    const res = await asKey(tenant.keys.test_secret, `${CUSTOMERS}${customer.id}/setup-intent/`, {
+      method: "POST",
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^seti_/),
+      client_secret: expect.stringMatching(/^seti_.+_secret_/),
+      customer: customer.id,
+      stripe_account: tenant.account,
+    });
+  });
+
+  it("a portal session answers the portal's URL", async () => {
+    const customer = await makeCustomer(tenant);
+    const res = await call(`${CUSTOMERS}${customer.id}/portal-session/`, {
+      token: tenant.tokens.billing,
+      body: { return_url: "https://tenant.example/account" },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^bps_/),
+      url: expect.stringMatching(/^http/),
+      customer: customer.id,
+    });
+    expectError(
+      await call(`${CUSTOMERS}${customer.id}/portal-session/`, {
+        token: tenant.tokens.billing,
+        body: { return_url: "nope" },
+      }),
+      400,
+      "validation_error",
+    );
+  });
+});
