@@ -28,6 +28,7 @@ CREATE TABLE `customer_subscriptions` (
 	`plan_id` text,
 	`stripe_subscription_id` text NOT NULL,
 	`stripe_customer_id` text NOT NULL,
+	`stripe_item_id` text,
 	`stripe_price_id` text,
 	`status` text NOT NULL,
 	`quantity` integer DEFAULT 1 NOT NULL,

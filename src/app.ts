@@ -17,6 +17,7 @@ import { ADMIN_BEARER_SCHEME, adminRoutes } from "./modules/admin/admin.routes";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
+import { checkoutRoutes } from "./modules/checkout/checkout.routes";
 import { customersRoutes } from "./modules/customers/customers.routes";
 import { docsPage } from "./modules/dashboard/assets";
 import { dashboardRoutes } from "./modules/dashboard/dashboard.routes";
@@ -24,6 +25,7 @@ import { plansRoutes } from "./modules/plans/plans.routes";
 import { subscriptionRoutes } from "./modules/platform-billing/subscription.routes";
 import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.routes";
 import { stripeEventsRoutes } from "./modules/stripe-events/stripe-events.routes";
+import { subscriptionsRoutes } from "./modules/subscriptions/subscriptions.routes";
 import { usersRoutes } from "./modules/users/users.routes";
 import { webhooksRoutes } from "./modules/webhooks/webhooks.routes";
 import { fromStripeError } from "./stripe/errors";
@@ -109,6 +111,8 @@ export function createApp() {
   app.route("/", stripeConnectRoutes);
   app.route("/", plansRoutes);
   app.route("/", customersRoutes);
+  app.route("/", subscriptionsRoutes);
+  app.route("/", checkoutRoutes);
   app.route("/", webhooksRoutes);
   app.route("/", stripeEventsRoutes);
   app.route("/", subscriptionRoutes);
@@ -182,7 +186,8 @@ function logFailure(c: Context<AppEnv>, requestId: string, error: unknown) {
     tenant_id: caller && caller.kind !== "operator" ? caller.tenantId : null,
     route: `${c.req.method} ${c.req.path}`,
     outcome: status,
-    // The mapped error, whose message has any key-shaped string masked, not Stripe's raw one.
-    ...errorFields(error),
+    // The mapped error, whose message has any key-shaped string masked, not Stripe's raw one;
+    // a stack only for what nobody expected (an ApiError says what happened already).
+    ...(error instanceof ApiError ? { error: `${error.code}: ${error.message}` } : errorFields(error)),
   });
 }

@@ -95,6 +95,8 @@ export const customerSubscriptions = sqliteTable(
     planId: text(),
     stripeSubscriptionId: text().notNull(),
     stripeCustomerId: text().notNull(),
+    /** The subscription's one item (a plan change swaps its price). */
+    stripeItemId: text(),
     stripePriceId: text(),
     status: text({ enum: SUBSCRIPTION_STATES }).notNull(),
     quantity: integer().notNull().default(1),

@@ -145,7 +145,7 @@ describe("the tenant's platform subscription", () => {
 });
 
 describe("Connect events", () => {
-  it("forwards the tenant's own customers' events as tenant events and keeps the account status true", {
+  it("mirrors the tenant's own customers' events into tenant events and keeps the account status true", {
     timeout: 30_000,
   }, async () => {
     const tenant = await registerTenant();
@@ -176,13 +176,17 @@ describe("Connect events", () => {
       ).toBe(200);
     }
     const outcomes = await processed([created.id, restricted.id]);
-    expect(outcomes[created.id]?.outcome).toBe("forwarded as subscription.created");
+    expect(outcomes[created.id]?.outcome).toBe("mirrored: subscription.created");
     const forwarded = await env.DB.prepare(
       "SELECT payload FROM webhook_events WHERE tenant_id = ? AND type = 'subscription.created'",
     )
       .bind(tenant.tenantId)
       .first<{ payload: string }>();
-    expect(JSON.parse(forwarded?.payload ?? "{}").data.object.id).toBe("sub_conn1");
+    expect(JSON.parse(forwarded?.payload ?? "{}").data.object).toMatchObject({
+      object: "subscription",
+      stripe_subscription_id: "sub_conn1",
+      status: "active",
+    });
     const status = await env.DB.prepare("SELECT stripe_connect_status FROM tenants WHERE id = ?")
       .bind(tenant.tenantId)
       .first();

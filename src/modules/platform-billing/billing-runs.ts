@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import {
   type StripeEventRow,
@@ -13,6 +14,9 @@ import { auditInsert } from "../../lib/audit";
 import { ApiError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
+import { applyMirrorEvent, isMirrorEvent, MirrorRun } from "../billing-mirror/mirror.service";
+import { mirrorStatements } from "../billing-mirror/mirror-commit";
+import { loadMirrorState } from "../billing-mirror/mirror-state";
 import { accountStatus } from "../stripe-connect/account-status";
 import { dispatchEvents, insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
 import { FORWARDED_CONNECT_EVENTS, type StripeEventLike, toBillingEvent } from "./stripe-mapping";
@@ -54,6 +58,8 @@ interface Outcome {
   events: PreparedEvent[];
   audits: Effect[];
   notes: Map<string, { status: StripeEventRow["status"]; outcome: string }>;
+  /** Writes of the tenant's own billing mirror (customers, subscriptions, invoices), same batch. */
+  mirror: BatchItem<"sqlite">[];
 }
 
 function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemode: boolean, now: Date) {
@@ -168,6 +174,7 @@ function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | und
     events: [],
     audits: [],
     notes: new Map(),
+    mirror: [],
   };
 }
 
@@ -221,6 +228,7 @@ async function commit(
       .insert(tenantSubscriptions)
       .values(subscription)
       .onConflictDoUpdate({ target: tenantSubscriptions.tenantId, set: subscription }),
+    ...outcome.mirror,
     ...(Object.keys(tenantChanges).length
       ? [db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id))]
       : []),
@@ -318,14 +326,30 @@ export async function processStripeEvents(
   }
   const outcome = newOutcome(tenant, subscription);
   const retry: string[] = [];
+  const events = new Map(rows.map((row) => [row.id, JSON.parse(row.payload) as StripeEventLike]));
+  const mirrored = rows.filter((row) => row.endpoint === "connect" && isMirrorEvent(row.type));
+  const mirror = mirrored.length
+    ? new MirrorRun(
+        ctx,
+        tenant,
+        await loadMirrorState(
+          ctx,
+          tenant.id,
+          mirrored.flatMap((row) => events.get(row.id) ?? []),
+        ),
+        tenant.stripeConnectAccountId,
+      )
+    : null;
   for (const row of rows) {
     const mark = checkpoint(outcome);
     try {
-      const event = JSON.parse(row.payload) as StripeEventLike;
+      const event = events.get(row.id) as StripeEventLike;
       const note =
-        row.endpoint === "connect"
-          ? applyConnectEvent(outcome, tenant, event, now)
-          : applyPlatformEvent(outcome, tenant, event, now);
+        mirror && row.endpoint === "connect" && isMirrorEvent(row.type)
+          ? await applyMirrorEvent(mirror, event)
+          : row.endpoint === "connect"
+            ? applyConnectEvent(outcome, tenant, event, now)
+            : applyPlatformEvent(outcome, tenant, event, now);
       outcome.notes.set(row.id, { status: "processed", outcome: note });
     } catch (error) {
       restore(outcome, mark);
@@ -344,6 +368,10 @@ export async function processStripeEvents(
         ...errorFields(error),
       });
     }
+  }
+  if (mirror) {
+    outcome.mirror.push(...mirrorStatements(mirror));
+    outcome.events.push(...mirror.events);
   }
   try {
     await commit(ctx, tenant, subscription, outcome);

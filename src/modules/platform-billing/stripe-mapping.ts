@@ -111,18 +111,11 @@ export function platformEventKeys(event: StripeEventLike): {
   };
 }
 
-/** Connect events forwarded to the tenant, under the tenant event type they become. */
+/**
+ * Connect events forwarded to the tenant as they are, under the tenant event type they become.
+ * The tenant's customers, subscriptions, invoices and Checkout sessions are not forwarded: they
+ * update the mirror (`billing-mirror`), whose changes become the tenant's events.
+ */
 export const FORWARDED_CONNECT_EVENTS: Record<string, string> = {
-  "customer.subscription.created": "subscription.created",
-  "customer.subscription.updated": "subscription.updated",
-  "customer.subscription.deleted": "subscription.deleted",
-  "customer.subscription.trial_will_end": "subscription.trial_will_end",
-  "invoice.payment_succeeded": "invoice.payment_succeeded",
-  "invoice.payment_failed": "invoice.payment_failed",
-  "invoice.upcoming": "invoice.upcoming",
-  "customer.created": "customer.created",
-  "customer.updated": "customer.updated",
-  "customer.deleted": "customer.deleted",
-  "checkout.session.completed": "checkout.session.completed",
   "charge.refunded": "charge.refunded",
 };

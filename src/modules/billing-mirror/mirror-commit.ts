@@ -1,0 +1,54 @@
+import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
+import type { MirrorRun } from "./mirror.service";
+
+/** The writes a mirror run decided: one statement per changed row (new rows by insert). */
+export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
+  const { db } = run.ctx;
+  const { dirty } = run.state;
+  const statements: BatchItem<"sqlite">[] = [];
+  for (const { row, isNew } of dirty.customer.values()) {
+    const { id, tenantId, createdAt, ...fields } = row;
+    statements.push(
+      isNew
+        ? db
+            .insert(customers)
+            .values(row)
+            .onConflictDoUpdate({ target: customers.stripeCustomerId, set: fields })
+        : db.update(customers).set(fields).where(eq(customers.id, id)),
+    );
+  }
+  for (const { row, isNew } of dirty.subscription.values()) {
+    const { id, tenantId, createdAt, ...fields } = row;
+    statements.push(
+      isNew
+        ? db
+            .insert(customerSubscriptions)
+            .values(row)
+            .onConflictDoUpdate({ target: customerSubscriptions.stripeSubscriptionId, set: fields })
+        : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, id)),
+    );
+  }
+  for (const { row, isNew } of dirty.invoice.values()) {
+    const { id, tenantId, createdAt, ...fields } = row;
+    statements.push(
+      isNew
+        ? db
+            .insert(invoices)
+            .values(row)
+            .onConflictDoUpdate({ target: invoices.stripeInvoiceId, set: fields })
+        : db.update(invoices).set(fields).where(eq(invoices.id, id)),
+    );
+  }
+  for (const { row } of dirty.checkout.values()) {
+    const { status, customerId, subscriptionId, completedAt } = row;
+    statements.push(
+      db
+        .update(checkoutSessions)
+        .set({ status, customerId, subscriptionId, completedAt })
+        .where(eq(checkoutSessions.id, row.id)),
+    );
+  }
+  return statements;
+}

@@ -1,0 +1,160 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { RequestContext } from "../../context";
+import {
+  type CheckoutSessionRow,
+  type CustomerRow,
+  type CustomerSubscriptionRow,
+  checkoutSessions,
+  customerSubscriptions,
+  customers,
+  type InvoiceRow,
+  invoices,
+  plans,
+} from "../../db/schema";
+import { invoiceSubscriptionId } from "../invoices/stripe-invoice";
+import type { StripeEventLike } from "../platform-billing/stripe-mapping";
+
+type Obj = Record<string, unknown>;
+const obj = (value: unknown): Obj => (value && typeof value === "object" ? (value as Obj) : {});
+const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
+export const idOf = (value: unknown): string | null => str(value) ?? str(obj(value).id);
+
+export type MirrorTable = "customer" | "subscription" | "invoice" | "checkout";
+
+/** A row the run changed, to write at its end. */
+export interface Dirty<T> {
+  row: T;
+  isNew: boolean;
+}
+
+/**
+ * What one run knows: the tenant's rows the run's events name (read once, up front), the
+ * changes decided so far (applied on top, so a later event of the run sees an earlier one's
+ * result), and the tenant's plans by Stripe price.
+ */
+export class MirrorState {
+  readonly customers = new Map<string, CustomerRow>();
+  readonly subscriptions = new Map<string, CustomerSubscriptionRow>();
+  readonly invoices = new Map<string, InvoiceRow>();
+  readonly checkouts = new Map<string, CheckoutSessionRow>();
+  readonly planByPrice = new Map<string, string>();
+  readonly dirty = {
+    customer: new Map<string, Dirty<CustomerRow>>(),
+    subscription: new Map<string, Dirty<CustomerSubscriptionRow>>(),
+    invoice: new Map<string, Dirty<InvoiceRow>>(),
+    checkout: new Map<string, Dirty<CheckoutSessionRow>>(),
+  };
+
+  constructor(readonly tenantId: string) {}
+
+  putCustomer(row: CustomerRow, isNew: boolean) {
+    this.customers.set(row.stripeCustomerId, row);
+    mark(this.dirty.customer, row.stripeCustomerId, row, isNew);
+  }
+
+  putSubscription(row: CustomerSubscriptionRow, isNew: boolean) {
+    this.subscriptions.set(row.stripeSubscriptionId, row);
+    mark(this.dirty.subscription, row.stripeSubscriptionId, row, isNew);
+  }
+
+  putInvoice(row: InvoiceRow, isNew: boolean) {
+    this.invoices.set(row.stripeInvoiceId, row);
+    mark(this.dirty.invoice, row.stripeInvoiceId, row, isNew);
+  }
+
+  putCheckout(row: CheckoutSessionRow) {
+    this.checkouts.set(row.stripeSessionId, row);
+    mark(this.dirty.checkout, row.stripeSessionId, row, false);
+  }
+}
+
+function mark<T>(map: Map<string, Dirty<T>>, key: string, row: T, isNew: boolean) {
+  map.set(key, { row, isNew: map.get(key)?.isNew ?? isNew });
+}
+
+/** The Stripe ids a batch of events names, by kind. */
+function namedIds(events: StripeEventLike[]) {
+  const ids = {
+    customers: new Set<string>(),
+    subscriptions: new Set<string>(),
+    invoices: new Set<string>(),
+    checkouts: new Set<string>(),
+    prices: new Set<string>(),
+  };
+  const add = (set: Set<string>, value: unknown) => {
+    const id = idOf(value);
+    if (id) set.add(id);
+  };
+  for (const event of events) {
+    const object = obj(event.data?.object);
+    if (event.type.startsWith("customer.subscription.")) {
+      add(ids.subscriptions, object.id);
+      add(ids.customers, object.customer);
+      for (const item of (obj(object.items).data as unknown[] | undefined) ?? [])
+        add(ids.prices, obj(item).price);
+    } else if (event.type.startsWith("customer.")) {
+      add(ids.customers, object.id);
+    } else if (event.type.startsWith("invoice.")) {
+      add(ids.invoices, object.id);
+      add(ids.customers, object.customer);
+      add(ids.subscriptions, invoiceSubscriptionId(object));
+    } else if (event.type.startsWith("checkout.session.")) {
+      add(ids.checkouts, object.id);
+      add(ids.customers, object.customer);
+      add(ids.subscriptions, object.subscription);
+    }
+  }
+  return ids;
+}
+
+/** `column IN (...)` with one bound parameter (D1 binds at most 100 per statement). */
+const within = (column: SQLiteColumn, values: Set<string>) =>
+  sql`${column} IN (SELECT value FROM json_each(${JSON.stringify([...values])}))`;
+
+/** Reads the tenant's rows the events name, in one round trip. */
+export async function loadMirrorState(ctx: RequestContext, tenantId: string, events: StripeEventLike[]) {
+  const ids = namedIds(events);
+  const { db } = ctx;
+  const [customerRows, subscriptionRows, invoiceRows, checkoutRows, planRows] = await db.batch([
+    db
+      .select()
+      .from(customers)
+      .where(and(eq(customers.tenantId, tenantId), within(customers.stripeCustomerId, ids.customers))),
+    db
+      .select()
+      .from(customerSubscriptions)
+      .where(
+        and(
+          eq(customerSubscriptions.tenantId, tenantId),
+          within(customerSubscriptions.stripeSubscriptionId, ids.subscriptions),
+        ),
+      ),
+    db
+      .select()
+      .from(invoices)
+      .where(and(eq(invoices.tenantId, tenantId), within(invoices.stripeInvoiceId, ids.invoices))),
+    db
+      .select()
+      .from(checkoutSessions)
+      .where(
+        and(eq(checkoutSessions.tenantId, tenantId), within(checkoutSessions.stripeSessionId, ids.checkouts)),
+      ),
+    db
+      .select({ id: plans.id, price: plans.stripePriceId })
+      .from(plans)
+      .where(
+        and(
+          eq(plans.tenantId, tenantId),
+          inArray(plans.stripePriceId, ids.prices.size ? [...ids.prices].slice(0, 90) : [""]),
+        ),
+      ),
+  ]);
+  const state = new MirrorState(tenantId);
+  for (const row of customerRows) state.customers.set(row.stripeCustomerId, row);
+  for (const row of subscriptionRows) state.subscriptions.set(row.stripeSubscriptionId, row);
+  for (const row of invoiceRows) state.invoices.set(row.stripeInvoiceId, row);
+  for (const row of checkoutRows) state.checkouts.set(row.stripeSessionId, row);
+  for (const row of planRows) state.planByPrice.set(row.price, row.id);
+  return state;
+}

@@ -1,0 +1,374 @@
+import type Stripe from "stripe";
+import type { RequestContext } from "../../context";
+import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow, TenantRow } from "../../db/schema";
+import { newId } from "../../lib/crypto";
+import { serializeCheckout } from "../checkout/checkout.schemas";
+import { serializeCustomer } from "../customers/customers.schemas";
+import { serializeInvoice } from "../invoices/invoices.schemas";
+import { invoiceFields } from "../invoices/stripe-invoice";
+import type { StripeEventLike } from "../platform-billing/stripe-mapping";
+import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
+import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
+import { type PreparedEvent, prepareEvent } from "../webhooks/events.service";
+import { idOf, type MirrorState } from "./mirror-state";
+import {
+  CUSTOMER_FIELDS,
+  customerEventType,
+  differs,
+  freshness,
+  INVOICE_FIELDS,
+  invoiceEventTypes,
+  SUBSCRIPTION_FIELDS,
+  subscriptionEventType,
+} from "./rules";
+
+type Obj = Record<string, unknown>;
+const obj = (value: unknown): Obj => (value && typeof value === "object" ? (value as Obj) : {});
+const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
+
+const SUBSCRIPTION_EVENTS = new Set([
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "customer.subscription.paused",
+  "customer.subscription.resumed",
+  "customer.subscription.trial_will_end",
+  "customer.subscription.pending_update_applied",
+  "customer.subscription.pending_update_expired",
+]);
+const CUSTOMER_EVENTS = new Set(["customer.created", "customer.updated", "customer.deleted"]);
+const CHECKOUT_EVENTS = new Set([
+  "checkout.session.completed",
+  "checkout.session.expired",
+  "checkout.session.async_payment_succeeded",
+]);
+
+/** Connect events that update the mirror of the tenant's own billing (the rest are forwarded or ignored). */
+export function isMirrorEvent(type: string): boolean {
+  return (
+    SUBSCRIPTION_EVENTS.has(type) ||
+    CUSTOMER_EVENTS.has(type) ||
+    CHECKOUT_EVENTS.has(type) ||
+    type.startsWith("invoice.")
+  );
+}
+
+/** One run of mirror events: what it decided, for the run's single D1 batch. */
+export class MirrorRun {
+  readonly events: PreparedEvent[] = [];
+
+  constructor(
+    readonly ctx: RequestContext,
+    readonly tenant: TenantRow,
+    readonly state: MirrorState,
+    readonly stripeAccount: string | null,
+  ) {}
+
+  emit(type: string, object: unknown, livemode: boolean) {
+    this.events.push(
+      prepareEvent(
+        { tenantId: this.tenant.id, companyName: this.tenant.companyName, type, object, livemode },
+        this.ctx.clock.now(),
+      ),
+    );
+  }
+
+  /** The object's current state at Stripe, to settle two snapshots of the same second. */
+  current(kind: "customers" | "subscriptions" | "invoices", id: string): Promise<Obj> {
+    const options = this.stripeAccount ? { stripeAccount: this.stripeAccount } : {};
+    const stripe = this.ctx.stripe;
+    const read: Promise<unknown> =
+      kind === "customers"
+        ? stripe.customers.retrieve(id, {}, options)
+        : kind === "subscriptions"
+          ? stripe.subscriptions.retrieve(id, { expand: ["discounts"] }, options)
+          : stripe.invoices.retrieve(id, { expand: ["payments"] }, options);
+    return read.then(obj);
+  }
+}
+
+/** Applies one Stripe event to the run; answers the note recorded on the event. */
+export async function applyMirrorEvent(run: MirrorRun, event: StripeEventLike): Promise<string> {
+  const object = obj(event.data.object);
+  if (CUSTOMER_EVENTS.has(event.type)) return applyCustomer(run, event, object);
+  if (SUBSCRIPTION_EVENTS.has(event.type)) return applySubscription(run, event, object);
+  if (event.type.startsWith("invoice.")) return applyInvoice(run, event, object);
+  if (CHECKOUT_EVENTS.has(event.type)) return applyCheckout(run, event, object);
+  return "recorded";
+}
+
+/** Settles freshness: the snapshot to apply, or why nothing changes. */
+async function snapshotToApply<T extends object>(
+  run: MirrorRun,
+  current: (T & { lastEventCreated: number | null }) | undefined,
+  created: number,
+  build: (snapshot: Obj) => T,
+  fields: readonly (keyof T)[],
+  snapshot: Obj,
+  refetch: () => Promise<Obj>,
+): Promise<{ snapshot: Obj } | { skip: string }> {
+  const fresh = freshness(current?.lastEventCreated ?? null, created);
+  if (fresh === "stale") return { skip: "stale: a newer snapshot was applied" };
+  if (fresh === "tie" && current && differs(current, build(snapshot), fields)) {
+    return { snapshot: await refetch() };
+  }
+  return { snapshot };
+}
+
+// --- customers ---------------------------------------------------------------------------------
+
+const OWN_CUSTOMER_KEYS = ["tenant_id", "customer_id", "external_id"];
+
+function customerRow(
+  run: MirrorRun,
+  current: CustomerRow | undefined,
+  snapshot: Obj,
+  deleted: boolean,
+  created: number | null,
+): CustomerRow {
+  const metadata = Object.fromEntries(
+    Object.entries(obj(snapshot.metadata)).filter(
+      (entry): entry is [string, string] =>
+        typeof entry[1] === "string" && !OWN_CUSTOMER_KEYS.includes(entry[0]),
+    ),
+  );
+  const external = str(obj(snapshot.metadata).external_id);
+  const now = run.ctx.clock.now();
+  return {
+    id: current?.id ?? ourId(obj(snapshot.metadata).customer_id, "cust"),
+    tenantId: run.tenant.id,
+    livemode: current?.livemode ?? snapshot.livemode === true,
+    externalId: external || null,
+    stripeCustomerId: str(snapshot.id) ?? current?.stripeCustomerId ?? "",
+    email: str(snapshot.email)?.toLowerCase() ?? null,
+    name: str(snapshot.name),
+    phone: str(snapshot.phone),
+    description: str(snapshot.description),
+    address:
+      snapshot.address && typeof snapshot.address === "object"
+        ? (snapshot.address as CustomerRow["address"])
+        : null,
+    metadata,
+    status: deleted || snapshot.deleted === true ? "deleted" : "active",
+    defaultPaymentMethod: idOf(obj(snapshot.invoice_settings).default_payment_method),
+    deletedAt: deleted || snapshot.deleted === true ? (current?.deletedAt ?? now) : null,
+    lastEventCreated: created ?? current?.lastEventCreated ?? null,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+/** Our id carried in Stripe metadata when it is one of ours, else a new one. */
+function ourId(value: unknown, prefix: string): string {
+  const id = str(value);
+  return id && new RegExp(`^${prefix}_[0-9A-Za-z]{22}$`).test(id) ? id : newId(prefix);
+}
+
+async function applyCustomer(run: MirrorRun, event: StripeEventLike, object: Obj): Promise<string> {
+  const stripeId = str(object.id) ?? "";
+  const current = run.state.customers.get(stripeId);
+  const deleted = event.type === "customer.deleted";
+  if (deleted && current?.status === "deleted") return "already deleted";
+  const settled = deleted
+    ? { snapshot: object }
+    : await snapshotToApply(
+        run,
+        current,
+        event.created,
+        (snapshot) => customerRow(run, current, snapshot, false, event.created),
+        CUSTOMER_FIELDS,
+        object,
+        () => run.current("customers", stripeId),
+      );
+  if ("skip" in settled) return settled.skip;
+  const next = customerRow(run, current, settled.snapshot, deleted, event.created);
+  const type = customerEventType(current, next);
+  run.state.putCustomer(next, !current);
+  if (type) run.emit(type, serializeCustomer(next), next.livemode);
+  return type ? `mirrored: ${type}` : "no change";
+}
+
+/** The customer row a reference names: known, or a stub the customer's own snapshot fills in later. */
+function customerFor(
+  run: MirrorRun,
+  stripeCustomerId: string,
+  livemode: boolean,
+  hint: { email?: unknown; name?: unknown } = {},
+) {
+  const known = run.state.customers.get(stripeCustomerId);
+  if (known) return known;
+  const stub = customerRow(
+    run,
+    undefined,
+    { id: stripeCustomerId, email: hint.email, name: hint.name, livemode },
+    false,
+    null,
+  );
+  run.state.putCustomer(stub, true);
+  run.emit("customer.created", serializeCustomer(stub), livemode);
+  return stub;
+}
+
+// --- subscriptions -----------------------------------------------------------------------------
+
+function subscriptionRow(
+  run: MirrorRun,
+  current: CustomerSubscriptionRow | undefined,
+  snapshot: Obj,
+  created: number,
+): CustomerSubscriptionRow {
+  const { discount, metadata, livemode, ...fields } = subscriptionFields(snapshot);
+  const customer = customerFor(run, fields.stripeCustomerId, livemode);
+  const now = run.ctx.clock.now();
+  return {
+    ...fields,
+    id: current?.id ?? ourId(metadata.subscription_id, "subs"),
+    tenantId: run.tenant.id,
+    livemode: current?.livemode ?? livemode,
+    customerId: current?.customerId ?? customer.id,
+    planId:
+      (fields.stripePriceId && run.state.planByPrice.get(fields.stripePriceId)) || (current?.planId ?? null),
+    discount: discount === undefined ? (current?.discount ?? null) : discount,
+    metadata: tenantMetadata(metadata),
+    lastEventCreated: created,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+async function applySubscription(run: MirrorRun, event: StripeEventLike, object: Obj): Promise<string> {
+  const stripeId = str(object.id) ?? "";
+  const current = run.state.subscriptions.get(stripeId);
+  if (event.type === "customer.subscription.trial_will_end") {
+    if (!current) return "ignored: unknown subscription";
+    run.emit("subscription.trial_will_end", serializeSubscription(current), current.livemode);
+    return "notified: subscription.trial_will_end";
+  }
+  const settled = await snapshotToApply(
+    run,
+    current,
+    event.created,
+    (snapshot) => subscriptionRow(run, current, snapshot, event.created),
+    SUBSCRIPTION_FIELDS,
+    object,
+    () => run.current("subscriptions", stripeId),
+  );
+  if ("skip" in settled) return settled.skip;
+  const next = subscriptionRow(run, current, settled.snapshot, event.created);
+  const type = subscriptionEventType(current, next);
+  run.state.putSubscription(next, !current);
+  if (type) run.emit(type, serializeSubscription(next), next.livemode);
+  return type ? `mirrored: ${type}` : "no change";
+}
+
+// --- invoices ----------------------------------------------------------------------------------
+
+function invoiceRow(
+  run: MirrorRun,
+  current: InvoiceRow | undefined,
+  snapshot: Obj,
+  created: number,
+): InvoiceRow {
+  const fields = invoiceFields(snapshot);
+  const customer = customerFor(run, fields.stripeCustomerId, fields.livemode, {
+    email: snapshot.customer_email,
+    name: snapshot.customer_name,
+  });
+  const subscription = fields.stripeSubscriptionId
+    ? run.state.subscriptions.get(fields.stripeSubscriptionId)
+    : undefined;
+  const now = run.ctx.clock.now();
+  return {
+    ...fields,
+    id: current?.id ?? ourId(fields.metadata.invoice_id, "inv"),
+    tenantId: run.tenant.id,
+    livemode: current?.livemode ?? fields.livemode,
+    customerId: current?.customerId ?? customer.id,
+    subscriptionId: subscription?.id ?? current?.subscriptionId ?? null,
+    amountRefunded: current?.amountRefunded ?? 0,
+    lastEventCreated: created,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj): Promise<string> {
+  const stripeId = str(object.id) ?? "";
+  if (!stripeId || stripeId.startsWith("upcoming")) return "ignored: not a stored invoice";
+  const current = run.state.invoices.get(stripeId);
+  const notes: string[] = [];
+  const settled = await snapshotToApply(
+    run,
+    current,
+    event.created,
+    (snapshot) => invoiceRow(run, current, snapshot, event.created),
+    INVOICE_FIELDS,
+    object,
+    () => run.current("invoices", stripeId),
+  );
+  let row = current;
+  if ("skip" in settled) {
+    notes.push(settled.skip);
+  } else {
+    const next = invoiceRow(run, current, settled.snapshot, event.created);
+    const types = invoiceEventTypes(current, next);
+    run.state.putInvoice(next, !current);
+    for (const type of types) run.emit(type, serializeInvoice(next), next.livemode);
+    notes.push(types.length ? `mirrored: ${types.join(", ")}` : "no change");
+    row = next;
+  }
+  // Each failed attempt is reported once (Stripe's event ids are recorded once), even late.
+  if (event.type === "invoice.payment_failed" && row) {
+    const attempt = invoiceRow(run, row, object, event.created);
+    run.emit(
+      "invoice.payment_failed",
+      serializeInvoice({
+        ...row,
+        attemptCount: attempt.attemptCount,
+        nextPaymentAttempt: attempt.nextPaymentAttempt,
+      }),
+      row.livemode,
+    );
+    notes.push(`notified: invoice.payment_failed (attempt ${attempt.attemptCount})`);
+  }
+  return notes.join("; ");
+}
+
+// --- checkout ----------------------------------------------------------------------------------
+
+async function applyCheckout(run: MirrorRun, event: StripeEventLike, object: Obj): Promise<string> {
+  const session = run.state.checkouts.get(str(object.id) ?? "");
+  if (!session) return "ignored: not a session opened through the API";
+  if (event.type === "checkout.session.expired") {
+    if (session.status !== "open") return "no change";
+    run.state.putCheckout({ ...session, status: "expired" });
+    return "expired";
+  }
+  if (session.status === "complete") return "already completed";
+  const details = obj(object.customer_details);
+  const stripeCustomer = idOf(object.customer);
+  const customer = stripeCustomer
+    ? customerFor(run, stripeCustomer, object.livemode === true, {
+        email: details.email ?? object.customer_email,
+        name: details.name,
+      })
+    : undefined;
+  const stripeSubscription = idOf(object.subscription);
+  const subscription = stripeSubscription ? run.state.subscriptions.get(stripeSubscription) : undefined;
+  const completed = {
+    ...session,
+    status: "complete" as const,
+    customerId: customer?.id ?? session.customerId,
+    subscriptionId: subscription?.id ?? session.subscriptionId,
+    completedAt: run.ctx.clock.now(),
+  };
+  run.state.putCheckout(completed);
+  run.emit(
+    "checkout.completed",
+    { ...serializeCheckout(completed), stripe_subscription_id: stripeSubscription },
+    completed.livemode,
+  );
+  return "mirrored: checkout.completed";
+}
+
+export type { Stripe };

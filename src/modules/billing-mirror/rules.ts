@@ -1,0 +1,126 @@
+import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow } from "../../db/schema";
+
+/**
+ * The mirror's rules, as pure functions: whether a Stripe event's snapshot is newer than what a
+ * row shows, whether it changes the row, and which tenant event reports the change. The service
+ * (`mirror.service.ts`) loads rows, resolves ties and writes; these decide.
+ *
+ * Order never matters: each row keeps the Stripe `created` of the newest snapshot applied; an
+ * older snapshot changes nothing ("stale"); a snapshot of the same second that says something
+ * else ("tie") is settled by reading the object's current state from Stripe.
+ */
+export type Freshness = "newer" | "tie" | "stale";
+
+export function freshness(lastApplied: number | null, created: number): Freshness {
+  if (lastApplied === null || created > lastApplied) return "newer";
+  return created === lastApplied ? "tie" : "stale";
+}
+
+/** Whether two rows differ in the fields Stripe decides (`fields`). */
+export function differs<T extends object>(a: T, b: T, fields: readonly (keyof T)[]): boolean {
+  return fields.some((field) => JSON.stringify(a[field]) !== JSON.stringify(b[field]));
+}
+
+export const CUSTOMER_FIELDS = [
+  "email",
+  "name",
+  "phone",
+  "description",
+  "address",
+  "metadata",
+  "externalId",
+  "defaultPaymentMethod",
+  "status",
+] as const satisfies readonly (keyof CustomerRow)[];
+
+export const SUBSCRIPTION_FIELDS = [
+  "status",
+  "planId",
+  "stripePriceId",
+  "stripeItemId",
+  "quantity",
+  "unitAmount",
+  "currency",
+  "interval",
+  "intervalCount",
+  "currentPeriodStart",
+  "currentPeriodEnd",
+  "trialStart",
+  "trialEnd",
+  "cancelAtPeriodEnd",
+  "cancelAt",
+  "canceledAt",
+  "endedAt",
+  "pauseBehavior",
+  "pauseResumesAt",
+  "discount",
+  "applicationFeePercent",
+  "latestInvoiceId",
+  "metadata",
+] as const satisfies readonly (keyof CustomerSubscriptionRow)[];
+
+export const INVOICE_FIELDS = [
+  "status",
+  "number",
+  "subtotal",
+  "discountAmount",
+  "tax",
+  "total",
+  "amountDue",
+  "amountPaid",
+  "amountRemaining",
+  "applicationFeeAmount",
+  "attemptCount",
+  "nextPaymentAttempt",
+  "dueDate",
+  "hostedInvoiceUrl",
+  "invoicePdf",
+  "paymentIntentId",
+  "chargeId",
+  "lines",
+  "discounts",
+  "metadata",
+  "description",
+  "finalizedAt",
+  "paidAt",
+  "voidedAt",
+  "subscriptionId",
+  "customerId",
+] as const satisfies readonly (keyof InvoiceRow)[];
+
+/** The tenant event that reports a customer's change, or null. */
+export function customerEventType(before: CustomerRow | undefined, after: CustomerRow): string | null {
+  if (!before) return after.status === "deleted" ? null : "customer.created";
+  if (before.status !== "deleted" && after.status === "deleted") return "customer.deleted";
+  return differs(before, after, CUSTOMER_FIELDS) ? "customer.updated" : null;
+}
+
+/** The tenant event that reports a subscription's change, or null. */
+export function subscriptionEventType(
+  before: CustomerSubscriptionRow | undefined,
+  after: CustomerSubscriptionRow,
+): string | null {
+  if (!before) return "subscription.created";
+  if (before.status !== "canceled" && after.status === "canceled") return "subscription.canceled";
+  return differs(before, after, SUBSCRIPTION_FIELDS) ? "subscription.updated" : null;
+}
+
+const INVOICE_TRANSITIONS: Partial<Record<InvoiceRow["status"], string>> = {
+  open: "invoice.finalized",
+  paid: "invoice.paid",
+  void: "invoice.voided",
+  uncollectible: "invoice.marked_uncollectible",
+};
+
+/**
+ * The tenant events that report an invoice's change: `invoice.created`, then its state's
+ * (`invoice.finalized`, `.paid`, `.voided`, `.marked_uncollectible`) when the state moved. A new
+ * invoice may already be finalized or paid. (`invoice.payment_failed` reports each failed attempt
+ * from Stripe's own event, whatever the state.)
+ */
+export function invoiceEventTypes(before: InvoiceRow | undefined, after: InvoiceRow): string[] {
+  const types: string[] = before ? [] : ["invoice.created"];
+  const transition = INVOICE_TRANSITIONS[after.status];
+  if (transition && before?.status !== after.status) types.push(transition);
+  return types;
+}

@@ -1,0 +1,480 @@
+import { and, desc, eq, gte, lte } from "drizzle-orm";
+import type Stripe from "stripe";
+import type { RequestContext } from "../../context";
+import { type CustomerSubscriptionRow, customerSubscriptions, invoices, type PlanRow } from "../../db/schema";
+import { newId } from "../../lib/crypto";
+import { ApiError, notFound } from "../../lib/errors";
+import { moneyDisplay as moneyDisplayOf } from "../../lib/money";
+import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
+import { inMode, readScope, visibleIn, writeScope } from "../../lib/scope";
+import { stripeSeconds } from "../../stripe/client";
+import { withStripeUndo } from "../../stripe/undo";
+import { activeCustomer, findCustomer } from "../customers/customers.service";
+import { getPlan } from "../plans/plans.queries";
+import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
+import { commitChange } from "../webhooks/outbox";
+import { subscriptionFields, tenantMetadata } from "./stripe-subscription";
+import { serializeSubscription } from "./subscriptions.schemas";
+
+const EXPAND = ["latest_invoice.confirmation_secret", "discounts"];
+
+/** A subscription of the caller's tenant (and mode); another tenant's is 404. */
+export async function findSubscription(ctx: RequestContext, id: string) {
+  const scope = readScope(ctx);
+  const row = await ctx.db
+    .select()
+    .from(customerSubscriptions)
+    .where(and(eq(customerSubscriptions.id, id), eq(customerSubscriptions.tenantId, scope.tenantId)))
+    .get();
+  if (!row || !visibleIn(row, scope)) throw notFound("Subscription");
+  return row;
+}
+
+/** The subscription with its latest invoice (from the invoice mirror), for the API's answers. */
+export async function subscriptionView(ctx: RequestContext, row: CustomerSubscriptionRow) {
+  const latest = row.latestInvoiceId
+    ? ((await ctx.db
+        .select()
+        .from(invoices)
+        .where(eq(invoices.stripeInvoiceId, row.latestInvoiceId))
+        .get()) ?? null)
+    : null;
+  return serializeSubscription(row, latest);
+}
+
+/** A plan the tenant sells in this mode, active. */
+async function sellablePlan(ctx: RequestContext, planId: string, livemode: boolean): Promise<PlanRow> {
+  const plan = await getPlan(ctx, planId);
+  if (!plan.isActive || plan.livemode !== livemode) {
+    throw new ApiError(
+      "invalid_state_transition",
+      "This plan is not active: subscriptions need an active plan",
+    );
+  }
+  return plan;
+}
+
+/** The mirror row of a Stripe subscription our API just made or changed, ordered on Stripe's clock. */
+function rowFrom(
+  base: Omit<
+    CustomerSubscriptionRow,
+    keyof ReturnType<typeof subscriptionFields> | "lastEventCreated" | "updatedAt"
+  >,
+  subscription: Stripe.Subscription,
+  previous: CustomerSubscriptionRow | null,
+  created: boolean,
+  now: Date,
+): CustomerSubscriptionRow {
+  const { discount, metadata, ...fields } = subscriptionFields(
+    subscription as unknown as Record<string, unknown>,
+  );
+  return {
+    ...base,
+    ...fields,
+    discount: discount === undefined ? (previous?.discount ?? null) : discount,
+    metadata: tenantMetadata(metadata),
+    lastEventCreated: stripeSeconds(subscription, created),
+    updatedAt: now,
+  };
+}
+
+export interface NewSubscription {
+  customer: string;
+  plan: string;
+  quantity: number;
+  trial_days?: number | undefined;
+  coupon?: string | undefined;
+  promotion_code?: string | undefined;
+  default_payment_method?: string | undefined;
+  payment_behavior: "default_incomplete" | "allow_incomplete" | "error_if_incomplete";
+  metadata?: Record<string, string> | undefined;
+}
+
+/**
+ * Subscribes a customer to a plan on the tenant's connected account, with the platform's fee
+ * (`application_fee_percent`) and an idempotency key from our new id. The first invoice waits
+ * for the customer (`default_incomplete`, answering its `client_secret`) unless the caller asks
+ * to charge the default method now. One D1 batch stores it with its `subscription.created`
+ * event; if that fails, the Stripe subscription is cancelled again.
+ */
+export async function createSubscription(ctx: RequestContext, input: NewSubscription) {
+  const scope = writeScope(ctx);
+  const customer = await activeCustomer(ctx, input.customer);
+  if (customer.livemode !== scope.livemode) throw notFound("Customer");
+  const plan = await sellablePlan(ctx, input.plan, scope.livemode);
+  const tenant = await connectedTenant(ctx, scope.tenantId, "creating subscriptions");
+  const stripeAccount = tenant.stripeConnectAccountId;
+  const id = newId("subs");
+  const trialDays = input.trial_days ?? plan.trialDays;
+  const discounts = input.coupon
+    ? [{ coupon: input.coupon }]
+    : input.promotion_code
+      ? [{ promotion_code: input.promotion_code }]
+      : undefined;
+  return withStripeUndo(ctx, async (undo) => {
+    const subscription = await ctx.stripe.subscriptions.create(
+      {
+        customer: customer.stripeCustomerId,
+        items: [{ price: plan.stripePriceId, quantity: input.quantity }],
+        application_fee_percent: ctx.config.stripe.platformFeePercent,
+        payment_behavior: input.payment_behavior,
+        payment_settings: { save_default_payment_method: "on_subscription" },
+        ...(trialDays > 0 ? { trial_period_days: trialDays } : {}),
+        ...(discounts ? { discounts } : {}),
+        ...(input.default_payment_method ? { default_payment_method: input.default_payment_method } : {}),
+        metadata: {
+          ...input.metadata,
+          tenant_id: tenant.id,
+          subscription_id: id,
+          customer_id: customer.id,
+          plan_id: plan.id,
+        },
+        expand: EXPAND,
+      },
+      { stripeAccount, idempotencyKey: `subscription:${id}` },
+    );
+    undo.push(`cancel subscription ${subscription.id}`, () =>
+      ctx.stripe.subscriptions.cancel(subscription.id, {}, { stripeAccount }),
+    );
+    const now = ctx.clock.now();
+    const row = rowFrom(
+      { id, tenantId: tenant.id, customerId: customer.id, planId: plan.id, createdAt: now },
+      subscription,
+      null,
+      true,
+      now,
+    );
+    await commit(ctx, tenant, row, {
+      statement: ctx.db.insert(customerSubscriptions).values(row),
+      type: "subscription.created",
+    });
+    const invoice = subscription.latest_invoice;
+    const secret =
+      row.status === "incomplete" && invoice && typeof invoice === "object"
+        ? (invoice.confirmation_secret?.client_secret ?? null)
+        : null;
+    return { row, clientSecret: secret };
+  });
+}
+
+function commit(
+  ctx: RequestContext,
+  tenant: ConnectedTenant,
+  row: CustomerSubscriptionRow,
+  change: {
+    statement: Parameters<typeof commitChange>[1]["statements"][number];
+    type: string;
+    metadata?: Record<string, unknown>;
+  },
+) {
+  return commitChange(ctx, {
+    tenant,
+    statements: [change.statement],
+    event: { type: change.type, object: serializeSubscription(row), livemode: row.livemode },
+    audit: {
+      action: change.type,
+      targetType: "subscription",
+      targetId: row.id,
+      metadata: { status: row.status, plan_id: row.planId, quantity: row.quantity, ...change.metadata },
+    },
+  });
+}
+
+/** The subscription, writable by the caller, with the connected account it lives on. */
+async function changeable(ctx: RequestContext, id: string, forWhat: string) {
+  const scope = writeScope(ctx);
+  const row = await findSubscription(ctx, id);
+  if (row.livemode !== scope.livemode) throw notFound("Subscription");
+  const tenant = await connectedTenant(ctx, scope.tenantId, forWhat);
+  return { row, tenant, stripeAccount: tenant.stripeConnectAccountId };
+}
+
+const ENDED = new Set(["canceled", "incomplete_expired"]);
+
+function refuseEnded(row: CustomerSubscriptionRow, action: string) {
+  if (ENDED.has(row.status)) {
+    throw new ApiError("invalid_state_transition", `A ${row.status} subscription cannot be ${action}`, {
+      extra: { status: row.status },
+    });
+  }
+}
+
+/** Applies a Stripe change to the mirror with its tenant event (`subscription.updated` or `.canceled`). */
+async function applyChange(
+  ctx: RequestContext,
+  tenant: ConnectedTenant,
+  row: CustomerSubscriptionRow,
+  subscription: Stripe.Subscription,
+  changes: { planId?: string; action: string },
+) {
+  const now = ctx.clock.now();
+  const next = rowFrom({ ...row, planId: changes.planId ?? row.planId }, subscription, row, false, now);
+  const type =
+    next.status === "canceled" && row.status !== "canceled"
+      ? "subscription.canceled"
+      : "subscription.updated";
+  const { id: _id, tenantId: _t, createdAt: _c, ...fields } = next;
+  await commit(ctx, tenant, next, {
+    statement: ctx.db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
+    type,
+    metadata: { action: changes.action, previous_status: row.status },
+  });
+  return next;
+}
+
+export interface SubscriptionChanges {
+  plan?: string | undefined;
+  quantity?: number | undefined;
+  proration_behavior: "create_prorations" | "none" | "always_invoice";
+  coupon?: string | null | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+/** The item change Stripe is asked for (plan and/or quantity), with the new plan when it changes. */
+async function itemChange(
+  ctx: RequestContext,
+  row: CustomerSubscriptionRow,
+  input: { plan?: string | undefined; quantity?: number | undefined },
+) {
+  const plan =
+    input.plan && input.plan !== row.planId ? await sellablePlan(ctx, input.plan, row.livemode) : null;
+  if (!plan && input.quantity === undefined) return null;
+  if (!row.stripeItemId)
+    throw new ApiError("stripe_error", "Stripe gave this subscription no item to change");
+  return {
+    plan,
+    items: [
+      {
+        id: row.stripeItemId,
+        ...(plan ? { price: plan.stripePriceId } : {}),
+        ...(input.quantity !== undefined ? { quantity: input.quantity } : {}),
+      },
+    ],
+  };
+}
+
+/** Changes plan, quantity, discount or metadata, with Stripe's proration (`proration_behavior`). */
+export async function updateSubscription(ctx: RequestContext, id: string, input: SubscriptionChanges) {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "changing subscriptions");
+  refuseEnded(row, "changed");
+  const change = await itemChange(ctx, row, input);
+  const params: Stripe.SubscriptionUpdateParams = {
+    proration_behavior: input.proration_behavior,
+    expand: EXPAND,
+    ...(change ? { items: change.items } : {}),
+    ...(input.coupon !== undefined
+      ? { discounts: input.coupon === null ? "" : [{ coupon: input.coupon }] }
+      : {}),
+    ...(input.metadata || change?.plan
+      ? { metadata: stripeMetadata(row, input.metadata, change?.plan?.id) }
+      : {}),
+  };
+  const subscription = await ctx.stripe.subscriptions.update(row.stripeSubscriptionId, params, {
+    stripeAccount,
+    idempotencyKey: `subscription-update:${row.id}:${ctx.requestId}`,
+  });
+  return applyChange(ctx, tenant, row, subscription, {
+    ...(change?.plan ? { planId: change.plan.id } : {}),
+    action: change?.plan ? "plan_changed" : "updated",
+  });
+}
+
+/** Stripe merges metadata: keys the tenant dropped are sent as "", and our own keys stay. */
+function stripeMetadata(
+  row: CustomerSubscriptionRow,
+  metadata: Record<string, string> | undefined,
+  planId?: string,
+) {
+  const next = metadata ?? row.metadata;
+  const removed = Object.fromEntries(
+    Object.keys(row.metadata)
+      .filter((key) => !(key in next))
+      .map((key) => [key, ""]),
+  );
+  return {
+    ...removed,
+    ...next,
+    tenant_id: row.tenantId,
+    subscription_id: row.id,
+    customer_id: row.customerId,
+    plan_id: planId ?? row.planId ?? "",
+  };
+}
+
+/**
+ * What a plan or quantity change would cost (Stripe's invoice preview with the proration, and
+ * the next invoice), without changing anything.
+ */
+export async function previewSubscription(
+  ctx: RequestContext,
+  id: string,
+  input: {
+    plan?: string | undefined;
+    quantity?: number | undefined;
+    proration_behavior: SubscriptionChanges["proration_behavior"];
+  },
+) {
+  const row = await findSubscription(ctx, id);
+  refuseEnded(row, "previewed");
+  const tenant = await connectedTenant(ctx, row.tenantId, "previewing subscriptions");
+  const change = await itemChange(ctx, row, input);
+  const preview = await ctx.stripe.invoices.createPreview(
+    {
+      customer: row.stripeCustomerId,
+      subscription: row.stripeSubscriptionId,
+      subscription_details: {
+        proration_behavior: input.proration_behavior,
+        proration_date: Math.floor(ctx.clock.now().getTime() / 1000),
+        ...(change ? { items: change.items } : {}),
+      },
+    },
+    { stripeAccount: tenant.stripeConnectAccountId },
+  );
+  return serializePreview(preview);
+}
+
+function serializePreview(preview: Stripe.Invoice) {
+  const lines = preview.lines.data.map((line) => {
+    const raw = line as unknown as {
+      parent?: { subscription_item_details?: { proration?: boolean } };
+      proration?: boolean;
+    };
+    return {
+      description: line.description ?? null,
+      amount: line.amount,
+      quantity: line.quantity ?? null,
+      proration: raw.parent?.subscription_item_details?.proration === true || raw.proration === true,
+    };
+  });
+  const seconds = (value: number | null | undefined) => (value ? new Date(value * 1000).toISOString() : null);
+  return {
+    object: "invoice_preview" as const,
+    currency: preview.currency,
+    subtotal: preview.subtotal,
+    total: preview.total,
+    amount_due: preview.amount_due,
+    amount_due_display: moneyDisplayOf(preview.amount_due, preview.currency),
+    proration_amount: lines.filter((line) => line.proration).reduce((sum, line) => sum + line.amount, 0),
+    lines,
+    period_start: seconds(preview.period_start),
+    period_end: seconds(preview.period_end),
+  };
+}
+
+/** Cancels at period end (default; resumable until then) or now (`invoice_now`, `prorate` as Stripe's). */
+export async function cancelSubscription(
+  ctx: RequestContext,
+  id: string,
+  input: { at_period_end: boolean; invoice_now?: boolean | undefined; prorate?: boolean | undefined },
+) {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "cancelling subscriptions");
+  refuseEnded(row, "cancelled");
+  const subscription = input.at_period_end
+    ? await ctx.stripe.subscriptions.update(
+        row.stripeSubscriptionId,
+        { cancel_at_period_end: true, expand: EXPAND },
+        { stripeAccount },
+      )
+    : await ctx.stripe.subscriptions.cancel(
+        row.stripeSubscriptionId,
+        {
+          ...(input.invoice_now !== undefined ? { invoice_now: input.invoice_now } : {}),
+          ...(input.prorate !== undefined ? { prorate: input.prorate } : {}),
+          expand: EXPAND,
+        },
+        { stripeAccount },
+      );
+  return applyChange(ctx, tenant, row, subscription, {
+    action: input.at_period_end ? "cancel_scheduled" : "canceled",
+  });
+}
+
+/** Takes back a cancellation scheduled for the period end. */
+export async function resumeSubscription(ctx: RequestContext, id: string) {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "resuming subscriptions");
+  refuseEnded(row, "resumed");
+  if (!row.cancelAtPeriodEnd && !row.cancelAt) {
+    throw new ApiError(
+      "invalid_state_transition",
+      "This subscription has no pending cancellation to take back",
+      {
+        extra: { status: row.status },
+      },
+    );
+  }
+  const subscription = await ctx.stripe.subscriptions.update(
+    row.stripeSubscriptionId,
+    { cancel_at_period_end: false, cancel_at: "", expand: EXPAND },
+    { stripeAccount },
+  );
+  return applyChange(ctx, tenant, row, subscription, { action: "resumed" });
+}
+
+/** Pauses payment collection (`behavior`: what happens to invoices meanwhile), or resumes it. */
+export async function setPaused(
+  ctx: RequestContext,
+  id: string,
+  pause: {
+    behavior: "keep_as_draft" | "mark_uncollectible" | "void";
+    resumes_at?: string | undefined;
+  } | null,
+) {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "pausing subscriptions");
+  refuseEnded(row, pause ? "paused" : "unpaused");
+  if (!pause && !row.pauseBehavior) {
+    throw new ApiError("invalid_state_transition", "Collection of this subscription is not paused", {
+      extra: { status: row.status },
+    });
+  }
+  const subscription = await ctx.stripe.subscriptions.update(
+    row.stripeSubscriptionId,
+    {
+      pause_collection: pause
+        ? {
+            behavior: pause.behavior,
+            ...(pause.resumes_at ? { resumes_at: Math.floor(Date.parse(pause.resumes_at) / 1000) } : {}),
+          }
+        : "",
+      expand: EXPAND,
+    },
+    { stripeAccount },
+  );
+  return applyChange(ctx, tenant, row, subscription, { action: pause ? "paused" : "unpaused" });
+}
+
+export interface SubscriptionFilters {
+  limit: number;
+  cursor?: string | undefined;
+  status?: CustomerSubscriptionRow["status"] | undefined;
+  customer?: string | undefined;
+  plan?: string | undefined;
+  "created[gte]"?: string | undefined;
+  "created[lte]"?: string | undefined;
+}
+
+export async function listSubscriptions(ctx: RequestContext, filters: SubscriptionFilters) {
+  const scope = readScope(ctx);
+  const customerId = filters.customer ? (await findCustomer(ctx, filters.customer)).id : undefined;
+  const rows = await ctx.db
+    .select()
+    .from(customerSubscriptions)
+    .where(
+      and(
+        eq(customerSubscriptions.tenantId, scope.tenantId),
+        inMode(customerSubscriptions.livemode, scope),
+        filters.status ? eq(customerSubscriptions.status, filters.status) : undefined,
+        customerId ? eq(customerSubscriptions.customerId, customerId) : undefined,
+        filters.plan ? eq(customerSubscriptions.planId, filters.plan) : undefined,
+        filters["created[gte]"]
+          ? gte(customerSubscriptions.createdAt, new Date(filters["created[gte]"]))
+          : undefined,
+        filters["created[lte]"]
+          ? lte(customerSubscriptions.createdAt, new Date(filters["created[lte]"]))
+          : undefined,
+        afterCursor(customerSubscriptions.createdAt, customerSubscriptions.id, decodeCursor(filters.cursor)),
+      ),
+    )
+    .orderBy(desc(customerSubscriptions.createdAt), desc(customerSubscriptions.id))
+    .limit(filters.limit + 1);
+  return toPage(rows, filters.limit);
+}
