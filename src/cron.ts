@@ -1,5 +1,6 @@
 import { createContext } from "./context";
 import { purgeExpiredSessions } from "./modules/auth/sessions";
+import { purgeExpiredIdempotencyKeys } from "./modules/idempotency/idempotency";
 import { sweepUnprocessedStripeEvents } from "./modules/stripe-events/ingest.service";
 import { sweepStalePending } from "./modules/webhooks/events.service";
 
@@ -11,6 +12,7 @@ const JOBS = [
   ["purge expired sessions and throttles", purgeExpiredSessions],
   ["re-hand tenant events whose hand-off was lost", (ctx) => sweepStalePending(ctx)],
   ["re-queue Stripe events never processed", (ctx) => sweepUnprocessedStripeEvents(ctx)],
+  ["forget expired idempotency keys", purgeExpiredIdempotencyKeys],
 ] as const satisfies readonly (readonly [
   string,
   (ctx: ReturnType<typeof createContext>) => Promise<unknown>,

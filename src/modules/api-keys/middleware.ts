@@ -8,6 +8,7 @@ import { sha256Hex } from "../../lib/crypto";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
 import { tierLimits } from "../../lib/tiers";
 import { requireRoleUnlessApiKey, requireUser } from "../auth/middleware";
+import { idempotent } from "../idempotency/idempotency";
 import { lookupKey } from "./edge-store";
 import { isUsable, keyState, parseApiKey } from "./keys";
 import { noteKeyUse } from "./last-used";
@@ -119,7 +120,7 @@ const apiKeyMiddleware = (allowedKinds: KeyKind[]) =>
     c.header("RateLimit-Limit", headers["RateLimit-Limit"]);
     c.header("RateLimit-Remaining", headers["RateLimit-Remaining"]);
     c.header("RateLimit-Reset", headers["RateLimit-Reset"]);
-    await next();
+    return idempotent(c, next);
   });
 
 /**

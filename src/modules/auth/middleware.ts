@@ -5,6 +5,7 @@ import { type Role, refreshTokens, tenants, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { guard } from "../../lib/access";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
+import { idempotent } from "../idempotency/idempotency";
 import { verifyToken } from "./tokens";
 
 const BEARER = /^Bearer\s+(\S+)$/i;
@@ -56,7 +57,7 @@ export const requireUser = guard(
       );
     }
     ctx.caller = caller;
-    await next();
+    return idempotent(c, next);
   }),
   { user: true },
 );

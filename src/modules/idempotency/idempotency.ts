@@ -1,0 +1,138 @@
+import { and, eq, lt, or, sql } from "drizzle-orm";
+import type { Context, Next } from "hono";
+import type { RequestContext } from "../../context";
+import { idempotencyKeys } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { sha256Hex } from "../../lib/crypto";
+import { ApiError, validationError } from "../../lib/errors";
+
+/**
+ * `Idempotency-Key` on any POST of a tenant's caller, as Stripe has it: the first answer (status
+ * and body) is replayed for 24 h for the same tenant, key and request; the same key with another
+ * request is 409 `idempotency_key_reused`; a second request while the first is running is 409
+ * `idempotency_key_in_use` (retry it). The key is claimed in D1 by one conditional upsert, so of
+ * concurrent requests exactly one runs (and makes the Stripe calls). Answers that say the request
+ * never started (validation, authentication, role, rate limit) or that failed on our side or
+ * Stripe's (5xx) are not kept, so the request can be sent again as it was.
+ */
+const REPLAY_FOR_MS = 24 * 60 * 60 * 1000;
+/** A first request that died without answering stops holding its key after this. */
+const LOCK_MS = 60_000;
+const MAX_STORED_BODY = 256 * 1024;
+const KEY = /^[\x21-\x7e]{1,255}$/;
+const NOT_KEPT = new Set([400, 401, 403, 409, 429]);
+
+export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Response | undefined> {
+  const key = c.req.header("Idempotency-Key");
+  const { ctx } = c.var;
+  const caller = ctx.caller;
+  if (c.req.method !== "POST" || key === undefined || !caller || caller.kind === "operator") {
+    await next();
+    return;
+  }
+  if (!KEY.test(key)) throw validationError("Idempotency-Key", "1 to 255 printable ASCII characters");
+  const body = await c.req.raw.clone().text();
+  const fingerprint = await sha256Hex(
+    `${c.req.method} ${new URL(c.req.url).pathname.replace(/\/$/, "")}\n${body}`,
+  );
+  const claimed = await claim(ctx, caller.tenantId, key, fingerprint);
+  if (claimed.kind === "replay") {
+    return c.body(claimed.body, claimed.status as 200, {
+      "Content-Type": "application/json",
+      "Idempotent-Replayed": "true",
+    });
+  }
+  let stored = false;
+  try {
+    await next();
+    const status = c.res.status;
+    const text = await c.res.clone().text();
+    if (status < 500 && !NOT_KEPT.has(status) && text.length <= MAX_STORED_BODY) {
+      await ctx.db
+        .update(idempotencyKeys)
+        .set({ responseStatus: status, responseBody: text })
+        .where(and(eq(idempotencyKeys.tenantId, caller.tenantId), eq(idempotencyKeys.key, key)));
+      stored = true;
+    }
+  } finally {
+    if (!stored) await release(ctx, caller.tenantId, key);
+  }
+}
+
+type Claim = { kind: "run" } | { kind: "replay"; status: number; body: string };
+
+async function claim(
+  ctx: RequestContext,
+  tenantId: string,
+  key: string,
+  fingerprint: string,
+): Promise<Claim> {
+  const now = ctx.clock.now();
+  const fresh = {
+    tenantId,
+    key,
+    fingerprint,
+    responseStatus: null,
+    responseBody: null,
+    lockedUntil: new Date(now.getTime() + LOCK_MS),
+    expiresAt: new Date(now.getTime() + REPLAY_FOR_MS),
+    createdAt: now,
+  };
+  const [won] = await ctx.db
+    .insert(idempotencyKeys)
+    .values(fresh)
+    .onConflictDoUpdate({
+      target: [idempotencyKeys.tenantId, idempotencyKeys.key],
+      set: fresh,
+      // Taken over only when the old answer has expired, or its request died holding it.
+      setWhere: or(
+        lt(idempotencyKeys.expiresAt, now),
+        and(
+          sql`${idempotencyKeys.responseStatus} IS NULL`,
+          lt(idempotencyKeys.lockedUntil, now),
+          eq(idempotencyKeys.fingerprint, fingerprint),
+        ),
+      ),
+    })
+    .returning({ fingerprint: idempotencyKeys.fingerprint });
+  if (won) return { kind: "run" };
+  const held = await ctx.db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.tenantId, tenantId), eq(idempotencyKeys.key, key)))
+    .get();
+  if (!held) return claim(ctx, tenantId, key, fingerprint);
+  if (held.fingerprint !== fingerprint) {
+    throw new ApiError(
+      "idempotency_key_reused",
+      "This Idempotency-Key was used with another request; use a new key for a new request",
+    );
+  }
+  if (held.responseStatus === null || held.responseBody === null) {
+    throw new ApiError(
+      "idempotency_key_in_use",
+      "A request with this Idempotency-Key is still running; retry shortly",
+      {
+        headers: { "Retry-After": "1" },
+      },
+    );
+  }
+  return { kind: "replay", status: held.responseStatus, body: held.responseBody };
+}
+
+async function release(ctx: RequestContext, tenantId: string, key: string) {
+  await ctx.db
+    .delete(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.tenantId, tenantId),
+        eq(idempotencyKeys.key, key),
+        sql`${idempotencyKeys.responseStatus} IS NULL`,
+      ),
+    );
+}
+
+/** Cron: forgets answers older than their 24 h. */
+export async function purgeExpiredIdempotencyKeys(ctx: RequestContext) {
+  await ctx.db.delete(idempotencyKeys).where(lt(idempotencyKeys.expiresAt, ctx.clock.now()));
+}

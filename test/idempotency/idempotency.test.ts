@@ -1,0 +1,96 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { asKey, type BillingTenant, billingTenant } from "../billing";
+import { call, expectError, unique } from "../harness";
+import { stripeRequests } from "../stripe-double";
+
+const CUSTOMERS = "/api/v1/auth/customers/";
+
+let tenant: BillingTenant;
+beforeAll(async () => {
+  tenant = await billingTenant();
+});
+
+const post = (key: string, body: Record<string, unknown>, as = tenant) =>
+  asKey(as.keys.test_secret, CUSTOMERS, { body, headers: { "Idempotency-Key": key } });
+
+async function stripeCustomerCreates(email: string) {
+  return (await stripeRequests({ path: "/v1/customers" })).filter(
+    (r) => r.method === "POST" && r.params.email === email,
+  );
+}
+
+describe("Idempotency-Key", () => {
+  it("replays the first answer for the same key and request, without calling Stripe again", async () => {
+    const key = unique("idem-");
+    const email = `${unique("i")}@example.com`;
+    const first = await post(key, { email });
+    expect(first.status).toBe(201);
+    const again = await post(key, { email });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.headers.get("X-Request-Id")).not.toBe(first.headers.get("X-Request-Id"));
+    expect(await stripeCustomerCreates(email)).toHaveLength(1);
+  });
+
+  it("the same key with another request is 409 idempotency_key_reused", async () => {
+    const key = unique("idem-");
+    await post(key, { email: `${unique("a")}@example.com` });
+    expectError(await post(key, { email: `${unique("b")}@example.com` }), 409, "idempotency_key_reused");
+    const otherPath = await asKey(tenant.keys.test_secret, "/api/v1/auth/checkout/sessions/", {
+      body: { email: "x" },
+      headers: { "Idempotency-Key": key },
+    });
+    expectError(otherPath, 409, "idempotency_key_reused");
+  });
+
+  it("20 parallel requests with one key make one Stripe call; the others wait (409 in use) or replay", async () => {
+    const key = unique("idem-");
+    const email = `${unique("p")}@example.com`;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(key, { email })));
+    const created = answers.filter((res) => res.status === 201);
+    const busy = answers.filter((res) => res.status === 409);
+    expect(created.length + busy.length).toBe(20);
+    expect(new Set(created.map((res) => res.body.id)).size).toBe(1);
+    for (const res of busy) {
+      expectError(res, 409, "idempotency_key_in_use");
+      expect(res.headers.get("Retry-After")).toBe("1");
+    }
+    expect(await stripeCustomerCreates(email)).toHaveLength(1);
+    const later = await post(key, { email });
+    expect(later.body.id).toBe(created[0]?.body.id);
+  });
+
+  it("an answer that never started (400) is not kept: the key works for the corrected request", async () => {
+    const key = unique("idem-");
+    expectError(await post(key, { email: "not-an-email" }), 400, "validation_error");
+    const fixed = await post(key, { email: `${unique("f")}@example.com` });
+    expect(fixed.status).toBe(201);
+  });
+
+  it("keys are the tenant's own: another tenant's same key runs its own request", async () => {
+    const key = unique("idem-");
+    const other = await billingTenant();
+    const mine = await post(key, { email: `${unique("m")}@example.com` });
+    const theirs = await post(key, { email: `${unique("t")}@example.com` }, other);
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.id).not.toBe(mine.body.id);
+  });
+
+  it("applies to users' POSTs too, and refuses a malformed key", async () => {
+    const key = unique("idem-");
+    const body = { email: `${unique("u")}@example.com` };
+    const first = await call(CUSTOMERS, {
+      token: tenant.tokens.owner,
+      body,
+      headers: { "Idempotency-Key": key },
+    });
+    const again = await call(CUSTOMERS, {
+      token: tenant.tokens.admin,
+      body,
+      headers: { "Idempotency-Key": key },
+    });
+    expect(again.body.id).toBe(first.body.id);
+    expectError(await post("bad key with spaces", body), 400, "validation_error");
+  });
+});

@@ -1,0 +1,125 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  asKey,
+  type BillingTenant,
+  billingTenant,
+  makeCustomer,
+  makePlan,
+  relayConnectEvents,
+  tenantEvents,
+} from "../billing";
+import { call, expectError } from "../harness";
+import { payCheckout, stripeRequests } from "../stripe-double";
+
+const CHECKOUT = "/api/v1/auth/checkout/sessions/";
+const urls = {
+  success_url: "https://shop.example/thanks?s={CHECKOUT_SESSION_ID}",
+  cancel_url: "https://shop.example/pricing",
+};
+
+let tenant: BillingTenant;
+let plan: { id: string; stripe_price_id: string };
+beforeAll(async () => {
+  tenant = await billingTenant();
+  plan = await makePlan(tenant, { name: "Starter", price_cents: 1500, trial_days: 0 });
+});
+
+describe("Checkout sessions", () => {
+  it("opens a subscription-mode session with the fee; paying it mirrors the customer and subscription and emits checkout.completed", async () => {
+    const res = await asKey(tenant.keys.test_public, CHECKOUT, {
+      body: { plan: plan.id, customer_email: "buyer@shop.example", ...urls },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^chk_/),
+      object: "checkout_session",
+      status: "open",
+      url: expect.stringMatching(/^http/),
+      plan: plan.id,
+      customer_email: "buyer@shop.example",
+    });
+    const [create] = (
+      await stripeRequests({ path: "/v1/checkout/sessions", account: tenant.account })
+    ).filter((r) => r.headers.idempotency_key === `checkout:${res.body.id}`);
+    expect(create?.params).toMatchObject({
+      mode: "subscription",
+      subscription_data: { application_fee_percent: "15" },
+      line_items: { 0: { price: plan.stripe_price_id, quantity: "1" } },
+    });
+
+    const paid = await payCheckout(res.body.url);
+    expect(paid.status).toBe(302);
+    expect(paid.location?.hostname).toBe("shop.example");
+    await relayConnectEvents(tenant.account, { shuffle: true });
+
+    const [completed] = await tenantEvents(tenant.tenantId, "checkout.completed");
+    expect(completed?.data.object).toMatchObject({
+      id: res.body.id,
+      status: "complete",
+      customer: expect.stringMatching(/^cust_/),
+    });
+    const customerId = completed?.data.object.customer as string;
+    const customer = await call(`/api/v1/auth/customers/${customerId}/`, { token: tenant.tokens.owner });
+    expect(customer.body).toMatchObject({ email: "buyer@shop.example" });
+    const subs = await call(`/api/v1/auth/subscriptions/?customer=${customerId}`, {
+      token: tenant.tokens.owner,
+    });
+    expect(subs.body.data).toEqual([
+      expect.objectContaining({ plan: plan.id, status: "active", application_fee_percent: 15 }),
+    ]);
+  });
+
+  it("secret keys and billing users may name an existing customer; developers may not open sessions", async () => {
+    const customer = await makeCustomer(tenant);
+    const byKey = await asKey(tenant.keys.test_secret, CHECKOUT, {
+      body: { plan: plan.id, customer: customer.id, ...urls },
+    });
+    expect(byKey.body).toMatchObject({ customer: customer.id, status: "open" });
+    const byUser = await call(CHECKOUT, { token: tenant.tokens.billing, body: { plan: plan.id, ...urls } });
+    expect(byUser.status).toBe(201);
+    expectError(
+      await call(CHECKOUT, { token: tenant.tokens.developer, body: { plan: plan.id, ...urls } }),
+      403,
+      "forbidden",
+    );
+  });
+
+  it("a publishable key: visible active plans only, no customer, trial or metadata, redirects on the tenant's domain", async () => {
+    const hidden = await makePlan(tenant, { name: "Hidden", is_visible: false });
+    const pk = (body: Record<string, unknown>) =>
+      asKey(tenant.keys.test_public, CHECKOUT, { body: { plan: plan.id, ...urls, ...body } });
+    expectError(await pk({ plan: hidden.id }), 404, "not_found");
+    const customer = await makeCustomer(tenant);
+    expectError(await pk({ customer: customer.id }), 403, "forbidden");
+    expectError(await pk({ trial_days: 30 }), 403, "forbidden");
+    await env.DB.prepare("UPDATE tenants SET domain = 'tenant.example' WHERE id = ?")
+      .bind(tenant.tenantId)
+      .run();
+    try {
+      expectError(await pk({}), 400, "validation_error");
+      const ok = await pk({
+        success_url: "https://app.tenant.example/ok",
+        cancel_url: "https://tenant.example/no",
+      });
+      expect(ok.status).toBe(201);
+    } finally {
+      await env.DB.prepare("UPDATE tenants SET domain = NULL WHERE id = ?").bind(tenant.tenantId).run();
+    }
+  });
+
+  it("refuses bad URLs and unknown plans", async () => {
+    expectError(
+      await asKey(tenant.keys.test_secret, CHECKOUT, {
+        body: { plan: plan.id, success_url: "javascript:alert(1)", cancel_url: urls.cancel_url },
+      }),
+      400,
+      "validation_error",
+    );
+    expectError(
+      await asKey(tenant.keys.test_secret, CHECKOUT, { body: { plan: "plan_nope", ...urls } }),
+      404,
+      "not_found",
+    );
+  });
+});
