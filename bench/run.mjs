@@ -1,17 +1,19 @@
 // Load benchmark of the Worker: bundles it with wrangler, serves it with Miniflare (workerd) on
 // 127.0.0.1, runs every scenario once per round (bare route first) and reports each as a ratio to
 // the bare route of its own round: median and spread over the rounds, plus req/s, latency and
-// workerd CPU. Usage: npm run bench -- --help
+// workerd CPU. Also the bundle size and start-up time. Usage: npm run bench -- --help
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildWorker } from "./lib/build.mjs";
+import { bundleSize, wranglerStartup } from "./lib/bundle.mjs";
 import { clockTicksPerSecond, findWorkerdPids } from "./lib/cpu.mjs";
 import { prepareHttpScenario } from "./lib/http-scenario.mjs";
 import { machineInfo } from "./lib/machine.mjs";
 import { parseOptions, usage } from "./lib/options.mjs";
 import { updateReadme } from "./lib/readme.mjs";
-import { howToRead, markdownSection, textTable } from "./lib/report.mjs";
+import { bundleLine, howToRead, markdownSection, startupLine, textTable } from "./lib/report.mjs";
 import { runRounds, summarizeScenario } from "./lib/rounds.mjs";
+import { measureStartup } from "./lib/startup.mjs";
 import { applyMigrations, startWorker } from "./lib/worker.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
 import apikeyWarm from "./scenarios/apikey-warm.mjs";
@@ -39,18 +41,45 @@ function budgetSeconds(options) {
       ? scenario.delivery.seconds + options.deliveryTimeout + 20
       : options.warmup + options.duration + 10;
   }
-  return 600 + options.runs * perRound;
+  return 600 + options.startups * 15 + options.runs * perRound;
 }
 
-/** The bundled entry module (built unless --skip-build). */
+/** Bundle size (and the build itself unless --skip-build). */
 async function build(options) {
-  const entry = path.join(BUILD_DIR, "index.js");
   if (options.skipBuild) {
-    log(`reusing ${path.relative(ROOT, entry)}`);
-    return entry;
+    log(`reusing ${path.relative(ROOT, BUILD_DIR)}`);
+    return { entry: path.join(BUILD_DIR, "index.js"), bundleFile: null, bundle: bundleSize(BUILD_DIR) };
   }
   log("bundling with wrangler deploy --dry-run");
-  return buildWorker({ root: ROOT, outDir: BUILD_DIR });
+  const built = await buildWorker({ root: ROOT, outDir: BUILD_DIR });
+  return { ...built, bundle: bundleSize(BUILD_DIR) };
+}
+
+/** Start-up figures; a failure here is reported, not fatal (the load figures do not depend on it). */
+async function startup(options, built) {
+  if (options.startups === 0) return null;
+  log(
+    `start-up: wrangler check startup, then ${options.startups} fresh starts (with an empty Worker alternating)`,
+  );
+  const wrangler = await wranglerStartup({
+    root: ROOT,
+    bundleFile: built.bundleFile,
+    profileFile: path.join(RESULTS_DIR, "worker-startup.cpuprofile"),
+    runs: Math.min(options.startups, 3),
+  });
+  try {
+    const timed = await measureStartup({
+      root: ROOT,
+      scriptPath: built.entry,
+      socket: options.socket,
+      starts: options.startups,
+      log,
+    });
+    return { ...timed, wrangler };
+  } catch (error) {
+    log(`start-up measurement failed: ${error.message}`);
+    return null;
+  }
 }
 
 /** Seeds and sets up every selected HTTP scenario once; delivery scenarios need nothing up front. */
@@ -111,11 +140,12 @@ async function main() {
 
   try {
     const machine = machineInfo(ROOT);
-    const entry = await build(options);
+    const built = await build(options);
+    const startupFigures = await startup(options, built);
 
     const started = await startWorker({
       root: ROOT,
-      scriptPath: entry,
+      scriptPath: built.entry,
       socket: options.socket,
       verbose: options.verbose,
     });
@@ -139,13 +169,22 @@ async function main() {
         notRun.find((row) => row.name === scenario.name),
     );
 
-    const section = markdownSection({ machine, options, rows });
+    const section = markdownSection({
+      machine,
+      options,
+      rows,
+      bundle: built.bundle,
+      startup: startupFigures,
+    });
     const settings = { ...options, scenarios: options.scenarios.map((scenario) => scenario.name) };
     const runsByScenario = Object.fromEntries(runs);
     writeResults(
       {
         machine: { ...machine, clockTicks: ticksPerSecond },
         settings,
+        bundle: built.bundle,
+        wranglerUpload: built.wranglerUpload ?? null,
+        startup: startupFigures,
         scenarios: rows,
         runs: runsByScenario,
       },
@@ -158,7 +197,9 @@ async function main() {
 
     const plain = (markdown) => markdown.replaceAll("**", "").replaceAll("`", "");
     console.log(`\n${textTable(rows)}\n`);
-    console.log(plain(howToRead(options)));
+    console.log(
+      plain(`${howToRead(options)}\n\n${bundleLine(built.bundle)}\n${startupLine(startupFigures)}`),
+    );
     console.log(`\nResults: bench/results/latest.{json,md}`);
     return failed ? 1 : 0;
   } catch (error) {

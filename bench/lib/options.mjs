@@ -14,6 +14,8 @@ export function usage(scenarios) {
   --delivery-timeout N  seconds a delivery scenario waits after its last emit (default 60)
   --settle N            before each run, wait up to N s for other processes to use under a quarter
                         of a core (default 10; 0 does not wait)
+  --startups N          fresh Worker starts timed for the start-up figure, and wrangler check startup
+                        runs (default 5; 0 skips start-up measurement)
   --readme, --no-readme write the table into README.md between the bench markers (default: only
                         when every scenario ran)
   --socket S            direct (default): the Worker's own workerd socket; entry: through Miniflare's
@@ -38,6 +40,7 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
       connections: { type: "string" },
       only: { type: "string" },
       "delivery-timeout": { type: "string", default: "60" },
+      startups: { type: "string", default: "5" },
       settle: { type: "string", default: "10" },
       readme: { type: "boolean" },
       socket: { type: "string", default: "direct" },
@@ -70,6 +73,7 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
     warmup: number("warmup", 0),
     connections: values.connections === undefined ? undefined : number("connections", 1, { integer: true }),
     deliveryTimeout: number("delivery-timeout", 1),
+    startups: number("startups", 0, { integer: true }),
     settle: number("settle", 0),
     scenarios: selected,
     complete: selected.length === scenarios.length,
