@@ -1,6 +1,6 @@
 // Load benchmark of the Worker: bundles it with wrangler, serves it with Miniflare (workerd) on
-// 127.0.0.1, runs every scenario once per round (bare route first) and reports each as a ratio to
-// the bare route of its own round: median and spread over the rounds, plus req/s, latency and
+// 127.0.0.1, runs every scenario once per round (each right after a run of the bare route) and
+// reports each as a ratio to that bare run: median and spread over the rounds, plus req/s, latency and
 // workerd CPU. Also the bundle size and start-up time. Usage: npm run bench -- --help
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -24,7 +24,7 @@ import stripeIngest from "./scenarios/stripe-ingest.mjs";
 import webhooks from "./scenarios/webhooks.mjs";
 import webhooks500 from "./scenarios/webhooks-500.mjs";
 
-/** Every scenario, in run order within a round (bare first). Add a module under scenarios/ and list it here. */
+/** Every scenario, in run order within a round. Add a module under scenarios/ and list it here. */
 const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold, stripeIngest, webhooks, webhooks500];
 
 const ROOT = path.resolve(import.meta.dirname, "..");

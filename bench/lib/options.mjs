@@ -5,7 +5,8 @@ import { parseArgs } from "node:util";
 export function usage(scenarios) {
   const names = scenarios.map((scenario) => scenario.name).join(", ");
   return `Usage: npm run bench -- [options]
-  --runs N              rounds: every selected scenario runs once per round, bare first (default 3)
+  --runs N              rounds: every selected scenario runs once per round, each HTTP one right
+                        after a bare-route run that is its reference (default 3)
   --duration N          seconds of measured load per HTTP scenario and run (default 5)
   --warmup N            seconds of unmeasured load before each HTTP run (default 1)
   --connections N       concurrent connections for every HTTP scenario (default: the scenario's own, else 32)
@@ -13,7 +14,8 @@ export function usage(scenarios) {
                         scenarios: ${names}
   --delivery-timeout N  seconds a delivery scenario waits after its last emit (default 60)
   --settle N            before each run, wait up to N s for other processes to use under a quarter
-                        of a core (default 10; 0 does not wait)
+                        of a core (default 10; 0 does not wait; after 3 waits in a row ran out,
+                        the run stops waiting)
   --startups N          fresh Worker starts timed for the start-up figure, and wrangler check startup
                         runs (default 5; 0 skips start-up measurement)
   --readme, --no-readme write the table into README.md between the bench markers (default: only

@@ -18,10 +18,18 @@ function num(value) {
 
 const spread = (summary) => (summary.n > 1 ? `${ratio(summary.min, "")}–${ratio(summary.max, "")}` : "–");
 
+/** The bare route's own spread: its lowest and highest req/s relative to its median (the machine's swing). */
+function spreadCell(row) {
+  if (row.kind !== "http") return "–";
+  if (row.name !== "bare") return spread(row.vsBare);
+  const { median, min, max, n } = row.rps;
+  return spread({ min: min / median, max: max / median, n });
+}
+
 function extraCell(row) {
   if (row.kind === "delivery") {
     const stopped = row.stoppedShort.length > 0 ? ` · stopped short ${row.stoppedShort.join(", ")}` : "";
-    const emit = `${num(row.delivery.events)} events to ${row.delivery.tenants} tenants, emitted in ${num(row.emitSeconds.median)} s (plan ${row.delivery.seconds} s)`;
+    const emit = `${num(row.delivery.events)} events to ${row.delivery.tenants} tenants, last emit answered after ${num(row.emitSeconds.median)} s (plan ${row.delivery.seconds} s)`;
     return `${emit} · max ${num(row.maxMs.median)} ms · missing ${row.missing} · doubled ${row.doubled}${stopped}`;
   }
   if (!row.extra) return "";
@@ -47,7 +55,7 @@ function flagCell(row) {
 const COLUMNS = [
   { title: "scenario", align: "left", always: true, value: (row) => row.name },
   { title: "vs bare", value: (row) => (row.kind === "http" ? ratio(row.vsBare.median) : "–") },
-  { title: "spread", value: (row) => (row.kind === "http" ? spread(row.vsBare) : "–") },
+  { title: "spread", value: spreadCell },
   {
     title: "rate/s",
     value: (row) => num(row.kind === "http" ? row.rps.median : row.deliveredPerSecond.median),
@@ -133,7 +141,7 @@ function busyLine(rows) {
 
 /** How to read the table: one paragraph, shared by the README and results/latest.md. */
 export function howToRead(options) {
-  return `How to read it: every scenario ran ${options.runs} times, interleaved: each round measures the bare route first and then every scenario once, and a scenario's **vs bare** is its requests/s divided by the bare route's requests/s of the same round. The table shows the median of those per-round ratios and their **spread** (lowest–highest): a narrow spread means the ratio is trustworthy on this machine; two runs or two machines differ only where their spreads do not overlap. Ratios travel between machines (the load generator and workerd share the cores either way), absolute figures do not: rate/s, latency and CPU ms are medians for this machine only, and **CPU vs bare** divides a scenario's workerd CPU per request (delivery rows: per delivered event) by the bare route's of the same round. Delivery rows: rate/s is delivered events/s (the emit rate while delivery keeps up, its capacity when it does not), p50/p99 are emit→receipt latencies.`;
+  return `How to read it: every scenario ran ${options.runs} times, in ${options.runs} interleaved rounds, and each of its runs was paired with a run of the bare route just before it; **vs bare** is the scenario's requests/s divided by that bare run's, and the table shows the median of those ratios and their **spread** (lowest–highest). A narrow spread means the ratio can be trusted on this machine; two runs, or two machines, differ only where their spreads do not overlap. The bare row's spread is its own requests/s, lowest and highest, relative to its median: how much the machine itself swung during the run. Ratios travel between machines (the load generator and workerd share the cores either way), absolute figures do not: rate/s, latencies and CPU ms are medians for this machine only; **CPU vs bare** divides a scenario's workerd CPU per request (delivery rows: per delivered event) by that of its bare run. Delivery rows: rate/s is delivered events/s (the emit rate while delivery keeps up, its capacity when it does not), p50/p99 are emit→receipt latencies.`;
 }
 
 /**

@@ -5,48 +5,85 @@ import { waitForIdle, waitForQuietMachine } from "./load.mjs";
 import { summarize } from "./stats.mjs";
 import { runDelivery } from "./webhook-delivery.mjs";
 
+/** Quiet-machine waits stop after this many in a row ran out: the machine is busy for good. */
+const MAX_FUTILE_SETTLES = 3;
+
 /**
- * Runs `rounds` rounds over the prepared scenarios (`bare` must be first) and returns every run,
- * each with its ratios to the bare run of the same round. A run that throws is recorded with its
- * error and the round goes on.
+ * Before each run, waits up to --settle seconds for other processes to go quiet; after three
+ * waits in a row that ran out, it stops waiting (a machine busy with someone else's test suite
+ * stays busy, and the wait would only make the run longer). Returns what it saw, kept in the run.
+ */
+function makeSettler({ options, pids, ticksPerSecond, log }) {
+  let futile = 0;
+  return async () => {
+    if (options.settle <= 0 || futile >= MAX_FUTILE_SETTLES) return null;
+    const settle = await waitForQuietMachine(pids, ticksPerSecond, { maxMs: options.settle * 1000 });
+    const busy = settle.otherCores !== null && settle.waitedS >= options.settle;
+    futile = busy ? futile + 1 : 0;
+    if (settle.waitedS > 1.5) {
+      log(
+        `waited ${settle.waitedS.toFixed(0)} s for other processes (last: ${settle.otherCores?.toFixed(2)} cores)`,
+      );
+    }
+    if (futile >= MAX_FUTILE_SETTLES) log("other processes stay busy: no more waiting for a quiet machine");
+    return settle;
+  };
+}
+
+/** One run of one scenario; a throw becomes `{ error }` so the round goes on. */
+async function measureOnce(entry, ctx, round) {
+  const { scenario } = entry;
+  const what = scenario.delivery
+    ? `${scenario.delivery.events} events over ${scenario.delivery.seconds} s`
+    : `${ctx.options.warmup} s warm-up + ${ctx.options.duration} s`;
+  ctx.log(`round ${round}/${ctx.options.runs} · ${scenario.name}: ${what}`);
+  try {
+    await waitForIdle(ctx.pids);
+    return scenario.delivery
+      ? await runDelivery({ ...ctx, delivery: scenario.delivery, timeoutS: ctx.options.deliveryTimeout })
+      : await measureHttpRun(entry, ctx);
+  } catch (error) {
+    ctx.log(`round ${round} · ${scenario.name} failed: ${error.message}`);
+    return { error: error.message };
+  }
+}
+
+/**
+ * Runs `options.runs` rounds over the prepared scenarios (`bare` first) and returns every run by
+ * scenario name. Within a round every HTTP scenario runs right after a bare run of its own (the
+ * pair shares one quiet-machine wait), and its ratios are to that bare run: on a shared machine
+ * the load of others changes within a minute, so the reference is taken seconds before, not at
+ * the start of the round. A delivery run is compared with the latest bare run. A run that throws
+ * is recorded with its error and the round goes on.
  */
 export async function runRounds(prepared, ctx) {
-  const { options, log } = ctx;
   const runs = new Map(prepared.map((entry) => [entry.scenario.name, []]));
-  for (let round = 1; round <= options.runs; round++) {
+  const bareEntry = prepared.find((entry) => entry.scenario.name === "bare");
+  const settler = makeSettler(ctx);
+  const record = (name, run, round, bare) => {
+    const cpu = run.cpuMsPerEvent ?? run.cpuMsPerRequest;
+    run.round = round;
+    run.vsBare = run.rps && bare?.rps ? run.rps / bare.rps : null;
+    run.cpuVsBare = cpu != null && bare?.cpuMsPerRequest ? cpu / bare.cpuMsPerRequest : null;
+    runs.get(name).push(run);
+  };
+  const others = prepared.filter((entry) => entry !== bareEntry);
+  for (let round = 1; round <= ctx.options.runs; round++) {
     let bare;
-    for (const entry of prepared) {
-      const { scenario } = entry;
-      const what = scenario.delivery
-        ? `${scenario.delivery.events} events over ${scenario.delivery.seconds} s`
-        : `${options.warmup} s warm-up + ${options.duration} s`;
-      log(`round ${round}/${options.runs} · ${scenario.name}: ${what}`);
-      let run;
-      try {
-        await waitForIdle(ctx.pids);
-        const settle =
-          options.settle > 0
-            ? await waitForQuietMachine(ctx.pids, ctx.ticksPerSecond, { maxMs: options.settle * 1000 })
-            : null;
-        if (settle && settle.waitedS > 1.5) {
-          log(
-            `waited ${settle.waitedS.toFixed(0)} s for other processes (last: ${settle.otherCores?.toFixed(2)} cores)`,
-          );
-        }
-        run = scenario.delivery
-          ? await runDelivery({ ...ctx, delivery: scenario.delivery, timeoutS: options.deliveryTimeout })
-          : await measureHttpRun(entry, ctx);
-        run.settle = settle;
-      } catch (error) {
-        log(`round ${round} · ${scenario.name} failed: ${error.message}`);
-        run = { error: error.message };
+    if (!others.some((entry) => !entry.scenario.delivery)) {
+      // Nothing to pair with: bare still runs once per round.
+      const settle = await settler();
+      bare = { ...(await measureOnce(bareEntry, ctx, round)), settle };
+      record("bare", bare, round, bare);
+    }
+    for (const entry of others) {
+      const settle = await settler();
+      if (!entry.scenario.delivery) {
+        bare = { ...(await measureOnce(bareEntry, ctx, round)), settle, pairedWith: entry.scenario.name };
+        record("bare", bare, round, bare);
       }
-      run.round = round;
-      if (scenario.name === "bare") bare = run;
-      const cpu = scenario.delivery ? run.cpuMsPerEvent : run.cpuMsPerRequest;
-      run.vsBare = !scenario.delivery && bare?.rps ? run.rps / bare.rps : null;
-      run.cpuVsBare = cpu != null && bare?.cpuMsPerRequest ? cpu / bare.cpuMsPerRequest : null;
-      runs.get(scenario.name).push(run);
+      const run = { ...(await measureOnce(entry, ctx, round)), settle };
+      record(entry.scenario.name, run, round, bare);
     }
   }
   return runs;

@@ -1,6 +1,6 @@
 /**
  * Baseline: the Worker answering before any routing or middleware (needs BENCH_BARE_ROUTE=1).
- * Always runs, once per round: every other figure is divided by this one of the same round.
+ * Always runs: right before every run of another HTTP scenario, whose figures are divided by it.
  */
 export default {
   name: "bare",
