@@ -1,7 +1,8 @@
 // Load benchmark of the Worker: bundles it with wrangler, serves it with Miniflare (workerd) on
-// 127.0.0.1, runs every scenario once per round (each right after a run of the bare route) and
-// reports each as a ratio to that bare run: median and spread over the rounds, plus req/s, latency and
-// workerd CPU. Also the bundle size and start-up time. Usage: npm run bench -- --help
+// 127.0.0.1, runs every scenario once per round (HTTP ones in alternating windows with the bare
+// route) and reports each as a ratio to the bare route of the same run: median and spread over the
+// rounds, plus req/s, latency and workerd CPU. Also the bundle size and start-up time.
+// Usage: npm run bench -- --help
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildWorker } from "./lib/build.mjs";
@@ -38,8 +39,8 @@ function budgetSeconds(options) {
   let perRound = 0;
   for (const scenario of options.scenarios) {
     perRound += scenario.delivery
-      ? scenario.delivery.seconds + options.deliveryTimeout + 20
-      : options.warmup + options.duration + 10;
+      ? scenario.delivery.seconds + 60 + options.deliveryTimeout + options.settle + 30
+      : 2 * (options.warmup + options.duration) + options.settle + 15;
   }
   return 600 + options.startups * 15 + options.runs * perRound;
 }

@@ -50,53 +50,101 @@ export function flagFor(run) {
   return codes.join(" ");
 }
 
-/**
- * One measured run of a prepared scenario: warm-up (not counted), wait for workerd to go idle,
- * then the timed window. CPU counts from the start of the window until workerd is idle again, so
- * requests still in flight when autocannon stops, and the queue batches they caused, land in their
- * own scenario. Calls the scenario's `extra.measure` afterwards, outside the window.
- */
-export async function measureHttpRun(prepared, { baseUrl, mf, pids, ticksPerSecond, options }) {
-  const { scenario, request, connections, seeded } = prepared;
-  const load = (duration) => autocannonOptions(baseUrl, request, { duration, connections });
-  if (options.warmup > 0) await runAutocannon(load(options.warmup));
-  await waitForIdle(pids);
+const loadOptions = (prepared, { baseUrl }, duration) =>
+  autocannonOptions(baseUrl, prepared.request, { duration, connections: prepared.connections });
 
+/**
+ * One timed window: CPU counts from its start until workerd is idle again, so requests still in
+ * flight when autocannon stops, and the queue batches they caused, land in their own scenario.
+ */
+async function timedWindow(prepared, ctx, seconds) {
   const latencies = [];
-  const cpu = cpuWindow(pids, ticksPerSecond);
-  const result = await runAutocannon(load(options.duration), (_status, responseTime) =>
+  const cpu = cpuWindow(ctx.pids, ctx.ticksPerSecond);
+  const result = await runAutocannon(loadOptions(prepared, ctx, seconds), (_status, responseTime) =>
     latencies.push(responseTime),
   );
-  await waitForIdle(pids);
-  const window = cpu.stop();
+  await waitForIdle(ctx.pids);
+  return { result, latencies, cpu: cpu.stop() };
+}
 
-  latencies.sort((a, b) => a - b);
-  const sent = result.requests.sent;
+/** Adds up windows of one scenario into one run: totals, pooled latencies, CPU per request sent. */
+function toRun(windows) {
+  const latencies = windows.flatMap((window) => window.latencies).sort((a, b) => a - b);
+  const total = (pick) => windows.reduce((sum, window) => sum + pick(window), 0);
+  const durationS = total((window) => window.result.duration);
+  const completed = total((window) => window.result.requests.total);
+  const sent = total((window) => window.result.requests.sent);
+  const cpuKnown = windows.every((window) => window.cpu.workerdMs !== null);
+  const workerdMs = cpuKnown ? total((window) => window.cpu.workerdMs) : null;
+  const otherKnown = windows.every((window) => window.cpu.otherMs !== null);
+  const statusCodes = {};
+  for (const window of windows) {
+    for (const [code, { count }] of Object.entries(window.result.statusCodeStats ?? {})) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    }
+  }
   const run = {
-    durationS: result.duration,
-    completed: result.requests.total,
+    windows: windows.length,
+    durationS,
+    completed,
     sent,
-    rps: result.requests.total / result.duration,
+    rps: completed / durationS,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies.at(-1) ?? Number.NaN,
-    workerdCpuTicks: window.workerdTicks,
-    cpuMsPerRequest: window.workerdMs === null || sent === 0 ? null : window.workerdMs / sent,
-    otherCores: window.otherCores,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    statusCodes: Object.fromEntries(
-      Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]),
-    ),
+    workerdCpuTicks: cpuKnown ? total((window) => window.cpu.workerdTicks) : null,
+    cpuMsPerRequest: workerdMs === null || sent === 0 ? null : workerdMs / sent,
+    otherCores: otherKnown
+      ? total((window) => window.cpu.otherMs) / total((window) => window.cpu.wallMs)
+      : null,
+    non2xx: total((window) => window.result.non2xx),
+    errors: total((window) => window.result.errors + window.result.timeouts),
+    statusCodes,
   };
   run.flag = flagFor(run);
-  if (scenario.extra) {
-    try {
-      run.extra = await scenario.extra.measure({ baseUrl, mf, seeded, request, run });
-    } catch (error) {
-      run.extra = null;
-      run.extraError = error.message;
-    }
+  return run;
+}
+
+async function warmUp(prepared, ctx) {
+  if (ctx.options.warmup > 0) await runAutocannon(loadOptions(prepared, ctx, ctx.options.warmup));
+  await waitForIdle(ctx.pids);
+}
+
+/** Calls the scenario's `extra.measure` after its run, outside any timed window. */
+async function addExtra(prepared, { baseUrl, mf }, run) {
+  const { scenario, seeded, request } = prepared;
+  if (!scenario.extra) return run;
+  try {
+    run.extra = await scenario.extra.measure({ baseUrl, mf, seeded, request, run });
+  } catch (error) {
+    run.extra = null;
+    run.extraError = error.message;
   }
   return run;
+}
+
+/** One run of a scenario on its own: warm-up (not counted), then one timed window of --duration. */
+export async function measureHttpRun(prepared, ctx) {
+  await warmUp(prepared, ctx);
+  return addExtra(prepared, ctx, toRun([await timedWindow(prepared, ctx, ctx.options.duration)]));
+}
+
+/**
+ * One run of a scenario paired with the bare route: both warm up, then --duration of each is
+ * measured in `slices` alternating windows (bare, scenario, scenario, bare, ...), so whatever
+ * else the machine does in those seconds weighs on both alike. Returns both runs; the caller
+ * divides one by the other.
+ */
+export async function measurePair(bare, prepared, ctx, slices) {
+  await warmUp(bare, ctx);
+  await warmUp(prepared, ctx);
+  const seconds = ctx.options.duration / slices;
+  const windows = { bare: [], scenario: [] };
+  for (let i = 0; i < slices; i++) {
+    const order = i % 2 === 0 ? ["bare", "scenario"] : ["scenario", "bare"];
+    for (const side of order) {
+      windows[side].push(await timedWindow(side === "bare" ? bare : prepared, ctx, seconds));
+    }
+  }
+  return { bareRun: toRun(windows.bare), run: await addExtra(prepared, ctx, toRun(windows.scenario)) };
 }

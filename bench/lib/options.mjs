@@ -5,9 +5,11 @@ import { parseArgs } from "node:util";
 export function usage(scenarios) {
   const names = scenarios.map((scenario) => scenario.name).join(", ");
   return `Usage: npm run bench -- [options]
-  --runs N              rounds: every selected scenario runs once per round, each HTTP one right
-                        after a bare-route run that is its reference (default 3)
+  --runs N              rounds: every selected scenario runs once per round, each HTTP one in
+                        alternating windows with the bare route, its reference (default 3)
   --duration N          seconds of measured load per HTTP scenario and run (default 5)
+  --slices N            windows per side of an HTTP run: bare and scenario alternate N times,
+                        --duration / N s each (default 5, at most --duration)
   --warmup N            seconds of unmeasured load before each HTTP run (default 1)
   --connections N       concurrent connections for every HTTP scenario (default: the scenario's own, else 32)
   --only a,b            only these scenarios (bare always runs: it is the reference)
@@ -39,6 +41,7 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
       runs: { type: "string", default: "3" },
       duration: { type: "string", default: "5" },
       warmup: { type: "string", default: "1" },
+      slices: { type: "string", default: "5" },
       connections: { type: "string" },
       only: { type: "string" },
       "delivery-timeout": { type: "string", default: "60" },
@@ -73,6 +76,7 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
     runs: number("runs", 1, { integer: true }),
     duration: number("duration", 1),
     warmup: number("warmup", 0),
+    slices: number("slices", 1, { integer: true }),
     connections: values.connections === undefined ? undefined : number("connections", 1, { integer: true }),
     deliveryTimeout: number("delivery-timeout", 1),
     startups: number("startups", 0, { integer: true }),

@@ -1,6 +1,6 @@
 // Interleaved rounds: every scenario once per round, the bare route first, so a slow phase of a
 // shared machine lands on every scenario of that round (and on its reference) rather than on one.
-import { measureHttpRun } from "./http-scenario.mjs";
+import { measureHttpRun, measurePair } from "./http-scenario.mjs";
 import { waitForIdle, waitForQuietMachine } from "./load.mjs";
 import { summarize } from "./stats.mjs";
 import { runDelivery } from "./webhook-delivery.mjs";
@@ -30,33 +30,30 @@ function makeSettler({ options, pids, ticksPerSecond, log }) {
   };
 }
 
-/** One run of one scenario; a throw becomes `{ error }` so the round goes on. */
-async function measureOnce(entry, ctx, round) {
-  const { scenario } = entry;
-  const what = scenario.delivery
-    ? `${scenario.delivery.events} events over ${scenario.delivery.seconds} s`
-    : `${ctx.options.warmup} s warm-up + ${ctx.options.duration} s`;
-  ctx.log(`round ${round}/${ctx.options.runs} · ${scenario.name}: ${what}`);
+/** Runs `measure` for one scenario; a throw becomes `{ error }` so the round goes on. */
+async function attempt(name, round, ctx, measure) {
   try {
     await waitForIdle(ctx.pids);
-    return scenario.delivery
-      ? await runDelivery({ ...ctx, delivery: scenario.delivery, timeoutS: ctx.options.deliveryTimeout })
-      : await measureHttpRun(entry, ctx);
+    return await measure();
   } catch (error) {
-    ctx.log(`round ${round} · ${scenario.name} failed: ${error.message}`);
+    ctx.log(`round ${round} · ${name} failed: ${error.message}`);
     return { error: error.message };
   }
 }
 
+/** Alternating windows per paired run: about one second each, at least one. */
+const slicesFor = (options) => Math.max(1, Math.min(options.slices, Math.floor(options.duration)));
+
 /**
  * Runs `options.runs` rounds over the prepared scenarios (`bare` first) and returns every run by
- * scenario name. Within a round every HTTP scenario runs right after a bare run of its own (the
- * pair shares one quiet-machine wait), and its ratios are to that bare run: on a shared machine
- * the load of others changes within a minute, so the reference is taken seconds before, not at
- * the start of the round. A delivery run is compared with the latest bare run. A run that throws
- * is recorded with its error and the round goes on.
+ * scenario name. Within a round every HTTP scenario is measured together with the bare route in
+ * alternating windows (see `measurePair`) and its ratios are to that bare run: on a shared machine
+ * the load of others changes within seconds, so a reference taken at the start of the round, or
+ * even just before, is not the same machine. A delivery run is compared with the latest bare run.
+ * A run that throws is recorded with its error and the round goes on.
  */
 export async function runRounds(prepared, ctx) {
+  const { options, log } = ctx;
   const runs = new Map(prepared.map((entry) => [entry.scenario.name, []]));
   const bareEntry = prepared.find((entry) => entry.scenario.name === "bare");
   const settler = makeSettler(ctx);
@@ -68,22 +65,36 @@ export async function runRounds(prepared, ctx) {
     runs.get(name).push(run);
   };
   const others = prepared.filter((entry) => entry !== bareEntry);
-  for (let round = 1; round <= ctx.options.runs; round++) {
+  const slices = slicesFor(options);
+  for (let round = 1; round <= options.runs; round++) {
     let bare;
     if (!others.some((entry) => !entry.scenario.delivery)) {
       // Nothing to pair with: bare still runs once per round.
       const settle = await settler();
-      bare = { ...(await measureOnce(bareEntry, ctx, round)), settle };
+      log(`round ${round}/${options.runs} · bare: ${options.warmup} s warm-up + ${options.duration} s`);
+      bare = { ...(await attempt("bare", round, ctx, () => measureHttpRun(bareEntry, ctx))), settle };
       record("bare", bare, round, bare);
     }
     for (const entry of others) {
+      const { scenario } = entry;
       const settle = await settler();
-      if (!entry.scenario.delivery) {
-        bare = { ...(await measureOnce(bareEntry, ctx, round)), settle, pairedWith: entry.scenario.name };
-        record("bare", bare, round, bare);
+      if (scenario.delivery) {
+        const { events, seconds } = scenario.delivery;
+        log(`round ${round}/${options.runs} · ${scenario.name}: ${events} events over ${seconds} s`);
+        const delivery = { ...scenario.delivery };
+        const run = await attempt(scenario.name, round, ctx, () =>
+          runDelivery({ ...ctx, delivery, timeoutS: options.deliveryTimeout }),
+        );
+        record(scenario.name, { ...run, settle }, round, bare);
+        continue;
       }
-      const run = { ...(await measureOnce(entry, ctx, round)), settle };
-      record(entry.scenario.name, run, round, bare);
+      log(
+        `round ${round}/${options.runs} · ${scenario.name} with bare: ${options.warmup} s warm-up each, then ${slices} × (${options.duration / slices} s + ${options.duration / slices} s) alternating`,
+      );
+      const pair = await attempt(scenario.name, round, ctx, () => measurePair(bareEntry, entry, ctx, slices));
+      bare = pair.error ? pair : { ...pair.bareRun, settle, pairedWith: scenario.name };
+      record("bare", bare, round, bare);
+      record(scenario.name, pair.error ? pair : { ...pair.run, settle }, round, bare);
     }
   }
   return runs;

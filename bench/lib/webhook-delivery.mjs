@@ -11,6 +11,8 @@ import { percentile } from "./stats.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const POLL_MS = 250;
+/** An emit not answered by then counts as an emit error (and the run cannot hang on it). */
+const EMIT_TIMEOUT_MS = 60_000;
 
 /** Tenants with an enabled endpoint each, all pointing at one receiver name (one path per tenant). */
 async function seedTenants(mf, hookBase, count) {
@@ -63,6 +65,7 @@ async function emitEvents({ baseUrl, tenants, events, seconds }) {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ tenant_id: tenant.id, seq }),
+        signal: AbortSignal.timeout(EMIT_TIMEOUT_MS),
       }).then(
         async (response) => {
           if (response.status !== 201) errors++;
@@ -155,7 +158,8 @@ export async function runDelivery({
       emitErrors: emitted.errors,
       emitSeconds: emitted.emitSeconds,
       delivered,
-      missing: expected - delivered,
+      // An emit that timed out may still have produced its event; never report a negative count.
+      missing: Math.max(0, expected - delivered),
       doubled,
       stoppedBy: wait.stoppedBy,
       // Over the whole span, first emit → last receipt: the emit rate when the pipeline keeps up,

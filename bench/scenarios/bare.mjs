@@ -1,6 +1,7 @@
 /**
  * Baseline: the Worker answering before any routing or middleware (needs BENCH_BARE_ROUTE=1).
- * Always runs: right before every run of another HTTP scenario, whose figures are divided by it.
+ * Always runs: in alternating windows with every run of another HTTP scenario, whose figures are
+ * divided by it.
  */
 export default {
   name: "bare",
