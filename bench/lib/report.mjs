@@ -67,6 +67,10 @@ const COLUMNS = [
     value: (row) => num(row.kind === "http" ? row.cpuMsPerRequest.median : row.cpuMsPerEvent.median),
   },
   { title: "CPU vs bare", value: (row) => ratio(row.cpuVsBare.median) },
+  {
+    title: "others",
+    value: (row) => (isNumber(row.otherCores.median) ? row.otherCores.median.toFixed(2) : "n/a"),
+  },
   { title: "extra", align: "left", value: extraCell },
   { title: "flag", align: "left", always: true, value: flagCell },
 ];
@@ -141,7 +145,7 @@ function busyLine(rows) {
 
 /** How to read the table: one paragraph, shared by the README and results/latest.md. */
 export function howToRead(options) {
-  return `How to read it: every scenario ran ${options.runs} times, in ${options.runs} interleaved rounds, and each of its runs was measured together with the bare route, in alternating windows of about a second (bare, scenario, scenario, bare, …), so whatever else the machine did weighed on both alike; **vs bare** is the scenario's requests/s divided by the bare route's over those windows, and the table shows the median of those ratios and their **spread** (lowest–highest). A narrow spread means the ratio can be trusted on this machine; two runs, or two machines, differ only where their spreads do not overlap. The bare row's spread is its own requests/s, lowest and highest, relative to its median: how much the machine itself swung during the run. Ratios travel between machines (the load generator and workerd share the cores either way), absolute figures do not: rate/s, latencies and CPU ms are medians for this machine only; **CPU vs bare** divides a scenario's workerd CPU per request (delivery rows: per delivered event) by that of its bare run. Delivery rows: rate/s is delivered events/s (the emit rate while delivery keeps up, its capacity when it does not), p50/p99 are emit→receipt latencies.`;
+  return `How to read it: every scenario ran ${options.runs} times, in ${options.runs} interleaved rounds, and each of its runs was measured together with the bare route, in alternating windows of about a second (bare, scenario, scenario, bare, …), so whatever else the machine did weighed on both alike; **vs bare** is the scenario's requests/s divided by the bare route's over those windows, and the table shows the median of those ratios and their **spread** (lowest–highest). A narrow spread means the ratio can be trusted on this machine; two runs, or two machines, differ only where their spreads do not overlap. The bare row's spread is its own requests/s, lowest and highest, relative to its median: how much the machine itself swung during the run. Ratios travel between machines (the load generator and workerd share the cores either way), absolute figures do not: rate/s, latencies and CPU ms are medians for this machine only; **CPU vs bare** divides a scenario's workerd CPU per request (delivery rows: per delivered event) by that of its bare run. **others** is how many cores other processes used during the scenario's measured windows (median): on a shared machine that is the first thing to check, because contention slows the heavier routes more than the bare one (apikey-warm went from 0.53x with others at 0.05 cores to 0.22x with others at 1.2 cores in the same process), so ratios measured while others were busy are lower and are comparable only with runs under similar load. Delivery rows: rate/s is delivered events/s (the emit rate while delivery keeps up, its capacity when it does not), p50/p99 are emit→receipt latencies.`;
 }
 
 /**
