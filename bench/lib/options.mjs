@@ -89,3 +89,6 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
     verbose: values.verbose,
   };
 }
+
+/** Alternating windows per side of a paired run: --slices, but none shorter than a second. */
+export const slicesFor = (options) => Math.max(1, Math.min(options.slices, Math.floor(options.duration)));

@@ -1,5 +1,6 @@
 // The run's report: one table (text for the terminal, Markdown for the README and results/), the
 // machine it ran on, the bundle size and start-up time.
+import { slicesFor } from "./options.mjs";
 
 const isNumber = (value) => typeof value === "number" && Number.isFinite(value);
 
@@ -130,7 +131,7 @@ export function startupLine(startup) {
 
 /** One line on the machine and software, so a reader knows which runs are comparable. */
 export function machineLine(machine, options) {
-  return `${machine.date.slice(0, 10)} · commit \`${machine.commit}\`${machine.dirty ? " (Worker sources changed)" : ""} · ${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · workerd ${machine.workerd} · ${options.runs} rounds of ${options.warmup} s warm-up + ${options.duration} s per scenario · ${options.socket} socket`;
+  return `${machine.date.slice(0, 10)} · commit \`${machine.commit}\`${machine.dirty ? " (Worker sources changed)" : ""} · ${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · workerd ${machine.workerd} · ${options.runs} rounds; per HTTP run ${options.warmup} s warm-up, then ${options.duration} s in ${slicesFor(options)} windows alternating with the bare route · ${options.socket} socket`;
 }
 
 function busyLine(rows) {

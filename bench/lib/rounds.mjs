@@ -2,6 +2,7 @@
 // shared machine lands on every scenario of that round (and on its reference) rather than on one.
 import { measureHttpRun, measurePair } from "./http-scenario.mjs";
 import { waitForIdle, waitForQuietMachine } from "./load.mjs";
+import { slicesFor } from "./options.mjs";
 import { summarize } from "./stats.mjs";
 import { runDelivery } from "./webhook-delivery.mjs";
 
@@ -40,9 +41,6 @@ async function attempt(name, round, ctx, measure) {
     return { error: error.message };
   }
 }
-
-/** Alternating windows per paired run: about one second each, at least one. */
-const slicesFor = (options) => Math.max(1, Math.min(options.slices, Math.floor(options.duration)));
 
 /**
  * Runs `options.runs` rounds over the prepared scenarios (`bare` first) and returns every run by
