@@ -1,16 +1,20 @@
 // Load benchmark of the Worker: bundles it with wrangler, serves it with Miniflare (workerd) on
-// 127.0.0.1, drives each scenario with autocannon and reports req/s, latency and workerd CPU per
-// request. Usage: npm run bench -- [--duration 5] [--warmup 1] [--connections 32] [--only a,b]
-import { execFileSync } from "node:child_process";
+// 127.0.0.1, runs every scenario once per round (HTTP ones in alternating windows with the bare
+// route) and reports each as a ratio to the bare route of the same run: median and spread over the
+// rounds, plus req/s, latency and workerd CPU. Also the bundle size and start-up time.
+// Usage: npm run bench -- --help
 import { mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { buildWorker } from "./lib/build.mjs";
-import { clockTicksPerSecond, cpuTicks, findWorkerdPids } from "./lib/cpu.mjs";
-import { autocannonOptions, percentile, preflight, runAutocannon, waitForIdle } from "./lib/load.mjs";
-import { flagFor, markdownReport, textTable } from "./lib/report.mjs";
-import { runWebhookDelivery, webhookDeliveryTable } from "./lib/webhook-delivery.mjs";
+import { bundleSize, wranglerStartup } from "./lib/bundle.mjs";
+import { clockTicksPerSecond, findWorkerdPids } from "./lib/cpu.mjs";
+import { prepareHttpScenario } from "./lib/http-scenario.mjs";
+import { machineInfo } from "./lib/machine.mjs";
+import { parseOptions, usage } from "./lib/options.mjs";
+import { updateReadme } from "./lib/readme.mjs";
+import { bundleLine, howToRead, markdownSection, startupLine, textTable } from "./lib/report.mjs";
+import { runRounds, summarizeScenario } from "./lib/rounds.mjs";
+import { measureStartup } from "./lib/startup.mjs";
 import { applyMigrations, startWorker } from "./lib/worker.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
 import apikeyWarm from "./scenarios/apikey-warm.mjs";
@@ -18,159 +22,109 @@ import bare from "./scenarios/bare.mjs";
 import health from "./scenarios/health.mjs";
 import login from "./scenarios/login.mjs";
 import stripeIngest from "./scenarios/stripe-ingest.mjs";
+import webhooks from "./scenarios/webhooks.mjs";
+import webhooks500 from "./scenarios/webhooks-500.mjs";
 
-/** Every scenario, in run order. Add one module under scenarios/ and list it here. */
-const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold, stripeIngest];
+/** Every scenario, in run order within a round. Add a module under scenarios/ and list it here. */
+const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold, stripeIngest, webhooks, webhooks500];
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BUILD_DIR = path.join(ROOT, "bench", ".build");
 const RESULTS_DIR = path.join(ROOT, "bench", "results");
-const DEFAULT_CONNECTIONS = 32;
-
-const USAGE = `Usage: npm run bench -- [options]
-  --duration N      seconds of measured load per scenario (default 5)
-  --warmup N        seconds of unmeasured load before each scenario (default 1)
-  --connections N   concurrent connections for every scenario (default: the scenario's own, else ${DEFAULT_CONNECTIONS})
-  --only a,b        run only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")}, webhooks)
-                    webhooks: 2,000 tenant events over 10 s across 20 tenants, emit → receipt
-  --socket S        direct (default): the Worker's own workerd socket; entry: through Miniflare's
-                    entry worker, as wrangler dev serves it (one more Worker hop per request)
-  --skip-build      reuse bench/.build/index.js from an earlier run
-  --verbose         Miniflare debug logs
-  --help`;
-
-function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: "string", default: "5" },
-      warmup: { type: "string", default: "1" },
-      connections: { type: "string" },
-      only: { type: "string" },
-      socket: { type: "string", default: "direct" },
-      "skip-build": { type: "boolean", default: false },
-      verbose: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  const number = (name, min) => {
-    const value = Number(values[name]);
-    if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}`);
-    return value;
-  };
-  const only = values.only
-    ?.split(",")
-    .map((name) => name.trim())
-    .filter(Boolean);
-  const unknown =
-    only?.filter((name) => name !== "webhooks" && !SCENARIOS.some((scenario) => scenario.name === name)) ??
-    [];
-  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
-  if (!["direct", "entry"].includes(values.socket)) throw new Error("--socket must be direct or entry");
-  return {
-    help: values.help,
-    socket: values.socket,
-    duration: number("duration", 1),
-    warmup: number("warmup", 0),
-    connections: values.connections === undefined ? undefined : number("connections", 1),
-    scenarios: only ? SCENARIOS.filter((scenario) => only.includes(scenario.name)) : SCENARIOS,
-    webhooks: !only || only.includes("webhooks"),
-    skipBuild: values["skip-build"],
-    verbose: values.verbose,
-  };
-}
-
-function gitInfo() {
-  try {
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
-      cwd: ROOT,
-      encoding: "utf8",
-    }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], {
-      cwd: ROOT,
-      encoding: "utf8",
-    }).trim();
-    return { commit, dirty: dirty.length > 0 };
-  } catch {
-    return { commit: "unknown", dirty: false };
-  }
-}
 
 const log = (message) => process.stderr.write(`[bench] ${message}\n`);
 
-/** One scenario: setup, preflight, warm-up (not counted), timed run with CPU and latency capture. */
-async function runScenario(scenario, { baseUrl, mf, pids, ticksPerSecond, options }) {
-  const connections = options.connections ?? scenario.connections ?? DEFAULT_CONNECTIONS;
-  let request;
+/** Upper bound of the whole run; past it the process exits (Miniflare's exit hook stops workerd). */
+function budgetSeconds(options) {
+  let perRound = 0;
+  for (const scenario of options.scenarios) {
+    perRound += scenario.delivery
+      ? scenario.delivery.seconds + 60 + options.deliveryTimeout + options.settle + 30
+      : 2 * (options.warmup + options.duration) + options.settle + 15;
+  }
+  return 600 + options.startups * 15 + options.runs * perRound;
+}
+
+/** Bundle size (and the build itself unless --skip-build). */
+async function build(options) {
+  if (options.skipBuild) {
+    log(`reusing ${path.relative(ROOT, BUILD_DIR)}`);
+    return { entry: path.join(BUILD_DIR, "index.js"), bundleFile: null, bundle: bundleSize(BUILD_DIR) };
+  }
+  log("bundling with wrangler deploy --dry-run");
+  const built = await buildWorker({ root: ROOT, outDir: BUILD_DIR });
+  return { ...built, bundle: bundleSize(BUILD_DIR) };
+}
+
+/** Start-up figures; a failure here is reported, not fatal (the load figures do not depend on it). */
+async function startup(options, built) {
+  if (options.startups === 0) return null;
+  log(
+    `start-up: wrangler check startup, then ${options.startups} fresh starts (with an empty Worker alternating)`,
+  );
+  const wrangler = await wranglerStartup({
+    root: ROOT,
+    bundleFile: built.bundleFile,
+    profileFile: path.join(RESULTS_DIR, "worker-startup.cpuprofile"),
+    runs: Math.min(options.startups, 3),
+  });
   try {
-    request = await scenario.setup({ baseUrl, mf });
-    const probe = autocannonOptions(baseUrl, request, { duration: options.duration, connections });
-    await preflight(probe);
+    const timed = await measureStartup({
+      root: ROOT,
+      scriptPath: built.entry,
+      socket: options.socket,
+      starts: options.startups,
+      log,
+    });
+    return { ...timed, wrangler };
   } catch (error) {
-    throw new Error(`setup of scenario "${scenario.name}" failed: ${error.message}`, { cause: error });
+    log(`start-up measurement failed: ${error.message}`);
+    return null;
   }
+}
 
-  if (options.warmup > 0) {
-    await runAutocannon(autocannonOptions(baseUrl, request, { duration: options.warmup, connections }));
+/** Seeds and sets up every selected HTTP scenario once; delivery scenarios need nothing up front. */
+async function prepare(options, ctx) {
+  const prepared = [];
+  const notRun = [];
+  for (const scenario of options.scenarios) {
+    if (scenario.delivery) {
+      prepared.push({ scenario });
+      continue;
+    }
+    try {
+      prepared.push(await prepareHttpScenario(scenario, { ...ctx, options, log }));
+    } catch (error) {
+      if (scenario.name === "bare") throw error;
+      log(error.message);
+      notRun.push({ name: scenario.name, description: scenario.description, error: error.message });
+    }
   }
-  await waitForIdle(pids);
+  return { prepared, notRun };
+}
 
-  const latencies = [];
-  const ticksBefore = pids.length > 0 ? cpuTicks(pids) : 0;
-  const clientBefore = process.cpuUsage();
-  const result = await runAutocannon(
-    autocannonOptions(baseUrl, request, { duration: options.duration, connections }),
-    (_status, responseTime) => latencies.push(responseTime),
-  );
-  const clientCpu = process.cpuUsage(clientBefore);
-  await waitForIdle(pids);
-  const ticks = pids.length > 0 ? cpuTicks(pids) - ticksBefore : null;
-
-  latencies.sort((a, b) => a - b);
-  const completed = result.requests.total;
-  const sent = result.requests.sent;
-  const statusCodes = Object.fromEntries(
-    Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]),
-  );
-  const row = {
-    name: scenario.name,
-    description: scenario.description,
-    connections,
-    durationS: result.duration,
-    completed,
-    sent,
-    rps: completed / result.duration,
-    vsBare: null,
-    p50Ms: percentile(latencies, 50),
-    p90Ms: percentile(latencies, 90),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies.at(-1) ?? Number.NaN,
-    workerdCpuTicks: ticks,
-    cpuMsPerRequest: ticks === null || sent === 0 ? null : (ticks * 1000) / ticksPerSecond / sent,
-    clientCpuMsPerRequest: completed === 0 ? null : (clientCpu.user + clientCpu.system) / 1000 / completed,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    statusCodes,
-  };
-  row.flag = flagFor(row);
-  return row;
+function writeResults(report, markdown) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const stamp = report.machine.date.replaceAll(":", "").replace(/\.\d+Z$/, "Z");
+  writeFileSync(path.join(RESULTS_DIR, "latest.json"), json);
+  writeFileSync(path.join(RESULTS_DIR, `${stamp}-${report.machine.commit}.json`), json);
+  writeFileSync(path.join(RESULTS_DIR, "latest.md"), `# Benchmark: latest run\n\n${markdown}\n`);
 }
 
 async function main() {
   let options;
   try {
-    options = parseOptions();
+    options = parseOptions(SCENARIOS);
   } catch (error) {
-    console.error(`${error.message}\n\n${USAGE}`);
+    console.error(`${error.message}\n\n${usage(SCENARIOS)}`);
     return 2;
   }
   if (options.help) {
-    console.log(USAGE);
+    console.log(usage(SCENARIOS));
     return 0;
   }
-
-  // Hard bound: whatever hangs, the process ends (the exit hook of Miniflare stops workerd).
-  const budgetS =
-    90 + options.scenarios.length * (options.duration + options.warmup + 20) + (options.webhooks ? 60 : 0);
+  const budgetS = budgetSeconds(options);
   setTimeout(() => {
     console.error(`[bench] gave up after ${budgetS} s`);
     process.exit(1);
@@ -186,17 +140,13 @@ async function main() {
   process.once("SIGTERM", stop);
 
   try {
-    const scriptPath = path.join(BUILD_DIR, "index.js");
-    if (options.skipBuild) {
-      log(`reusing ${path.relative(ROOT, scriptPath)}`);
-    } else {
-      log("bundling with wrangler deploy --dry-run");
-      await buildWorker({ root: ROOT, outDir: BUILD_DIR });
-    }
+    const machine = machineInfo(ROOT);
+    const built = await build(options);
+    const startupFigures = await startup(options, built);
 
     const started = await startWorker({
       root: ROOT,
-      scriptPath,
+      scriptPath: built.entry,
       socket: options.socket,
       verbose: options.verbose,
     });
@@ -206,50 +156,53 @@ async function main() {
     log(
       `workerd serving on ${baseUrl} (${options.socket} socket); ${statements} migration statements applied`,
     );
-
     const pids = findWorkerdPids();
     const ticksPerSecond = clockTicksPerSecond();
-    if (pids.length === 0) log("WARNING: workerd process not found under this process; CPU ms/req is n/a");
-    else log(`workerd pid ${pids.join(", ")}; ${ticksPerSecond} clock ticks/s`);
+    if (pids.length === 0) log("WARNING: workerd process not found under this process; CPU figures are n/a");
 
-    const rows = [];
-    for (const scenario of options.scenarios) {
-      log(`${scenario.name}: ${options.warmup} s warm-up + ${options.duration} s`);
-      rows.push(await runScenario(scenario, { baseUrl, mf, pids, ticksPerSecond, options }));
-    }
-    const webhooks = options.webhooks ? await runWebhookDelivery({ mf, baseUrl, log }) : null;
-    const bareRow = rows.find((row) => row.name === "bare");
-    for (const row of rows) row.vsBare = bareRow ? row.rps / bareRow.rps : null;
-
-    const meta = {
-      date: new Date().toISOString(),
-      ...gitInfo(),
-      node: process.versions.node,
-      cpus: os.availableParallelism(),
-      clockTicks: ticksPerSecond,
-      duration: options.duration,
-      warmup: options.warmup,
-      socket: options.socket,
-      cpuMeasure:
-        "workerd utime+stime from the start of the timed window until workerd is idle again, / requests sent in the window; warm-up excluded",
-    };
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(
-      path.join(RESULTS_DIR, "latest.json"),
-      `${JSON.stringify({ meta, results: rows, webhooks }, null, 2)}\n`,
+    const ctx = { baseUrl, mf, pids, ticksPerSecond, options, log };
+    const { prepared, notRun } = await prepare(options, ctx);
+    const runs = await runRounds(prepared, ctx);
+    const summaries = prepared.map((entry) => summarizeScenario(entry, runs.get(entry.scenario.name)));
+    const rows = options.scenarios.map(
+      (scenario) =>
+        summaries.find((row) => row.name === scenario.name) ??
+        notRun.find((row) => row.name === scenario.name),
     );
-    writeFileSync(path.join(RESULTS_DIR, "latest.md"), markdownReport(meta, rows));
 
+    const section = markdownSection({
+      machine,
+      options,
+      rows,
+      bundle: built.bundle,
+      startup: startupFigures,
+    });
+    const settings = { ...options, scenarios: options.scenarios.map((scenario) => scenario.name) };
+    const runsByScenario = Object.fromEntries(runs);
+    writeResults(
+      {
+        machine: { ...machine, clockTicks: ticksPerSecond },
+        settings,
+        bundle: built.bundle,
+        wranglerUpload: built.wranglerUpload ?? null,
+        startup: startupFigures,
+        scenarios: rows,
+        runs: runsByScenario,
+      },
+      section,
+    );
+    const failed = notRun.length > 0 || summaries.some((row) => row.failedRuns.length === row.runs);
+    const writeReadme = options.readme ?? (options.complete && !failed);
+    if (writeReadme && updateReadme(path.join(ROOT, "README.md"), section))
+      log("README.md updated between the bench markers");
+
+    const plain = (markdown) => markdown.replaceAll("**", "").replaceAll("`", "");
     console.log(`\n${textTable(rows)}\n`);
     console.log(
-      `CPU ms/req: workerd user+system CPU per request (timed window only). Results: bench/results/latest.{json,md}`,
+      plain(`${howToRead(options)}\n\n${bundleLine(built.bundle)}\n${startupLine(startupFigures)}`),
     );
-    if (webhooks) console.log(`\n${webhookDeliveryTable(webhooks)}\n`);
-    const flagged = rows.filter((row) => row.flag !== "ok");
-    if (flagged.length > 0) {
-      console.log(`WARNING: ${flagged.map((row) => `${row.name} (${row.flag})`).join(", ")}`);
-    }
-    return 0;
+    console.log(`\nResults: bench/results/latest.{json,md}`);
+    return failed ? 1 : 0;
   } catch (error) {
     console.error(`[bench] FAILED: ${error.stack ?? error}`);
     return 1;

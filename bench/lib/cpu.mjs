@@ -66,3 +66,53 @@ export function cpuTicks(pids) {
   }
   return total;
 }
+
+/**
+ * Busy CPU ticks of the whole machine (all cores: user, nice, system, irq, softirq, steal from
+ * the first line of /proc/stat), or null where /proc/stat is unreadable. With the workerd ticks and
+ * this process's own CPU it tells how much other processes took during a window: a benchmark on a
+ * shared machine should say when it was not alone.
+ */
+export function machineBusyTicks() {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
+    const [, user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    return user + nice + system + irq + softirq + (steal || 0);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts a CPU window over workerd, this process (load generator and receiver) and the rest of
+ * the machine; `stop()` returns the ticks each used, converted to milliseconds.
+ */
+export function cpuWindow(pids, ticksPerSecond) {
+  const toMs = (ticks) => (ticks * 1000) / ticksPerSecond;
+  const workerdBefore = pids.length > 0 ? cpuTicks(pids) : null;
+  const machineBefore = machineBusyTicks();
+  const selfBefore = process.cpuUsage();
+  const startedAt = performance.now();
+  return {
+    stop() {
+      const wallMs = performance.now() - startedAt;
+      const self = process.cpuUsage(selfBefore);
+      const selfMs = (self.user + self.system) / 1000;
+      const workerdTicks = workerdBefore === null ? null : cpuTicks(pids) - workerdBefore;
+      const machineAfter = machineBusyTicks();
+      const machineMs =
+        machineBefore === null || machineAfter === null ? null : toMs(machineAfter - machineBefore);
+      const workerdMs = workerdTicks === null ? null : toMs(workerdTicks);
+      const otherMs =
+        machineMs === null || workerdMs === null ? null : Math.max(0, machineMs - workerdMs - selfMs);
+      return {
+        wallMs,
+        workerdTicks,
+        workerdMs,
+        selfMs,
+        otherMs,
+        otherCores: otherMs === null ? null : otherMs / wallMs,
+      };
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import autocannon from "autocannon";
-import { cpuTicks } from "./cpu.mjs";
+import { cpuTicks, cpuWindow } from "./cpu.mjs";
 
 /** Autocannon options for one scenario: its request description plus the harness settings. */
 export function autocannonOptions(baseUrl, request, { duration, connections }) {
@@ -51,13 +51,6 @@ export function runAutocannon(options, onResponse) {
   });
 }
 
-/** Nearest-rank percentile of a sorted array. */
-export function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -76,4 +69,26 @@ export async function waitForIdle(pids, { intervalMs = 100, quietSamples = 3, ma
     quiet = now - last <= 1 ? quiet + 1 : 0;
     last = now;
   }
+}
+
+/**
+ * On a shared machine, waits (at most `maxMs`) until processes other than workerd and this one
+ * use less than `thresholdCores` over a one-second sample, so a burst of someone else's build does
+ * not land in a measured window. Returns how long it waited and the last sample; the run goes on
+ * either way and records both.
+ */
+export async function waitForQuietMachine(
+  pids,
+  ticksPerSecond,
+  { maxMs, thresholdCores = 0.25, sampleMs = 1000 },
+) {
+  const started = Date.now();
+  let otherCores = null;
+  while (true) {
+    const window = cpuWindow(pids, ticksPerSecond);
+    await sleep(sampleMs);
+    otherCores = window.stop().otherCores;
+    if (otherCores === null || otherCores < thresholdCores || Date.now() - started >= maxMs) break;
+  }
+  return { waitedS: (Date.now() - started) / 1000, otherCores };
 }

@@ -59,9 +59,10 @@ export function workerOptionsFromWrangler({ root, scriptPath }) {
  * Worker on its own workerd socket at 127.0.0.1:<free port>, as production has no proxy in front;
  * `"entry"` goes through Miniflare's entry worker (what `wrangler dev` serves: adds
  * CF-Connecting-IP, `request.cf`, pretty errors), a second Worker hop per request.
+ * Resolves once workerd answers; `workerOptions` as `workerOptionsFromWrangler` returns them.
  */
-export async function startWorker({ root, scriptPath, socket = "direct", verbose = false }) {
-  const worker = workerOptionsFromWrangler({ root, scriptPath });
+export async function launchMiniflare(workerOptions, { socket = "direct", verbose = false } = {}) {
+  const worker = { ...workerOptions };
   if (socket === "direct") worker.unsafeDirectSockets = [{ host: "127.0.0.1", port: 0 }];
   // Wrangler produces options in Miniflare's v4 shape; Miniflare 5 converts them (the dev
   // registry stays off: nothing else needs to discover this instance).
@@ -77,7 +78,14 @@ export async function startWorker({ root, scriptPath, socket = "direct", verbose
     }),
   );
   const url = socket === "direct" ? await mf.unsafeGetDirectURL(worker.name) : await mf.ready;
-  return { mf, baseUrl: url.origin, workerOptions: worker };
+  return { mf, baseUrl: url.origin };
+}
+
+/** Reads wrangler.toml and starts the bundled Worker (see `launchMiniflare`). */
+export async function startWorker({ root, scriptPath, socket = "direct", verbose = false }) {
+  const workerOptions = workerOptionsFromWrangler({ root, scriptPath });
+  const { mf, baseUrl } = await launchMiniflare(workerOptions, { socket, verbose });
+  return { mf, baseUrl, workerOptions };
 }
 
 /** Splits drizzle migration files into statements (separated by `--> statement-breakpoint`). */

@@ -10,9 +10,12 @@ const KEYS = 100;
  */
 export default {
   name: "apikey-warm",
-  description: "GET /api/v1/auth/tenants/verify/ with 100 secret keys, isolate cache warm",
-  async setup({ mf }) {
-    const keys = await seedSecretKeys(mf, KEYS);
+  description:
+    "`GET /api/v1/auth/tenants/verify/` with a secret key: format, SHA-256, edge record from the isolate cache, revocation/expiry, suspension gate, rate limit, last-used bookkeeping (100 pro-tier keys in rotation)",
+  async seed({ mf }) {
+    return seedSecretKeys(mf, KEYS);
+  },
+  async setup({ seeded: keys }) {
     return {
       requests: keys.map((key) => ({
         method: "GET",

@@ -1,7 +1,7 @@
 /** The cheapest real route: full Hono app and middleware stack, no storage. */
 export default {
   name: "health",
-  description: "GET /health through the full middleware stack, no D1 or KV",
+  description: "`GET /health` through the whole middleware stack, no storage",
   async setup() {
     return { method: "GET", path: "/health" };
   },

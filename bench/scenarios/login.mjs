@@ -7,7 +7,8 @@ const CREDENTIALS = { email: "bench-owner@example.com", password: "BenchPass1234
  */
 export default {
   name: "login",
-  description: "POST /api/v1/auth/tenants/login/ with valid credentials (PBKDF2, CPU heavy)",
+  description:
+    "`POST /api/v1/auth/tenants/login/` with valid credentials: one D1 batch, PBKDF2 (100k iterations), one D1 batch",
   // CPU-bound in one isolate: more connections only add queueing latency.
   connections: 8,
   async setup({ baseUrl }) {

@@ -9,7 +9,8 @@ const SECRET = "whsec_bench_platform"; // STRIPE_WEBHOOK_SECRET in bench/lib/wor
  */
 export default {
   name: "stripe-ingest",
-  description: "POST /webhooks/stripe with a freshly signed event per request (verify + record + enqueue)",
+  description:
+    "`POST /webhooks/stripe`, a freshly signed event per request: verify + enqueue + 200 (the consumer's batched record-once insert runs in the same workerd and counts in its CPU)",
   async setup() {
     return {
       requests: [
