@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { refreshTenantKeyRecords } from "../../src/modules/api-keys/api-keys.service";
 import { testContext } from "../context";
+import { eventually } from "../eventually";
 import { call, expectError, registerTeam } from "../harness";
 
 const KEYS = "/api/v1/auth/tenants/api-keys/";
@@ -217,14 +218,14 @@ describe("revoke", () => {
     expect(audit).toEqual({ reason: "Security incident - suspected key leak", actor_type: "user" });
 
     // Using a revoked key is audited too (off the response path).
-    let used: { n: number } | null = null;
-    for (let i = 0; i < 50 && !used?.n; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      used = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = ?")
+    await eventually(async () => {
+      const used = await env.DB.prepare(
+        "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = ?",
+      )
         .bind(tenantId, "api_key.used_after_revoke")
         .first<{ n: number }>();
-    }
-    expect(used?.n).toBeGreaterThan(0);
+      expect(used?.n).toBeGreaterThan(0);
+    });
   });
 
   it("works with DELETE too, and refuses when nothing is left to revoke", async () => {
