@@ -309,36 +309,3 @@ describe("suspended tenants and rate limits", () => {
     throw new Error("two window boundaries in a row");
   });
 });
-
-describe("GET /audit-log/", () => {
-  it("lists the tenant's key events newest first with cursor pagination, for owners only", async () => {
-    const team = await registerTeam();
-    await call(`${KEYS}regenerate/`, { token: team.tokens.owner, body: { key_type: "test", confirm: true } });
-    const first = await call("/api/v1/auth/tenants/audit-log/?action=api_keys&limit=1", {
-      token: team.tokens.owner,
-    });
-    expect(first.status).toBe(200);
-    expect(first.body.data).toHaveLength(1);
-    expect(first.body.data[0]).toMatchObject({ action: "api_keys.regenerated", actor: { type: "user" } });
-    expect(first.body.has_more).toBe(true);
-    const second = await call(
-      `/api/v1/auth/tenants/audit-log/?action=api_keys&limit=1&cursor=${first.body.next_cursor}`,
-      {
-        token: team.tokens.owner,
-      },
-    );
-    expect(second.body.data[0].action).toBe("api_keys.created");
-    expect(second.body.has_more).toBe(false);
-
-    expectError(
-      await call("/api/v1/auth/tenants/audit-log/", { token: team.tokens.admin }),
-      403,
-      "forbidden",
-    );
-    expectError(
-      await call("/api/v1/auth/tenants/audit-log/?cursor=%%%", { token: team.tokens.owner }),
-      400,
-      "validation_error",
-    );
-  });
-});
