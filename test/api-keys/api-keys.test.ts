@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { refreshTenantKeyRecords } from "../../src/modules/api-keys/api-keys.service";
 import { testContext } from "../context";
+import { eventually } from "../eventually";
 import { call, expectError, registerTeam } from "../harness";
 
 const KEYS = "/api/v1/auth/tenants/api-keys/";
@@ -217,14 +218,14 @@ describe("revoke", () => {
     expect(audit).toEqual({ reason: "Security incident - suspected key leak", actor_type: "user" });
 
     // Using a revoked key is audited too (off the response path).
-    let used: { n: number } | null = null;
-    for (let i = 0; i < 50 && !used?.n; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      used = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = ?")
+    await eventually(async () => {
+      const used = await env.DB.prepare(
+        "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = ?",
+      )
         .bind(tenantId, "api_key.used_after_revoke")
         .first<{ n: number }>();
-    }
-    expect(used?.n).toBeGreaterThan(0);
+      expect(used?.n).toBeGreaterThan(0);
+    });
   });
 
   it("works with DELETE too, and refuses when nothing is left to revoke", async () => {
@@ -306,38 +307,5 @@ describe("suspended tenants and rate limits", () => {
       return;
     }
     throw new Error("two window boundaries in a row");
-  });
-});
-
-describe("GET /audit-log/", () => {
-  it("lists the tenant's key events newest first with cursor pagination, for owners only", async () => {
-    const team = await registerTeam();
-    await call(`${KEYS}regenerate/`, { token: team.tokens.owner, body: { key_type: "test", confirm: true } });
-    const first = await call("/api/v1/auth/tenants/audit-log/?action=api_keys&limit=1", {
-      token: team.tokens.owner,
-    });
-    expect(first.status).toBe(200);
-    expect(first.body.data).toHaveLength(1);
-    expect(first.body.data[0]).toMatchObject({ action: "api_keys.regenerated", actor: { type: "user" } });
-    expect(first.body.has_more).toBe(true);
-    const second = await call(
-      `/api/v1/auth/tenants/audit-log/?action=api_keys&limit=1&cursor=${first.body.next_cursor}`,
-      {
-        token: team.tokens.owner,
-      },
-    );
-    expect(second.body.data[0].action).toBe("api_keys.created");
-    expect(second.body.has_more).toBe(false);
-
-    expectError(
-      await call("/api/v1/auth/tenants/audit-log/", { token: team.tokens.admin }),
-      403,
-      "forbidden",
-    );
-    expectError(
-      await call("/api/v1/auth/tenants/audit-log/?cursor=%%%", { token: team.tokens.owner }),
-      400,
-      "validation_error",
-    );
   });
 });

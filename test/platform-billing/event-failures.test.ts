@@ -7,7 +7,7 @@ import type { QueueMessage } from "../../src/queue/messages";
 import { testContext } from "../context";
 import { registerTenant, unique } from "../harness";
 import { connectTenant } from "../stripe-double";
-import { nowSeconds, processed, stripeEvent } from "./helpers";
+import { nowSeconds, stripeEvent, stripeEventRows } from "./helpers";
 
 type StripeMessage = QueueMessage & { event_id: string; endpoint?: string; payload?: string };
 
@@ -125,6 +125,6 @@ describe("Stripe ingestion", () => {
     expect(await ingestStripeEvent(deps, "platform", event as never, raw)).toEqual({ duplicate: true });
     expect(sent).toHaveLength(1);
     // Nothing of this fake hand-off reached the real queue.
-    expect(await processed([event.id], 10)).toEqual({});
+    expect(await stripeEventRows([event.id])).toEqual({});
   });
 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { expect } from "vitest";
+import { eventually } from "../eventually";
 import { call, unique } from "../harness";
 import { doubleUrl } from "../stripe-double";
 
@@ -50,26 +51,34 @@ export async function sendSigned(
   });
 }
 
-/** Waits until every event is processed (or ignored, or failed) by the consumer and coordinator. */
-export async function processed(
-  eventIds: string[],
-  timeoutMs = 10_000,
-): Promise<Record<string, { status: string; outcome: string | null }>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await env.DB.prepare(
-      `SELECT id, status, outcome FROM stripe_events WHERE id IN (${eventIds.map(() => "?").join(",")})`,
-    )
-      .bind(...eventIds)
-      .all<{ id: string; status: string; outcome: string | null }>();
-    const done = rows.results.filter((row) => row.status !== "received");
-    if (done.length === eventIds.length || Date.now() > deadline) {
-      return Object.fromEntries(
-        rows.results.map((row) => [row.id, { status: row.status, outcome: row.outcome }]),
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+type StripeEventRows = Record<string, { status: string; outcome: string | null }>;
+
+/** The `stripe_events` rows of these ids as they are now (an id never recorded is absent). */
+export async function stripeEventRows(eventIds: string[]): Promise<StripeEventRows> {
+  const rows = await env.DB.prepare(
+    `SELECT id, status, outcome FROM stripe_events WHERE id IN (${eventIds.map(() => "?").join(",")})`,
+  )
+    .bind(...eventIds)
+    .all<{ id: string; status: string; outcome: string | null }>();
+  return Object.fromEntries(
+    rows.results.map((row) => [row.id, { status: row.status, outcome: row.outcome }]),
+  );
+}
+
+/**
+ * Waits until every event is processed (or ignored, or failed) by the consumer and coordinator,
+ * and returns their rows; fails naming the events still waiting when the time is up.
+ */
+export function processed(eventIds: string[], timeoutMs = 10_000): Promise<StripeEventRows> {
+  return eventually(
+    async () => {
+      const rows = await stripeEventRows(eventIds);
+      const waiting = eventIds.filter((id) => (rows[id]?.status ?? "received") === "received");
+      expect(waiting, "Stripe events not processed yet").toEqual([]);
+      return rows;
+    },
+    { timeoutMs },
+  );
 }
 
 async function stripePost(path: string, params: Record<string, string>) {

@@ -1,0 +1,125 @@
+/**
+ * Cross-tenant fixtures of the shared security suite (test/security/cross-tenant.test.ts).
+ *
+ * Every route whose path has a parameter (`/api/v1/auth/plans/{id}`) must either have a fixture
+ * here or an exemption (with its reason) in EXEMPT below; the suite fails otherwise. For each such
+ * route and method the suite:
+ *   1. calls `create(a)` to make one resource in tenant A and get its id (once per route and
+ *      method, so a check that deletes does not spoil another);
+ *   2. calls the route with that id as tenant B: a user of the first role the route admits, and
+ *      each of B's API keys the route takes; every answer must be 404 `not_found`;
+ *   3. calls it as tenant A with the same role (and A's keys): at least one 2xx, which proves the
+ *      id was real, so the 404 of step 2 came from the tenant check.
+ *
+ * Shape of an entry:
+ *   FIXTURES["<path as in the OpenAPI document>"] = {
+ *     create: (a: SecurityTenant) => Promise<string | Record<string, string>>,
+ *       // the parameter's value; an object { param: value } when the path has several
+ *     body?: { POST?: unknown; PATCH?: unknown; PUT?: unknown; DELETE?: unknown },
+ *       // a valid body per method, for routes that validate it before looking the resource up
+ *   }
+ * Each path needs its own entry (sub-actions too), but entries share their `create`:
+ *
+ *   const customer = async (a: SecurityTenant) =>
+ *     (await created("/api/v1/auth/customers/", a.tokens.owner, { email: "c@example.com" })).id;
+ *   FIXTURES["/api/v1/auth/customers/{id}"] = { create: customer, body: { PATCH: { name: "New" } } };
+ *   FIXTURES["/api/v1/auth/customers/{id}/archive"] = { create: customer };
+ *
+ * `a` is a team (one logged-in user per role, `a.tokens[role]`, `a.userIds[role]`) with its four
+ * API keys in full (`a.keys.test_secret`, ...). Helpers below: `created()` posts and expects 201,
+ * `unlimited()` lifts A's usage limits and `connectedTenant()`
+ * connects its Stripe account, each once.
+ */
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { emitTenantEvent } from "../../src/modules/webhooks/events.service";
+import { testContext } from "../context";
+import { eventually } from "../eventually";
+import { call, PASSWORD, unique } from "../harness";
+import { connectTenant } from "../stripe-double";
+import type { SecurityTenant } from "./tenants";
+
+export interface Fixture {
+  create: (a: SecurityTenant) => Promise<string | Record<string, string>>;
+  body?: Partial<Record<"POST" | "PATCH" | "PUT" | "DELETE", unknown>>;
+}
+
+/** Posts `body` to `path` as `token`, expects 201 and returns the body. */
+// biome-ignore lint/suspicious/noExplicitAny: fixtures read arbitrary JSON bodies
+export async function created(path: string, token: string, body: unknown): Promise<Record<string, any>> {
+  const res = await call(path, { token, body });
+  expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(201);
+  return res.body;
+}
+
+const once = new Map<string, Promise<void>>();
+function memo(key: string, run: () => Promise<void>): Promise<void> {
+  let done = once.get(key);
+  if (!done) {
+    done = run();
+    once.set(key, done);
+  }
+  return done;
+}
+
+/** Lifts the tenant's usage limits (users, plans) once: the suite makes one resource per check. */
+export const unlimited = (a: SecurityTenant) =>
+  memo(`tier:${a.tenantId}`, async () => {
+    await env.DB.prepare("UPDATE tenants SET subscription_tier = 'pro' WHERE id = ?").bind(a.tenantId).run();
+  });
+
+/** Connects the tenant's Stripe account once (and lifts its limits). */
+export const connectedTenant = (a: SecurityTenant) =>
+  memo(`stripe:${a.tenantId}`, async () => {
+    await unlimited(a);
+    await connectTenant(a.tokens.owner);
+  });
+
+const plan = async (a: SecurityTenant) => {
+  await connectedTenant(a);
+  const body = { name: unique("Plan "), price_cents: 1500, currency: "usd", billing_interval: "month" };
+  return (await created("/api/v1/auth/plans/", a.tokens.owner, body)).id as string;
+};
+
+const user = async (a: SecurityTenant) => {
+  await unlimited(a);
+  const body = { email: `${unique("member")}@example.com`, role: "developer", password: PASSWORD };
+  return (await created("/api/v1/auth/tenants/users/", a.tokens.owner, body)).user.id as string;
+};
+
+/** An event of A's whose delivery is settled (skipped: A has no endpoint), so it can be resent. */
+const webhookEvent = async (a: SecurityTenant) => {
+  const event = await emitTenantEvent(testContext(), {
+    tenantId: a.tenantId,
+    type: "plan.created",
+    object: { id: "plan_fixture" },
+  });
+  await eventually(async () => {
+    const row = await env.DB.prepare("SELECT status FROM webhook_events WHERE id = ?")
+      .bind(event.id)
+      .first<{ status: string }>();
+    expect(row?.status).not.toBe("pending");
+  });
+  return event.id;
+};
+
+export const FIXTURES: Record<string, Fixture> = {
+  "/api/v1/auth/tenants/users/{id}": { create: user, body: { PATCH: { role: "billing" } } },
+  "/api/v1/auth/plans/{id}": { create: plan, body: { PATCH: { description: "Changed" } } },
+  "/api/v1/auth/plans/{id}/duplicate": {
+    create: plan,
+    body: { POST: { name: unique("Copy "), price_cents: 2500 } },
+  },
+  "/api/v1/auth/tenants/webhooks/deliveries/{event_id}": { create: webhookEvent },
+  "/api/v1/auth/tenants/webhooks/deliveries/{event_id}/resend": { create: webhookEvent },
+};
+
+/** Parameterized routes that need no cross-tenant fixture, each with the reason. */
+export const EXEMPT: Record<string, string> = {
+  "/api/v1/admin/plans/{id}": "operator route: platform plans belong to the platform, not to a tenant",
+  "/api/v1/admin/tenants/{id}": "operator route: the operator sees every tenant by design",
+  "/api/v1/admin/stripe-events/{id}":
+    "operator route: the operator sees every tenant's Stripe events by design",
+  "/api/v1/admin/stripe-events/{id}/retry":
+    "operator route: the operator retries any tenant's Stripe event by design",
+};
