@@ -103,7 +103,66 @@ const webhookEvent = async (a: SecurityTenant) => {
   return event.id;
 };
 
+const customer = async (a: SecurityTenant) => {
+  await connectedTenant(a);
+  return (await created("/api/v1/auth/customers/", a.tokens.owner, { email: `${unique("c")}@example.com` }))
+    .id as string;
+};
+
+/** A customer with a saved card, and the card's id. */
+const customerWithCard = async (a: SecurityTenant) => {
+  const id = await customer(a);
+  const card = await created(`/api/v1/auth/customers/${id}/payment-methods/`, a.tokens.owner, {
+    payment_method: "pm_card_visa",
+  });
+  return { id, payment_method: card.id as string };
+};
+
+/** A subscription (waiting for its first payment: every verb applies to it or answers 409). */
+const subscription = async (a: SecurityTenant) => {
+  const customerId = await customer(a);
+  const planId = await plan(a);
+  return (
+    await created("/api/v1/auth/subscriptions/", a.tokens.owner, { customer: customerId, plan: planId })
+  ).id as string;
+};
+
+/** A subscription in the state a verb needs (`cancel` scheduled for resume, `pause`d for unpause). */
+const subscriptionAfter = (verb: "cancel" | "pause") => async (a: SecurityTenant) => {
+  const id = await subscription(a);
+  const res = await call(`/api/v1/auth/subscriptions/${id}/${verb}/`, {
+    token: a.tokens.owner,
+    method: "POST",
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return id;
+};
+
 export const FIXTURES: Record<string, Fixture> = {
+  "/api/v1/auth/customers/{id}": {
+    create: customer,
+    body: { PATCH: { name: "New" }, POST: { name: "New" } },
+  },
+  "/api/v1/auth/customers/{id}/setup-intent": { create: customer },
+  "/api/v1/auth/customers/{id}/payment-methods": {
+    create: customer,
+    body: { POST: { payment_method: "pm_card_visa" } },
+  },
+  "/api/v1/auth/customers/{id}/payment-methods/{payment_method}/default": { create: customerWithCard },
+  "/api/v1/auth/customers/{id}/payment-methods/{payment_method}": { create: customerWithCard },
+  "/api/v1/auth/customers/{id}/portal-session": {
+    create: customer,
+    body: { POST: { return_url: "https://tenant.example/account" } },
+  },
+  "/api/v1/auth/subscriptions/{id}": {
+    create: subscription,
+    body: { PATCH: { quantity: 2 }, POST: { quantity: 2 } },
+  },
+  "/api/v1/auth/subscriptions/{id}/preview": { create: subscription, body: { POST: { quantity: 2 } } },
+  "/api/v1/auth/subscriptions/{id}/cancel": { create: subscription },
+  "/api/v1/auth/subscriptions/{id}/resume": { create: subscriptionAfter("cancel") },
+  "/api/v1/auth/subscriptions/{id}/pause": { create: subscription },
+  "/api/v1/auth/subscriptions/{id}/unpause": { create: subscriptionAfter("pause") },
   "/api/v1/auth/tenants/users/{id}": { create: user, body: { PATCH: { role: "billing" } } },
   "/api/v1/auth/plans/{id}": { create: plan, body: { PATCH: { description: "Changed" } } },
   "/api/v1/auth/plans/{id}/duplicate": {

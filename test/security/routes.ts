@@ -140,6 +140,7 @@ export const PUBLISHABLE_KEY_ROUTES: Record<string, string> = {
   "POST /api/v1/auth/tenants/verify": "integration check of any key",
   "GET /api/v1/auth/plans": "pricing pages list the visible plans",
   "GET /api/v1/auth/plans/{id}": "pricing pages show a visible plan",
+  "POST /api/v1/auth/checkout/sessions": "pricing page → checkout of a visible plan for a new customer",
 };
 
 /**

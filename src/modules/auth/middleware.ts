@@ -71,8 +71,12 @@ const SUSPENDED_WRITES = [
   "/api/v1/auth/tenants/api-keys/",
 ];
 
+// GET forms that write (the seeds' alias of POST .../stripe/connect starts onboarding).
+const WRITING_GETS = ["/api/v1/auth/tenants/stripe/connect"];
+
 function allowedWhileSuspended(method: string, path: string): boolean {
-  return method === "GET" || method === "HEAD" || SUSPENDED_WRITES.some((prefix) => path.startsWith(prefix));
+  const read = (method === "GET" || method === "HEAD") && !WRITING_GETS.some((prefix) => path.startsWith(prefix));
+  return read || SUSPENDED_WRITES.some((prefix) => path.startsWith(prefix));
 }
 
 /** Lets through only users whose role is one of `roles` (403 otherwise; use after requireUser). */

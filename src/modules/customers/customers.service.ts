@@ -200,8 +200,9 @@ function commit(
  * refusal changes nothing here), then D1; if D1 fails, Stripe's customer is put back.
  */
 export async function updateCustomer(ctx: RequestContext, idOrExternal: string, input: CustomerInput) {
-  const scope = writeScope(ctx);
+  // Found first: a key of the other mode gets 404 for an object it cannot see, as reads do.
   const current = await activeCustomer(ctx, idOrExternal);
+  const scope = writeScope(ctx);
   if (current.livemode !== scope.livemode) throw notFound("Customer");
   if (input.external_id) await assertExternalIdFree(ctx, scope, input.external_id, current.id);
   const tenant = await connectedTenant(ctx, scope.tenantId, "changing customers");
@@ -257,8 +258,8 @@ export async function updateCustomer(ctx: RequestContext, idOrExternal: string, 
 
 /** Deletes the customer at Stripe (which cancels its subscriptions there); the mirror keeps it as `deleted`. */
 export async function deleteCustomer(ctx: RequestContext, idOrExternal: string) {
-  const scope = writeScope(ctx);
   const current = await findCustomer(ctx, idOrExternal);
+  const scope = writeScope(ctx);
   if (current.livemode !== scope.livemode) throw notFound("Customer");
   if (current.status === "deleted") return current;
   const tenant = await connectedTenant(ctx, scope.tenantId, "deleting customers");

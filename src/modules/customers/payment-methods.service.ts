@@ -11,8 +11,8 @@ import { activeCustomer, findCustomer } from "./customers.service";
 
 /** A customer the caller may bill, with the tenant's connected account it lives on. */
 async function billable(ctx: RequestContext, idOrExternal: string, forWhat: string) {
-  const scope = writeScope(ctx);
   const customer = await activeCustomer(ctx, idOrExternal);
+  const scope = writeScope(ctx);
   if (customer.livemode !== scope.livemode) throw notFound("Customer");
   const tenant = await connectedTenant(ctx, scope.tenantId, forWhat);
   return { customer, tenant, stripeAccount: tenant.stripeConnectAccountId };

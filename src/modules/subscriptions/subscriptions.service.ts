@@ -182,8 +182,8 @@ function commit(
 
 /** The subscription, writable by the caller, with the connected account it lives on. */
 async function changeable(ctx: RequestContext, id: string, forWhat: string) {
-  const scope = writeScope(ctx);
   const row = await findSubscription(ctx, id);
+  const scope = writeScope(ctx);
   if (row.livemode !== scope.livemode) throw notFound("Subscription");
   const tenant = await connectedTenant(ctx, scope.tenantId, forWhat);
   return { row, tenant, stripeAccount: tenant.stripeConnectAccountId };
