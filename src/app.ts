@@ -14,6 +14,7 @@ import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { createLogger, errorFields } from "./lib/logger";
 import { jsonResponse } from "./lib/openapi";
 import { ADMIN_BEARER_SCHEME, adminRoutes } from "./modules/admin/admin.routes";
+import { analyticsRoutes } from "./modules/analytics/analytics.routes";
 import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
@@ -113,6 +114,7 @@ export function createApp() {
   app.route("/", customersRoutes);
   app.route("/", subscriptionsRoutes);
   app.route("/", checkoutRoutes);
+  app.route("/", analyticsRoutes);
   app.route("/", webhooksRoutes);
   app.route("/", stripeEventsRoutes);
   app.route("/", subscriptionRoutes);

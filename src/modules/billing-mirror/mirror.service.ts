@@ -2,6 +2,7 @@ import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow, TenantRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
+import { AnalyticsRun } from "../analytics/analytics-run";
 import { serializeCheckout } from "../checkout/checkout.schemas";
 import { serializeCustomer } from "../customers/customers.schemas";
 import { serializeInvoice } from "../invoices/invoices.schemas";
@@ -56,13 +57,17 @@ export function isMirrorEvent(type: string): boolean {
 /** One run of mirror events: what it decided, for the run's single D1 batch. */
 export class MirrorRun {
   readonly events: PreparedEvent[] = [];
+  /** What the run's events add to the tenant's analytics (MRR states, payments). */
+  readonly analytics: AnalyticsRun;
 
   constructor(
     readonly ctx: RequestContext,
     readonly tenant: TenantRow,
     readonly state: MirrorState,
     readonly stripeAccount: string | null,
-  ) {}
+  ) {
+    this.analytics = new AnalyticsRun(ctx, tenant.id);
+  }
 
   emit(type: string, object: unknown, livemode: boolean) {
     this.events.push(
@@ -244,6 +249,17 @@ async function applySubscription(run: MirrorRun, event: StripeEventLike, object:
     run.emit("subscription.trial_will_end", serializeSubscription(current), current.livemode);
     return "notified: subscription.trial_will_end";
   }
+  // Every snapshot is a point of the subscription's MRR history, even one older than the mirror.
+  const asOfEvent = subscriptionRow(run, current, object, event.created);
+  run.analytics.addSnapshot({
+    subscriptionId: asOfEvent.id,
+    customerId: asOfEvent.customerId,
+    planId: asOfEvent.planId,
+    livemode: asOfEvent.livemode,
+    sourceEventId: event.id,
+    created: event.created,
+    terms: asOfEvent,
+  });
   const settled = await snapshotToApply(
     run,
     current,
@@ -316,6 +332,20 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
     for (const type of types) run.emit(type, serializeInvoice(next), next.livemode);
     notes.push(types.length ? `mirrored: ${types.join(", ")}` : "no change");
     row = next;
+  }
+  // Money collected counts once per invoice, whenever an event first shows it paid.
+  const paid = invoiceFields(object);
+  if (paid.status === "paid" && paid.amountPaid > 0) {
+    run.analytics.addPayment({
+      id: `invoice:${stripeId}`,
+      kind: "payment",
+      customerId: row?.customerId ?? null,
+      livemode: paid.livemode,
+      currency: paid.currency,
+      amount: paid.amountPaid,
+      fee: paid.applicationFeeAmount ?? 0,
+      occurredAt: paid.paidAt?.getTime() ?? event.created * 1000,
+    });
   }
   // Each failed attempt is reported once (Stripe's event ids are recorded once), even late.
   if (event.type === "invoice.payment_failed" && row) {

@@ -1,0 +1,19 @@
+/**
+ * CSV (RFC 4180) of a list of flat records: one header line from the first record's keys, values
+ * quoted when they hold a comma, quote or line break. Nested values are flattened by the caller.
+ */
+export function toCsv(records: Record<string, string | number | boolean | null>[]): string {
+  const first = records[0];
+  if (!first) return "";
+  const columns = Object.keys(first);
+  const cell = (value: string | number | boolean | null) => {
+    if (value === null) return "";
+    const text = String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return `${[columns.join(","), ...records.map((record) => columns.map((c) => cell(record[c] ?? null)).join(","))].join("\r\n")}\r\n`;
+}
+
+/** Whether the caller asked for CSV (`?format=csv` or `Accept: text/csv`). */
+export const wantsCsv = (format: string | undefined, accept: string | undefined) =>
+  format === "csv" || (format === undefined && (accept ?? "").includes("text/csv"));
