@@ -26,7 +26,7 @@ export const MrrQuery = CommonQuery.extend({
   interval: z.enum(["day", "week", "month"]).optional().default("month"),
 });
 
-export const MovementsQuery = PageQuery.extend(CommonQuery.omit({ currency: true }).shape).extend({
+export const MovementsQuery = PageQuery.extend(CommonQuery.shape).extend({
   type: z.enum(MOVEMENT_TYPES).optional(),
   customer: z.string().max(120).optional(),
 });

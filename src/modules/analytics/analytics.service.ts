@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gte, lte, sql } from "drizzle-orm";
 import { type RequestContext, tenantCaller } from "../../context";
 import { analyticsPlans, type MovementType, mrrMovements, plans, revenueEntries } from "../../db/schema";
 import { validationError } from "../../lib/errors";
-import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
+import { decodeCursor, toPage } from "../../lib/pagination";
 import { findCustomer } from "../customers/customers.service";
 import { currenciesOf, type Interval, periodFigures, type SeriesScope, seriesOf } from "./analytics.reads";
 import { summaryFigures } from "./figures";
@@ -99,6 +99,7 @@ export interface MovementFilters extends RangeQuery {
   mode?: "live" | "test";
   type?: MovementType;
   customer?: string;
+  currency?: string;
   limit: number;
   cursor?: string | undefined;
 }
@@ -116,6 +117,7 @@ export async function listMovements(ctx: RequestContext, filters: MovementFilter
         eq(mrrMovements.tenantId, scope.tenantId),
         eq(mrrMovements.livemode, scope.livemode),
         filters.type ? eq(mrrMovements.type, filters.type) : undefined,
+        filters.currency ? eq(mrrMovements.currency, filters.currency) : undefined,
         customerId ? eq(mrrMovements.customerId, customerId) : undefined,
         filters.from ? gte(mrrMovements.effectiveAt, dayOf(Date.parse(filters.from))) : undefined,
         filters.to ? lte(mrrMovements.effectiveAt, dayOf(Date.parse(filters.to)) + DAY_MS - 1) : undefined,

@@ -104,7 +104,6 @@ export async function applyMirrorEvent(run: MirrorRun, event: StripeEventLike): 
 
 /** Settles freshness: the snapshot to apply, or why nothing changes. */
 async function snapshotToApply<T extends object>(
-  run: MirrorRun,
   current: (T & { lastEventCreated: number | null }) | undefined,
   created: number,
   build: (snapshot: Obj) => T,
@@ -177,7 +176,6 @@ async function applyCustomer(run: MirrorRun, event: StripeEventLike, object: Obj
   const settled = deleted
     ? { snapshot: object }
     : await snapshotToApply(
-        run,
         current,
         event.created,
         (snapshot) => customerRow(run, current, snapshot, false, event.created),
@@ -221,13 +219,15 @@ function subscriptionRow(
   current: CustomerSubscriptionRow | undefined,
   snapshot: Obj,
   created: number,
+  /** The id a subscription new to the mirror takes (one per event, shared by its analytics state). */
+  newRowId?: string,
 ): CustomerSubscriptionRow {
   const { discount, metadata, livemode, ...fields } = subscriptionFields(snapshot);
   const customer = customerFor(run, fields.stripeCustomerId, livemode);
   const now = run.ctx.clock.now();
   return {
     ...fields,
-    id: current?.id ?? ourId(metadata.subscription_id, "subs"),
+    id: current?.id ?? newRowId ?? ourId(metadata.subscription_id, "subs"),
     tenantId: run.tenant.id,
     livemode: current?.livemode ?? livemode,
     customerId: current?.customerId ?? customer.id,
@@ -261,16 +261,15 @@ async function applySubscription(run: MirrorRun, event: StripeEventLike, object:
     terms: asOfEvent,
   });
   const settled = await snapshotToApply(
-    run,
     current,
     event.created,
-    (snapshot) => subscriptionRow(run, current, snapshot, event.created),
+    (snapshot) => subscriptionRow(run, current, snapshot, event.created, asOfEvent.id),
     SUBSCRIPTION_FIELDS,
     object,
     () => run.current("subscriptions", stripeId),
   );
   if ("skip" in settled) return settled.skip;
-  const next = subscriptionRow(run, current, settled.snapshot, event.created);
+  const next = subscriptionRow(run, current, settled.snapshot, event.created, asOfEvent.id);
   const type = subscriptionEventType(current, next);
   run.state.putSubscription(next, !current);
   if (type) run.emit(type, serializeSubscription(next), next.livemode);
@@ -314,7 +313,6 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
   const current = run.state.invoices.get(stripeId);
   const notes: string[] = [];
   const settled = await snapshotToApply(
-    run,
     current,
     event.created,
     (snapshot) => invoiceRow(run, current, snapshot, event.created),
