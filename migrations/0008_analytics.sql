@@ -62,6 +62,21 @@ CREATE TABLE `analytics_plans` (
 	PRIMARY KEY(`tenant_id`, `livemode`, `currency`, `plan_id`)
 );
 --> statement-breakpoint
+CREATE TABLE `analytics_reconciliations` (
+	`tenant_id` text NOT NULL,
+	`livemode` integer NOT NULL,
+	`currency` text NOT NULL,
+	`checked_at` integer NOT NULL,
+	`mirror_mrr` integer NOT NULL,
+	`ledger_mrr` integer NOT NULL,
+	`mirror_subscribers` integer NOT NULL,
+	`ledger_subscribers` integer NOT NULL,
+	`drift` integer NOT NULL,
+	`recently_changed` integer DEFAULT 0 NOT NULL,
+	PRIMARY KEY(`tenant_id`, `livemode`, `currency`)
+);
+--> statement-breakpoint
+CREATE INDEX `analytics_reconciliations_checked_idx` ON `analytics_reconciliations` (`checked_at`);--> statement-breakpoint
 CREATE TABLE `mrr_movements` (
 	`id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,

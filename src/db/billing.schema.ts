@@ -388,6 +388,33 @@ export const revenueEntries = sqliteTable(
   (t) => [index("revenue_entries_customer_idx").on(t.tenantId, t.customerId)],
 );
 
+/**
+ * The last check of a tenant's analytics against its subscription mirror, per mode and currency:
+ * MRR and subscribers recomputed from the mirror, next to what the rollups say (`drift` is the
+ * mirror's MRR less the ledger's). Kept until the next check; drift is also logged.
+ */
+export const analyticsReconciliations = sqliteTable(
+  "analytics_reconciliations",
+  {
+    tenantId: text().notNull(),
+    livemode: integer({ mode: "boolean" }).notNull(),
+    currency: text().notNull(),
+    checkedAt: integer({ mode: "timestamp_ms" }).notNull(),
+    mirrorMrr: integer().notNull(),
+    ledgerMrr: integer().notNull(),
+    mirrorSubscribers: integer().notNull(),
+    ledgerSubscribers: integer().notNull(),
+    drift: integer().notNull(),
+    /** Subscriptions the mirror changed in the minutes before the check (their events may be in flight). */
+    recentlyChanged: integer().notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.livemode, t.currency] }),
+    index("analytics_reconciliations_checked_idx").on(t.checkedAt),
+  ],
+);
+
 export type MrrStateRow = typeof mrrStates.$inferSelect;
 export type MrrMovementRow = typeof mrrMovements.$inferSelect;
 export type RollupRow = typeof analyticsDaily.$inferSelect;
+export type ReconciliationRow = typeof analyticsReconciliations.$inferSelect;

@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type BillingTenant, billingTenant, makePlan, shuffled } from "../billing";
+import { type BillingTenant, shuffled } from "../billing";
 import { call } from "../harness";
-import { CONNECT_SECRET, processed, sendSigned } from "../platform-billing/helpers";
-import { scenarioEvents } from "./scenario";
+import { deliver, type ScenarioPrices, scenarioEvents, scenarioTenant } from "./scenario";
 
 /**
  * The answer key of the scenario in ./scenario.ts, worked out by hand.
@@ -87,29 +86,10 @@ const eurMarch = {
 };
 
 let tenant: BillingTenant;
-let prices: { basic: string; pro: string; annual: string; euro: string };
+let prices: ScenarioPrices;
 beforeAll(async () => {
-  tenant = await billingTenant();
-  await env.DB.prepare("UPDATE tenants SET subscription_tier = 'pro' WHERE id = ?")
-    .bind(tenant.tenantId)
-    .run();
-  const plan = (name: string, price_cents: number, currency: string, billing_interval: string) =>
-    makePlan(tenant, { name, price_cents, currency, billing_interval }).then((p) => p.stripe_price_id);
-  prices = {
-    basic: await plan("Basic", 5000, "usd", "month"),
-    pro: await plan("Pro", 20_000, "usd", "month"),
-    annual: await plan("Annual", 120_000, "usd", "year"),
-    euro: await plan("Euro", 3000, "eur", "month"),
-  };
+  ({ tenant, prices } = await scenarioTenant());
 });
-
-async function deliver(events: { id: string }[]) {
-  for (const event of events) {
-    const res = await sendSigned(event, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET });
-    expect(res.status).toBe(200);
-  }
-  await processed([...new Set(events.map((event) => event.id))], 20_000);
-}
 
 const TABLES = [
   "customers",

@@ -31,7 +31,14 @@ async function seed() {
   const start = `(${firstDay} + ((i * ${DAYS}) / ${SUBSCRIPTIONS}) * ${DAY_MS})`;
   const mrr = "(1000 + (i % 10) * 500)";
   const t = tenantId;
-  const tables = ["customers", "customer_subscriptions", "mrr_states", "mrr_movements (new)", "mrr_movements (churn)", "revenue_entries"];
+  const tables = [
+    "customers",
+    "customer_subscriptions",
+    "mrr_states",
+    "mrr_movements (new)",
+    "mrr_movements (churn)",
+    "revenue_entries",
+  ];
   const before = await env.DB.prepare("SELECT 1").run();
   const results = await env.DB.batch([
     env.DB.prepare(
@@ -102,7 +109,9 @@ async function seed() {
     .bind(tenantId)
     .first<number>("n");
   const sizeAfterRollups = (await env.DB.prepare("SELECT 1").run()).meta.size_after;
-  bytesPerRow["rollups (daily and monthly)"] = Math.round((sizeAfterRollups - sizeBeforeRollups) / (rollupRows ?? 1));
+  bytesPerRow["rollups (daily and monthly)"] = Math.round(
+    (sizeAfterRollups - sizeBeforeRollups) / (rollupRows ?? 1),
+  );
 }
 
 function readerContext(db: D1Database): RequestContext {
@@ -128,7 +137,9 @@ beforeAll(async () => {
 describe("analytics at 100,000 subscriptions", () => {
   it("has the history the reads must not scan", async () => {
     const count = (table: string) =>
-      env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = ?`).bind(tenantId).first<number>("n");
+      env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = ?`)
+        .bind(tenantId)
+        .first<number>("n");
     expect(await count("customer_subscriptions")).toBe(SUBSCRIPTIONS);
     expect(await count("mrr_states")).toBe(SUBSCRIPTIONS);
     expect(await count("mrr_movements")).toBeGreaterThan(SUBSCRIPTIONS * 1.15);

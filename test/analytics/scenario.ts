@@ -1,4 +1,7 @@
-import { stripeEvent } from "../platform-billing/helpers";
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { type BillingTenant, billingTenant, makePlan } from "../billing";
+import { CONNECT_SECRET, processed, sendSigned, stripeEvent } from "../platform-billing/helpers";
 
 /**
  * The fixed scenario of the analytics answer key: a tenant's customers over February and March
@@ -196,4 +199,32 @@ export function scenarioEvents(account: string, prices: ScenarioPrices, tag: str
       status: "active",
     }),
   ];
+}
+
+/** A connected tenant (on a tier with room for four plans) and the scenario's four plans. */
+export async function scenarioTenant(): Promise<{ tenant: BillingTenant; prices: ScenarioPrices }> {
+  const tenant = await billingTenant();
+  await env.DB.prepare("UPDATE tenants SET subscription_tier = 'pro' WHERE id = ?")
+    .bind(tenant.tenantId)
+    .run();
+  const plan = (name: string, price_cents: number, currency: string, billing_interval: string) =>
+    makePlan(tenant, { name, price_cents, currency, billing_interval }).then(
+      (p) => p.stripe_price_id as string,
+    );
+  const prices = {
+    basic: await plan("Basic", 5000, "usd", "month"),
+    pro: await plan("Pro", 20_000, "usd", "month"),
+    annual: await plan("Annual", 120_000, "usd", "year"),
+    euro: await plan("Euro", 3000, "eur", "month"),
+  };
+  return { tenant, prices };
+}
+
+/** Sends the events as Stripe would (signed Connect webhooks) and waits until each is processed. */
+export async function deliver(events: { id: string }[]) {
+  for (const event of events) {
+    const res = await sendSigned(event, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET });
+    expect(res.status).toBe(200);
+  }
+  await processed([...new Set(events.map((event) => event.id))], 20_000);
 }

@@ -150,6 +150,7 @@ export const FIXTURES: Record<string, Fixture> = {
   },
   "/api/v1/auth/customers/{id}/payment-methods/{payment_method}/default": { create: customerWithCard },
   "/api/v1/auth/customers/{id}/payment-methods/{payment_method}": { create: customerWithCard },
+  "/api/v1/auth/analytics/customers/{id}": { create: customer },
   "/api/v1/auth/customers/{id}/portal-session": {
     create: customer,
     body: { POST: { return_url: "https://tenant.example/account" } },
@@ -181,4 +182,8 @@ export const EXEMPT: Record<string, string> = {
     "operator route: the operator sees every tenant's Stripe events by design",
   "/api/v1/admin/stripe-events/{id}/retry":
     "operator route: the operator retries any tenant's Stripe event by design",
+  "/api/v1/admin/analytics/tenants/{id}":
+    "operator route: the operator reads every tenant's analytics by design",
+  "/api/v1/admin/analytics/tenants/{id}/reconcile":
+    "operator route: the operator reconciles any tenant's analytics by design",
 };

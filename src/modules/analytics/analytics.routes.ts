@@ -1,8 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
-import { toCsv, wantsCsv } from "../../lib/csv";
+import { answer, type CsvRow as Row } from "../../lib/csv";
 import { errorResponses, USER_OR_KEY_AUTH } from "../../lib/openapi";
 import { billingReaders } from "../api-keys/middleware";
 import {
@@ -23,21 +21,6 @@ const tags = ["Analytics"];
 const BASE = "/api/v1/auth/analytics";
 const note =
   "Every role and secret keys (a key reads its own mode). Figures come from daily and monthly rollups of the MRR ledger: a read costs O(days in the range), never O(subscriptions). One series per currency, no conversion. `?format=csv` or `Accept: text/csv` answers CSV.";
-
-type Row = Record<string, string | number | boolean | null>;
-
-/** JSON, or the same rows as CSV when asked. */
-function answer<T extends object>(
-  c: Context<AppEnv>,
-  format: string | undefined,
-  body: T,
-  rows: () => Row[],
-) {
-  if (wantsCsv(format, c.req.header("Accept"))) {
-    return c.body(toCsv(rows()), 200, { "Content-Type": "text/csv; charset=utf-8" });
-  }
-  return c.json(body, 200);
-}
 
 const summaryRoute = createRoute({
   method: "get",

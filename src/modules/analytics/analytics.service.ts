@@ -39,8 +39,8 @@ const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export async function summary(
   ctx: RequestContext,
   query: RangeQuery & { mode?: "live" | "test"; currency?: string },
+  scope: SeriesScope = analyticsScope(ctx, query.mode),
 ) {
-  const scope = analyticsScope(ctx, query.mode);
   const { from, to, days } = dayRange(ctx, query);
   const currencies = query.currency ? [query.currency] : await currenciesOf(ctx, scope);
   const periods = await Promise.all(
@@ -192,7 +192,9 @@ export async function customerAnalytics(ctx: RequestContext, idOrExternal: strin
     currencies.map(async (currency) => {
       const period = await periodFigures(ctx, scope, currency, today - 29 * DAY_MS, today);
       const tenant = summaryFigures(period, 30);
-      const last = history.filter((m) => m.currency === currency).at(-1);
+      // Now, not after a discount that ends later (a movement the ledger already holds).
+      const now = ctx.clock.now().getTime();
+      const last = history.filter((m) => m.currency === currency && m.effectiveAt <= now).at(-1);
       const mrr = last?.mrrAfter ?? 0;
       const paid = money.find((m) => m.currency === currency);
       const monthlyChurn =

@@ -156,15 +156,23 @@ export function moneyStatements(
   ];
 }
 
-/** Cron: each series gets today's (and this month's) bucket, stocks carried forward, even without movements. */
-export function carryForwardStatements(db: Database, now: number): BatchItem<"sqlite">[] {
-  return [
-    { table: analyticsDaily, bucket: dayOf(now) },
-    { table: analyticsMonthly, bucket: monthOf(now) },
-  ].map(({ table, bucket }) =>
-    db.run(sql`INSERT OR IGNORE INTO ${table} (tenant_id, livemode, currency, bucket, mrr, subscribers, customers)
-      SELECT d.tenant_id, d.livemode, d.currency, ${bucket}, d.mrr, d.subscribers, d.customers FROM ${table} d
-      WHERE d.bucket < ${bucket} AND d.bucket = (SELECT max(x.bucket) FROM ${table} x
-        WHERE x.tenant_id = d.tenant_id AND x.livemode = d.livemode AND x.currency = d.currency)`),
-  );
+/**
+ * Cron (hourly): every series gets today's daily row and this month's monthly row, stocks carried
+ * forward, so the rollups hold a row per day even without movements. Each series costs three
+ * indexed lookups; the series come from the monthly table (a row per series and month).
+ */
+export async function carryRollupsForward(ctx: { db: Database; clock: { now(): Date } }) {
+  const now = ctx.clock.now().getTime();
+  const month = monthOf(now);
+  const carry = (table: RollupTable, bucket: number) => {
+    const latest = (column: StockColumn) =>
+      sql`coalesce((SELECT d.${sql.identifier(column)} FROM ${table} d WHERE d.tenant_id = s.tenant_id
+        AND d.livemode = s.livemode AND d.currency = s.currency AND d.bucket < ${bucket}
+        ORDER BY d.bucket DESC LIMIT 1), 0)`;
+    return ctx.db.run(sql`INSERT OR IGNORE INTO ${table} (tenant_id, livemode, currency, bucket, mrr, subscribers, customers)
+      SELECT s.tenant_id, s.livemode, s.currency, ${bucket}, ${latest("mrr")}, ${latest("subscribers")}, ${latest("customers")}
+      FROM (SELECT DISTINCT tenant_id, livemode, currency FROM ${analyticsMonthly}) s`);
+  };
+  await carry(analyticsMonthly, month);
+  await carry(analyticsDaily, dayOf(now));
 }
