@@ -25,12 +25,9 @@ export const ReconciliationSchema = z
     mirror_subscribers: z.number().int(),
     ledger_subscribers: z.number().int(),
     drift: Money.openapi({ description: "mirror_mrr − ledger_mrr; 0 when they agree" }),
-    recently_changed: z
-      .number()
-      .int()
-      .openapi({
-        description: "Subscriptions changed in the 15 minutes before the check (events may be in flight)",
-      }),
+    recently_changed: z.number().int().openapi({
+      description: "Subscriptions changed in the 15 minutes before the check (events may be in flight)",
+    }),
   })
   .openapi("AnalyticsReconciliation");
 
