@@ -16,6 +16,8 @@ import { bundleLine, howToRead, markdownSection, startupLine, textTable } from "
 import { runRounds, summarizeScenario } from "./lib/rounds.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 import { applyMigrations, startWorker } from "./lib/worker.mjs";
+import analyticsMrr from "./scenarios/analytics-mrr.mjs";
+import analyticsSummary from "./scenarios/analytics-summary.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
 import apikeyWarm from "./scenarios/apikey-warm.mjs";
 import bare from "./scenarios/bare.mjs";
@@ -26,7 +28,18 @@ import webhooks from "./scenarios/webhooks.mjs";
 import webhooks500 from "./scenarios/webhooks-500.mjs";
 
 /** Every scenario, in run order within a round. Add a module under scenarios/ and list it here. */
-const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold, stripeIngest, webhooks, webhooks500];
+const SCENARIOS = [
+  bare,
+  health,
+  login,
+  apikeyWarm,
+  apikeyCold,
+  stripeIngest,
+  analyticsSummary,
+  analyticsMrr,
+  webhooks,
+  webhooks500,
+];
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BUILD_DIR = path.join(ROOT, "bench", ".build");
