@@ -40,6 +40,17 @@ export const ROUTES: PageRoute[] = [
     needs: "customers.manage",
     component: lazy(() => import("./pages/customers/form")),
   },
+  {
+    path: `${BASE}/subscriptions`,
+    nav: "Subscriptions",
+    component: lazy(() => import("./pages/subscriptions/list")),
+  },
+  {
+    path: `${BASE}/subscriptions/new`,
+    needs: "subscriptions.manage",
+    component: lazy(() => import("./pages/subscriptions/new")),
+  },
+  { path: `${BASE}/subscriptions/:id`, component: lazy(() => import("./pages/subscriptions/detail")) },
   { path: `${BASE}/webhooks`, nav: "Webhooks", component: lazy(() => import("./pages/webhooks/config")) },
   {
     path: `${BASE}/webhooks/deliveries`,
