@@ -51,6 +51,7 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import("./pages/subscriptions/new")),
   },
   { path: `${BASE}/subscriptions/:id`, component: lazy(() => import("./pages/subscriptions/detail")) },
+  { path: `${BASE}/analytics`, nav: "Analytics", component: lazy(() => import("./pages/analytics/index")) },
   { path: `${BASE}/webhooks`, nav: "Webhooks", component: lazy(() => import("./pages/webhooks/config")) },
   {
     path: `${BASE}/webhooks/deliveries`,

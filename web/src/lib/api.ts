@@ -134,6 +134,16 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return parse<T>(await sendAuthed(path, options));
 }
 
+/**
+ * A GET whose answer is a file (CSV exports): the body as a Blob. A plain link would not carry
+ * the access token, which lives in memory only; errors still come back as ApiError.
+ */
+export async function apiBlob(path: string, query?: Query): Promise<Blob> {
+  const res = await sendAuthed(path, { query });
+  if (!res.ok) return parse<never>(res);
+  return res.blob();
+}
+
 /** A page of any list: `{data, has_more, next_cursor}`. */
 export interface Page<T> {
   data: T[];
