@@ -1,3 +1,4 @@
+import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ErrorMessage, Loading, Notice } from "../../components/feedback";
 import { SelectField, TextField } from "../../components/form";
@@ -48,6 +49,8 @@ export default function Analytics() {
   const [customTo, setCustomTo] = useState(todayUtc);
   const [interval, setInterval] = useState<AnalyticsInterval>("day");
   const [picked, setPicked] = useState("");
+  // Refresh re-reads everything: the figures move as Stripe's events reach the mirror.
+  const [generation, setGeneration] = useState(0);
 
   useEffect(() => {
     if (preset !== "custom") setInterval(presetRange(preset).interval);
@@ -73,6 +76,19 @@ export default function Analytics() {
   return (
     <Page
       title="Analytics"
+      actions={
+        <button
+          type="button"
+          class="button"
+          disabled={summary.loading}
+          onClick={() => {
+            summary.reload();
+            setGeneration((n) => n + 1);
+          }}
+        >
+          Refresh
+        </button>
+      }
       lead={`Recurring revenue from your customers' subscriptions${mode ? `, ${mode} mode` : ""}. Days are UTC days; each currency is its own series, never converted.`}
     >
       <Card>
@@ -104,7 +120,7 @@ export default function Analytics() {
         ) : null}
       </Card>
       {figures ? (
-        <>
+        <Fragment key={generation}>
           <Card
             title={`MRR (${currency.toUpperCase()})`}
             id="mrr"
@@ -137,7 +153,7 @@ export default function Analytics() {
           </section>
           <PlansCard currency={currency} />
           <Movements range={scoped} />
-        </>
+        </Fragment>
       ) : null}
     </Page>
   );

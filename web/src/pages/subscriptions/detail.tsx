@@ -55,30 +55,35 @@ export default function SubscriptionDetail() {
         </>
       }
       actions={
-        manage ? (
-          <>
-            <button type="button" class="button" onClick={() => setOpen("change")}>
-              Change plan or quantity
-            </button>
-            {current.pause_collection ? (
-              <button type="button" class="button" onClick={() => setOpen("unpause")}>
-                Resume collection
+        <>
+          <button type="button" class="button" onClick={subscription.reload} disabled={subscription.loading}>
+            Refresh
+          </button>
+          {manage ? (
+            <>
+              <button type="button" class="button" onClick={() => setOpen("change")}>
+                Change plan or quantity
               </button>
-            ) : (
-              <button type="button" class="button" onClick={() => setOpen("pause")}>
-                Pause collection
+              {current.pause_collection ? (
+                <button type="button" class="button" onClick={() => setOpen("unpause")}>
+                  Resume collection
+                </button>
+              ) : (
+                <button type="button" class="button" onClick={() => setOpen("pause")}>
+                  Pause collection
+                </button>
+              )}
+              {cancelling ? (
+                <button type="button" class="button" onClick={() => setOpen("resume")}>
+                  Keep subscription
+                </button>
+              ) : null}
+              <button type="button" class="button button-danger" onClick={() => setOpen("cancel")}>
+                Cancel subscription
               </button>
-            )}
-            {cancelling ? (
-              <button type="button" class="button" onClick={() => setOpen("resume")}>
-                Keep subscription
-              </button>
-            ) : null}
-            <button type="button" class="button button-danger" onClick={() => setOpen("cancel")}>
-              Cancel subscription
-            </button>
-          </>
-        ) : null
+            </>
+          ) : null}
+        </>
       }
     >
       <Card title="Summary">
