@@ -66,6 +66,7 @@ test("an owner searches and edits a customer, changes, pauses and cancels its su
     await page.getByRole("link", { name }).click();
     await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
     await page.getByRole("link", { name: "Edit" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: `Edit ${name}` })).toBeVisible();
     await page.getByLabel("Phone").fill("+44 20 7946 0000");
     await page.getByLabel("Country").fill("U1");
     await page.getByRole("button", { name: "Save changes" }).click();
@@ -74,6 +75,7 @@ test("an owner searches and edits a customer, changes, pauses and cancels its su
     await page.getByRole("button", { name: "Save changes" }).click();
     await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
     await expect(page.getByText("+44 20 7946 0000")).toBeVisible();
+    await screenshot(page, "customer-detail");
   });
 
   await test.step("subscription: change the quantity after a preview of its cost", async () => {
@@ -171,6 +173,7 @@ test("roles: a developer reads customers and subscriptions without changing them
   await expect(page.getByRole("link", { name: "New subscription" })).toBeVisible();
   await nav.getByRole("link", { name: "Customers" }).click();
   await page.getByRole("link", { name: "New customer" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "New customer" })).toBeVisible();
   await page.getByLabel("Name", { exact: true }).fill("Billing Made");
   await page.getByRole("button", { name: "Create customer" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Billing Made" })).toBeVisible();

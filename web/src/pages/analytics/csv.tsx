@@ -37,6 +37,7 @@ export function CsvButton({
         class="button button-small"
         disabled={download.pending}
         aria-busy={download.pending}
+        aria-label={`${label}: ${file}`}
         onClick={() => void download.run()}
       >
         {download.pending ? "Preparing…" : label}
