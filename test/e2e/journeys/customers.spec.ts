@@ -167,6 +167,7 @@ test("roles: a developer reads customers and subscriptions without changing them
   await page.goto("/dashboard/customers/new");
   await expect(page.getByRole("heading", { name: "Not available to your role" })).toBeVisible();
   await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 
   await signIn(page, await invite("billing"));
   await nav.getByRole("link", { name: "Subscriptions" }).click();
