@@ -21,6 +21,7 @@ import { checkoutRoutes } from "./modules/checkout/checkout.routes";
 import { customersRoutes } from "./modules/customers/customers.routes";
 import { docsPage } from "./modules/dashboard/assets";
 import { dashboardRoutes } from "./modules/dashboard/dashboard.routes";
+import { invoicesRoutes } from "./modules/invoices/invoices.routes";
 import { plansRoutes } from "./modules/plans/plans.routes";
 import { subscriptionRoutes } from "./modules/platform-billing/subscription.routes";
 import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.routes";
@@ -113,6 +114,7 @@ export function createApp() {
   app.route("/", customersRoutes);
   app.route("/", subscriptionsRoutes);
   app.route("/", checkoutRoutes);
+  app.route("/", invoicesRoutes);
   app.route("/", webhooksRoutes);
   app.route("/", stripeEventsRoutes);
   app.route("/", subscriptionRoutes);
