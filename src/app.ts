@@ -18,6 +18,7 @@ import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditLogRoutes } from "./modules/audit-log/audit-log.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
 import { checkoutRoutes } from "./modules/checkout/checkout.routes";
+import { couponsRoutes } from "./modules/coupons/coupons.routes";
 import { customersRoutes } from "./modules/customers/customers.routes";
 import { docsPage } from "./modules/dashboard/assets";
 import { dashboardRoutes } from "./modules/dashboard/dashboard.routes";
@@ -115,6 +116,7 @@ export function createApp() {
   app.route("/", subscriptionsRoutes);
   app.route("/", checkoutRoutes);
   app.route("/", invoicesRoutes);
+  app.route("/", couponsRoutes);
   app.route("/", webhooksRoutes);
   app.route("/", stripeEventsRoutes);
   app.route("/", subscriptionRoutes);

@@ -81,7 +81,7 @@ export class MirrorRun {
       kind === "customers"
         ? stripe.customers.retrieve(id, {}, options)
         : kind === "subscriptions"
-          ? stripe.subscriptions.retrieve(id, { expand: ["discounts"] }, options)
+          ? stripe.subscriptions.retrieve(id, { expand: ["discounts", "discounts.source.coupon"] }, options)
           : stripe.invoices.retrieve(id, { expand: ["payments"] }, options);
     return read.then(obj);
   }
