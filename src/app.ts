@@ -25,6 +25,7 @@ import { dashboardRoutes } from "./modules/dashboard/dashboard.routes";
 import { invoicesRoutes } from "./modules/invoices/invoices.routes";
 import { plansRoutes } from "./modules/plans/plans.routes";
 import { subscriptionRoutes } from "./modules/platform-billing/subscription.routes";
+import { refundsRoutes } from "./modules/refunds/refunds.routes";
 import { stripeConnectRoutes } from "./modules/stripe-connect/stripe-connect.routes";
 import { stripeEventsRoutes } from "./modules/stripe-events/stripe-events.routes";
 import { subscriptionsRoutes } from "./modules/subscriptions/subscriptions.routes";
@@ -116,6 +117,7 @@ export function createApp() {
   app.route("/", subscriptionsRoutes);
   app.route("/", checkoutRoutes);
   app.route("/", invoicesRoutes);
+  app.route("/", refundsRoutes);
   app.route("/", couponsRoutes);
   app.route("/", webhooksRoutes);
   app.route("/", stripeEventsRoutes);

@@ -7,6 +7,7 @@ import { serializeCustomer } from "../customers/customers.schemas";
 import { serializeInvoice } from "../invoices/invoices.schemas";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
+import { applyRefundEvent, isRefundEvent } from "../refunds/refund-mirror";
 import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
 import { type PreparedEvent, prepareEvent } from "../webhooks/events.service";
@@ -49,7 +50,8 @@ export function isMirrorEvent(type: string): boolean {
     SUBSCRIPTION_EVENTS.has(type) ||
     CUSTOMER_EVENTS.has(type) ||
     CHECKOUT_EVENTS.has(type) ||
-    type.startsWith("invoice.")
+    type.startsWith("invoice.") ||
+    isRefundEvent(type)
   );
 }
 
@@ -94,6 +96,7 @@ export async function applyMirrorEvent(run: MirrorRun, event: StripeEventLike): 
   if (SUBSCRIPTION_EVENTS.has(event.type)) return applySubscription(run, event, object);
   if (event.type.startsWith("invoice.")) return applyInvoice(run, event, object);
   if (CHECKOUT_EVENTS.has(event.type)) return applyCheckout(run, event, object);
+  if (isRefundEvent(event.type)) return applyRefundEvent(run, event);
   return "recorded";
 }
 
@@ -285,6 +288,9 @@ function invoiceRow(
     livemode: current?.livemode ?? fields.livemode,
     customerId: current?.customerId ?? customer.id,
     subscriptionId: subscription?.id ?? current?.subscriptionId ?? null,
+    // Events do not expand `payments`: the payment our API read stays known.
+    paymentIntentId: fields.paymentIntentId ?? current?.paymentIntentId ?? null,
+    chargeId: fields.chargeId ?? current?.chargeId ?? null,
     amountRefunded: current?.amountRefunded ?? 0,
     lastEventCreated: created,
     createdAt: current?.createdAt ?? now,

@@ -26,6 +26,7 @@ export const TENANT_EVENT_TYPES = [
   "invoice.marked_uncollectible",
   "invoice.upcoming",
   "refund.created",
+  "refund.updated",
   "charge.refunded",
 ] as const;
 
