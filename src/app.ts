@@ -22,6 +22,7 @@ import { couponsRoutes } from "./modules/coupons/coupons.routes";
 import { customersRoutes } from "./modules/customers/customers.routes";
 import { docsPage } from "./modules/dashboard/assets";
 import { dashboardRoutes } from "./modules/dashboard/dashboard.routes";
+import { dunningRoutes } from "./modules/dunning/dunning.routes";
 import { invoicesRoutes } from "./modules/invoices/invoices.routes";
 import { plansRoutes } from "./modules/plans/plans.routes";
 import { subscriptionRoutes } from "./modules/platform-billing/subscription.routes";
@@ -119,6 +120,7 @@ export function createApp() {
   app.route("/", invoicesRoutes);
   app.route("/", refundsRoutes);
   app.route("/", couponsRoutes);
+  app.route("/", dunningRoutes);
   app.route("/", webhooksRoutes);
   app.route("/", stripeEventsRoutes);
   app.route("/", subscriptionRoutes);

@@ -4,6 +4,7 @@ import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow, TenantRow } from
 import { newId } from "../../lib/crypto";
 import { serializeCheckout } from "../checkout/checkout.schemas";
 import { serializeCustomer } from "../customers/customers.schemas";
+import { applyInvoicePaid, applyPaymentFailure } from "../dunning/dunning-run";
 import { serializeInvoice } from "../invoices/invoices.schemas";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
@@ -323,19 +324,13 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
     notes.push(types.length ? `mirrored: ${types.join(", ")}` : "no change");
     row = next;
   }
-  // Each failed attempt is reported once (Stripe's event ids are recorded once), even late.
-  if (event.type === "invoice.payment_failed" && row) {
-    const attempt = invoiceRow(run, row, object, event.created);
-    run.emit(
-      "invoice.payment_failed",
-      serializeInvoice({
-        ...row,
-        attemptCount: attempt.attemptCount,
-        nextPaymentAttempt: attempt.nextPaymentAttempt,
-      }),
-      row.livemode,
-    );
-    notes.push(`notified: invoice.payment_failed (attempt ${attempt.attemptCount})`);
+  // Each failed attempt is recorded and reported once, even late, and dunning applies the
+  // tenant's policy to it; a paid invoice may end a subscription's dunning.
+  if (event.type === "invoice.payment_failed" && row)
+    notes.push(await applyPaymentFailure(run, row, object, event.id));
+  if (event.type === "invoice.paid" && row) {
+    const note = await applyInvoicePaid(run, row, event.id);
+    if (note) notes.push(note);
   }
   return notes.join("; ");
 }

@@ -441,6 +441,8 @@ export async function setPaused(
             ...(pause.resumes_at ? { resumes_at: Math.floor(Date.parse(pause.resumes_at) / 1000) } : {}),
           }
         : "",
+      // A pause (or its end) asked for here is not dunning's: its "unpaid" mark goes.
+      metadata: { dunning_status: "" },
       expand: EXPAND,
     },
     { stripeAccount },

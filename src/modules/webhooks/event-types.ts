@@ -28,6 +28,7 @@ export const TENANT_EVENT_TYPES = [
   "refund.created",
   "refund.updated",
   "charge.refunded",
+  "subscription.dunning_action",
 ] as const;
 
 export type TenantEventType = (typeof TENANT_EVENT_TYPES)[number];
