@@ -201,6 +201,7 @@ export const invoices = sqliteTable(
     index("invoices_customer_idx").on(t.customerId, t.createdAt),
     index("invoices_subscription_idx").on(t.subscriptionId, t.createdAt),
     index("invoices_tenant_status_idx").on(t.tenantId, t.livemode, t.status, t.createdAt),
+    index("invoices_payment_intent_idx").on(t.paymentIntentId),
   ],
 );
 

@@ -5,9 +5,11 @@ import { newId } from "../../lib/crypto";
 import { AnalyticsRun } from "../analytics/analytics-run";
 import { serializeCheckout } from "../checkout/checkout.schemas";
 import { serializeCustomer } from "../customers/customers.schemas";
+import { applyInvoicePaid, applyPaymentFailure } from "../dunning/dunning-run";
 import { serializeInvoice } from "../invoices/invoices.schemas";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
+import { applyRefundEvent, isRefundEvent } from "../refunds/refund-mirror";
 import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
 import { type PreparedEvent, prepareEvent } from "../webhooks/events.service";
@@ -50,7 +52,8 @@ export function isMirrorEvent(type: string): boolean {
     SUBSCRIPTION_EVENTS.has(type) ||
     CUSTOMER_EVENTS.has(type) ||
     CHECKOUT_EVENTS.has(type) ||
-    type.startsWith("invoice.")
+    type.startsWith("invoice.") ||
+    isRefundEvent(type)
   );
 }
 
@@ -86,7 +89,7 @@ export class MirrorRun {
       kind === "customers"
         ? stripe.customers.retrieve(id, {}, options)
         : kind === "subscriptions"
-          ? stripe.subscriptions.retrieve(id, { expand: ["discounts"] }, options)
+          ? stripe.subscriptions.retrieve(id, { expand: ["discounts", "discounts.source.coupon"] }, options)
           : stripe.invoices.retrieve(id, { expand: ["payments"] }, options);
     return read.then(obj);
   }
@@ -99,6 +102,7 @@ export async function applyMirrorEvent(run: MirrorRun, event: StripeEventLike): 
   if (SUBSCRIPTION_EVENTS.has(event.type)) return applySubscription(run, event, object);
   if (event.type.startsWith("invoice.")) return applyInvoice(run, event, object);
   if (CHECKOUT_EVENTS.has(event.type)) return applyCheckout(run, event, object);
+  if (isRefundEvent(event.type)) return applyRefundEvent(run, event);
   return "recorded";
 }
 
@@ -300,6 +304,9 @@ function invoiceRow(
     livemode: current?.livemode ?? fields.livemode,
     customerId: current?.customerId ?? customer.id,
     subscriptionId: subscription?.id ?? current?.subscriptionId ?? null,
+    // Events do not expand `payments`: the payment our API read stays known.
+    paymentIntentId: fields.paymentIntentId ?? current?.paymentIntentId ?? null,
+    chargeId: fields.chargeId ?? current?.chargeId ?? null,
     amountRefunded: current?.amountRefunded ?? 0,
     lastEventCreated: created,
     createdAt: current?.createdAt ?? now,
@@ -345,19 +352,13 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
       occurredAt: paid.paidAt?.getTime() ?? event.created * 1000,
     });
   }
-  // Each failed attempt is reported once (Stripe's event ids are recorded once), even late.
-  if (event.type === "invoice.payment_failed" && row) {
-    const attempt = invoiceRow(run, row, object, event.created);
-    run.emit(
-      "invoice.payment_failed",
-      serializeInvoice({
-        ...row,
-        attemptCount: attempt.attemptCount,
-        nextPaymentAttempt: attempt.nextPaymentAttempt,
-      }),
-      row.livemode,
-    );
-    notes.push(`notified: invoice.payment_failed (attempt ${attempt.attemptCount})`);
+  // Each failed attempt is recorded and reported once, even late, and dunning applies the
+  // tenant's policy to it; a paid invoice may end a subscription's dunning.
+  if (event.type === "invoice.payment_failed" && row)
+    notes.push(await applyPaymentFailure(run, row, object, event.id));
+  if (event.type === "invoice.paid" && row) {
+    const note = await applyInvoicePaid(run, row, event.id);
+    if (note) notes.push(note);
   }
   return notes.join("; ");
 }
