@@ -6,7 +6,7 @@
 // test/e2e/ with Playwright's runner, prints one summary line and stops everything.
 //   npm run test:e2e -- [playwright test arguments, e.g. --grep docs]
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
@@ -122,6 +122,17 @@ try {
 } finally {
   await mf.dispose().catch(() => undefined);
   await Promise.all([double.close(), receiver.close()]);
+}
+
+// A failed journey's page as Playwright last saw it (its ARIA snapshot), so a CI log alone shows
+// where the dashboard stood; the screenshot and trace stay under test/e2e/output/artifacts/.
+const artifacts = path.join(output, "artifacts");
+if (code !== 0 && existsSync(artifacts)) {
+  for (const dir of readdirSync(artifacts)) {
+    const context = path.join(artifacts, dir, "error-context.md");
+    if (existsSync(context))
+      console.log(`\n--- ${dir}: the page at the failure ---\n${readFileSync(context, "utf8")}`);
+  }
 }
 
 // One plain closing line, for tools that read it.

@@ -16,6 +16,9 @@ export default defineConfig({
   use: {
     ...devices["Desktop Chrome"],
     baseURL: process.env.E2E_BASE_URL,
+    // A click or fill that cannot happen fails where it waits, not at the end of the test's time.
+    actionTimeout: 20_000,
+    navigationTimeout: 30_000,
     headless: true,
     screenshot: "only-on-failure",
     trace: "retain-on-failure",

@@ -6,6 +6,7 @@ import {
   registerTenant,
   screenshot,
   signIn,
+  signOut,
   unique,
   uniqueEmail,
   watchConsole,
@@ -166,8 +167,7 @@ test("roles: a developer reads customers and subscriptions without changing them
   await expect(page.getByRole("button", { name: "Cancel subscription" })).toHaveCount(0);
   await page.goto("/dashboard/customers/new");
   await expect(page.getByRole("heading", { name: "Not available to your role" })).toBeVisible();
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await signOut(page);
 
   await signIn(page, await invite("billing"));
   await nav.getByRole("link", { name: "Subscriptions" }).click();

@@ -1,5 +1,14 @@
 import { expect, test } from "@playwright/test";
-import { apiCall, PASSWORD, registerTenant, screenshot, signIn, uniqueEmail, watchConsole } from "./support";
+import {
+  apiCall,
+  PASSWORD,
+  registerTenant,
+  screenshot,
+  signIn,
+  signOut,
+  uniqueEmail,
+  watchConsole,
+} from "./support";
 
 async function invite(token: string, role: string) {
   const email = uniqueEmail(role);
@@ -48,8 +57,7 @@ test("a billing user has no API keys page; an owner's dialogs work from the keyb
   await expect(
     page.getByRole("navigation", { name: "Dashboard" }).getByRole("link", { name: "API keys" }),
   ).toHaveCount(0);
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await signOut(page);
 
   await signIn(page, owner.email);
   await page.getByRole("link", { name: "API keys" }).click();

@@ -76,6 +76,17 @@ export async function signIn(page: Page, email: string, password = PASSWORD) {
   await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
 }
 
+/**
+ * Signs out from the header and checks the session is over on the server too: a reload (which
+ * would resume from the refresh cookie) still lands on the sign-in page.
+ */
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Sign in" })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole("heading", { level: 1, name: "Sign in" })).toBeVisible();
+}
+
 /** Connects the tenant's Stripe account through the API and the double's onboarding link. */
 export async function connectStripe(token: string) {
   const started = await apiCall<{ url: string }>("/api/v1/auth/tenants/stripe/connect/", { token, body: {} });

@@ -1,6 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { expect, test } from "@playwright/test";
-import { PASSWORD, RECEIVER_URL, screenshot, signIn, unique, uniqueEmail, watchConsole } from "./support";
+import {
+  PASSWORD,
+  RECEIVER_URL,
+  screenshot,
+  signIn,
+  signOut,
+  unique,
+  uniqueEmail,
+  watchConsole,
+} from "./support";
 
 test("a tenant registers, connects Stripe, sells a plan to a customer, receives its webhooks and sees its MRR", async ({
   page,
@@ -25,8 +34,7 @@ test("a tenant registers, connects Stripe, sells a plan to a customer, receives 
   });
 
   await test.step("sign out, then sign in again; the session survives a reload", async () => {
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+    await signOut(page);
     await signIn(page, email);
     await page.reload();
     await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();

@@ -142,13 +142,20 @@ export async function acceptInvitation(token: string, password: string): Promise
   apply(await api<DashboardSession>(`${DASHBOARD}/setup`, { body: { token, password }, auth: false }));
 }
 
+/**
+ * Ends the session on the server (which clears the HttpOnly cookie) and then here. When the server
+ * cannot be reached the page still forgets its token, but says the session may resume on reload.
+ */
 export async function logout(): Promise<void> {
+  let notice = "You are signed out.";
   try {
     await api(`${DASHBOARD}/session`, { method: "DELETE", auth: false });
-  } finally {
-    channel?.postMessage("signed-out");
-    signedOutLocally("You are signed out.");
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : "the API did not answer";
+    notice = `Signed out on this page only: the session could not be ended (${reason}). Sign in and out again to end it.`;
   }
+  channel?.postMessage("signed-out");
+  signedOutLocally(notice);
 }
 
 let staleCheck: Promise<void> | null = null;
