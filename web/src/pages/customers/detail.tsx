@@ -10,6 +10,7 @@ import { formatDateTime } from "../../lib/format";
 import { useAction, useApi, usePagedList } from "../../lib/hooks";
 import { useCan } from "../../lib/permissions";
 import { BASE } from "../../routes";
+import { InvoicesSection } from "../invoices/shared";
 import { SubscriptionsTable, usePlans } from "../subscriptions/shared";
 import { CustomerMrr } from "./customer-mrr";
 import { customerLabel } from "./fields";
@@ -28,7 +29,7 @@ const addressText = (address: Address | null) =>
         .join(", ") || "—"
     : "—";
 
-/** One customer: its fields, payment methods, subscriptions and revenue; edit or delete it. */
+/** One customer: its fields, subscriptions, invoices, payment methods and revenue; edit or delete it. */
 export default function CustomerDetail() {
   const { params } = useRoute();
   const customer = useApi<Customer>(`${CUSTOMERS}/${params.id}`);
@@ -95,6 +96,21 @@ export default function CustomerDetail() {
         />
       </Card>
       <CustomerSubscriptions customer={current} manage={can("subscriptions.manage") && !current.deleted} />
+      <InvoicesSection
+        query={{ customer: current.id }}
+        showCustomer={false}
+        empty="This customer has no invoice."
+        actions={
+          can("invoices.manage") && !current.deleted ? (
+            <a
+              class="button button-small button-primary"
+              href={`${BASE}/invoices/new?customer=${current.id}`}
+            >
+              New invoice
+            </a>
+          ) : null
+        }
+      />
       <PaymentMethods customer={current} manage={manage} />
       <CustomerMrr customerId={current.id} />
       <DeleteDialog
