@@ -67,7 +67,7 @@ export function InvoicesTable({
       : []),
     { label: "Status", render: (row) => <InvoiceStatus invoice={row} /> },
     { label: "Total", render: (row) => row.total_display },
-    { label: "Due", render: (row) => formatMoney(row.amount_remaining, row.currency) },
+    { label: "Remaining", render: (row) => formatMoney(row.amount_remaining, row.currency) },
     { label: "Kind", render: (row) => (row.subscription ? "Subscription" : "One-off") },
     { label: "Due date", render: (row) => formatDate(row.due_date) },
     { label: "Created", render: (row) => formatDate(row.created_at) },
