@@ -146,6 +146,12 @@ test("a developer reads invoices without refund, void or new-invoice controls, o
   await page.goto("/dashboard/invoices/new");
   await expect(page.getByRole("heading", { name: "Not available to your role" })).toBeVisible();
 
+  await page.goto(`/dashboard/customers/${customerId}`);
+  await expect(page.getByText("1 open invoice, $12.00 due", { exact: true })).toBeVisible();
+  const invoices = page.getByRole("region", { name: "Invoices" });
+  await expect(invoices.getByRole("link", { name: /^Invoice / })).toHaveCount(2);
+  await expect(invoices.getByRole("link", { name: "New invoice" })).toHaveCount(0);
+
   await page.setViewportSize({ width: 360, height: 740 });
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   await page.goto("/dashboard/invoices");

@@ -23,10 +23,26 @@ export interface Customer {
   metadata: Record<string, string>;
   default_payment_method: string | null;
   deleted: boolean;
+  /** What the customer's open invoices ask (every read of a customer carries it). */
+  billing?: CustomerBilling;
   livemode: boolean;
   stripe_customer_id: string;
   created_at: string;
   updated_at: string;
+}
+
+interface AmountByCurrency {
+  currency: string;
+  amount: number;
+  amount_display: string;
+}
+
+export interface CustomerBilling {
+  delinquent: boolean;
+  open_invoices: number;
+  overdue_invoices: number;
+  amount_due: AmountByCurrency[];
+  amount_overdue: AmountByCurrency[];
 }
 
 export interface PaymentMethod {

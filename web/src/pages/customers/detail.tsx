@@ -29,6 +29,19 @@ const addressText = (address: Address | null) =>
         .join(", ") || "—"
     : "—";
 
+/** What the customer's open invoices ask, and whether any is overdue (the API's billing state). */
+function billingText(customer: Customer) {
+  const billing = customer.billing;
+  if (!billing) return "—";
+  if (!billing.open_invoices) return "Nothing owed";
+  const sum = (amounts: { amount_display: string }[]) =>
+    amounts.map((item) => item.amount_display).join(" + ");
+  const open = `${billing.open_invoices} open invoice${billing.open_invoices === 1 ? "" : "s"}, ${sum(billing.amount_due)} due`;
+  return billing.overdue_invoices
+    ? `${open}; ${billing.overdue_invoices} overdue (${sum(billing.amount_overdue)})${billing.delinquent ? ", delinquent" : ""}`
+    : open;
+}
+
 /** One customer: its fields, subscriptions, invoices, payment methods and revenue; edit or delete it. */
 export default function CustomerDetail() {
   const { params } = useRoute();
@@ -76,6 +89,7 @@ export default function CustomerDetail() {
                 label={current.deleted ? "deleted" : "active"}
               />,
             ],
+            ["Billing", billingText(current)],
             ["Your id", current.external_id ? <code key="e">{current.external_id}</code> : "—"],
             ["Address", addressText(current.address)],
             ["Description", current.description ?? "—"],
