@@ -29,7 +29,7 @@ test("an owner refunds part of a paid invoice, then makes, finalizes and voids a
   page,
 }) => {
   const console = watchConsole(page);
-  const { owner, name } = await sellingTenant("Invoicing");
+  const { owner, name, customerId } = await sellingTenant("Invoicing");
   await signIn(page, owner.email);
 
   await test.step("the paid invoice: totals, receipt links, the subscription", async () => {
@@ -97,6 +97,21 @@ test("an owner refunds part of a paid invoice, then makes, finalizes and voids a
     await expect(page.getByText("No invoice matches these filters.")).toBeVisible();
     await page.getByLabel("Status").selectOption("");
     await expect(page.locator("tbody tr")).toHaveCount(2);
+  });
+
+  await test.step("pay now: a draft made through the API is charged to the default card", async () => {
+    const draft = await apiCall<{ id: string }>("/api/v1/auth/invoices/", {
+      token: owner.access,
+      body: { customer: customerId, currency: "usd", items: [{ unit_amount: 500, description: "Extra" }] },
+    });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    await page.goto(`/dashboard/invoices/${draft.body.id}`);
+    await expect(page.locator(".facts .badge").first()).toHaveText("draft");
+    await page.getByRole("button", { name: "Pay now" }).click();
+    await confirm(page, "Pay the invoice now", "Charge now");
+    await expect(page.locator(".facts .badge").first()).toHaveText("paid");
+    await expect(page.getByRole("link", { name: /^Receipt \(hosted invoice page\)/ })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Refund" })).toBeVisible();
   });
 
   await screenshot(page, "invoices");
