@@ -1,6 +1,6 @@
 // Every page of the signed-in dashboard: its path, its navigation entry and who may see it.
 // Pages are loaded on first visit (their own chunks), so the first load stays small; a new area
-// (invoices next) is one more entry here and one page module.
+// is one more entry here and one page module.
 import type { AnyComponent } from "preact";
 import lazy from "preact-iso/lazy";
 import type { Action } from "./lib/permissions";
@@ -51,6 +51,13 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import("./pages/subscriptions/new")),
   },
   { path: `${BASE}/subscriptions/:id`, component: lazy(() => import("./pages/subscriptions/detail")) },
+  { path: `${BASE}/invoices`, nav: "Invoices", component: lazy(() => import("./pages/invoices/list")) },
+  {
+    path: `${BASE}/invoices/new`,
+    needs: "invoices.manage",
+    component: lazy(() => import("./pages/invoices/new")),
+  },
+  { path: `${BASE}/invoices/:id`, component: lazy(() => import("./pages/invoices/detail")) },
   { path: `${BASE}/analytics`, nav: "Analytics", component: lazy(() => import("./pages/analytics/index")) },
   { path: `${BASE}/webhooks`, nav: "Webhooks", component: lazy(() => import("./pages/webhooks/config")) },
   {

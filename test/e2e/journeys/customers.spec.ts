@@ -1,13 +1,11 @@
 import { expect, type Page, test } from "@playwright/test";
 import {
   apiCall,
-  connectStripe,
   PASSWORD,
-  registerTenant,
   screenshot,
+  sellingTenant,
   signIn,
   signOut,
-  unique,
   uniqueEmail,
   watchConsole,
 } from "./support";
@@ -17,39 +15,6 @@ async function confirm(page: Page, title: string, button: string) {
   await expect(dialog).toBeVisible();
   await dialog.getByRole("button", { name: button, exact: true }).click();
   await expect(dialog).toBeHidden();
-}
-
-/** A connected tenant with two plans and a paying customer (set up through the API). */
-async function sellingTenant(label: string) {
-  const owner = await registerTenant(label);
-  await connectStripe(owner.access);
-  const plan = async (name: string, price_cents: number) => {
-    const res = await apiCall<{ id: string }>("/api/v1/auth/plans/", {
-      token: owner.access,
-      body: { name, price_cents, billing_interval: "month" },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    return res.body.id;
-  };
-  const basic = await plan("Basic", 900);
-  await plan("Plus", 1900);
-  const name = `Grace ${unique("hopper")}`;
-  const customer = await apiCall<{ id: string }>("/api/v1/auth/customers/", {
-    token: owner.access,
-    body: { name, email: uniqueEmail("grace") },
-  });
-  expect(customer.status, JSON.stringify(customer.body)).toBe(201);
-  const card = await apiCall(`/api/v1/auth/customers/${customer.body.id}/payment-methods/`, {
-    token: owner.access,
-    body: { payment_method: "pm_card_visa" },
-  });
-  expect(card.status, JSON.stringify(card.body)).toBe(201);
-  const subscription = await apiCall<{ id: string; status: string }>("/api/v1/auth/subscriptions/", {
-    token: owner.access,
-    body: { customer: customer.body.id, plan: basic, payment_behavior: "error_if_incomplete" },
-  });
-  expect(subscription.body.status, JSON.stringify(subscription.body)).toBe("active");
-  return { owner, name, customerId: customer.body.id };
 }
 
 test("an owner searches and edits a customer, changes, pauses and cancels its subscription, then deletes it", async ({

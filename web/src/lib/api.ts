@@ -6,6 +6,9 @@ export const TENANTS = "/api/v1/auth/tenants";
 export const PLANS = "/api/v1/auth/plans";
 export const CUSTOMERS = "/api/v1/auth/customers";
 export const SUBSCRIPTIONS = "/api/v1/auth/subscriptions";
+export const INVOICES = "/api/v1/auth/invoices";
+export const REFUNDS = "/api/v1/auth/refunds";
+export const DUNNING_STEPS = "/api/v1/auth/tenants/dunning/steps";
 export const ANALYTICS = "/api/v1/auth/analytics";
 export const DASHBOARD = "/api/v1/dashboard";
 

@@ -1,5 +1,6 @@
-// The API's JSON shapes of the tenant's own billing (customers, subscriptions, analytics), as
-// documented in /openapi.json. Kept apart from types.ts so only the pages that use them import them.
+// The API's JSON shapes of the tenant's own billing (customers, subscriptions, invoices, refunds,
+// analytics), as documented in /openapi.json. Kept apart from types.ts so only the pages that use
+// them import them.
 
 export interface Address {
   line1?: string | null;
@@ -22,10 +23,26 @@ export interface Customer {
   metadata: Record<string, string>;
   default_payment_method: string | null;
   deleted: boolean;
+  /** What the customer's open invoices ask (every read of a customer carries it). */
+  billing?: CustomerBilling;
   livemode: boolean;
   stripe_customer_id: string;
   created_at: string;
   updated_at: string;
+}
+
+interface AmountByCurrency {
+  currency: string;
+  amount: number;
+  amount_display: string;
+}
+
+export interface CustomerBilling {
+  delinquent: boolean;
+  open_invoices: number;
+  overdue_invoices: number;
+  amount_due: AmountByCurrency[];
+  amount_overdue: AmountByCurrency[];
 }
 
 export interface PaymentMethod {
@@ -109,6 +126,104 @@ export interface SubscriptionPreview {
   lines: { description: string | null; amount: number; quantity: number | null; proration: boolean }[];
   period_start: string | null;
   period_end: string | null;
+}
+
+export const INVOICE_STATES = ["draft", "open", "paid", "uncollectible", "void"] as const;
+export type InvoiceStatus = (typeof INVOICE_STATES)[number];
+
+export interface InvoiceLine {
+  id: string;
+  description: string | null;
+  amount: number;
+  currency: string;
+  quantity: number | null;
+  price: string | null;
+  proration: boolean;
+  period_start: string | null;
+  period_end: string | null;
+  discount_amount: number;
+}
+
+/** An invoice of the tenant's connected account (a subscription cycle or a one-off), mirrored. */
+export interface Invoice {
+  id: string;
+  object: "invoice";
+  customer: string | null;
+  subscription: string | null;
+  number: string | null;
+  status: InvoiceStatus;
+  billing_reason: string | null;
+  collection_method: string;
+  currency: string;
+  subtotal: number;
+  discount_amount: number;
+  tax: number;
+  total: number;
+  amount_due: number;
+  amount_paid: number;
+  amount_remaining: number;
+  amount_refunded: number;
+  total_display: string;
+  amount_due_display: string;
+  application_fee_amount: number | null;
+  attempt_count: number;
+  next_payment_attempt: string | null;
+  due_date: string | null;
+  period_start: string | null;
+  period_end: string | null;
+  description: string | null;
+  hosted_invoice_url: string | null;
+  invoice_pdf: string | null;
+  lines: InvoiceLine[];
+  discounts: { coupon: string; amount: number }[];
+  metadata: Record<string, string>;
+  finalized_at: string | null;
+  paid_at: string | null;
+  voided_at: string | null;
+  livemode: boolean;
+  stripe_invoice_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const REFUND_REASONS = ["requested_by_customer", "duplicate", "fraudulent"] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
+
+export interface Refund {
+  id: string;
+  object: "refund";
+  invoice: string | null;
+  customer: string | null;
+  amount: number;
+  currency: string;
+  amount_display: string;
+  reason: string | null;
+  status: "pending" | "requires_action" | "succeeded" | "failed" | "canceled";
+  failure_reason: string | null;
+  refund_application_fee: boolean;
+  metadata: Record<string, string>;
+  livemode: boolean;
+  stripe_refund_id: string;
+  stripe_charge_id: string | null;
+  stripe_payment_intent_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What dunning did about an invoice: a failed attempt, the action taken, or a recovery. */
+export interface DunningStep {
+  id: string;
+  object: "dunning_step";
+  kind: "failure" | "action" | "recovery";
+  attempt: number;
+  action: string | null;
+  note: string;
+  invoice: string | null;
+  subscription: string | null;
+  customer: string | null;
+  stripe_invoice_id: string;
+  livemode: boolean;
+  created_at: string;
 }
 
 export const MOVEMENT_TYPES = ["new", "expansion", "contraction", "churn", "reactivation"] as const;

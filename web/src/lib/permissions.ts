@@ -9,6 +9,8 @@ export type Action =
   | "plans.manage"
   | "customers.manage"
   | "subscriptions.manage"
+  | "invoices.manage"
+  | "refunds.manage"
   | "webhooks.manage"
   | "webhooks.remove"
   | "stripe.manage"
@@ -23,6 +25,9 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   // The contract's billing table: tenants' own customers and subscriptions; billing users too.
   "customers.manage": ["owner", "admin", "billing"],
   "subscriptions.manage": ["owner", "admin", "billing"],
+  // Invoices (create, finalize, pay, send, void, mark uncollectible) and refunds: the same table.
+  "invoices.manage": ["owner", "admin", "billing"],
+  "refunds.manage": ["owner", "admin", "billing"],
   "webhooks.manage": ["owner", "admin"],
   "webhooks.remove": ["owner"],
   "stripe.manage": ["owner"],

@@ -10,6 +10,7 @@ import { formatDateTime } from "../../lib/format";
 import { useAction, useApi, usePagedList } from "../../lib/hooks";
 import { useCan } from "../../lib/permissions";
 import { BASE } from "../../routes";
+import { InvoicesSection } from "../invoices/shared";
 import { SubscriptionsTable, usePlans } from "../subscriptions/shared";
 import { CustomerMrr } from "./customer-mrr";
 import { customerLabel } from "./fields";
@@ -28,7 +29,20 @@ const addressText = (address: Address | null) =>
         .join(", ") || "—"
     : "—";
 
-/** One customer: its fields, payment methods, subscriptions and revenue; edit or delete it. */
+/** What the customer's open invoices ask, and whether any is overdue (the API's billing state). */
+function billingText(customer: Customer) {
+  const billing = customer.billing;
+  if (!billing) return "—";
+  if (!billing.open_invoices) return "Nothing owed";
+  const sum = (amounts: { amount_display: string }[]) =>
+    amounts.map((item) => item.amount_display).join(" + ");
+  const open = `${billing.open_invoices} open invoice${billing.open_invoices === 1 ? "" : "s"}, ${sum(billing.amount_due)} due`;
+  return billing.overdue_invoices
+    ? `${open}; ${billing.overdue_invoices} overdue (${sum(billing.amount_overdue)})${billing.delinquent ? ", delinquent" : ""}`
+    : open;
+}
+
+/** One customer: its fields, subscriptions, invoices, payment methods and revenue; edit or delete it. */
 export default function CustomerDetail() {
   const { params } = useRoute();
   const customer = useApi<Customer>(`${CUSTOMERS}/${params.id}`);
@@ -75,6 +89,7 @@ export default function CustomerDetail() {
                 label={current.deleted ? "deleted" : "active"}
               />,
             ],
+            ["Billing", billingText(current)],
             ["Your id", current.external_id ? <code key="e">{current.external_id}</code> : "—"],
             ["Address", addressText(current.address)],
             ["Description", current.description ?? "—"],
@@ -95,6 +110,21 @@ export default function CustomerDetail() {
         />
       </Card>
       <CustomerSubscriptions customer={current} manage={can("subscriptions.manage") && !current.deleted} />
+      <InvoicesSection
+        query={{ customer: current.id }}
+        showCustomer={false}
+        empty="This customer has no invoice."
+        actions={
+          can("invoices.manage") && !current.deleted ? (
+            <a
+              class="button button-small button-primary"
+              href={`${BASE}/invoices/new?customer=${current.id}`}
+            >
+              New invoice
+            </a>
+          ) : null
+        }
+      />
       <PaymentMethods customer={current} manage={manage} />
       <CustomerMrr customerId={current.id} />
       <DeleteDialog

@@ -9,6 +9,7 @@ import { formatDateTime, formatMoney, humanize } from "../../lib/format";
 import { useAction, useApi } from "../../lib/hooks";
 import { useCan } from "../../lib/permissions";
 import { BASE } from "../../routes";
+import { InvoicesSection } from "../invoices/shared";
 import { CancelDialog, ChangeDialog, PauseDialog } from "./dialogs";
 import { SubscriptionStatus, usePlans } from "./shared";
 
@@ -137,6 +138,11 @@ export default function SubscriptionDetail() {
         />
       </Card>
       <LatestInvoice subscription={current} />
+      <InvoicesSection
+        query={{ subscription: current.id }}
+        showCustomer={false}
+        empty="No invoice of this subscription yet."
+      />
       <ErrorMessage error={resume.error ?? unpause.error} />
       <ChangeDialog
         open={open === "change"}
@@ -210,7 +216,12 @@ function LatestInvoice({ subscription }: { subscription: Subscription }) {
       {invoice ? (
         <Facts
           items={[
-            ["Invoice", <code key="id">{invoice.id}</code>],
+            [
+              "Invoice",
+              <a key="id" href={`${BASE}/invoices/${invoice.id}`}>
+                <code class="break">{invoice.id}</code>
+              </a>,
+            ],
             [
               "Status",
               <Badge

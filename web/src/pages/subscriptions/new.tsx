@@ -2,13 +2,13 @@ import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso/router";
 import { announce, ErrorMessage, Loading, Notice } from "../../components/feedback";
 import { Form, SelectField, SubmitButton, TextField } from "../../components/form";
-import { Card, Facts, Page } from "../../components/page";
+import { Card, Page } from "../../components/page";
 import { CopyButton } from "../../components/secret";
-import { type Page as ApiPage, api, CUSTOMERS, SUBSCRIPTIONS } from "../../lib/api";
+import { api, SUBSCRIPTIONS } from "../../lib/api";
 import type { CreatedSubscription, Customer } from "../../lib/billing-types";
-import { useAction, useApi, useDebounced } from "../../lib/hooks";
+import { useAction } from "../../lib/hooks";
 import { BASE } from "../../routes";
-import { customerLabel } from "../customers/fields";
+import { CustomerPicker } from "../customers/picker";
 import { usePlans } from "./shared";
 
 type PaymentBehavior = "default_incomplete" | "allow_incomplete" | "error_if_incomplete";
@@ -135,82 +135,6 @@ export default function NewSubscription() {
         </Form>
       </Card>
     </Page>
-  );
-}
-
-/** A customer given in the address (`?customer=`), or one found by name or email. */
-function CustomerPicker({
-  presetId,
-  customer,
-  onCustomer,
-}: {
-  presetId: string | undefined;
-  customer: Customer | null;
-  onCustomer: (customer: Customer | null) => void;
-}) {
-  const preset = useApi<Customer>(presetId ? `${CUSTOMERS}/${presetId}` : null);
-  const [search, setSearch] = useState("");
-  const term = useDebounced(search.trim());
-  const found = useApi<ApiPage<Customer>>(presetId ? null : CUSTOMERS, { search: term, limit: 20 });
-  const options = found.data?.data ?? [];
-
-  useEffect(() => {
-    if (preset.data) onCustomer(preset.data);
-  }, [preset.data]);
-  useEffect(() => {
-    if (presetId) return;
-    if (!options.some((item) => item.id === customer?.id)) onCustomer(options[0] ?? null);
-  }, [found.data]);
-
-  if (presetId) {
-    return (
-      <div>
-        <ErrorMessage error={preset.error} />
-        {preset.data ? (
-          <Facts
-            items={[
-              [
-                "Customer",
-                <a key="c" href={`${BASE}/customers/${preset.data.id}`}>
-                  {customerLabel(preset.data)}
-                </a>,
-              ],
-            ]}
-          />
-        ) : (
-          <Loading label="Loading the customer…" />
-        )}
-      </div>
-    );
-  }
-  return (
-    <fieldset class="fieldset">
-      <legend>Customer</legend>
-      <TextField
-        label="Find a customer"
-        type="search"
-        value={search}
-        onValue={setSearch}
-        hint="Name or email."
-      />
-      <ErrorMessage error={found.error} />
-      <SelectField
-        label="Customer"
-        value={customer?.id ?? ""}
-        onValue={(id) => onCustomer(options.find((item) => item.id === id) ?? null)}
-        options={
-          options.length
-            ? options.map(
-                (item) =>
-                  [
-                    item.id,
-                    `${customerLabel(item)}${item.email && item.name ? ` <${item.email}>` : ""}`,
-                  ] as const,
-              )
-            : [["", found.loading ? "Searching…" : "No customer found"] as const]
-        }
-      />
-    </fieldset>
   );
 }
 
