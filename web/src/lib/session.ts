@@ -28,9 +28,13 @@ export const getSession = () => state;
 
 export function useSession(): SessionState {
   const [, rerender] = useState(0);
+  const rendered = state;
   useEffect(() => {
     const listener = () => rerender((n) => n + 1);
     listeners.add(listener);
+    // Effects run a frame after rendering: an answer that arrived in between (a quick 401 on
+    // reload) changed the state with nobody listening, and the page would stay on "Loading".
+    if (state !== rendered) listener();
     return () => {
       listeners.delete(listener);
     };
