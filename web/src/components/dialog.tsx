@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useId, useRef } from "preact/hooks";
 import type { ApiError } from "../lib/api";
+import type { Action } from "../lib/hooks";
 import { ErrorMessage } from "./feedback";
 
 const FOCUSABLE =
@@ -153,5 +154,35 @@ export function ConfirmDialog({
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/**
+ * A ConfirmDialog that runs one action: its pending state and the API's error show inside,
+ * closing forgets the error, and `onDone` gets the answer once the call has succeeded.
+ */
+export function ActionDialog<R>({
+  action,
+  onDone,
+  onClose,
+  ...dialog
+}: Omit<Parameters<typeof ConfirmDialog>[0], "pending" | "error" | "onConfirm"> & {
+  action: Action<[], R>;
+  onDone: (answer: R) => void;
+}) {
+  return (
+    <ConfirmDialog
+      {...dialog}
+      pending={action.pending}
+      error={action.error}
+      onClose={() => {
+        action.reset();
+        onClose();
+      }}
+      onConfirm={async () => {
+        const answer = await action.run();
+        if (answer !== undefined) onDone(answer);
+      }}
+    />
   );
 }

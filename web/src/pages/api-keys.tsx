@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ConfirmDialog } from "../components/dialog";
+import { ActionDialog } from "../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../components/feedback";
 import { SelectField, TextField } from "../components/form";
 import { Card, Page } from "../components/page";
@@ -160,25 +160,18 @@ function RegenerateDialog({
     }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Regenerate API keys"
       message="New keys are created and shown once. Choose how long the old keys keep working, so your servers can switch over."
       confirmLabel="Regenerate"
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const answer = await action.run();
-        if (answer) onDone(answer);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={onDone}
     >
       <SelectField label="Which keys" value={scope} onValue={setScope} options={SCOPES} />
       <SelectField label="Old keys stop working" value={rollover} onValue={setRollover} options={ROLLOVER} />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
 
@@ -199,22 +192,15 @@ function RevokeDialog({
     }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Revoke API keys"
       message="Revoked keys stop working at once and cannot be restored; your servers using them will fail until you give them new keys."
       confirmLabel="Revoke keys"
       danger
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const answer = await action.run();
-        if (answer) onDone(answer.message);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={(answer) => onDone(answer.message)}
     >
       <SelectField label="Which keys" value={scope} onValue={setScope} options={SCOPES} />
       <TextField
@@ -225,6 +211,6 @@ function RevokeDialog({
         onValue={setReason}
         error={action.error?.field("reason")}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }

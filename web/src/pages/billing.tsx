@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ConfirmDialog } from "../components/dialog";
+import { ActionDialog } from "../components/dialog";
 import { announce, Badge, ErrorMessage, Loading, Notice } from "../components/feedback";
 import { Form, SelectField, SubmitButton, TextField } from "../components/form";
 import { Card, Facts, Page } from "../components/page";
@@ -189,23 +189,16 @@ function ChangePlanForm({
         <SelectField label="New plan" value={planId} onValue={setPlanId} options={planOptions(others)} />
         <SubmitButton pending={false}>Change plan…</SubmitButton>
       </Form>
-      <ConfirmDialog
+      <ActionDialog
         open={confirming}
         title={`Switch to ${target?.name ?? planId}`}
         message={`You switch now to ${target?.price_display ?? "the new price"}; Stripe prorates the difference on your next invoice. New limits apply at once.`}
         confirmLabel="Change plan"
-        pending={action.pending}
-        error={action.error}
-        onClose={() => {
-          action.reset();
+        action={action}
+        onClose={() => setConfirming(false)}
+        onDone={(answer) => {
           setConfirming(false);
-        }}
-        onConfirm={async () => {
-          const answer = await action.run();
-          if (answer) {
-            setConfirming(false);
-            onDone(`Plan changed to ${answer.plan?.name ?? planId}`);
-          }
+          onDone(`Plan changed to ${answer.plan?.name ?? planId}`);
         }}
       />
     </Card>
@@ -229,23 +222,17 @@ function CancelDialog({
     }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Cancel the platform subscription"
       message="At the end of the period your account keeps working until then. Cancelling now suspends your account at once: API keys answer 402 until you subscribe again."
       confirmLabel="Cancel subscription"
       danger
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const answer = await action.run();
-        if (answer)
-          onDone(when === "now" ? "Subscription cancelled" : "Subscription ends at the period's end");
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={() =>
+        onDone(when === "now" ? "Subscription cancelled" : "Subscription ends at the period's end")
+      }
     >
       <SelectField
         label="When"
@@ -256,6 +243,6 @@ function CancelDialog({
           ["now", "Now (suspends the account)"],
         ]}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }

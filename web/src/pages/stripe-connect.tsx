@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ConfirmDialog } from "../components/dialog";
+import { ActionDialog } from "../components/dialog";
 import { announce, Badge, ErrorMessage, Loading, Notice } from "../components/feedback";
 import { Card, Facts, Page } from "../components/page";
 import { api, TENANTS } from "../lib/api";
@@ -150,26 +150,19 @@ export default function StripeConnect() {
           ) : null}
         </Card>
       )}
-      <ConfirmDialog
+      <ActionDialog
         open={confirmDisconnect}
         title="Disconnect Stripe"
         message="Plans and new subscriptions need a connected account. The Stripe account itself is not deleted; you can connect again later."
         confirmLabel="Disconnect"
         danger
-        pending={disconnect.pending}
-        error={disconnect.error}
-        onClose={() => {
-          disconnect.reset();
+        action={disconnect}
+        onClose={() => setConfirmDisconnect(false)}
+        onDone={(answer) => {
           setConfirmDisconnect(false);
-        }}
-        onConfirm={async () => {
-          const answer = await disconnect.run();
-          if (answer) {
-            setConfirmDisconnect(false);
-            announce(answer.message);
-            status.reload();
-            void reloadIdentity();
-          }
+          announce(answer.message);
+          status.reload();
+          void reloadIdentity();
         }}
       />
     </Page>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ConfirmDialog } from "../components/dialog";
+import { ActionDialog } from "../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../components/feedback";
 import { Checkbox, SelectField, TextField } from "../components/form";
 import { Card, Page } from "../components/page";
@@ -188,21 +188,14 @@ function InviteDialog({
     api<Invited>(USERS, { body: { email: email.trim(), role, ...(withPassword ? { password } : {}) } }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Invite a user"
       message="Without a password, you get a one-time invitation link to send them."
       confirmLabel="Invite"
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const answer = await action.run();
-        if (answer) onDone(answer);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={onDone}
     >
       <TextField
         label="Email"
@@ -231,7 +224,7 @@ function InviteDialog({
           error={action.error?.field("password")}
         />
       ) : null}
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
 
@@ -252,21 +245,14 @@ function RoleDialog({
     api<{ user: User }>(`${USERS}/${user?.id}`, { method: "PATCH", body: { role } }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={user !== null}
       title={`Change the role of ${user?.email ?? ""}`}
       message="The new role applies on their next request."
       confirmLabel="Change role"
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const answer = await action.run();
-        if (answer) onDone(answer.user);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={(answer) => onDone(answer.user)}
     >
       <SelectField
         label="Role"
@@ -275,7 +261,7 @@ function RoleDialog({
         options={ROLE_OPTIONS}
         hint={ROLE_HELP[role]}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
 
@@ -290,22 +276,15 @@ function RemoveDialog({
 }) {
   const action = useAction(() => api<{ message: string }>(`${USERS}/${user?.id}`, { method: "DELETE" }));
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={user !== null}
       title={`Remove ${user?.email ?? "user"}`}
       message="They are signed out everywhere and can no longer sign in."
       confirmLabel="Remove"
       danger
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const answer = await action.run();
-        if (answer) onDone();
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={() => onDone()}
     />
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso/router";
-import { ConfirmDialog } from "../../components/dialog";
+import { ActionDialog } from "../../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { Card, Facts, Page } from "../../components/page";
 import { LoadMore } from "../../components/table";
@@ -196,21 +196,15 @@ function DeleteDialog({
 }) {
   const action = useAction(() => api<Customer>(`${CUSTOMERS}/${customer?.id}`, { method: "DELETE" }));
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={customer !== null}
       title={`Delete ${customer ? customerLabel(customer) : "customer"}`}
       message="The customer is deleted at Stripe, which cancels its subscriptions there at once. It stays here, marked deleted, for your history. This cannot be undone."
       confirmLabel="Delete customer"
       danger
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        if (await action.run()) onDone();
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={onDone}
     />
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ConfirmDialog } from "../../components/dialog";
+import { ActionDialog } from "../../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { Checkbox, TextField } from "../../components/form";
 import { Card } from "../../components/page";
@@ -105,24 +105,18 @@ export function PaymentMethods({ customer, manage }: { customer: Customer; manag
           methods.reload();
         }}
       />
-      <ConfirmDialog
+      <ActionDialog
         open={detaching !== null}
         title="Detach the payment method"
         message={`${detaching ? methodLabel(detaching) : ""} is removed from this customer at Stripe. Subscriptions that used it need another method for their next payment.`}
         confirmLabel="Detach"
         danger
-        pending={detach.pending}
-        error={detach.error}
-        onClose={() => {
-          detach.reset();
+        action={detach}
+        onClose={() => setDetaching(null)}
+        onDone={() => {
           setDetaching(null);
-        }}
-        onConfirm={async () => {
-          if (await detach.run()) {
-            setDetaching(null);
-            announce("Payment method detached");
-            methods.reload();
-          }
+          announce("Payment method detached");
+          methods.reload();
         }}
       />
     </Card>
@@ -146,22 +140,16 @@ function AttachDialog({
     api<PaymentMethod>(path, { body: { payment_method: id.trim(), set_default: asDefault } }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Add a payment method"
       message="Attach a payment method your page collected with Stripe.js (pm_…). In test mode, Stripe's test methods work: pm_card_visa, pm_card_mastercard, pm_card_chargeDeclined…"
       confirmLabel="Add"
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        if (await action.run()) {
-          setId("");
-          onDone();
-        }
+      action={action}
+      onClose={onClose}
+      onDone={() => {
+        setId("");
+        onDone();
       }}
     >
       <TextField
@@ -173,6 +161,6 @@ function AttachDialog({
         error={action.error?.field("payment_method")}
       />
       <Checkbox label="Make it the default" checked={asDefault} onChecked={setAsDefault} />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }

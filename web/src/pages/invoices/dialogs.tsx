@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ConfirmDialog } from "../../components/dialog";
+import { ActionDialog, ConfirmDialog } from "../../components/dialog";
 import { Checkbox, SelectField, TextField } from "../../components/form";
 import { api, INVOICES, REFUNDS } from "../../lib/api";
 import { type Invoice, REFUND_REASONS, type Refund, type RefundReason } from "../../lib/billing-types";
@@ -101,27 +101,21 @@ export function PayDialog({
     api<Invoice>(`${INVOICES}/${invoice.id}/pay`, { body: outOfBand ? { paid_out_of_band: true } : {} }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Pay the invoice now"
       message={`${formatMoney(invoice.amount_remaining || invoice.amount_due, invoice.currency)} is charged to the customer's default payment method${invoice.status === "draft" ? " (the draft is finalized first)" : ""}. A decline shows the card issuer's reason and counts as an attempt.`}
       confirmLabel={outOfBand ? "Record payment" : "Charge now"}
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        if (await action.run()) onDone(outOfBand ? "Payment recorded" : "Invoice paid");
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={() => onDone(outOfBand ? "Payment recorded" : "Invoice paid")}
     >
       <Checkbox
         label="The customer paid outside Stripe (cash, bank transfer): record it, charge nothing"
         checked={outOfBand}
         onChecked={setOutOfBand}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
 
@@ -168,22 +162,15 @@ export function RefundDialog({
   });
   const left = formatMoney(refundable, invoice.currency);
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title={`Refund invoice ${invoiceLabel(invoice)}`}
       message={`${left} of the ${formatMoney(invoice.amount_paid, invoice.currency)} paid is left to refund. The money goes back to the customer's payment method; the platform's fee is refunded in the same proportion. A refund cannot be undone.`}
       confirmLabel={whole === "full" ? `Refund ${left}` : "Refund"}
       danger
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const refund = await action.run();
-        if (refund) onDone(refund);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={onDone}
     >
       <SelectField
         label="Refund"
@@ -212,6 +199,6 @@ export function RefundDialog({
         options={REASON_OPTIONS}
         error={action.error?.field("reason")}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ConfirmDialog } from "../../components/dialog";
+import { ActionDialog } from "../../components/dialog";
 import { SelectField, TextField } from "../../components/form";
 import { api, PLANS } from "../../lib/api";
 import { fromMinorUnits, toMinorUnits } from "../../lib/format";
@@ -42,21 +42,14 @@ export function DuplicateDialog({
     });
   });
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={plan !== null}
       title={`Duplicate ${plan?.name ?? "plan"}`}
       message="The copy gets its own Stripe product and price; the original plan and its subscribers stay as they are."
       confirmLabel="Create copy"
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const copy = await action.run();
-        if (copy) onDone(copy);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={onDone}
     >
       <TextField
         label="Name"
@@ -90,7 +83,7 @@ export function DuplicateDialog({
         onValue={setInterval}
         options={INTERVAL_OPTIONS}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
 
@@ -106,22 +99,15 @@ export function DeactivateDialog({
 }) {
   const action = useAction(() => api<unknown>(`${PLANS}/${plan?.id}`, { method: "DELETE" }));
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={plan !== null}
       title={`Deactivate ${plan?.name ?? "plan"}`}
       message="New customers can no longer subscribe to it and its Stripe product is archived. Existing subscriptions continue."
       confirmLabel="Deactivate"
       danger
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const done = await action.run();
-        if (done !== undefined) onDone();
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={() => onDone()}
     />
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso/router";
-import { ConfirmDialog } from "../../components/dialog";
+import { ActionDialog } from "../../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { Card, Facts, Page } from "../../components/page";
 import { api, SUBSCRIPTIONS } from "../../lib/api";
@@ -163,35 +163,23 @@ export default function SubscriptionDetail() {
         onClose={() => setOpen(null)}
         onDone={() => done("Payment collection paused")}
       />
-      <ConfirmDialog
+      <ActionDialog
         open={open === "resume"}
         title="Keep the subscription"
         message="The cancellation scheduled for the period end is taken back: the subscription renews as usual."
         confirmLabel="Keep subscription"
-        pending={resume.pending}
-        error={resume.error}
-        onClose={() => {
-          resume.reset();
-          setOpen(null);
-        }}
-        onConfirm={async () => {
-          if (await resume.run()) done("Cancellation taken back");
-        }}
+        action={resume}
+        onClose={() => setOpen(null)}
+        onDone={() => done("Cancellation taken back")}
       />
-      <ConfirmDialog
+      <ActionDialog
         open={open === "unpause"}
         title="Resume payment collection"
         message="Invoices are collected again from the next one on."
         confirmLabel="Resume collection"
-        pending={unpause.pending}
-        error={unpause.error}
-        onClose={() => {
-          unpause.reset();
-          setOpen(null);
-        }}
-        onConfirm={async () => {
-          if (await unpause.run()) done("Payment collection resumed");
-        }}
+        action={unpause}
+        onClose={() => setOpen(null)}
+        onDone={() => done("Payment collection resumed")}
       />
     </Page>
   );

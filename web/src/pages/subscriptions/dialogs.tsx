@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ConfirmDialog } from "../../components/dialog";
+import { ActionDialog } from "../../components/dialog";
 import { ErrorMessage, Loading } from "../../components/feedback";
 import { Checkbox, SelectField, TextField } from "../../components/form";
 import { type Column, Table } from "../../components/table";
@@ -61,20 +61,14 @@ export function ChangeDialog({
 
   const choices = plans.filter((plan) => plan.is_active || plan.id === subscription.plan);
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Change plan or quantity"
       message="The preview shows what the change costs before anything changes."
       confirmLabel="Apply change"
-      pending={save.pending}
-      error={save.error}
-      onClose={() => {
-        save.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        if (await save.run()) onDone();
-      }}
+      action={save}
+      onClose={onClose}
+      onDone={onDone}
     >
       <SelectField
         label="Plan"
@@ -99,7 +93,7 @@ export function ChangeDialog({
         <ErrorMessage error={preview.error} title="Preview" />
         {shown && !preview.pending ? <PreviewFigures preview={shown} /> : null}
       </section>
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
 
@@ -153,21 +147,15 @@ export function CancelDialog({
         ["now", "Now"],
       ];
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Cancel the subscription"
       message="At the period end, the customer keeps access until then and you can take it back. Now ends it at once: it cannot be undone."
       confirmLabel={now ? "Cancel now" : "Cancel at period end"}
       danger
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        if (await action.run()) onDone(now);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={() => onDone(now)}
     >
       <SelectField label="When" value={when} onValue={setWhen} options={options} />
       {now ? (
@@ -180,7 +168,7 @@ export function CancelDialog({
           />
         </>
       ) : null}
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
 
@@ -202,20 +190,14 @@ export function PauseDialog({ open, subscription, onClose, onDone }: DialogProps
     }),
   );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Pause payment collection"
       message="The subscription stays as it is, but its invoices are not collected until you resume collection (or until the date you set)."
       confirmLabel="Pause collection"
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        if (await action.run()) onDone();
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={onDone}
     >
       <SelectField
         label="Invoices while paused"
@@ -231,6 +213,6 @@ export function PauseDialog({ open, subscription, onClose, onDone }: DialogProps
         hint="Optional."
         error={action.error?.field("resumes_at")}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }

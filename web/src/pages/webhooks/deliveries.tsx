@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { TENANT_EVENT_TYPES } from "../../../../src/modules/webhooks/event-types";
-import { ConfirmDialog } from "../../components/dialog";
+import { ActionDialog } from "../../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { SelectField, TextField } from "../../components/form";
 import { Card, Page } from "../../components/page";
@@ -153,21 +153,14 @@ function RecoverDialog({
     });
   });
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={open}
       title="Recover failed events"
       message="Every failed event created since this time is sent again, with the same event ids (receivers dedupe on them)."
       confirmLabel="Recover"
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        const answer = await action.run();
-        if (answer) onDone(`${answer.message} (${answer.requeued} events)`);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={(answer) => onDone(`${answer.message} (${answer.requeued} events)`)}
     >
       <TextField
         label="Failed since"
@@ -177,6 +170,6 @@ function RecoverDialog({
         onValue={setSince}
         error={action.error?.field("since")}
       />
-    </ConfirmDialog>
+    </ActionDialog>
   );
 }
