@@ -4,6 +4,9 @@ import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { jsonBody, jsonResponse, stripeErrorResponses, USER_OR_KEY_AUTH } from "../../lib/openapi";
 import { billingReaders, billingWriters } from "../api-keys/middleware";
+import * as lifecycle from "./subscription-lifecycle";
+import { previewSubscription } from "./subscription-preview";
+import { listSubscriptions } from "./subscriptions.queries";
 import {
   CancelBody,
   CreatedSubscriptionSchema,
@@ -166,7 +169,7 @@ const update = async (c: Context<AppEnv>, id: string, body: service.Subscription
 
 export const subscriptionsRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const { page, hasMore, nextCursor } = await service.listSubscriptions(c.var.ctx, c.req.valid("query"));
+    const { page, hasMore, nextCursor } = await listSubscriptions(c.var.ctx, c.req.valid("query"));
     return c.json(
       { data: page.map((row) => serializeSubscription(row)), has_more: hasMore, next_cursor: nextCursor },
       200,
@@ -184,23 +187,23 @@ export const subscriptionsRoutes = createRouter()
   .openapi(updateConfig("post"), (c) => update(c, c.req.valid("param").id, c.req.valid("json")))
   .openapi(previewRoute, async (c) => {
     const body = jsonOf(c, { proration_behavior: "create_prorations" as const });
-    return c.json(await service.previewSubscription(c.var.ctx, c.req.valid("param").id, body), 200);
+    return c.json(await previewSubscription(c.var.ctx, c.req.valid("param").id, body), 200);
   })
   .openapi(cancelRoute, async (c) => {
     const body = jsonOf(c, { at_period_end: true });
-    const row = await service.cancelSubscription(c.var.ctx, c.req.valid("param").id, body);
+    const row = await lifecycle.cancelSubscription(c.var.ctx, c.req.valid("param").id, body);
     return c.json(await service.subscriptionView(c.var.ctx, row), 200);
   })
   .openapi(resumeRoute, async (c) => {
-    const row = await service.resumeSubscription(c.var.ctx, c.req.valid("param").id);
+    const row = await lifecycle.resumeSubscription(c.var.ctx, c.req.valid("param").id);
     return c.json(await service.subscriptionView(c.var.ctx, row), 200);
   })
   .openapi(pauseRoute, async (c) => {
     const body = jsonOf(c, { behavior: "void" as const });
-    const row = await service.setPaused(c.var.ctx, c.req.valid("param").id, body);
+    const row = await lifecycle.setPaused(c.var.ctx, c.req.valid("param").id, body);
     return c.json(await service.subscriptionView(c.var.ctx, row), 200);
   })
   .openapi(unpauseRoute, async (c) => {
-    const row = await service.setPaused(c.var.ctx, c.req.valid("param").id, null);
+    const row = await lifecycle.setPaused(c.var.ctx, c.req.valid("param").id, null);
     return c.json(await service.subscriptionView(c.var.ctx, row), 200);
   });

@@ -1,23 +1,21 @@
-import { and, desc, eq, gte, lte } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerSubscriptionRow, customerSubscriptions, invoices, type PlanRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { ApiError, notFound } from "../../lib/errors";
-import { moneyDisplay as moneyDisplayOf } from "../../lib/money";
-import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
-import { inMode, readScope, visibleIn, writeScope } from "../../lib/scope";
+import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
 import { discountsFor, resolveDiscount } from "../coupons/discounts";
-import { activeCustomer, findCustomer } from "../customers/customers.service";
+import { activeCustomer } from "../customers/customers.service";
 import { getPlan } from "../plans/plans.queries";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
 import { subscriptionFields, tenantMetadata } from "./stripe-subscription";
 import { serializeSubscription } from "./subscriptions.schemas";
 
-const EXPAND = ["latest_invoice.confirmation_secret", "discounts", "discounts.source.coupon"];
+export const EXPAND = ["latest_invoice.confirmation_secret", "discounts", "discounts.source.coupon"];
 
 /** A subscription of the caller's tenant (and mode); another tenant's is 404. */
 export async function findSubscription(ctx: RequestContext, id: string) {
@@ -180,7 +178,7 @@ function commit(
 }
 
 /** The subscription, writable by the caller, with the connected account it lives on. */
-async function changeable(ctx: RequestContext, id: string, forWhat: string) {
+export async function changeable(ctx: RequestContext, id: string, forWhat: string) {
   const row = await findSubscription(ctx, id);
   const scope = writeScope(ctx);
   if (row.livemode !== scope.livemode) throw notFound("Subscription");
@@ -190,7 +188,7 @@ async function changeable(ctx: RequestContext, id: string, forWhat: string) {
 
 const ENDED = new Set(["canceled", "incomplete_expired"]);
 
-function refuseEnded(row: CustomerSubscriptionRow, action: string) {
+export function refuseEnded(row: CustomerSubscriptionRow, action: string) {
   if (ENDED.has(row.status)) {
     throw new ApiError("invalid_state_transition", `A ${row.status} subscription cannot be ${action}`, {
       extra: { status: row.status },
@@ -199,7 +197,7 @@ function refuseEnded(row: CustomerSubscriptionRow, action: string) {
 }
 
 /** Applies a Stripe change to the mirror with its tenant event (`subscription.updated` or `.canceled`). */
-async function applyChange(
+export async function applyChange(
   ctx: RequestContext,
   tenant: ConnectedTenant,
   row: CustomerSubscriptionRow,
@@ -231,7 +229,7 @@ export interface SubscriptionChanges {
 }
 
 /** The item change Stripe is asked for (plan and/or quantity), with the new plan when it changes. */
-async function itemChange(
+export async function itemChange(
   ctx: RequestContext,
   row: CustomerSubscriptionRow,
   input: { plan?: string | undefined; quantity?: number | undefined },
@@ -305,184 +303,4 @@ function stripeMetadata(
     customer_id: row.customerId,
     plan_id: planId ?? row.planId ?? "",
   };
-}
-
-/**
- * What a plan or quantity change would cost (Stripe's invoice preview with the proration, and
- * the next invoice), without changing anything.
- */
-export async function previewSubscription(
-  ctx: RequestContext,
-  id: string,
-  input: {
-    plan?: string | undefined;
-    quantity?: number | undefined;
-    proration_behavior: SubscriptionChanges["proration_behavior"];
-  },
-) {
-  const row = await findSubscription(ctx, id);
-  refuseEnded(row, "previewed");
-  const tenant = await connectedTenant(ctx, row.tenantId, "previewing subscriptions");
-  const change = await itemChange(ctx, row, input);
-  const preview = await ctx.stripe.invoices.createPreview(
-    {
-      customer: row.stripeCustomerId,
-      subscription: row.stripeSubscriptionId,
-      subscription_details: {
-        proration_behavior: input.proration_behavior,
-        proration_date: Math.floor(ctx.clock.now().getTime() / 1000),
-        ...(change ? { items: change.items } : {}),
-      },
-    },
-    { stripeAccount: tenant.stripeConnectAccountId },
-  );
-  return serializePreview(preview);
-}
-
-function serializePreview(preview: Stripe.Invoice) {
-  const lines = preview.lines.data.map((line) => {
-    const raw = line as unknown as {
-      parent?: { subscription_item_details?: { proration?: boolean } };
-      proration?: boolean;
-    };
-    return {
-      description: line.description ?? null,
-      amount: line.amount,
-      quantity: line.quantity ?? null,
-      proration: raw.parent?.subscription_item_details?.proration === true || raw.proration === true,
-    };
-  });
-  const seconds = (value: number | null | undefined) => (value ? new Date(value * 1000).toISOString() : null);
-  return {
-    object: "invoice_preview" as const,
-    currency: preview.currency,
-    subtotal: preview.subtotal,
-    total: preview.total,
-    amount_due: preview.amount_due,
-    amount_due_display: moneyDisplayOf(preview.amount_due, preview.currency),
-    proration_amount: lines.filter((line) => line.proration).reduce((sum, line) => sum + line.amount, 0),
-    lines,
-    period_start: seconds(preview.period_start),
-    period_end: seconds(preview.period_end),
-  };
-}
-
-/** Cancels at period end (default; resumable until then) or now (`invoice_now`, `prorate` as Stripe's). */
-export async function cancelSubscription(
-  ctx: RequestContext,
-  id: string,
-  input: { at_period_end: boolean; invoice_now?: boolean | undefined; prorate?: boolean | undefined },
-) {
-  const { row, tenant, stripeAccount } = await changeable(ctx, id, "cancelling subscriptions");
-  refuseEnded(row, "cancelled");
-  const subscription = input.at_period_end
-    ? await ctx.stripe.subscriptions.update(
-        row.stripeSubscriptionId,
-        { cancel_at_period_end: true, expand: EXPAND },
-        { stripeAccount },
-      )
-    : await ctx.stripe.subscriptions.cancel(
-        row.stripeSubscriptionId,
-        {
-          ...(input.invoice_now !== undefined ? { invoice_now: input.invoice_now } : {}),
-          ...(input.prorate !== undefined ? { prorate: input.prorate } : {}),
-          expand: EXPAND,
-        },
-        { stripeAccount },
-      );
-  return applyChange(ctx, tenant, row, subscription, {
-    action: input.at_period_end ? "cancel_scheduled" : "canceled",
-  });
-}
-
-/** Takes back a cancellation scheduled for the period end. */
-export async function resumeSubscription(ctx: RequestContext, id: string) {
-  const { row, tenant, stripeAccount } = await changeable(ctx, id, "resuming subscriptions");
-  refuseEnded(row, "resumed");
-  if (!row.cancelAtPeriodEnd && !row.cancelAt) {
-    throw new ApiError(
-      "invalid_state_transition",
-      "This subscription has no pending cancellation to take back",
-      {
-        extra: { status: row.status },
-      },
-    );
-  }
-  const subscription = await ctx.stripe.subscriptions.update(
-    row.stripeSubscriptionId,
-    { cancel_at_period_end: false, cancel_at: "", expand: EXPAND },
-    { stripeAccount },
-  );
-  return applyChange(ctx, tenant, row, subscription, { action: "resumed" });
-}
-
-/** Pauses payment collection (`behavior`: what happens to invoices meanwhile), or resumes it. */
-export async function setPaused(
-  ctx: RequestContext,
-  id: string,
-  pause: {
-    behavior: "keep_as_draft" | "mark_uncollectible" | "void";
-    resumes_at?: string | undefined;
-  } | null,
-) {
-  const { row, tenant, stripeAccount } = await changeable(ctx, id, "pausing subscriptions");
-  refuseEnded(row, pause ? "paused" : "unpaused");
-  if (!pause && !row.pauseBehavior) {
-    throw new ApiError("invalid_state_transition", "Collection of this subscription is not paused", {
-      extra: { status: row.status },
-    });
-  }
-  const subscription = await ctx.stripe.subscriptions.update(
-    row.stripeSubscriptionId,
-    {
-      pause_collection: pause
-        ? {
-            behavior: pause.behavior,
-            ...(pause.resumes_at ? { resumes_at: Math.floor(Date.parse(pause.resumes_at) / 1000) } : {}),
-          }
-        : "",
-      // A pause (or its end) asked for here is not dunning's: its "unpaid" mark goes.
-      metadata: { dunning_status: "" },
-      expand: EXPAND,
-    },
-    { stripeAccount },
-  );
-  return applyChange(ctx, tenant, row, subscription, { action: pause ? "paused" : "unpaused" });
-}
-
-export interface SubscriptionFilters {
-  limit: number;
-  cursor?: string | undefined;
-  status?: CustomerSubscriptionRow["status"] | undefined;
-  customer?: string | undefined;
-  plan?: string | undefined;
-  "created[gte]"?: string | undefined;
-  "created[lte]"?: string | undefined;
-}
-
-export async function listSubscriptions(ctx: RequestContext, filters: SubscriptionFilters) {
-  const scope = readScope(ctx);
-  const customerId = filters.customer ? (await findCustomer(ctx, filters.customer)).id : undefined;
-  const rows = await ctx.db
-    .select()
-    .from(customerSubscriptions)
-    .where(
-      and(
-        eq(customerSubscriptions.tenantId, scope.tenantId),
-        inMode(customerSubscriptions.livemode, scope),
-        filters.status ? eq(customerSubscriptions.status, filters.status) : undefined,
-        customerId ? eq(customerSubscriptions.customerId, customerId) : undefined,
-        filters.plan ? eq(customerSubscriptions.planId, filters.plan) : undefined,
-        filters["created[gte]"]
-          ? gte(customerSubscriptions.createdAt, new Date(filters["created[gte]"]))
-          : undefined,
-        filters["created[lte]"]
-          ? lte(customerSubscriptions.createdAt, new Date(filters["created[lte]"]))
-          : undefined,
-        afterCursor(customerSubscriptions.createdAt, customerSubscriptions.id, decodeCursor(filters.cursor)),
-      ),
-    )
-    .orderBy(desc(customerSubscriptions.createdAt), desc(customerSubscriptions.id))
-    .limit(filters.limit + 1);
-  return toPage(rows, filters.limit);
 }

@@ -1,0 +1,88 @@
+// Cancellation, its taking back, and pausing collection: each a Stripe change on the connected
+// account applied to the mirror with its tenant event, refused for a subscription that has ended.
+import type { RequestContext } from "../../context";
+import { ApiError } from "../../lib/errors";
+import { applyChange, changeable, EXPAND, refuseEnded } from "./subscriptions.service";
+
+/** Cancels at period end (default; resumable until then) or now (`invoice_now`, `prorate` as Stripe's). */
+export async function cancelSubscription(
+  ctx: RequestContext,
+  id: string,
+  input: { at_period_end: boolean; invoice_now?: boolean | undefined; prorate?: boolean | undefined },
+) {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "cancelling subscriptions");
+  refuseEnded(row, "cancelled");
+  const subscription = input.at_period_end
+    ? await ctx.stripe.subscriptions.update(
+        row.stripeSubscriptionId,
+        { cancel_at_period_end: true, expand: EXPAND },
+        { stripeAccount },
+      )
+    : await ctx.stripe.subscriptions.cancel(
+        row.stripeSubscriptionId,
+        {
+          ...(input.invoice_now !== undefined ? { invoice_now: input.invoice_now } : {}),
+          ...(input.prorate !== undefined ? { prorate: input.prorate } : {}),
+          expand: EXPAND,
+        },
+        { stripeAccount },
+      );
+  return applyChange(ctx, tenant, row, subscription, {
+    action: input.at_period_end ? "cancel_scheduled" : "canceled",
+  });
+}
+
+/** Takes back a cancellation scheduled for the period end. */
+export async function resumeSubscription(ctx: RequestContext, id: string) {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "resuming subscriptions");
+  refuseEnded(row, "resumed");
+  if (!row.cancelAtPeriodEnd && !row.cancelAt) {
+    throw new ApiError(
+      "invalid_state_transition",
+      "This subscription has no pending cancellation to take back",
+      {
+        extra: { status: row.status },
+      },
+    );
+  }
+  const subscription = await ctx.stripe.subscriptions.update(
+    row.stripeSubscriptionId,
+    { cancel_at_period_end: false, cancel_at: "", expand: EXPAND },
+    { stripeAccount },
+  );
+  return applyChange(ctx, tenant, row, subscription, { action: "resumed" });
+}
+
+/** Pauses payment collection (`behavior`: what happens to invoices meanwhile), or resumes it. */
+export async function setPaused(
+  ctx: RequestContext,
+  id: string,
+  pause: {
+    behavior: "keep_as_draft" | "mark_uncollectible" | "void";
+    resumes_at?: string | undefined;
+  } | null,
+) {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "pausing subscriptions");
+  refuseEnded(row, pause ? "paused" : "unpaused");
+  if (!pause && !row.pauseBehavior) {
+    throw new ApiError("invalid_state_transition", "Collection of this subscription is not paused", {
+      extra: { status: row.status },
+    });
+  }
+  const subscription = await ctx.stripe.subscriptions.update(
+    row.stripeSubscriptionId,
+    {
+      pause_collection: pause
+        ? {
+            behavior: pause.behavior,
+            ...(pause.resumes_at ? { resumes_at: Math.floor(Date.parse(pause.resumes_at) / 1000) } : {}),
+          }
+        : "",
+      // A pause (or its end) asked for here is not dunning's: its "unpaid" mark goes.
+      metadata: { dunning_status: "" },
+      expand: EXPAND,
+    },
+    { stripeAccount },
+  );
+  return applyChange(ctx, tenant, row, subscription, { action: pause ? "paused" : "unpaused" });
+}
