@@ -61,7 +61,10 @@ export function workerOptionsFromWrangler({ root, scriptPath }) {
  * CF-Connecting-IP, `request.cf`, pretty errors), a second Worker hop per request.
  * Resolves once workerd answers; `workerOptions` as `workerOptionsFromWrangler` returns them.
  */
-export async function launchMiniflare(workerOptions, { socket = "direct", verbose = false } = {}) {
+export async function launchMiniflare(
+  workerOptions,
+  { socket = "direct", verbose = false, inspectorPort = undefined } = {},
+) {
   const worker = { ...workerOptions };
   if (socket === "direct") worker.unsafeDirectSockets = [{ host: "127.0.0.1", port: 0 }];
   // Wrangler produces options in Miniflare's v4 shape; Miniflare 5 converts them (the dev
@@ -74,6 +77,8 @@ export async function launchMiniflare(workerOptions, { socket = "direct", verbos
       // Miniflare's placeholder `request.cf` instead of fetching the real one (no network here).
       cf: false,
       log: new Log(verbose ? LogLevel.DEBUG : LogLevel.WARN),
+      // Only for bench/profile.mjs, which profiles every isolate over the DevTools protocol.
+      ...(inspectorPort === undefined ? {} : { inspectorPort }),
       workers: [worker],
     }),
   );
