@@ -1,5 +1,5 @@
 import { createApp } from "./app";
-import { benchRoute } from "./bench-routes";
+import { benchRoute, withD1RowsRead } from "./bench-routes";
 import { benchRoutesEnabled } from "./config";
 import { runCron } from "./cron";
 import { fastVerify } from "./modules/api-keys/fast-verify";
@@ -12,12 +12,13 @@ const app = createApp();
 
 export default {
   async fetch(request, env, ctx) {
+    // The hottest public path is answered before the app's router; anything else goes to the app.
+    const handle = (env: Env) => fastVerify(request, env, ctx) ?? app.fetch(request, env, ctx);
     if (benchRoutesEnabled(env)) {
-      const bench = await benchRoute(request, env);
+      const bench = (await benchRoute(request, env)) ?? withD1RowsRead(request, env, handle);
       if (bench) return bench;
     }
-    // The hottest public path is answered before the app's router; anything else goes to the app.
-    return fastVerify(request, env, ctx) ?? app.fetch(request, env, ctx);
+    return handle(env);
   },
   queue: handleQueueBatch,
   scheduled: (controller, env, ctx) => runCron(env, controller.scheduledTime, ctx),
