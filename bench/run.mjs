@@ -5,6 +5,7 @@
 // Usage: npm run bench -- --help
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { startStripeDouble } from "../tools/stripe-double/server.ts";
 import { buildWorker } from "./lib/build.mjs";
 import { bundleSize, wranglerStartup } from "./lib/bundle.mjs";
 import { clockTicksPerSecond, findWorkerdPids } from "./lib/cpu.mjs";
@@ -19,14 +20,29 @@ import { applyMigrations, startWorker } from "./lib/worker.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
 import apikeyWarm from "./scenarios/apikey-warm.mjs";
 import bare from "./scenarios/bare.mjs";
+import customersSearch from "./scenarios/customers-search.mjs";
 import health from "./scenarios/health.mjs";
 import login from "./scenarios/login.mjs";
 import stripeIngest from "./scenarios/stripe-ingest.mjs";
+import subscriptionCreate from "./scenarios/subscription-create.mjs";
+import subscriptionGet from "./scenarios/subscription-get.mjs";
 import webhooks from "./scenarios/webhooks.mjs";
 import webhooks500 from "./scenarios/webhooks-500.mjs";
 
 /** Every scenario, in run order within a round. Add a module under scenarios/ and list it here. */
-const SCENARIOS = [bare, health, login, apikeyWarm, apikeyCold, stripeIngest, webhooks, webhooks500];
+const SCENARIOS = [
+  bare,
+  health,
+  login,
+  apikeyWarm,
+  apikeyCold,
+  stripeIngest,
+  customersSearch,
+  subscriptionGet,
+  subscriptionCreate,
+  webhooks,
+  webhooks500,
+];
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BUILD_DIR = path.join(ROOT, "bench", ".build");
@@ -131,9 +147,11 @@ async function main() {
   }, budgetS * 1000).unref();
 
   let mf;
+  let stripeDouble;
   const stop = async (signal) => {
     log(`${signal}: stopping`);
     await mf?.dispose().catch(() => {});
+    await stripeDouble?.close().catch(() => {});
     process.exit(130);
   };
   process.once("SIGINT", stop);
@@ -144,11 +162,15 @@ async function main() {
     const built = await build(options);
     const startupFigures = await startup(options, built);
 
+    // The Stripe double (in this process, on 127.0.0.1) stands in for Stripe's API and Connect
+    // hosts, as in tests: scenarios that create Stripe objects go through it.
+    stripeDouble = await startStripeDouble({ port: 0 });
     const started = await startWorker({
       root: ROOT,
       scriptPath: built.entry,
       socket: options.socket,
       verbose: options.verbose,
+      bindings: { STRIPE_API_BASE: stripeDouble.url, STRIPE_CONNECT_BASE: stripeDouble.url },
     });
     mf = started.mf;
     const { baseUrl } = started;
@@ -208,6 +230,7 @@ async function main() {
     return 1;
   } finally {
     await mf?.dispose().catch((error) => log(`dispose failed: ${error.message}`));
+    await stripeDouble?.close().catch(() => {});
   }
 }
 

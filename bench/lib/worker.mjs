@@ -21,7 +21,7 @@ export const BENCH_SECRETS = {
  * Miniflare options for the bundled Worker, derived from wrangler.toml so that bindings added
  * there later (D1, KV, queues, Durable Objects, rate limits, vars, ...) are picked up as they are.
  */
-export function workerOptionsFromWrangler({ root, scriptPath }) {
+export function workerOptionsFromWrangler({ root, scriptPath, bindings = {} }) {
   const configPath = path.join(root, "wrangler.toml");
   // Quiet wrangler's "Using secrets defined in .dev.vars": those values are dropped below.
   const previousLogLevel = process.env.WRANGLER_LOG;
@@ -49,7 +49,7 @@ export function workerOptionsFromWrangler({ root, scriptPath }) {
     modules: true,
     scriptPath,
     modulesRoot: path.dirname(scriptPath),
-    bindings: { ...vars, ...BENCH_SECRETS },
+    bindings: { ...vars, ...BENCH_SECRETS, ...bindings },
   };
 }
 
@@ -87,8 +87,8 @@ export async function launchMiniflare(
 }
 
 /** Reads wrangler.toml and starts the bundled Worker (see `launchMiniflare`). */
-export async function startWorker({ root, scriptPath, socket = "direct", verbose = false }) {
-  const workerOptions = workerOptionsFromWrangler({ root, scriptPath });
+export async function startWorker({ root, scriptPath, socket = "direct", verbose = false, bindings = {} }) {
+  const workerOptions = workerOptionsFromWrangler({ root, scriptPath, bindings });
   const { mf, baseUrl } = await launchMiniflare(workerOptions, { socket, verbose });
   return { mf, baseUrl, workerOptions };
 }
