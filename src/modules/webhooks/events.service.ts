@@ -126,7 +126,14 @@ export async function emitTenantEvent(ctx: RequestContext, input: EmitInput): Pr
   const now = ctx.clock.now();
   const companyName = input.companyName ?? (await loadTenant(ctx.db, input.tenantId)).companyName;
   const event = prepareEvent({ ...input, companyName }, now);
-  await insertEvent(ctx.db, event);
+  // The statement insertEvent builds, prepared by hand: no query building on this path.
+  const { row } = event;
+  await ctx.db.$client
+    .prepare(
+      "INSERT INTO webhook_events (id, tenant_id, type, payload, status, attempts, next_attempt_at, is_test, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)",
+    )
+    .bind(row.id, row.tenantId, row.type, row.payload, now.getTime(), now.getTime())
+    .run();
   await dispatchEvents(ctx, [event]);
   return event.row;
 }
