@@ -84,25 +84,60 @@ export function createScheduleTable(storage: SqlStorage) {
   );
   if (!columns.has("event_type")) storage.exec("ALTER TABLE deliveries ADD COLUMN event_type TEXT");
   if (!columns.has("payload")) storage.exec("ALTER TABLE deliveries ADD COLUMN payload TEXT");
+  // Set while the event is not in D1 yet (emitted on its own): its creation time, unix ms.
+  if (!columns.has("unrecorded_at")) storage.exec("ALTER TABLE deliveries ADD COLUMN unrecorded_at INTEGER");
   storage.exec("CREATE INDEX IF NOT EXISTS deliveries_due_idx ON deliveries (due_at)");
 }
 
 /**
  * Adds events to the schedule, due now; an event already scheduled keeps its place. `carried`
- * holds the events whose payload came with the message (the others are read from D1 when due).
+ * holds the events whose payload came with the message (the others are read from D1 when due),
+ * and among them those not in D1 yet (`unrecorded_at`), whose rows the next run writes.
  */
 export function schedule(storage: SqlStorage, eventIds: string[], now: number, carried: CarriedEvent[] = []) {
   const payloads = new Map(carried.map((event) => [event.id, event]));
   for (const id of eventIds) {
     const event = payloads.get(id);
     storage.exec(
-      "INSERT OR IGNORE INTO deliveries (event_id, due_at, attempt, event_type, payload) VALUES (?, ?, 0, ?, ?)",
+      "INSERT OR IGNORE INTO deliveries (event_id, due_at, attempt, event_type, payload, unrecorded_at) VALUES (?, ?, 0, ?, ?, ?)",
       id,
       now,
       event?.type ?? null,
       event?.payload ?? null,
+      event?.unrecorded_at ?? null,
     );
   }
+}
+
+/** Rows one run writes for events not in D1 yet, at most (their payloads also count, below). */
+const UNRECORDED_PER_RUN = 500;
+/** Payload bytes (UTF-16 units) of those rows per run; D1 binds strings of up to 2 MB. */
+const UNRECORDED_CHARS_PER_RUN = 1_000_000;
+
+interface UnrecordedRow {
+  event_id: string;
+  event_type: string;
+  payload: string;
+  unrecorded_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+/** The schedule's events that are not in D1 yet, as many as one run's batch takes. */
+function unrecordedEvents(storage: SqlStorage): UnrecordedRow[] {
+  const rows = storage
+    .exec<UnrecordedRow>(
+      "SELECT event_id, event_type, payload, unrecorded_at FROM deliveries WHERE unrecorded_at IS NOT NULL ORDER BY due_at LIMIT ?",
+      UNRECORDED_PER_RUN,
+    )
+    .toArray();
+  let chars = 0;
+  const taken: UnrecordedRow[] = [];
+  for (const row of rows) {
+    chars += row.payload.length;
+    if (taken.length && chars > UNRECORDED_CHARS_PER_RUN) break;
+    taken.push(row);
+  }
+  return taken;
 }
 
 /** When the next delivery is due, or null when nothing waits. */
@@ -124,6 +159,7 @@ interface DueRow {
   attempt: number;
   event_type: string | null;
   payload: string | null;
+  unrecorded_at: number | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -145,6 +181,8 @@ class RunWrites {
   endpointChanged = false;
   disabled: { reason: string; eventId: string; statusCode: number | null; at: Date; url: string } | null =
     null;
+  /** `[id, type, payload, created_at]`: events emitted on their own, whose rows this batch writes first. */
+  readonly unrecorded: unknown[][] = [];
   /** Schedule changes: events done (delivered, failed, skipped, gone) and retries (due, attempt). */
   readonly done: string[] = [];
   readonly retries: [string, number, number][] = [];
@@ -165,12 +203,13 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
   const now = ctx.clock.now().getTime();
   const due = deps.sql
     .exec<DueRow>(
-      "SELECT event_id, attempt, event_type, payload FROM deliveries WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+      "SELECT event_id, attempt, event_type, payload, unrecorded_at FROM deliveries WHERE due_at <= ? ORDER BY due_at LIMIT ?",
       now,
       DUE_PER_RUN,
     )
     .toArray();
-  if (!due.length) return;
+  const unrecorded = unrecordedEvents(deps.sql);
+  if (!due.length && !unrecorded.length) return;
 
   // D1 is read only for what the run does not have: the endpoint after its cache aged, and the
   // payloads of events that came by id (resend, recover, sweep, messages too large to carry).
@@ -182,12 +221,20 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
   const loaded = new Map((eventRows ?? []).map((event) => [event.id, event]));
 
   const writes = new RunWrites();
-  await inBatches(due, DELIVERY_CONCURRENCY, async (row) => {
+  const recordedNow = new Set<string>();
+  for (const row of unrecorded) {
+    writes.unrecorded.push([row.event_id, row.event_type, row.payload, row.unrecorded_at]);
+    writes.touched.push(row.event_id);
+    recordedNow.add(row.event_id);
+  }
+  // An event goes out only in a run whose batch also writes its row (if it has none yet).
+  const sendable = due.filter((row) => row.unrecorded_at === null || recordedNow.has(row.event_id));
+  await inBatches(sendable, DELIVERY_CONCURRENCY, async (row) => {
     const event: Deliverable | undefined =
       row.payload !== null && row.event_type !== null
         ? { id: row.event_id, tenantId, type: row.event_type, payload: row.payload }
         : loaded.get(row.event_id);
-    writes.touched.push(row.event_id);
+    if (row.unrecorded_at === null) writes.touched.push(row.event_id);
     if (!event || event.tenantId !== tenantId) {
       writes.done.push(row.event_id);
       return;
@@ -225,6 +272,8 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
   }
   if (endpoint) deps.endpoints.update(endpoint);
   deps.transaction(() => {
+    for (const [id] of writes.unrecorded)
+      deps.sql.exec("UPDATE deliveries SET unrecorded_at = NULL WHERE event_id = ?", id);
     for (const id of writes.done) deps.sql.exec("DELETE FROM deliveries WHERE event_id = ?", id);
     for (const [id, dueAt, attempt] of writes.retries)
       deps.sql.exec("UPDATE deliveries SET due_at = ?, attempt = ? WHERE event_id = ?", dueAt, attempt, id);
@@ -369,6 +418,21 @@ async function writeRun(
     const { sql: text, params } = query.toSQL();
     return d1.prepare(text).bind(...params);
   };
+  if (writes.unrecorded.length) {
+    // Events emitted on their own reach D1 here, before their attempts (their tenant may be gone:
+    // then they are dropped, not an error that would fail the batch again and again).
+    statements.push(
+      d1
+        .prepare(
+          `INSERT OR IGNORE INTO webhook_events (id, tenant_id, type, payload, status, attempts, next_attempt_at,
+             is_test, created_at)
+           SELECT e.value ->> 0, ?1, e.value ->> 1, e.value ->> 2, 'pending', 0, e.value ->> 3, 0, e.value ->> 3
+           FROM json_each(?2) AS e
+           WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)`,
+        )
+        .bind(tenantId, JSON.stringify(writes.unrecorded)),
+    );
+  }
   if (writes.attempts.length) {
     // One statement for every attempt of the run, its rows in one bound JSON array (D1 binds at
     // most 100 parameters). An event deleted meanwhile (its tenant was) is left out, not an error.

@@ -29,6 +29,12 @@ export interface CarriedEvent {
   id: string;
   type: string;
   payload: string;
+  /**
+   * Set for an event emitted on its own (`emitTenantEvent`) that is not in D1 yet: the queue
+   * holds it, and its coordinator writes its row (this creation time, in unix ms) in the batch of
+   * the run that takes it.
+   */
+  unrecorded_at?: number;
 }
 
 /**

@@ -2,12 +2,25 @@
 // tests pin that every attempt and status is still recorded one by one, that a failed batch
 // loses nothing (its events are sent again, at least once, never lost), and that the payload
 // carried in the queue message is what is sent.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { WRITE_RETRY_MS } from "../../src/coordinator/deliveries";
 import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
-import { insertEvent, type PreparedEvent, prepareEvent } from "../../src/modules/webhooks/events.service";
+import worker from "../../src/index";
+import {
+  emitTenantEvent,
+  insertEvent,
+  type PreparedEvent,
+  prepareEvent,
+} from "../../src/modules/webhooks/events.service";
+import type { DeliverMessage, QueueMessage } from "../../src/queue/messages";
 import { testContext } from "../context";
 import { eventually } from "../eventually";
 import { call, registerTenant, unique } from "../harness";
@@ -186,5 +199,101 @@ describe("one D1 batch per alarm run", () => {
     const [request] = await received(moved, 1);
     expect(request?.headers["webhook-id"]).toBe(event?.id);
     expect(await received(hook, 0, 0)).toHaveLength(1);
+  });
+});
+
+/** A queue that keeps what it is sent (or refuses it), standing in for the events queue. */
+function capturingQueue(refuse = false) {
+  const sent: QueueMessage[] = [];
+  const queue = {
+    send: async (message: QueueMessage) => {
+      if (refuse) throw new Error("queue unavailable");
+      sent.push(message);
+    },
+    sendBatch: async () => {
+      throw new Error("not used");
+    },
+  } as unknown as Queue<QueueMessage>;
+  return { queue, sent };
+}
+
+const eventRow = (id: string) =>
+  env.DB.prepare("SELECT status, attempts, payload, created_at FROM webhook_events WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; attempts: number; payload: string; created_at: number }>();
+
+describe("an event emitted on its own", () => {
+  it("travels in its message and reaches D1 with its coordinator's first run, together with its attempt", async () => {
+    const { tenant, hook } = await tenantWithHook();
+    const { queue, sent } = capturingQueue();
+    const event = await emitTenantEvent(testContext({ queue }), {
+      tenantId: tenant.tenantId,
+      type: "plan.updated",
+      object: { id: "plan_alone" },
+    });
+    const [message] = sent as DeliverMessage[];
+    expect(message).toMatchObject({
+      kind: "webhook.deliver",
+      tenant_id: tenant.tenantId,
+      event_ids: [event.id],
+      events: [
+        {
+          id: event.id,
+          type: "plan.updated",
+          payload: event.payload,
+          unrecorded_at: event.createdAt.getTime(),
+        },
+      ],
+    });
+    // The queue holds it: nothing in D1 yet.
+    expect(await eventRow(event.id)).toBeNull();
+
+    const batch = createMessageBatch<QueueMessage>("edge-billing-events", [
+      { id: "alone-1", timestamp: new Date(), attempts: 1, body: message as QueueMessage },
+    ]);
+    const execution = createExecutionContext();
+    await worker.queue(batch, env, execution);
+    expect((await getQueueResult(batch, execution)).explicitAcks).toEqual(["alone-1"]);
+    const [request] = await received(hook, 1);
+    expect(request?.body).toBe(event.payload);
+    const row = await eventually(async () => {
+      const current = await eventRow(event.id);
+      expect(current?.status).toBe("delivered");
+      return current;
+    });
+    expect(row).toMatchObject({ attempts: 1, payload: event.payload, created_at: event.createdAt.getTime() });
+    const logged = await detail(tenant.owner.access, event.id);
+    expect(logged.attempt_log).toEqual([expect.objectContaining({ attempt: 1, outcome: "success" })]);
+  });
+
+  it("is not emitted when the queue refuses it: the emit throws and nothing is recorded", async () => {
+    const tenant = await registerTenant();
+    const { queue } = capturingQueue(true);
+    const id = await emitTenantEvent(testContext({ queue }), {
+      tenantId: tenant.tenantId,
+      type: "plan.updated",
+      object: {},
+    }).then(
+      (event) => event.id,
+      (error: unknown) => error,
+    );
+    expect(id).toBeInstanceOf(Error);
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM webhook_events WHERE tenant_id = ?")
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+  });
+
+  it("too large to carry (over 64 KB), it is written to D1 first and travels by id", async () => {
+    const tenant = await registerTenant();
+    const { queue, sent } = capturingQueue();
+    const event = await emitTenantEvent(testContext({ queue }), {
+      tenantId: tenant.tenantId,
+      type: "plan.updated",
+      object: { blob: "x".repeat(100 * 1024) },
+    });
+    expect(await eventRow(event.id)).toMatchObject({ status: "pending", attempts: 0 });
+    expect(sent).toEqual([expect.objectContaining({ kind: "webhook.deliver", event_ids: [event.id] })]);
+    expect((sent[0] as DeliverMessage).events).toBeUndefined();
   });
 });

@@ -121,21 +121,30 @@ export async function dispatchEvents(ctx: RequestContext, events: PreparedEvent[
   }
 }
 
-/** Emits an event on its own: one D1 write (the event) and one enqueue. */
+/**
+ * Emits an event on its own, with no change to record alongside it (for those, `prepareEvent` +
+ * `insertEvent` in the change's batch + `dispatchEvents`). One enqueue: the message carries the
+ * event, the queue holds it until the tenant's coordinator has taken it, and the coordinator
+ * writes its row in the same D1 batch as its first attempt, so the event is in the delivery log
+ * from its first run on (normally within a second). An event too large to carry is written to D1
+ * first and sent by id. Throws when the queue refuses it: then nothing was emitted.
+ */
 export async function emitTenantEvent(ctx: RequestContext, input: EmitInput): Promise<WebhookEventRow> {
   const now = ctx.clock.now();
   const companyName = input.companyName ?? (await loadTenant(ctx.db, input.tenantId)).companyName;
   const event = prepareEvent({ ...input, companyName }, now);
-  // The statement insertEvent builds, prepared by hand: no query building on this path.
   const { row } = event;
-  await ctx.db.$client
-    .prepare(
-      "INSERT INTO webhook_events (id, tenant_id, type, payload, status, attempts, next_attempt_at, is_test, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)",
-    )
-    .bind(row.id, row.tenantId, row.type, row.payload, now.getTime(), now.getTime())
-    .run();
-  await dispatchEvents(ctx, [event]);
-  return event.row;
+  const [carried] = carriedEvents([row]);
+  if (!carried) {
+    await insertEvent(ctx.db, event);
+    await dispatchEvents(ctx, [event]);
+    return row;
+  }
+  await ctx.queue.send(
+    deliverMessage(row.tenantId, [row.id], ctx.requestId, [{ ...carried, unrecorded_at: now.getTime() }]),
+    { contentType: "json" },
+  );
+  return row;
 }
 
 export interface DeliveryFilters {
