@@ -17,6 +17,8 @@ import { bundleLine, howToRead, markdownSection, startupLine, textTable } from "
 import { runRounds, summarizeScenario } from "./lib/rounds.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 import { applyMigrations, startWorker } from "./lib/worker.mjs";
+import analyticsMrr from "./scenarios/analytics-mrr.mjs";
+import analyticsSummary from "./scenarios/analytics-summary.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
 import apikeyWarm from "./scenarios/apikey-warm.mjs";
 import bare from "./scenarios/bare.mjs";
@@ -40,6 +42,8 @@ const SCENARIOS = [
   customersSearch,
   subscriptionGet,
   subscriptionCreate,
+  analyticsSummary,
+  analyticsMrr,
   webhooks,
   webhooks500,
 ];

@@ -58,7 +58,7 @@ rmSync(output, { recursive: true, force: true });
 mkdirSync(output, { recursive: true });
 
 if ((await run(process.execPath, ["scripts/build-web.mjs"])) !== 0) process.exit(1);
-const scriptPath = await buildWorker({ root, outDir: path.join(output, ".worker") });
+const { entry: scriptPath } = await buildWorker({ root, outDir: path.join(output, ".worker") });
 
 const [double, receiver, port] = await Promise.all([
   startStripeDouble({ port: 0 }),

@@ -1,8 +1,18 @@
 import { createContext } from "./context";
+import { reconcileDueTenants } from "./modules/analytics/reconcile";
+import { carryRollupsForward } from "./modules/analytics/rollup-writes";
 import { purgeExpiredSessions } from "./modules/auth/sessions";
 import { purgeExpiredIdempotencyKeys } from "./modules/idempotency/idempotency";
 import { sweepUnprocessedStripeEvents } from "./modules/stripe-events/ingest.service";
 import { sweepStalePending } from "./modules/webhooks/events.service";
+
+type Job = (ctx: ReturnType<typeof createContext>) => Promise<unknown>;
+
+/** A job for the first run of each hour only (the trigger fires every 5 minutes). */
+const hourly =
+  (job: Job): Job =>
+  (ctx) =>
+    ctx.clock.now().getUTCMinutes() < 5 ? job(ctx) : Promise.resolve();
 
 /**
  * Everything the cron trigger runs (`[triggers] crons` in wrangler.toml), in one place: each job
@@ -13,10 +23,9 @@ const JOBS = [
   ["re-hand tenant events whose hand-off was lost", (ctx) => sweepStalePending(ctx)],
   ["re-queue Stripe events never processed", (ctx) => sweepUnprocessedStripeEvents(ctx)],
   ["forget expired idempotency keys", purgeExpiredIdempotencyKeys],
-] as const satisfies readonly (readonly [
-  string,
-  (ctx: ReturnType<typeof createContext>) => Promise<unknown>,
-])[];
+  ["give each analytics series today's rollup rows", hourly(carryRollupsForward)],
+  ["reconcile tenants' analytics with their subscription mirror", reconcileDueTenants],
+] as const satisfies readonly (readonly [string, Job])[];
 
 export async function runCron(env: Env, scheduledTime: number, execution: ExecutionContext) {
   const now = new Date(scheduledTime);

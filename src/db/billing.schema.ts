@@ -201,6 +201,7 @@ export const invoices = sqliteTable(
     index("invoices_customer_idx").on(t.customerId, t.createdAt),
     index("invoices_subscription_idx").on(t.subscriptionId, t.createdAt),
     index("invoices_tenant_status_idx").on(t.tenantId, t.livemode, t.status, t.createdAt),
+    index("invoices_payment_intent_idx").on(t.paymentIntentId),
   ],
 );
 
@@ -260,3 +261,161 @@ export type CustomerRow = typeof customers.$inferSelect;
 export type CustomerSubscriptionRow = typeof customerSubscriptions.$inferSelect;
 export type InvoiceRow = typeof invoices.$inferSelect;
 export type CheckoutSessionRow = typeof checkoutSessions.$inferSelect;
+
+/**
+ * Analytics. Every Stripe snapshot of a subscription becomes one MRR state (what it adds to MRR
+ * from then on); the movements of a customer (new, expansion, contraction, churn, reactivation)
+ * are derived from its states by a pure rule and kept as the ledger; daily and monthly rollups
+ * per tenant, mode and currency carry the stocks (MRR, subscribers, paying customers at the end of
+ * the bucket) and the flows (each movement's sum and count, trials, revenue, refunds, fees), so a
+ * read costs O(buckets), never O(subscriptions).
+ */
+export const mrrStates = sqliteTable(
+  "mrr_states",
+  {
+    subscriptionId: text().notNull(),
+    sourceEventId: text().notNull(),
+    tenantId: text().notNull(),
+    livemode: integer({ mode: "boolean" }).notNull(),
+    customerId: text().notNull(),
+    planId: text(),
+    currency: text().notNull(),
+    /** Unix ms: when Stripe made the change. */
+    effectiveAt: integer().notNull(),
+    status: text({ enum: SUBSCRIPTION_STATES }).notNull(),
+    /** Monthly recurring revenue (minor units) from `effectiveAt`, discounts applied. */
+    mrr: integer().notNull(),
+    /** When a repeating discount ends (unix ms), and the MRR after it; null without one. */
+    discountEndsAt: integer(),
+    mrrAfterDiscount: integer(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.subscriptionId, t.sourceEventId] }),
+    index("mrr_states_customer_idx").on(t.tenantId, t.customerId),
+  ],
+);
+
+export const MOVEMENT_TYPES = ["new", "expansion", "contraction", "churn", "reactivation"] as const;
+export type MovementType = (typeof MOVEMENT_TYPES)[number];
+
+export const mrrMovements = sqliteTable(
+  "mrr_movements",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    livemode: integer({ mode: "boolean" }).notNull(),
+    customerId: text().notNull(),
+    subscriptionId: text(),
+    currency: text().notNull(),
+    type: text({ enum: MOVEMENT_TYPES }).notNull(),
+    /** The customer's MRR in this currency before and after (minor units). */
+    mrrBefore: integer().notNull(),
+    mrrAfter: integer().notNull(),
+    /** Unix ms. */
+    effectiveAt: integer().notNull(),
+    sourceEventId: text().notNull(),
+  },
+  (t) => [
+    index("mrr_movements_tenant_time_idx").on(t.tenantId, t.livemode, t.effectiveAt, t.id),
+    index("mrr_movements_customer_idx").on(t.tenantId, t.customerId, t.effectiveAt),
+  ],
+);
+
+/** The counters of one rollup bucket (a UTC day, or a month). Stocks are at the bucket's end. */
+const rollupColumns = () => ({
+  tenantId: text().notNull(),
+  livemode: integer({ mode: "boolean" }).notNull(),
+  currency: text().notNull(),
+  /** Unix ms of the bucket's start (UTC midnight; the 1st of the month). */
+  bucket: integer().notNull(),
+  mrr: integer().notNull().default(0),
+  subscribers: integer().notNull().default(0),
+  customers: integer().notNull().default(0),
+  newMrr: integer().notNull().default(0),
+  newCount: integer().notNull().default(0),
+  expansionMrr: integer().notNull().default(0),
+  expansionCount: integer().notNull().default(0),
+  contractionMrr: integer().notNull().default(0),
+  contractionCount: integer().notNull().default(0),
+  churnMrr: integer().notNull().default(0),
+  churnCount: integer().notNull().default(0),
+  reactivationMrr: integer().notNull().default(0),
+  reactivationCount: integer().notNull().default(0),
+  trialsStarted: integer().notNull().default(0),
+  trialsConverted: integer().notNull().default(0),
+  trialsLost: integer().notNull().default(0),
+  revenue: integer().notNull().default(0),
+  refunds: integer().notNull().default(0),
+  fees: integer().notNull().default(0),
+});
+
+export const analyticsDaily = sqliteTable("analytics_daily", rollupColumns(), (t) => [
+  primaryKey({ columns: [t.tenantId, t.livemode, t.currency, t.bucket] }),
+]);
+
+export const analyticsMonthly = sqliteTable("analytics_monthly", rollupColumns(), (t) => [
+  primaryKey({ columns: [t.tenantId, t.livemode, t.currency, t.bucket] }),
+]);
+
+/** Current MRR and subscribers by plan (a stock, kept by the same deltas as the rollups). */
+export const analyticsPlans = sqliteTable(
+  "analytics_plans",
+  {
+    tenantId: text().notNull(),
+    livemode: integer({ mode: "boolean" }).notNull(),
+    currency: text().notNull(),
+    planId: text().notNull(),
+    mrr: integer().notNull().default(0),
+    subscribers: integer().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.livemode, t.currency, t.planId] })],
+);
+
+/** Money actually collected or given back, once per Stripe object (an invoice paid, a refund). */
+export const revenueEntries = sqliteTable(
+  "revenue_entries",
+  {
+    /** `invoice:<stripe id>` or `refund:<stripe id>`. */
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    livemode: integer({ mode: "boolean" }).notNull(),
+    customerId: text(),
+    currency: text().notNull(),
+    kind: text({ enum: ["payment", "refund"] }).notNull(),
+    amount: integer().notNull(),
+    fee: integer().notNull().default(0),
+    occurredAt: integer().notNull(),
+  },
+  (t) => [index("revenue_entries_customer_idx").on(t.tenantId, t.customerId)],
+);
+
+/**
+ * The last check of a tenant's analytics against its subscription mirror, per mode and currency:
+ * MRR and subscribers recomputed from the mirror, next to what the rollups say (`drift` is the
+ * mirror's MRR less the ledger's). Kept until the next check; drift is also logged.
+ */
+export const analyticsReconciliations = sqliteTable(
+  "analytics_reconciliations",
+  {
+    tenantId: text().notNull(),
+    livemode: integer({ mode: "boolean" }).notNull(),
+    currency: text().notNull(),
+    checkedAt: integer({ mode: "timestamp_ms" }).notNull(),
+    mirrorMrr: integer().notNull(),
+    ledgerMrr: integer().notNull(),
+    mirrorSubscribers: integer().notNull(),
+    ledgerSubscribers: integer().notNull(),
+    drift: integer().notNull(),
+    /** Subscriptions the mirror changed in the minutes before the check (their events may be in flight). */
+    recentlyChanged: integer().notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.livemode, t.currency] }),
+    index("analytics_reconciliations_checked_idx").on(t.checkedAt),
+  ],
+);
+
+export type MrrStateRow = typeof mrrStates.$inferSelect;
+export type MrrMovementRow = typeof mrrMovements.$inferSelect;
+export type RollupRow = typeof analyticsDaily.$inferSelect;
+export type ReconciliationRow = typeof analyticsReconciliations.$inferSelect;

@@ -402,3 +402,4 @@ export type PlatformPlanRow = typeof platformPlans.$inferSelect;
 export type TenantSubscriptionRow = typeof tenantSubscriptions.$inferSelect;
 export type StripeEventRow = typeof stripeEvents.$inferSelect;
 export * from "./billing.schema";
+export * from "./invoicing.schema";

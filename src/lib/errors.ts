@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   unauthenticated: 401,
   tenant_suspended: 402,
   plan_limit_reached: 402,
+  /** The customer's payment was declined (or needs their authentication); the attempt counts. */
+  payment_failed: 402,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,

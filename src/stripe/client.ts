@@ -60,11 +60,13 @@ export type { Stripe };
  * whose skew would make Stripe's events of the same second look older (or newer) than ours.
  */
 export function stripeSeconds(
-  response: { created?: number; lastResponse?: { headers: Record<string, string> } },
+  response: { created?: number; lastResponse?: { headers: Record<string, string> | Headers } },
   useCreated = false,
 ): number | null {
   if (useCreated && typeof response.created === "number") return response.created;
-  const date = response.lastResponse?.headers?.date;
+  // The fetch HTTP client hands back the Response's own `Headers`; the Node client a plain object.
+  const headers = response.lastResponse?.headers;
+  const date = headers instanceof Headers ? headers.get("date") : headers?.date;
   const ms = date ? Date.parse(date) : Number.NaN;
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }

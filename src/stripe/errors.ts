@@ -32,6 +32,21 @@ export function fromStripeError(error: unknown): unknown {
   if (error instanceof Stripe.errors.StripeAuthenticationError) {
     return new ApiError("stripe_error", "Stripe refused the platform's credentials", { cause: error });
   }
+  // Stripe refusing a discount itself (a coupon used up or expired there, a promotion code not
+  // redeemable by this customer) is about the coupon's state, not a Stripe failure.
+  if (
+    error instanceof Stripe.errors.StripeInvalidRequestError &&
+    (error.code === "coupon_expired" || /^discounts\[\d+\]/.test(error.param ?? ""))
+  ) {
+    return new ApiError(
+      "invalid_state_transition",
+      `Stripe refused the discount: ${safeStripeMessage(error.message)}`,
+      {
+        extra: { status: error.code === "coupon_expired" ? "expired" : "not_redeemable" },
+        cause: error,
+      },
+    );
+  }
   const decline = error.decline_code ? `, ${error.decline_code}` : "";
   return new ApiError("stripe_error", `Stripe: ${safeStripeMessage(error.message)} (${code}${decline})`, {
     cause: error,

@@ -139,7 +139,81 @@ const subscriptionAfter = (verb: "cancel" | "pause") => async (a: SecurityTenant
   return id;
 };
 
+/** A draft one-off invoice of A's (`send_invoice` for `send`), of a customer with a card (for `pay`). */
+const invoice =
+  (options: { sent?: boolean; finalized?: boolean } = {}) =>
+  async (a: SecurityTenant) => {
+    const { id: customerId } = await customerWithCard(a);
+    const draft = await created("/api/v1/auth/invoices/", a.tokens.owner, {
+      customer: customerId,
+      currency: "usd",
+      items: [{ unit_amount: 1000, description: "Fixture" }],
+      ...(options.sent ? { collection_method: "send_invoice", days_until_due: 7 } : {}),
+    });
+    if (options.finalized) {
+      const res = await call(`/api/v1/auth/invoices/${draft.id}/finalize/`, {
+        token: a.tokens.owner,
+        method: "POST",
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    return draft.id as string;
+  };
+
+/** A refund of a paid invoice of A's. */
+const refund = async (a: SecurityTenant) => {
+  const id = await invoice()(a);
+  const paid = await call(`/api/v1/auth/invoices/${id}/pay/`, { token: a.tokens.owner, method: "POST" });
+  expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+  return (await created("/api/v1/auth/refunds/", a.tokens.owner, { invoice: id, amount: 100 })).id as string;
+};
+
+const coupon = async (a: SecurityTenant) => {
+  await connectedTenant(a);
+  return (await created("/api/v1/auth/coupons/", a.tokens.owner, { percent_off: 10 })).id as string;
+};
+
+/** The coupon the customer-discount fixtures name in their body: made once in A, under this id. */
+const SECURITY_COUPON = unique("SECURITY").toUpperCase();
+const securityCoupon = (a: SecurityTenant) =>
+  memo(`coupon:${a.tenantId}`, async () => {
+    await connectedTenant(a);
+    await created("/api/v1/auth/coupons/", a.tokens.owner, { id: SECURITY_COUPON, percent_off: 10 });
+  });
+
+/** A customer of A's carrying A's coupon. */
+const discountedCustomer = async (a: SecurityTenant) => {
+  const id = await customer(a);
+  await securityCoupon(a);
+  const res = await call(`/api/v1/auth/customers/${id}/discount/`, {
+    token: a.tokens.owner,
+    body: { coupon: SECURITY_COUPON },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return id;
+};
+
+const promotionCode = async (a: SecurityTenant) => {
+  const id = await coupon(a);
+  const code = await created(`/api/v1/auth/coupons/${id}/promotion-codes/`, a.tokens.owner, {});
+  return { id, code_id: code.id as string };
+};
+
 export const FIXTURES: Record<string, Fixture> = {
+  "/api/v1/auth/invoices/{id}": { create: invoice() },
+  "/api/v1/auth/invoices/{id}/finalize": { create: invoice() },
+  "/api/v1/auth/invoices/{id}/pay": { create: invoice() },
+  "/api/v1/auth/invoices/{id}/send": { create: invoice({ sent: true }) },
+  "/api/v1/auth/invoices/{id}/void": { create: invoice({ finalized: true }) },
+  "/api/v1/auth/invoices/{id}/mark_uncollectible": { create: invoice({ finalized: true }) },
+  "/api/v1/auth/refunds/{id}": { create: refund },
+  "/api/v1/auth/coupons/{id}": { create: coupon },
+  "/api/v1/auth/coupons/{id}/promotion-codes": { create: coupon },
+  "/api/v1/auth/coupons/{id}/promotion-codes/{code_id}/deactivate": { create: promotionCode },
+  "/api/v1/auth/customers/{id}/discount": {
+    create: discountedCustomer,
+    body: { POST: { coupon: SECURITY_COUPON } },
+  },
   "/api/v1/auth/customers/{id}": {
     create: customer,
     body: { PATCH: { name: "New" }, POST: { name: "New" } },
@@ -151,6 +225,7 @@ export const FIXTURES: Record<string, Fixture> = {
   },
   "/api/v1/auth/customers/{id}/payment-methods/{payment_method}/default": { create: customerWithCard },
   "/api/v1/auth/customers/{id}/payment-methods/{payment_method}": { create: customerWithCard },
+  "/api/v1/auth/analytics/customers/{id}": { create: customer },
   "/api/v1/auth/customers/{id}/portal-session": {
     create: customer,
     body: { POST: { return_url: "https://tenant.example/account" } },
@@ -182,4 +257,8 @@ export const EXEMPT: Record<string, string> = {
     "operator route: the operator sees every tenant's Stripe events by design",
   "/api/v1/admin/stripe-events/{id}/retry":
     "operator route: the operator retries any tenant's Stripe event by design",
+  "/api/v1/admin/analytics/tenants/{id}":
+    "operator route: the operator reads every tenant's analytics by design",
+  "/api/v1/admin/analytics/tenants/{id}/reconcile":
+    "operator route: the operator reconciles any tenant's analytics by design",
 };

@@ -83,7 +83,13 @@ function create(ctx: Ctx): Reply {
     throw invalid("invoice", `Invoice ${invoiceId} does not belong to customer ${customerId}.`);
   const price = priceOf(ctx, p);
   const quantity = int(p, "quantity", "quantity", 0) ?? 1;
-  const amount = int(p, "amount") ?? (price ? Number(price.unit_amount) * quantity : undefined);
+  const unitDecimal = str(p, "unit_amount_decimal");
+  if (unitDecimal !== undefined && !/^-?\d+(\.\d{1,12})?$/.test(unitDecimal))
+    throw invalid("unit_amount_decimal", `Invalid decimal: ${unitDecimal}`);
+  const amount =
+    int(p, "amount") ??
+    (unitDecimal !== undefined ? Math.round(Number(unitDecimal) * quantity) : undefined) ??
+    (price ? Number(price.unit_amount) * quantity : undefined);
   if (amount === undefined) throw missing("amount");
   const currency = (str(p, "currency") ?? (price?.currency as string | undefined))?.toLowerCase();
   if (!currency) throw missing("currency");

@@ -60,6 +60,21 @@ export async function invoicesScenario(kit: Kit): Promise<void> {
     grown.lines.data.length === 3 && grown.amount_due === 5000 && grown.metadata?.order === "42",
     "item added to the draft",
   );
+  const perUnit = await stripe.invoiceItems.create(
+    {
+      customer: customer.id,
+      currency: "usd",
+      unit_amount_decimal: Stripe.Decimal.from("250"),
+      quantity: 3,
+      description: "Seats",
+    },
+    on,
+  );
+  check(
+    perUnit.amount === 750 && perUnit.quantity === 3,
+    `unit_amount_decimal × quantity: ${perUnit.amount}`,
+  );
+  await stripe.invoiceItems.del(perUnit.id, {}, on);
   const lines = await stripe.invoices.listLineItems(draft.id, { limit: 2 }, on);
   check(lines.data.length === 2 && lines.has_more, "lines pagination");
   const dueError = await expectError(

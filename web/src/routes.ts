@@ -1,6 +1,6 @@
 // Every page of the signed-in dashboard: its path, its navigation entry and who may see it.
 // Pages are loaded on first visit (their own chunks), so the first load stays small; a new area
-// (customers, subscriptions, invoices, analytics) is one more entry here and one page module.
+// (invoices next) is one more entry here and one page module.
 import type { AnyComponent } from "preact";
 import lazy from "preact-iso/lazy";
 import type { Action } from "./lib/permissions";
@@ -28,6 +28,30 @@ export const ROUTES: PageRoute[] = [
   { path: `${BASE}/plans`, nav: "Plans", component: lazy(() => import("./pages/plans/list")) },
   { path: `${BASE}/plans/new`, needs: "plans.manage", component: lazy(() => import("./pages/plans/edit")) },
   { path: `${BASE}/plans/:id`, component: lazy(() => import("./pages/plans/edit")) },
+  { path: `${BASE}/customers`, nav: "Customers", component: lazy(() => import("./pages/customers/list")) },
+  {
+    path: `${BASE}/customers/new`,
+    needs: "customers.manage",
+    component: lazy(() => import("./pages/customers/form")),
+  },
+  { path: `${BASE}/customers/:id`, component: lazy(() => import("./pages/customers/detail")) },
+  {
+    path: `${BASE}/customers/:id/edit`,
+    needs: "customers.manage",
+    component: lazy(() => import("./pages/customers/form")),
+  },
+  {
+    path: `${BASE}/subscriptions`,
+    nav: "Subscriptions",
+    component: lazy(() => import("./pages/subscriptions/list")),
+  },
+  {
+    path: `${BASE}/subscriptions/new`,
+    needs: "subscriptions.manage",
+    component: lazy(() => import("./pages/subscriptions/new")),
+  },
+  { path: `${BASE}/subscriptions/:id`, component: lazy(() => import("./pages/subscriptions/detail")) },
+  { path: `${BASE}/analytics`, nav: "Analytics", component: lazy(() => import("./pages/analytics/index")) },
   { path: `${BASE}/webhooks`, nav: "Webhooks", component: lazy(() => import("./pages/webhooks/config")) },
   {
     path: `${BASE}/webhooks/deliveries`,

@@ -75,7 +75,8 @@ const SUSPENDED_WRITES = [
 const WRITING_GETS = ["/api/v1/auth/tenants/stripe/connect"];
 
 function allowedWhileSuspended(method: string, path: string): boolean {
-  const read = (method === "GET" || method === "HEAD") && !WRITING_GETS.some((prefix) => path.startsWith(prefix));
+  const read =
+    (method === "GET" || method === "HEAD") && !WRITING_GETS.some((prefix) => path.startsWith(prefix));
   return read || SUSPENDED_WRITES.some((prefix) => path.startsWith(prefix));
 }
 

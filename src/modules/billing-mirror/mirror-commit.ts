@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
+import { dunningStatements } from "../dunning/dunning-run";
+import { refundStatements } from "../refunds/refund-mirror";
 import type { MirrorRun } from "./mirror.service";
 
 /** The writes a mirror run decided: one statement per changed row (new rows by insert). */
@@ -50,5 +52,13 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         .where(eq(checkoutSessions.id, row.id)),
     );
   }
+  // Refunds and dunning steps of the run; every invoice's amount_refunded recomputed last.
+  statements.push(
+    ...refundStatements(
+      run,
+      [...dirty.invoice.values()].map(({ row }) => row.id),
+    ),
+    ...dunningStatements(run),
+  );
   return statements;
 }

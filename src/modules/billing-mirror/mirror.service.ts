@@ -2,11 +2,14 @@ import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow, TenantRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
+import { AnalyticsRun } from "../analytics/analytics-run";
 import { serializeCheckout } from "../checkout/checkout.schemas";
 import { serializeCustomer } from "../customers/customers.schemas";
+import { applyInvoicePaid, applyPaymentFailure } from "../dunning/dunning-run";
 import { serializeInvoice } from "../invoices/invoices.schemas";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
+import { applyRefundEvent, isRefundEvent } from "../refunds/refund-mirror";
 import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
 import { type PreparedEvent, prepareEvent } from "../webhooks/events.service";
@@ -49,20 +52,25 @@ export function isMirrorEvent(type: string): boolean {
     SUBSCRIPTION_EVENTS.has(type) ||
     CUSTOMER_EVENTS.has(type) ||
     CHECKOUT_EVENTS.has(type) ||
-    type.startsWith("invoice.")
+    type.startsWith("invoice.") ||
+    isRefundEvent(type)
   );
 }
 
 /** One run of mirror events: what it decided, for the run's single D1 batch. */
 export class MirrorRun {
   readonly events: PreparedEvent[] = [];
+  /** What the run's events add to the tenant's analytics (MRR states, payments). */
+  readonly analytics: AnalyticsRun;
 
   constructor(
     readonly ctx: RequestContext,
     readonly tenant: TenantRow,
     readonly state: MirrorState,
     readonly stripeAccount: string | null,
-  ) {}
+  ) {
+    this.analytics = new AnalyticsRun(ctx, tenant.id);
+  }
 
   emit(type: string, object: unknown, livemode: boolean) {
     this.events.push(
@@ -81,7 +89,7 @@ export class MirrorRun {
       kind === "customers"
         ? stripe.customers.retrieve(id, {}, options)
         : kind === "subscriptions"
-          ? stripe.subscriptions.retrieve(id, { expand: ["discounts"] }, options)
+          ? stripe.subscriptions.retrieve(id, { expand: ["discounts", "discounts.source.coupon"] }, options)
           : stripe.invoices.retrieve(id, { expand: ["payments"] }, options);
     return read.then(obj);
   }
@@ -94,12 +102,12 @@ export async function applyMirrorEvent(run: MirrorRun, event: StripeEventLike): 
   if (SUBSCRIPTION_EVENTS.has(event.type)) return applySubscription(run, event, object);
   if (event.type.startsWith("invoice.")) return applyInvoice(run, event, object);
   if (CHECKOUT_EVENTS.has(event.type)) return applyCheckout(run, event, object);
+  if (isRefundEvent(event.type)) return applyRefundEvent(run, event);
   return "recorded";
 }
 
 /** Settles freshness: the snapshot to apply, or why nothing changes. */
 async function snapshotToApply<T extends object>(
-  run: MirrorRun,
   current: (T & { lastEventCreated: number | null }) | undefined,
   created: number,
   build: (snapshot: Obj) => T,
@@ -172,7 +180,6 @@ async function applyCustomer(run: MirrorRun, event: StripeEventLike, object: Obj
   const settled = deleted
     ? { snapshot: object }
     : await snapshotToApply(
-        run,
         current,
         event.created,
         (snapshot) => customerRow(run, current, snapshot, false, event.created),
@@ -216,13 +223,15 @@ function subscriptionRow(
   current: CustomerSubscriptionRow | undefined,
   snapshot: Obj,
   created: number,
+  /** The id a subscription new to the mirror takes (one per event, shared by its analytics state). */
+  newRowId?: string,
 ): CustomerSubscriptionRow {
   const { discount, metadata, livemode, ...fields } = subscriptionFields(snapshot);
   const customer = customerFor(run, fields.stripeCustomerId, livemode);
   const now = run.ctx.clock.now();
   return {
     ...fields,
-    id: current?.id ?? ourId(metadata.subscription_id, "subs"),
+    id: current?.id ?? newRowId ?? ourId(metadata.subscription_id, "subs"),
     tenantId: run.tenant.id,
     livemode: current?.livemode ?? livemode,
     customerId: current?.customerId ?? customer.id,
@@ -244,17 +253,27 @@ async function applySubscription(run: MirrorRun, event: StripeEventLike, object:
     run.emit("subscription.trial_will_end", serializeSubscription(current), current.livemode);
     return "notified: subscription.trial_will_end";
   }
+  // Every snapshot is a point of the subscription's MRR history, even one older than the mirror.
+  const asOfEvent = subscriptionRow(run, current, object, event.created);
+  run.analytics.addSnapshot({
+    subscriptionId: asOfEvent.id,
+    customerId: asOfEvent.customerId,
+    planId: asOfEvent.planId,
+    livemode: asOfEvent.livemode,
+    sourceEventId: event.id,
+    created: event.created,
+    terms: asOfEvent,
+  });
   const settled = await snapshotToApply(
-    run,
     current,
     event.created,
-    (snapshot) => subscriptionRow(run, current, snapshot, event.created),
+    (snapshot) => subscriptionRow(run, current, snapshot, event.created, asOfEvent.id),
     SUBSCRIPTION_FIELDS,
     object,
     () => run.current("subscriptions", stripeId),
   );
   if ("skip" in settled) return settled.skip;
-  const next = subscriptionRow(run, current, settled.snapshot, event.created);
+  const next = subscriptionRow(run, current, settled.snapshot, event.created, asOfEvent.id);
   const type = subscriptionEventType(current, next);
   run.state.putSubscription(next, !current);
   if (type) run.emit(type, serializeSubscription(next), next.livemode);
@@ -285,6 +304,9 @@ function invoiceRow(
     livemode: current?.livemode ?? fields.livemode,
     customerId: current?.customerId ?? customer.id,
     subscriptionId: subscription?.id ?? current?.subscriptionId ?? null,
+    // Events do not expand `payments`: the payment our API read stays known.
+    paymentIntentId: fields.paymentIntentId ?? current?.paymentIntentId ?? null,
+    chargeId: fields.chargeId ?? current?.chargeId ?? null,
     amountRefunded: current?.amountRefunded ?? 0,
     lastEventCreated: created,
     createdAt: current?.createdAt ?? now,
@@ -298,7 +320,6 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
   const current = run.state.invoices.get(stripeId);
   const notes: string[] = [];
   const settled = await snapshotToApply(
-    run,
     current,
     event.created,
     (snapshot) => invoiceRow(run, current, snapshot, event.created),
@@ -317,19 +338,27 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
     notes.push(types.length ? `mirrored: ${types.join(", ")}` : "no change");
     row = next;
   }
-  // Each failed attempt is reported once (Stripe's event ids are recorded once), even late.
-  if (event.type === "invoice.payment_failed" && row) {
-    const attempt = invoiceRow(run, row, object, event.created);
-    run.emit(
-      "invoice.payment_failed",
-      serializeInvoice({
-        ...row,
-        attemptCount: attempt.attemptCount,
-        nextPaymentAttempt: attempt.nextPaymentAttempt,
-      }),
-      row.livemode,
-    );
-    notes.push(`notified: invoice.payment_failed (attempt ${attempt.attemptCount})`);
+  // Money collected counts once per invoice, whenever an event first shows it paid.
+  const paid = invoiceFields(object);
+  if (paid.status === "paid" && paid.amountPaid > 0) {
+    run.analytics.addPayment({
+      id: `invoice:${stripeId}`,
+      kind: "payment",
+      customerId: row?.customerId ?? null,
+      livemode: paid.livemode,
+      currency: paid.currency,
+      amount: paid.amountPaid,
+      fee: paid.applicationFeeAmount ?? 0,
+      occurredAt: paid.paidAt?.getTime() ?? event.created * 1000,
+    });
+  }
+  // Each failed attempt is recorded and reported once, even late, and dunning applies the
+  // tenant's policy to it; a paid invoice may end a subscription's dunning.
+  if (event.type === "invoice.payment_failed" && row)
+    notes.push(await applyPaymentFailure(run, row, object, event.id));
+  if (event.type === "invoice.paid" && row) {
+    const note = await applyInvoicePaid(run, row, event.id);
+    if (note) notes.push(note);
   }
   return notes.join("; ");
 }

@@ -5,12 +5,14 @@ import { createRouter } from "../../lib/create-app";
 import { jsonBody, jsonResponse, stripeErrorResponses, USER_OR_KEY_AUTH } from "../../lib/openapi";
 import { pageBody } from "../../lib/pagination";
 import { billingReaders, billingWriters } from "../api-keys/middleware";
+import { billingState, billingStates, EMPTY_BILLING_STATE as noBilling } from "./billing-state";
 import {
   AttachPaymentMethodBody,
   CreateCustomerBody,
   CustomerIdParam,
   CustomerListResponse,
   CustomerSchema,
+  CustomerWithBillingSchema,
   ListCustomersQuery,
   PaymentMethodListResponse,
   PaymentMethodParams,
@@ -35,7 +37,7 @@ const listRoute = createRoute({
   path: BASE,
   tags,
   summary: "List customers, newest first",
-  description: `Filters: \`email\`, \`search\` (words as prefixes of name and email), \`created[gte]\`/\`created[lte]\`, \`metadata[key]=value\`, \`include_deleted\`. ${who}`,
+  description: `Filters: \`email\`, \`search\` (words as prefixes of name and email), \`created[gte]\`/\`created[lte]\`, \`metadata[key]=value\`, \`include_deleted\`, \`delinquent\`. Each customer comes with its billing state. ${who}`,
   security,
   middleware: billingReaders,
   request: { query: ListCustomersQuery },
@@ -58,11 +60,13 @@ const getRoute = createRoute({
   method: "get",
   path: `${BASE}/{id}`,
   tags,
-  summary: "Get a customer (by id or ext:<external_id>)",
+  summary: "Get a customer (by id or ext:<external_id>), with its billing state",
+  description:
+    "`billing`: `delinquent` (an open invoice is overdue: a payment attempt failed, or its due date passed), the open and overdue invoices and what they still ask, per currency.",
   security,
   middleware: billingReaders,
   request: { params: CustomerIdParam },
-  responses: { 200: jsonResponse(CustomerSchema, "The customer"), ...stripeErrorResponses },
+  responses: { 200: jsonResponse(CustomerWithBillingSchema, "The customer"), ...stripeErrorResponses },
 });
 
 const updateConfig = (method: "patch" | "post") =>
@@ -172,14 +176,22 @@ const update = async (c: Context<AppEnv>, id: string, body: Parameters<typeof se
 export const customersRoutes = createRouter()
   .openapi(listRoute, async (c) => {
     const page = await service.listCustomers(c.var.ctx, c.req.valid("query"));
-    return c.json(pageBody(page, serializeCustomer), 200);
+    const states = await billingStates(
+      c.var.ctx,
+      page.page.map((row) => row.id),
+    );
+    return c.json(
+      pageBody(page, (row) => ({ ...serializeCustomer(row), billing: states.get(row.id) ?? noBilling })),
+      200,
+    );
   })
   .openapi(createCustomerRoute, async (c) =>
     c.json(serializeCustomer(await service.createCustomer(c.var.ctx, c.req.valid("json"))), 201),
   )
-  .openapi(getRoute, async (c) =>
-    c.json(serializeCustomer(await service.findCustomer(c.var.ctx, c.req.valid("param").id)), 200),
-  )
+  .openapi(getRoute, async (c) => {
+    const row = await service.findCustomer(c.var.ctx, c.req.valid("param").id);
+    return c.json({ ...serializeCustomer(row), billing: await billingState(c.var.ctx, row.id) }, 200);
+  })
   .openapi(updateConfig("patch"), (c) => update(c, c.req.valid("param").id, c.req.valid("json")))
   .openapi(updateConfig("post"), (c) => update(c, c.req.valid("param").id, c.req.valid("json")))
   .openapi(deleteRoute, async (c) =>

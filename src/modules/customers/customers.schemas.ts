@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { CustomerRow } from "../../db/schema";
 import { PageQuery, pageShape } from "../../lib/pagination";
+import { BillingStateSchema } from "./billing-state";
 
 const Metadata = z
   .record(z.string().min(1).max(40), z.string().max(500))
@@ -72,6 +73,10 @@ export const ListCustomersQuery = PageQuery.extend({
     .openapi({ description: "Words matched as prefixes against name and email (`jan doe`, `jane@exa`)" }),
   ...timestampRange("created"),
   include_deleted: z.enum(["true", "false"]).optional(),
+  delinquent: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ description: "Only customers with (true) or without (false) an overdue open invoice" }),
 })
   .catchall(z.string().max(500))
   .openapi({ description: "Also `metadata[key]=value` filters" });
@@ -96,7 +101,12 @@ export const CustomerSchema = z
   })
   .openapi("Customer");
 
-export const CustomerListResponse = pageShape(CustomerSchema).openapi("CustomerList");
+/** A customer as reads answer it: with its billing state (open and overdue invoices). */
+export const CustomerWithBillingSchema = CustomerSchema.extend({ billing: BillingStateSchema }).openapi(
+  "CustomerWithBilling",
+);
+
+export const CustomerListResponse = pageShape(CustomerWithBillingSchema).openapi("CustomerList");
 
 export const serializeCustomer = (row: CustomerRow): z.infer<typeof CustomerSchema> => ({
   id: row.id,

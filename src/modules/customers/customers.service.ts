@@ -10,6 +10,7 @@ import { inMode, type ReadScope, readScope, visibleIn, writeScope } from "../../
 import { withStripeUndo } from "../../stripe/undo";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
+import { delinquentCondition } from "./billing-state";
 import { serializeCustomer } from "./customers.schemas";
 
 const EXTERNAL_PREFIX = "ext:";
@@ -288,6 +289,7 @@ export interface CustomerFilters {
   "created[gte]"?: string | undefined;
   "created[lte]"?: string | undefined;
   include_deleted?: "true" | "false" | undefined;
+  delinquent?: "true" | "false" | undefined;
   [key: string]: string | number | undefined;
 }
 
@@ -332,6 +334,9 @@ export async function listCustomers(ctx: RequestContext, filters: CustomerFilter
       filters.email ? eq(customers.email, filters.email.trim().toLowerCase()) : undefined,
       filters["created[gte]"] ? gte(customers.createdAt, new Date(filters["created[gte]"])) : undefined,
       filters["created[lte]"] ? lte(customers.createdAt, new Date(filters["created[lte]"])) : undefined,
+      filters.delinquent
+        ? delinquentCondition(scope.tenantId, filters.delinquent === "true", ctx.clock.now())
+        : undefined,
       ...metadataConditions(filters),
     );
   if (filters.search !== undefined) {

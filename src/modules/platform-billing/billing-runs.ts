@@ -370,7 +370,7 @@ export async function processStripeEvents(
     }
   }
   if (mirror) {
-    outcome.mirror.push(...mirrorStatements(mirror));
+    outcome.mirror.push(...mirrorStatements(mirror), ...(await mirror.analytics.statements()));
     outcome.events.push(...mirror.events);
   }
   try {

@@ -94,12 +94,19 @@ export function subscriptionFields(subscription: Obj): StripeSubscriptionFields 
   const status = str(subscription.status) as CustomerSubscriptionStatus | null;
   const interval = str(recurring.interval);
   const behavior = str(pause.behavior);
+  // Dunning's "mark unpaid" (Stripe cannot set `unpaid` by API): collection paused with our mark.
+  const unpaidByDunning = behavior !== null && obj(subscription.metadata).dunning_status === "unpaid";
   return {
     stripeSubscriptionId: str(subscription.id) ?? "",
     stripeCustomerId: idOf(subscription.customer) ?? "",
     stripeItemId: str(item.id),
     stripePriceId: idOf(item.price),
-    status: status && STATUSES.includes(status) ? status : "incomplete",
+    status:
+      unpaidByDunning && (status === "active" || status === "past_due" || status === "unpaid")
+        ? "unpaid"
+        : status && STATUSES.includes(status)
+          ? status
+          : "incomplete",
     quantity: num(item.quantity) ?? 1,
     unitAmount: num(price.unit_amount) ?? 0,
     currency: str(price.currency) ?? str(subscription.currency) ?? "usd",
@@ -140,6 +147,7 @@ export const OWN_METADATA_KEYS = [
   "customer_id",
   "plan_id",
   "checkout_session_id",
+  "dunning_status",
 ];
 
 export const tenantMetadata = (metadata: Record<string, string>) =>

@@ -35,7 +35,12 @@ export const CreateSubscriptionBody = z
       .max(120)
       .optional()
       .openapi({ description: "A coupon of the tenant (`coupons` API)" }),
-    promotion_code: z.string().min(1).max(120).optional(),
+    promotion_code: z
+      .string()
+      .min(1)
+      .max(120)
+      .optional()
+      .openapi({ description: "A promotion code's id (`promo_...`) or its code, instead of `coupon`" }),
     default_payment_method: z
       .string()
       .regex(/^pm_\w+$/)
@@ -50,6 +55,10 @@ export const CreateSubscriptionBody = z
       }),
     metadata: Metadata.optional(),
   })
+  .refine((body) => !(body.coupon && body.promotion_code), {
+    message: "Give a coupon or a promotion_code, not both",
+    path: ["promotion_code"],
+  })
   .openapi("CreateSubscriptionRequest");
 
 export const UpdateSubscriptionBody = z
@@ -63,8 +72,18 @@ export const UpdateSubscriptionBody = z
       .max(120)
       .nullable()
       .optional()
-      .openapi({ description: "`null` removes the discount" }),
+      .openapi({ description: "One of the tenant's coupons; `null` removes the discount" }),
+    promotion_code: z
+      .string()
+      .min(1)
+      .max(120)
+      .optional()
+      .openapi({ description: "A promotion code's id (`promo_...`) or its code, instead of `coupon`" }),
     metadata: Metadata.optional(),
+  })
+  .refine((body) => !(body.coupon !== undefined && body.promotion_code !== undefined), {
+    message: "Give a coupon or a promotion_code, not both",
+    path: ["promotion_code"],
   })
   .openapi("UpdateSubscriptionRequest");
 

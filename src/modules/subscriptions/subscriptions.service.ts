@@ -9,6 +9,7 @@ import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
+import { discountsFor, resolveDiscount } from "../coupons/discounts";
 import { activeCustomer, findCustomer } from "../customers/customers.service";
 import { getPlan } from "../plans/plans.queries";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
@@ -16,7 +17,7 @@ import { commitChange } from "../webhooks/outbox";
 import { subscriptionFields, tenantMetadata } from "./stripe-subscription";
 import { serializeSubscription } from "./subscriptions.schemas";
 
-const EXPAND = ["latest_invoice.confirmation_secret", "discounts"];
+const EXPAND = ["latest_invoice.confirmation_secret", "discounts", "discounts.source.coupon"];
 
 /** A subscription of the caller's tenant (and mode); another tenant's is 404. */
 export async function findSubscription(ctx: RequestContext, id: string) {
@@ -106,11 +107,9 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
   const stripeAccount = tenant.stripeConnectAccountId;
   const id = newId("subs");
   const trialDays = input.trial_days ?? plan.trialDays;
-  const discounts = input.coupon
-    ? [{ coupon: input.coupon }]
-    : input.promotion_code
-      ? [{ promotion_code: input.promotion_code }]
-      : undefined;
+  // The coupon or promotion code named (one of the tenant's), else the customer's own.
+  const discount = await discountsFor(ctx, customer, input);
+  const discounts = discount ? [discount.stripe] : undefined;
   return withStripeUndo(ctx, async (undo) => {
     const subscription = await ctx.stripe.subscriptions.create(
       {
@@ -227,6 +226,7 @@ export interface SubscriptionChanges {
   quantity?: number | undefined;
   proration_behavior: "create_prorations" | "none" | "always_invoice";
   coupon?: string | null | undefined;
+  promotion_code?: string | undefined;
   metadata?: Record<string, string> | undefined;
 }
 
@@ -258,13 +258,19 @@ export async function updateSubscription(ctx: RequestContext, id: string, input:
   const { row, tenant, stripeAccount } = await changeable(ctx, id, "changing subscriptions");
   refuseEnded(row, "changed");
   const change = await itemChange(ctx, row, input);
+  const discount =
+    input.coupon || input.promotion_code
+      ? await resolveDiscount(
+          ctx,
+          { coupon: input.coupon ?? undefined, promotion_code: input.promotion_code },
+          row.livemode,
+        )
+      : null;
   const params: Stripe.SubscriptionUpdateParams = {
     proration_behavior: input.proration_behavior,
     expand: EXPAND,
     ...(change ? { items: change.items } : {}),
-    ...(input.coupon !== undefined
-      ? { discounts: input.coupon === null ? "" : [{ coupon: input.coupon }] }
-      : {}),
+    ...(discount ? { discounts: [discount.stripe] } : input.coupon === null ? { discounts: "" } : {}),
     ...(input.metadata || change?.plan
       ? { metadata: stripeMetadata(row, input.metadata, change?.plan?.id) }
       : {}),
@@ -435,6 +441,8 @@ export async function setPaused(
             ...(pause.resumes_at ? { resumes_at: Math.floor(Date.parse(pause.resumes_at) / 1000) } : {}),
           }
         : "",
+      // A pause (or its end) asked for here is not dunning's: its "unpaid" mark goes.
+      metadata: { dunning_status: "" },
       expand: EXPAND,
     },
     { stripeAccount },

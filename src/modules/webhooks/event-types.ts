@@ -26,7 +26,9 @@ export const TENANT_EVENT_TYPES = [
   "invoice.marked_uncollectible",
   "invoice.upcoming",
   "refund.created",
+  "refund.updated",
   "charge.refunded",
+  "subscription.dunning_action",
 ] as const;
 
 export type TenantEventType = (typeof TENANT_EVENT_TYPES)[number];

@@ -49,6 +49,7 @@ test("a billing user has no API keys page; an owner's dialogs work from the keyb
     page.getByRole("navigation", { name: "Dashboard" }).getByRole("link", { name: "API keys" }),
   ).toHaveCount(0);
   await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 
   await signIn(page, owner.email);
   await page.getByRole("link", { name: "API keys" }).click();

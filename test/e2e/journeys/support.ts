@@ -75,3 +75,10 @@ export async function signIn(page: Page, email: string, password = PASSWORD) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
 }
+
+/** Connects the tenant's Stripe account through the API and the double's onboarding link. */
+export async function connectStripe(token: string) {
+  const started = await apiCall<{ url: string }>("/api/v1/auth/tenants/stripe/connect/", { token, body: {} });
+  expect(started.body.url, JSON.stringify(started.body)).toBeTruthy();
+  expect((await fetch(started.body.url)).status).toBe(200);
+}

@@ -41,7 +41,7 @@ export function Field({ label, hint, error, children }: FieldProps) {
 }
 
 interface InputProps {
-  type?: "text" | "email" | "password" | "url" | "search" | "number" | "datetime-local";
+  type?: "text" | "email" | "password" | "url" | "search" | "number" | "date" | "datetime-local";
   required?: boolean;
   readOnly?: boolean;
   autoComplete?: string;

@@ -4,6 +4,9 @@
 
 export const TENANTS = "/api/v1/auth/tenants";
 export const PLANS = "/api/v1/auth/plans";
+export const CUSTOMERS = "/api/v1/auth/customers";
+export const SUBSCRIPTIONS = "/api/v1/auth/subscriptions";
+export const ANALYTICS = "/api/v1/auth/analytics";
 export const DASHBOARD = "/api/v1/dashboard";
 
 export interface FieldError {
@@ -113,8 +116,8 @@ async function parse<T>(res: Response): Promise<T> {
   );
 }
 
-/** Calls the API; throws ApiError with the API's own message when it answers an error. */
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+/** Sends with one silent refresh on 401; tells the session about 402/403 answers. */
+async function sendAuthed(path: string, options: RequestOptions): Promise<Response> {
   let res = await send(path, options);
   if (res.status === 401 && options.auth !== false && hooks) {
     if (await hooks.refresh()) res = await send(path, options);
@@ -123,7 +126,22 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     }
   }
   if ((res.status === 402 || res.status === 403) && options.auth !== false) hooks?.stale();
-  return parse<T>(res);
+  return res;
+}
+
+/** Calls the API; throws ApiError with the API's own message when it answers an error. */
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  return parse<T>(await sendAuthed(path, options));
+}
+
+/**
+ * A GET whose answer is a file (CSV exports): the body as a Blob. A plain link would not carry
+ * the access token, which lives in memory only; errors still come back as ApiError.
+ */
+export async function apiBlob(path: string, query?: Query): Promise<Blob> {
+  const res = await sendAuthed(path, { query });
+  if (!res.ok) return parse<never>(res);
+  return res.blob();
 }
 
 /** A page of any list: `{data, has_more, next_cursor}`. */

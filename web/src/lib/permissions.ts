@@ -7,6 +7,8 @@ export type Action =
   | "keys.read"
   | "keys.manage"
   | "plans.manage"
+  | "customers.manage"
+  | "subscriptions.manage"
   | "webhooks.manage"
   | "webhooks.remove"
   | "stripe.manage"
@@ -18,6 +20,9 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   "keys.read": ["owner", "admin", "developer"],
   "keys.manage": ["owner", "admin"],
   "plans.manage": ["owner", "admin"],
+  // The contract's billing table: tenants' own customers and subscriptions; billing users too.
+  "customers.manage": ["owner", "admin", "billing"],
+  "subscriptions.manage": ["owner", "admin", "billing"],
   "webhooks.manage": ["owner", "admin"],
   "webhooks.remove": ["owner"],
   "stripe.manage": ["owner"],

@@ -55,6 +55,23 @@ function apply(session: DashboardSession) {
 }
 
 let inflight: Promise<boolean> | null = null;
+const REFRESH_TIMEOUT_MS = 20_000;
+
+/**
+ * Runs the refresh under the cross-tab lock when the browser has Web Locks. A lock another
+ * document never gives back (one being torn down mid-refresh) is waited for a few seconds only:
+ * then this tab refreshes without it, at worst meeting the 401 of a token the other tab used.
+ */
+async function withRefreshLock<T>(call: () => Promise<T>): Promise<T> {
+  if (!navigator.locks) return call();
+  try {
+    return await navigator.locks.request("eb-session-refresh", { signal: AbortSignal.timeout(5_000) }, call);
+  } catch (error) {
+    if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError"))
+      return call();
+    throw error;
+  }
+}
 
 /**
  * One refresh at a time in this tab, and (with Web Locks) across tabs: each refresh consumes the
@@ -62,10 +79,16 @@ let inflight: Promise<boolean> | null = null;
  */
 export function refresh(): Promise<boolean> {
   inflight ??= (async () => {
+    // Bounded: a page that never hears back shows "cannot reach the API" instead of loading forever.
     const call = () =>
-      api<DashboardSession>(`${DASHBOARD}/session/refresh`, { method: "POST", auth: false, body: {} });
+      api<DashboardSession>(`${DASHBOARD}/session/refresh`, {
+        method: "POST",
+        auth: false,
+        body: {},
+        signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
+      });
     try {
-      apply(navigator.locks ? await navigator.locks.request("eb-session-refresh", call) : await call());
+      apply(await withRefreshLock(call));
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {

@@ -1,7 +1,8 @@
 import { Badge, ErrorMessage, Loading } from "../components/feedback";
 import { Card, Facts, Page } from "../components/page";
-import { TENANTS } from "../lib/api";
-import { formatDate, formatDateTime, humanize } from "../lib/format";
+import { ANALYTICS, TENANTS } from "../lib/api";
+import type { AnalyticsSummary } from "../lib/billing-types";
+import { formatDate, formatDateTime, formatMoney, humanize } from "../lib/format";
 import { useApi } from "../lib/hooks";
 import { useCan } from "../lib/permissions";
 import type { TenantDetails } from "../lib/types";
@@ -115,10 +116,46 @@ export default function Overview() {
               </a>
             </p>
           </Card>
+          <MrrCard />
           <NextSteps details={tenant} />
         </div>
       )}
     </Page>
+  );
+}
+
+/** MRR now and its change over the last 30 days, per currency (the analytics summary's default range). */
+function MrrCard() {
+  const summary = useApi<AnalyticsSummary>(`${ANALYTICS}/summary`);
+  const currencies = summary.data?.currencies ?? [];
+  const rate = (value: number | null) =>
+    value === null
+      ? ""
+      : ` (${new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(value)})`;
+  return (
+    <Card title="Monthly recurring revenue" id="overview-mrr">
+      <ErrorMessage error={summary.error} />
+      {summary.loading && !summary.data ? <Loading /> : null}
+      {summary.data && !currencies.length ? <p>No recurring revenue yet.</p> : null}
+      {currencies.length ? (
+        <Facts
+          items={currencies.flatMap((figures): [string, string][] => {
+            const moved = figures.mrr - figures.mrr_at_start;
+            const code = currencies.length > 1 ? ` (${figures.currency.toUpperCase()})` : "";
+            return [
+              [`MRR${code}`, formatMoney(figures.mrr, figures.currency)],
+              [
+                `Last 30 days${code}`,
+                `${moved >= 0 ? "+" : "−"}${formatMoney(Math.abs(moved), figures.currency)}${rate(figures.mrr_growth_rate)}`,
+              ],
+            ];
+          })}
+        />
+      ) : null}
+      <p>
+        <a href={`${BASE}/analytics`}>Analytics</a>
+      </p>
+    </Card>
   );
 }
 

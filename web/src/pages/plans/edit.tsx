@@ -6,6 +6,7 @@ import { Card, Facts, Page } from "../../components/page";
 import { type ApiError, api, PLANS } from "../../lib/api";
 import { formatDateTime, fromMinorUnits, toMinorUnits } from "../../lib/format";
 import { useAction, useApi } from "../../lib/hooks";
+import { lines, metadataText, parseMetadata } from "../../lib/metadata";
 import { useCan } from "../../lib/permissions";
 import type { BillingInterval, Plan } from "../../lib/types";
 import { BASE } from "../../routes";
@@ -43,26 +44,9 @@ const toDraft = (plan: Plan): Draft => ({
   interval: plan.billing_interval,
   trialDays: String(plan.trial_days),
   features: plan.features.join("\n"),
-  metadata: Object.entries(plan.metadata)
-    .map(([key, value]) => `${key}=${value}`)
-    .join("\n"),
+  metadata: metadataText(plan.metadata),
   visible: plan.is_visible,
 });
-
-const lines = (text: string) =>
-  text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter(Boolean);
-
-function parseMetadata(text: string): Record<string, string> {
-  const entries = lines(text).map((line) => {
-    const at = line.indexOf("=");
-    if (at < 1) throw new Error(`Metadata line "${line}" is not key=value`);
-    return [line.slice(0, at).trim(), line.slice(at + 1).trim()] as const;
-  });
-  return Object.fromEntries(entries);
-}
 
 /** The fields both create and update send; price, currency and interval only on create. */
 function body(draft: Draft, creating: boolean) {

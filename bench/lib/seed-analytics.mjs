@@ -1,0 +1,27 @@
+// One tenant with the analytics history of 100,000 subscriptions over two years (the shape of
+// test/analytics/scale.test.ts), seeded once per run and shared by the analytics scenarios.
+import { historyStatements } from "../../tools/analytics-history.ts";
+import { seedSecretKeys, seedTenant } from "./seed-keys.mjs";
+
+export const HISTORY = { subscriptions: 100_000, days: 730 };
+const DAY_MS = 86_400_000;
+
+let seeded;
+
+/** The tenant's live secret key (the history is live mode, which a live key reads). */
+export function seedAnalyticsTenant(mf, log) {
+  seeded ??= (async () => {
+    const db = await mf.getD1Database("DB");
+    const tenantId = await seedTenant(db, { companyName: "Bench Analytics Co" });
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    for (const { label, sql } of historyStatements({ ...HISTORY, today, livemode: true })) {
+      const result = await db.prepare(sql).bind(tenantId).run();
+      log?.(`${label}: ${result.meta.changes} rows`);
+    }
+    const [key] = await seedSecretKeys(mf, 1, { tenantId });
+    return { key, today };
+  })();
+  return seeded;
+}
+
+export const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);

@@ -1,0 +1,226 @@
+import type { CustomerSubscriptionStatus, MovementType } from "../../db/schema";
+
+/**
+ * The MRR ledger of one customer, derived from its subscriptions' states: a pure function, so
+ * the same states give the same movements whatever order they arrived in, and a late state
+ * simply re-derives the customer's ledger.
+ *
+ * Movements are classified per customer and currency (ChartMogul's definitions, used by Stripe):
+ * a customer going from 0 to > 0 is `new` the first time and `reactivation` after a churn; from
+ * > 0 to 0 is `churn`; up is `expansion`, down `contraction`. Changes of the same second are one
+ * movement (a plan switch that cancels one subscription and starts another is a change, not a
+ * churn and a new customer). A repeating discount's end is a change at its end time.
+ */
+export interface MrrState {
+  subscriptionId: string;
+  sourceEventId: string;
+  customerId: string;
+  planId: string | null;
+  currency: string;
+  /** Unix ms. */
+  effectiveAt: number;
+  status: CustomerSubscriptionStatus;
+  mrr: number;
+  discountEndsAt: number | null;
+  mrrAfterDiscount: number | null;
+}
+
+export interface Movement {
+  customerId: string;
+  subscriptionId: string | null;
+  currency: string;
+  type: MovementType;
+  mrrBefore: number;
+  mrrAfter: number;
+  effectiveAt: number;
+  sourceEventId: string;
+}
+
+/** One subscription's change: what it does to the subscriber count and to trials. */
+export interface SubscriptionStep {
+  subscriptionId: string;
+  currency: string;
+  at: number;
+  payingBefore: boolean;
+  payingAfter: boolean;
+  trial: "started" | "converted" | "lost" | null;
+}
+
+export interface SubscriptionEnd {
+  subscriptionId: string;
+  planId: string | null;
+  currency: string;
+  mrr: number;
+}
+
+export interface Ledger {
+  movements: Movement[];
+  steps: SubscriptionStep[];
+  /** Each subscription as it stands after its last state. */
+  ends: SubscriptionEnd[];
+}
+
+// Snapshots of one second are ordered by how far along a subscription's life they are.
+const STATUS_RANK: Record<CustomerSubscriptionStatus, number> = {
+  incomplete: 0,
+  trialing: 1,
+  active: 2,
+  past_due: 3,
+  unpaid: 4,
+  paused: 5,
+  canceled: 6,
+  incomplete_expired: 6,
+};
+
+const ENDED_TRIAL: readonly CustomerSubscriptionStatus[] = [
+  "canceled",
+  "incomplete_expired",
+  "unpaid",
+  "paused",
+];
+
+interface Point {
+  subscriptionId: string;
+  at: number;
+  rank: number;
+  mrr: number;
+  status: CustomerSubscriptionStatus;
+  planId: string | null;
+  source: string;
+}
+
+const byTime = (
+  a: { at: number; rank: number; source: string },
+  b: { at: number; rank: number; source: string },
+) => a.at - b.at || a.rank - b.rank || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
+
+/** A subscription's states as points in time, a repeating discount's end included. */
+function pointsOf(states: MrrState[]): Point[] {
+  const sorted = states
+    .map((state) => ({
+      state,
+      at: state.effectiveAt,
+      rank: STATUS_RANK[state.status],
+      source: state.sourceEventId,
+    }))
+    .sort(byTime)
+    .map(({ state }) => state);
+  const points: Point[] = [];
+  sorted.forEach((state, i) => {
+    const next = sorted[i + 1];
+    const base = {
+      subscriptionId: state.subscriptionId,
+      status: state.status,
+      planId: state.planId,
+      rank: STATUS_RANK[state.status],
+    };
+    points.push({ ...base, at: state.effectiveAt, mrr: state.mrr, source: state.sourceEventId });
+    const ends = state.discountEndsAt;
+    if (
+      ends !== null &&
+      state.mrrAfterDiscount !== null &&
+      ends > state.effectiveAt &&
+      (!next || ends < next.effectiveAt)
+    ) {
+      points.push({
+        ...base,
+        at: ends,
+        mrr: state.mrrAfterDiscount,
+        source: `discount_end:${state.subscriptionId}:${ends}`,
+      });
+    }
+  });
+  return points;
+}
+
+/** The ledger of one customer in one currency. */
+function deriveSeries(states: MrrState[]): Ledger {
+  const customerId = states[0]?.customerId ?? "";
+  const currency = states[0]?.currency ?? "";
+  const bySubscription = new Map<string, MrrState[]>();
+  for (const state of states)
+    bySubscription.set(state.subscriptionId, [...(bySubscription.get(state.subscriptionId) ?? []), state]);
+  const points = [...bySubscription.values()].flatMap(pointsOf).sort(byTime);
+
+  const current = new Map<
+    string,
+    { mrr: number; status: CustomerSubscriptionStatus | null; planId: string | null }
+  >();
+  const movements: Movement[] = [];
+  const steps: SubscriptionStep[] = [];
+  let customerMrr = 0;
+  let everPaid = false;
+  for (let i = 0; i < points.length; ) {
+    const at = points[i]?.at ?? 0;
+    const before = customerMrr;
+    let cause: Point | null = null;
+    for (; i < points.length && points[i]?.at === at; i++) {
+      const point = points[i] as Point;
+      const was = current.get(point.subscriptionId) ?? { mrr: 0, status: null, planId: null };
+      current.set(point.subscriptionId, { mrr: point.mrr, status: point.status, planId: point.planId });
+      customerMrr += point.mrr - was.mrr;
+      if (point.mrr !== was.mrr && !cause) cause = point;
+      const trial =
+        point.status === "trialing" && was.status !== "trialing"
+          ? "started"
+          : was.status === "trialing" && point.status !== "trialing" && point.mrr > 0
+            ? "converted"
+            : was.status === "trialing" && ENDED_TRIAL.includes(point.status)
+              ? "lost"
+              : null;
+      if (was.mrr > 0 !== point.mrr > 0 || trial)
+        steps.push({
+          subscriptionId: point.subscriptionId,
+          currency,
+          at,
+          payingBefore: was.mrr > 0,
+          payingAfter: point.mrr > 0,
+          trial,
+        });
+    }
+    if (customerMrr === before) continue;
+    const type: MovementType =
+      before === 0
+        ? everPaid
+          ? "reactivation"
+          : "new"
+        : customerMrr === 0
+          ? "churn"
+          : customerMrr > before
+            ? "expansion"
+            : "contraction";
+    if (customerMrr > 0) everPaid = true;
+    movements.push({
+      customerId,
+      subscriptionId: cause?.subscriptionId ?? null,
+      currency,
+      type,
+      mrrBefore: before,
+      mrrAfter: customerMrr,
+      effectiveAt: at,
+      sourceEventId: cause?.source ?? "",
+    });
+  }
+  const ends = [...current].map(([subscriptionId, end]) => ({
+    subscriptionId,
+    planId: end.planId,
+    currency,
+    mrr: end.mrr,
+  }));
+  return { movements, steps, ends };
+}
+
+/** The ledger of one customer, every currency a series of its own. */
+export function deriveLedger(states: MrrState[]): Ledger {
+  const byCurrency = new Map<string, MrrState[]>();
+  for (const state of states)
+    byCurrency.set(state.currency, [...(byCurrency.get(state.currency) ?? []), state]);
+  const series = [...byCurrency.keys()]
+    .sort()
+    .map((currency) => deriveSeries(byCurrency.get(currency) ?? []));
+  return {
+    movements: series.flatMap((ledger) => ledger.movements),
+    steps: series.flatMap((ledger) => ledger.steps),
+    ends: series.flatMap((ledger) => ledger.ends),
+  };
+}

@@ -1,0 +1,92 @@
+import { eq } from "drizzle-orm";
+import type { RequestContext } from "../../context";
+import { customerDiscounts } from "../../db/schema";
+import { auditInsert } from "../../lib/audit";
+import { ApiError, notFound } from "../../lib/errors";
+import { writeScope } from "../../lib/scope";
+import { activeCustomer, findCustomer } from "../customers/customers.service";
+import { customerDiscount, findCoupon, resolveDiscount } from "./discounts";
+
+/**
+ * The coupon a customer carries. Stripe has no customer-level coupon at this API version, so we
+ * keep it and apply it ourselves to the customer's later subscriptions and one-off invoices that
+ * name no discount of their own (`discountsFor`).
+ */
+
+function audit(ctx: RequestContext, action: string, customerId: string, metadata: Record<string, unknown>) {
+  const scope = writeScope(ctx);
+  return auditInsert(ctx.db, {
+    tenantId: scope.tenantId,
+    ...scope.actor,
+    action,
+    targetType: "customer",
+    targetId: customerId,
+    metadata,
+    requestId: ctx.requestId,
+    at: ctx.clock.now(),
+  });
+}
+
+/** The customer's discount, with its coupon. */
+export async function getCustomerDiscount(ctx: RequestContext, customerId: string) {
+  const customer = await findCustomer(ctx, customerId);
+  const discount = await customerDiscount(ctx, customer);
+  const coupon = discount ? await findCoupon(ctx, discount.couponId, customer.livemode) : null;
+  return { customer, discount, coupon };
+}
+
+/**
+ * Gives a customer a coupon (or a promotion code's): subscriptions and one-off invoices made for
+ * the customer afterwards without a discount of their own get it. Replaces the one it carried.
+ */
+export async function setCustomerDiscount(
+  ctx: RequestContext,
+  customerId: string,
+  input: { coupon?: string | undefined; promotion_code?: string | undefined },
+) {
+  const customer = await activeCustomer(ctx, customerId);
+  const scope = writeScope(ctx);
+  if (customer.livemode !== scope.livemode) throw notFound("Customer");
+  const resolved = await resolveDiscount(ctx, input, customer.livemode);
+  if (!resolved) throw notFound("Coupon");
+  if (resolved.promotionCode?.customerId && resolved.promotionCode.customerId !== customer.id)
+    throw new ApiError("invalid_state_transition", "This promotion code belongs to another customer", {
+      extra: { status: "restricted" },
+    });
+  const row = {
+    customerId: customer.id,
+    tenantId: customer.tenantId,
+    couponId: resolved.coupon.id,
+    promotionCodeId: resolved.promotionCode?.id ?? null,
+    createdAt: ctx.clock.now(),
+  };
+  const { customerId: _id, ...set } = row;
+  await ctx.db.batch([
+    ctx.db
+      .insert(customerDiscounts)
+      .values(row)
+      .onConflictDoUpdate({ target: customerDiscounts.customerId, set }),
+    audit(ctx, "customer.discount_applied", customer.id, {
+      coupon: row.couponId,
+      promotion_code: row.promotionCodeId,
+    }),
+  ]);
+  return { customer, discount: row, coupon: resolved.coupon };
+}
+
+/** Removes the customer's discount (409 when it carries none). Discounts already made go on. */
+export async function removeCustomerDiscount(ctx: RequestContext, customerId: string) {
+  const customer = await findCustomer(ctx, customerId);
+  const scope = writeScope(ctx);
+  if (customer.livemode !== scope.livemode) throw notFound("Customer");
+  const current = await customerDiscount(ctx, customer);
+  if (!current)
+    throw new ApiError("invalid_state_transition", "This customer carries no discount", {
+      extra: { status: "none" },
+    });
+  await ctx.db.batch([
+    ctx.db.delete(customerDiscounts).where(eq(customerDiscounts.customerId, customer.id)),
+    audit(ctx, "customer.discount_removed", customer.id, { coupon: current.couponId }),
+  ]);
+  return { customer, discount: null, coupon: null };
+}

@@ -1,0 +1,97 @@
+import type { BatchItem } from "drizzle-orm/batch";
+import type Stripe from "stripe";
+import { auditActor, type RequestContext } from "../../context";
+import type { InvoiceRow, TenantRow } from "../../db/schema";
+import { auditInsert } from "../../lib/audit";
+import { stripeSeconds } from "../../stripe/client";
+import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
+import { serializeInvoice } from "./invoices.schemas";
+import { invoiceFields } from "./stripe-invoice";
+
+/** What an invoice row keeps of its own, whatever Stripe says. */
+export type InvoiceBase = Pick<
+  InvoiceRow,
+  "id" | "tenantId" | "customerId" | "subscriptionId" | "amountRefunded" | "createdAt"
+>;
+
+/**
+ * The mirror row of an invoice from Stripe's answer to our own call, ordered on Stripe's clock
+ * (`stripeSeconds`) so the Connect events of the same change find it current. A payment Stripe
+ * did not repeat in this answer (no `payments` expanded) is kept from the row before.
+ */
+export function invoiceRowFrom(
+  base: InvoiceBase,
+  invoice: Stripe.Invoice,
+  previous: InvoiceRow | null,
+  now: Date,
+  created = false,
+): InvoiceRow {
+  const fields = invoiceFields(invoice as unknown as Record<string, unknown>);
+  const stamp = stripeSeconds(invoice, created);
+  return {
+    ...base,
+    ...fields,
+    paymentIntentId: fields.paymentIntentId ?? previous?.paymentIntentId ?? null,
+    chargeId: fields.chargeId ?? previous?.chargeId ?? null,
+    lastEventCreated:
+      stamp === null
+        ? (previous?.lastEventCreated ?? null)
+        : Math.max(stamp, previous?.lastEventCreated ?? 0),
+    updatedAt: now,
+  };
+}
+
+/** `round(total × percent / 100)`: the platform's fee on an invoice (tax-inclusive total, as Stripe's `application_fee_percent`). */
+export function platformFee(total: number, percent: number): number {
+  return Math.round((Math.max(0, total) * percent) / 100);
+}
+
+export interface InvoiceChange {
+  tenant: Pick<TenantRow, "id" | "companyName">;
+  statements: BatchItem<"sqlite">[];
+  row: InvoiceRow;
+  /** Tenant events reporting the change, in order (each carries the invoice). */
+  types: string[];
+  audit: { action: string; metadata?: Record<string, unknown> };
+}
+
+/**
+ * Commits an invoice change in one D1 batch with its tenant events (outbox) and its audit record,
+ * then hands the events to delivery: the change, its events and its audit exist together or not at
+ * all. (`commitChange` of the webhooks module, for a change several events report.)
+ */
+export async function commitInvoiceChange(ctx: RequestContext, change: InvoiceChange) {
+  const { db } = ctx;
+  const now = ctx.clock.now();
+  const object = serializeInvoice(change.row);
+  const events = change.types.map((type) =>
+    prepareEvent(
+      {
+        tenantId: change.tenant.id,
+        companyName: change.tenant.companyName,
+        type,
+        object,
+        livemode: change.row.livemode,
+      },
+      now,
+    ),
+  );
+  const [first, ...rest] = change.statements;
+  if (!first) throw new Error("commitInvoiceChange needs at least one statement");
+  await db.batch([
+    first,
+    ...rest,
+    ...events.map((event) => insertEvent(db, event)),
+    auditInsert(db, {
+      tenantId: change.tenant.id,
+      ...auditActor(ctx),
+      action: change.audit.action,
+      targetType: "invoice",
+      targetId: change.row.id,
+      metadata: { status: change.row.status, total: change.row.total, ...change.audit.metadata },
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
+  if (events.length) await dispatchEvents(ctx, events);
+}

@@ -1,0 +1,126 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { asKey, type BillingTenant, billingTenant } from "../billing";
+import { call, expectError } from "../harness";
+import { deliver, scenarioEvents, scenarioTenant } from "./scenario";
+
+const MARCH = "from=2026-03-01&to=2026-03-31";
+let tenant: BillingTenant;
+let customers: Record<string, string>;
+
+beforeAll(async () => {
+  const setup = await scenarioTenant();
+  tenant = setup.tenant;
+  await deliver(scenarioEvents(tenant.account, setup.prices, "api"));
+  const rows = await env.DB.prepare("SELECT id, stripe_customer_id FROM customers WHERE tenant_id = ?")
+    .bind(tenant.tenantId)
+    .all<{ id: string; stripe_customer_id: string }>();
+  customers = Object.fromEntries(
+    rows.results.map((row) => [row.stripe_customer_id.replace("cus_api", "C"), row.id]),
+  );
+}, 60_000);
+
+const get = (path: string, token = tenant.tokens.developer) =>
+  call(`/api/v1/auth/analytics/${path}`, { token });
+
+describe("analytics API", () => {
+  it("reads a key's own mode and a user's chosen one", async () => {
+    const testKey = await asKey(tenant.keys.test_secret, `/api/v1/auth/analytics/summary/?${MARCH}`);
+    expect(testKey.status).toBe(200);
+    expect(testKey.body.livemode).toBe(false);
+    expect(testKey.body.currencies.map((c: { currency: string }) => c.currency)).toEqual(["eur", "usd"]);
+    const liveKey = await asKey(
+      tenant.keys.live_secret,
+      `/api/v1/auth/analytics/summary/?${MARCH}&mode=test`,
+    );
+    expect(liveKey.status).toBe(200);
+    expect(liveKey.body).toMatchObject({ livemode: true, currencies: [] });
+    const user = await get(`summary/?${MARCH}&mode=test`, tenant.tokens.billing);
+    expect(user.body).toEqual(testKey.body);
+    await expectError(
+      await asKey(tenant.keys.test_public, `/api/v1/auth/analytics/summary/`),
+      403,
+      "forbidden",
+    );
+  });
+
+  it("answers CSV when asked, with the JSON's rows", async () => {
+    const series = await get(`mrr/?from=2026-01-01&to=2026-03-31&currency=usd&mode=test&format=csv`);
+    expect(series.status).toBe(200);
+    expect(series.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
+    expect(series.body.raw.split("\r\n")).toEqual([
+      "currency,period_start,mrr,subscribers,paying_customers,new,expansion,contraction,churn,reactivation,net_change",
+      "usd,2026-01-01,0,0,0,0,0,0,0,0,0",
+      "usd,2026-02-01,42000,3,3,42000,0,0,0,0,42000",
+      "usd,2026-03-01,57500,5,5,7500,20000,5000,12000,5000,15500",
+      "",
+    ]);
+    const accept = await call(`/api/v1/auth/analytics/movements/?${MARCH}&mode=test&type=churn`, {
+      token: tenant.tokens.owner,
+      headers: { Accept: "text/csv" },
+    });
+    const [header, churn] = accept.body.raw.split("\r\n");
+    expect(header).toBe(
+      "id,type,customer,subscription,currency,mrr_before,mrr_after,amount,effective_at,source_event_id",
+    );
+    expect(churn).toContain(`,churn,${customers.C1},`);
+    expect(churn).toContain(",usd,12000,0,-12000,2026-03-20T12:00:00.000Z,");
+    const summary = await get(`summary/?${MARCH}&mode=test&format=csv`);
+    expect(summary.body.raw.split("\r\n")[0]).toContain("from,to,currency,mrr,arr,");
+    expect(summary.body.raw.split("\r\n")).toHaveLength(4);
+  });
+
+  it("pages the movements and filters them", async () => {
+    const all = (await get(`movements/?${MARCH}&mode=test&limit=100`)).body.data;
+    expect(all).toHaveLength(7); // USD: 2 new, expansion, contraction, churn, reactivation; EUR: expansion
+    const pages: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `movements/?${MARCH}&mode=test&limit=3${cursor ? `&cursor=${cursor}` : ""}`;
+      const page = await get(query);
+      expect(page.status).toBe(200);
+      pages.push(...page.body.data);
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(pages).toEqual(all);
+    const c1 = (await get(`movements/?mode=test&customer=${customers.C1}&limit=100`)).body.data;
+    expect(c1.map((m: { type: string }) => m.type)).toEqual(["reactivation", "churn", "new"]);
+    const byStripeless = await get(`movements/?mode=test&customer=cust_nobody`);
+    await expectError(byStripeless, 404, "not_found");
+  });
+
+  it("gives one customer's MRR history, lifetime revenue and predicted LTV", async () => {
+    const res = await get(`customers/${customers.C3}/`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({
+      customer: customers.C3,
+      livemode: false,
+      currencies: [{ currency: "usd", mrr: 40_000, lifetime_revenue: 40_000 }],
+    });
+    expect(res.body.history.map((m: { type: string; mrr_after: number }) => [m.type, m.mrr_after])).toEqual([
+      ["new", 20_000],
+      ["expansion", 40_000],
+    ]);
+    // Another tenant's customer is not found, whoever asks.
+    const other = await billingTenant();
+    await expectError(
+      await call(`/api/v1/auth/analytics/customers/${customers.C3}/`, { token: other.tokens.owner }),
+      404,
+      "not_found",
+    );
+  });
+
+  it("refuses a bad range with the field at fault", async () => {
+    const backwards = await expectError(
+      await get("summary/?from=2026-03-02&to=2026-03-01"),
+      400,
+      "validation_error",
+    );
+    expect(JSON.stringify(backwards)).toContain("from");
+    await expectError(await get("mrr/?from=2020-01-01&to=2026-01-01"), 400, "validation_error");
+    await expectError(await get("mrr/?interval=year"), 400, "validation_error");
+    await expectError(await get("summary/?currency=US"), 400, "validation_error");
+    await expectError(await get("movements/?type=upgrade"), 400, "validation_error");
+    await expectError(await get("summary/?from=yesterday"), 400, "validation_error");
+  });
+});

@@ -1,0 +1,310 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  asKey,
+  type BillingTenant,
+  billingTenant,
+  makeCustomer,
+  makePlan,
+  relayConnectEvents,
+  tenantEvents,
+} from "../billing";
+import { call, expectError, registerTenant } from "../harness";
+import { applicationFeeOf, INVOICES, invoiceVerb, makeInvoice, payingCustomer } from "../invoicing";
+import { failNext, stripeObject, stripeRequests } from "../stripe-double";
+
+let tenant: BillingTenant;
+let plan: { id: string; stripe_price_id: string };
+beforeAll(async () => {
+  tenant = await billingTenant();
+  plan = await makePlan(tenant, { name: "Seat", price_cents: 1500, trial_days: 0 });
+});
+
+const typesOf = async (type: string, id: string) =>
+  (await tenantEvents(tenant.tenantId, type)).filter((event) => event.data.object.id === id).length;
+
+describe("one-off invoices", () => {
+  it("creates a draft on the connected account, finalizes it with the platform's fee, pays it; each step a tenant event", async () => {
+    const customer = await payingCustomer(tenant);
+    const res = await asKey(tenant.keys.test_secret, INVOICES, {
+      body: {
+        customer: customer.id,
+        items: [
+          { plan: plan.id, quantity: 2 },
+          { unit_amount: 250, quantity: 4, description: "Extra storage" },
+        ],
+        description: "March add-ons",
+        metadata: { order: "A-7" },
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^inv_/),
+      object: "invoice",
+      customer: customer.id,
+      subscription: null,
+      status: "draft",
+      currency: "usd",
+      subtotal: 4000,
+      total: 4000,
+      total_display: "$40.00",
+      application_fee_amount: null,
+      description: "March add-ons",
+      metadata: { order: "A-7" },
+      livemode: false,
+    });
+    expect(res.body.lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ amount: 3000, quantity: 2, price: plan.stripe_price_id }),
+        expect.objectContaining({ amount: 1000, quantity: 4, description: "Extra storage" }),
+      ]),
+    );
+    const created = (await stripeRequests({ path: "/v1/invoices", account: tenant.account })).find(
+      (r) => r.method === "POST" && r.headers.idempotency_key === `invoice:${res.body.id}`,
+    );
+    expect(created?.params).toMatchObject({
+      auto_advance: "false",
+      metadata: {
+        tenant_id: tenant.tenantId,
+        invoice_id: res.body.id,
+        customer_id: customer.id,
+        order: "A-7",
+      },
+    });
+    const items = (await stripeRequests({ path: "/v1/invoiceitems", account: tenant.account })).filter((r) =>
+      r.headers.idempotency_key?.startsWith(`invoice:${res.body.id}:item:`),
+    );
+    expect(items).toHaveLength(2);
+
+    const open = await invoiceVerb(tenant, res.body.id, "finalize");
+    expect(open.status, JSON.stringify(open.body)).toBe(200);
+    expect(open.body).toMatchObject({
+      status: "open",
+      number: expect.any(String),
+      application_fee_amount: 600,
+      hosted_invoice_url: expect.stringContaining("http"),
+      invoice_pdf: expect.stringContaining("http"),
+      finalized_at: expect.any(String),
+    });
+    const atStripe = await stripeObject(`/v1/invoices/${res.body.stripe_invoice_id}`, tenant.account);
+    expect(atStripe).toMatchObject({ status: "open", application_fee_amount: 600, auto_advance: true });
+
+    const paid = await invoiceVerb(tenant, res.body.id, "pay");
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    expect(paid.body).toMatchObject({
+      status: "paid",
+      amount_paid: 4000,
+      amount_remaining: 0,
+      attempt_count: 1,
+    });
+    expect((await applicationFeeOf(tenant.account, res.body.stripe_invoice_id)).amount).toBe(600);
+    for (const type of ["invoice.created", "invoice.finalized", "invoice.paid"])
+      expect(await typesOf(type, res.body.id), type).toBe(1);
+
+    // Stripe's own events of all this change nothing more, in any order, twice.
+    await relayConnectEvents(tenant.account, { shuffle: true, twice: true });
+    const got = await call(`${INVOICES}${res.body.id}/`, { token: tenant.tokens.developer });
+    expect(got.body).toMatchObject({ status: "paid", amount_paid: 4000, application_fee_amount: 600 });
+    for (const type of ["invoice.created", "invoice.finalized", "invoice.paid"])
+      expect(await typesOf(type, res.body.id), type).toBe(1);
+  });
+
+  it("sends a send_invoice invoice, which stays open until paid on its hosted page; void ends it", async () => {
+    const customer = await makeCustomer(tenant);
+    const draft = await makeInvoice(tenant, {
+      customer: customer.id,
+      collection_method: "send_invoice",
+      days_until_due: 14,
+      currency: "usd",
+      items: [{ unit_amount: 9900, description: "Audit" }],
+    });
+    expect(draft).toMatchObject({ collection_method: "send_invoice", due_date: expect.any(String) });
+    const sent = await invoiceVerb(tenant, draft.id, "send");
+    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+    expect(sent.body).toMatchObject({ status: "open", application_fee_amount: 1485 });
+    const voided = await invoiceVerb(tenant, draft.id, "void");
+    expect(voided.body).toMatchObject({ status: "void", voided_at: expect.any(String) });
+    expect(await typesOf("invoice.voided", draft.id)).toBe(1);
+  });
+
+  it("every verb follows Stripe's state machine: 409 with the state when it does not apply", async () => {
+    const customer = await payingCustomer(tenant);
+    const draft = await makeInvoice(tenant, { customer: customer.id, items: [{ plan: plan.id }] });
+    const refused = async (verb: string, status: string) => {
+      const body = expectError(await invoiceVerb(tenant, draft.id, verb), 409, "invalid_state_transition");
+      expect(body.status, verb).toBe(status);
+    };
+    await refused("void", "draft");
+    await refused("mark_uncollectible", "draft");
+    await refused("send", "draft");
+    expect((await invoiceVerb(tenant, draft.id, "finalize")).body.status).toBe("open");
+    await refused("finalize", "open");
+    const uncollectible = await invoiceVerb(tenant, draft.id, "mark_uncollectible");
+    expect(uncollectible.body.status).toBe("uncollectible");
+    await refused("mark_uncollectible", "uncollectible");
+    expect((await invoiceVerb(tenant, draft.id, "pay")).body).toMatchObject({
+      status: "paid",
+      amount_paid: 1500,
+    });
+    for (const verb of ["finalize", "pay", "void", "mark_uncollectible"]) await refused(verb, "paid");
+    expect(await typesOf("invoice.marked_uncollectible", draft.id)).toBe(1);
+  });
+
+  it("a declined payment is 402 payment_failed; the attempt counts, and another card pays", async () => {
+    const customer = await payingCustomer(tenant, "pm_card_chargeCustomerFail");
+    const draft = await makeInvoice(tenant, { customer: customer.id, items: [{ plan: plan.id }] });
+    const failed = expectError(await invoiceVerb(tenant, draft.id, "pay"), 402, "payment_failed");
+    expect(failed.invoice).toMatchObject({ id: draft.id, status: "open", attempt_count: 1 });
+    expect(failed.decline_code).toBeTruthy();
+    const got = await asKey(tenant.keys.test_secret, `${INVOICES}${draft.id}/`);
+    expect(got.body).toMatchObject({ status: "open", attempt_count: 1, application_fee_amount: 225 });
+    const paid = await invoiceVerb(tenant, draft.id, "pay", { payment_method: "pm_card_visa" });
+    expect(paid.body).toMatchObject({ status: "paid", attempt_count: 2 });
+    const outOfBand = await makeInvoice(tenant, { customer: customer.id, items: [{ plan: plan.id }] });
+    const recorded = await invoiceVerb(tenant, outOfBand.id, "pay", { paid_out_of_band: true });
+    expect(recorded.body).toMatchObject({ status: "paid" });
+  });
+
+  it("refuses bad input (400), unknown plans and customers (404), inactive plans (409), without calling Stripe", async () => {
+    const customer = await makeCustomer(tenant);
+    const before = (await stripeRequests({ path: "/v1/invoices", account: tenant.account })).length;
+    for (const body of [
+      { customer: customer.id, items: [] },
+      { customer: customer.id, items: [{ plan: plan.id, unit_amount: 100 }] },
+      { customer: customer.id, items: [{ unit_amount: 100 }] },
+      { customer: customer.id, items: [{ unit_amount: -5, description: "x" }] },
+      { customer: customer.id, items: [{ plan: plan.id, quantity: 0 }] },
+      { customer: customer.id, items: [{ plan: plan.id }], collection_method: "send_invoice" },
+      { customer: customer.id, items: [{ plan: plan.id }], days_until_due: 3 },
+      { customer: customer.id, items: [{ unit_amount: 100, description: "x" }] },
+      { customer: customer.id, items: [{ plan: plan.id }], currency: "EUR" },
+      { customer: customer.id, items: [{ plan: plan.id }], currency: "eur" },
+      { customer: customer.id, items: [{ plan: plan.id }], coupon: "A", promotion_code: "B" },
+    ])
+      expectError(await asKey(tenant.keys.test_secret, INVOICES, { body }), 400, "validation_error");
+    expectError(
+      await asKey(tenant.keys.test_secret, INVOICES, {
+        body: { customer: customer.id, items: [{ plan: "plan_nope" }] },
+      }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await asKey(tenant.keys.test_secret, INVOICES, {
+        body: { customer: "cust_nope", items: [{ plan: plan.id }] },
+      }),
+      404,
+      "not_found",
+    );
+    const retired = await makePlan(tenant, { name: "Retired" });
+    await call(`/api/v1/auth/plans/${retired.id}/`, { token: tenant.tokens.owner, method: "DELETE" });
+    expectError(
+      await asKey(tenant.keys.test_secret, INVOICES, {
+        body: { customer: customer.id, items: [{ plan: retired.id }] },
+      }),
+      409,
+      "invalid_state_transition",
+    );
+    expect((await stripeRequests({ path: "/v1/invoices", account: tenant.account })).length).toBe(before);
+  });
+
+  it("a Stripe failure while adding items leaves no draft behind, here or at Stripe", async () => {
+    const customer = await makeCustomer(tenant);
+    await failNext({
+      method: "POST",
+      path: "/v1/invoiceitems",
+      account: tenant.account,
+      status: 500,
+      times: 3,
+    });
+    expectError(
+      await asKey(tenant.keys.test_secret, INVOICES, {
+        body: { customer: customer.id, items: [{ plan: plan.id }] },
+      }),
+      502,
+      "stripe_error",
+    );
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM invoices WHERE customer_id = ?")
+      .bind(customer.id)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+    const deleted = (await stripeRequests({ path: "/v1/invoices", account: tenant.account })).filter(
+      (r) => r.method === "DELETE",
+    );
+    expect(deleted.length).toBeGreaterThan(0);
+  });
+});
+
+describe("reading invoices", () => {
+  it("lists newest first with status, customer, subscription, created and due_date filters", async () => {
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "P", trial_days: 0 });
+    const a = await makeCustomer(own);
+    const b = await makeCustomer(own);
+    const first = await makeInvoice(own, { customer: a.id, items: [{ plan: ownPlan.id }] });
+    const second = await makeInvoice(own, {
+      customer: b.id,
+      items: [{ plan: ownPlan.id }],
+      collection_method: "send_invoice",
+      days_until_due: 30,
+    });
+    await asKey(own.keys.test_secret, `${INVOICES}${second.id}/finalize/`, { method: "POST" });
+    const list = (query = "") =>
+      asKey(own.keys.test_secret, `${INVOICES}?${query}`).then((r) => {
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        return r.body.data.map((invoice: { id: string }) => invoice.id);
+      });
+    expect(await list()).toEqual([second.id, first.id]);
+    expect(await list(`customer=${a.id}`)).toEqual([first.id]);
+    expect(await list("status=open")).toEqual([second.id]);
+    expect(await list("status=draft")).toEqual([first.id]);
+    const soon = new Date(Date.now() + 40 * 86_400_000).toISOString();
+    expect(await list(`due_date[lte]=${soon}`)).toEqual([second.id]);
+    expect(await list(`created[gte]=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([]);
+    const page = await asKey(own.keys.test_secret, `${INVOICES}?limit=1`);
+    expect(page.body).toMatchObject({ has_more: true, next_cursor: expect.any(String) });
+    const next = await asKey(own.keys.test_secret, `${INVOICES}?limit=1&cursor=${page.body.next_cursor}`);
+    expect(next.body.data.map((invoice: { id: string }) => invoice.id)).toEqual([first.id]);
+    expectError(await asKey(own.keys.test_secret, `${INVOICES}?status=nope`), 400, "validation_error");
+    expectError(await asKey(own.keys.test_secret, `${INVOICES}?subscription=subs_nope`), 404, "not_found");
+  });
+
+  it("roles, keys, modes and tenants", async () => {
+    const customer = await makeCustomer(tenant);
+    const draft = await makeInvoice(tenant, { customer: customer.id, items: [{ plan: plan.id }] });
+    for (const role of ["owner", "admin", "developer", "billing"] as const)
+      expect((await call(`${INVOICES}${draft.id}/`, { token: tenant.tokens[role] })).status).toBe(200);
+    expectError(
+      await call(`${INVOICES}${draft.id}/finalize/`, { token: tenant.tokens.developer, method: "POST" }),
+      403,
+      "forbidden",
+    );
+    expectError(
+      await call(INVOICES, { token: tenant.tokens.developer, body: { customer: customer.id, items: [] } }),
+      403,
+      "forbidden",
+    );
+    const billing = await call(`${INVOICES}${draft.id}/finalize/`, {
+      token: tenant.tokens.billing,
+      method: "POST",
+    });
+    expect(billing.status, JSON.stringify(billing.body)).toBe(200);
+    expectError(await asKey(tenant.keys.test_public, `${INVOICES}${draft.id}/`), 403, "forbidden");
+    expectError(await asKey(tenant.keys.live_secret, `${INVOICES}${draft.id}/`), 404, "not_found");
+    expectError(
+      await asKey(tenant.keys.live_secret, INVOICES, {
+        body: { customer: customer.id, items: [{ plan: plan.id }] },
+      }),
+      409,
+      "livemode_mismatch",
+    );
+    const other = await registerTenant();
+    expectError(await call(`${INVOICES}${draft.id}/`, { token: other.owner.access }), 404, "not_found");
+    expectError(
+      await asKey(other.keys.test_secret, `${INVOICES}${draft.id}/void/`, { method: "POST" }),
+      404,
+      "not_found",
+    );
+    expect((await call(`${INVOICES}?limit=100`, { token: other.owner.access })).body.data).toEqual([]);
+  });
+});
