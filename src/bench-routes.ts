@@ -5,7 +5,7 @@ import { emitTenantEvent } from "./modules/webhooks/events.service";
 /**
  * Routes that exist only when the benchmark sets BENCH_BARE_ROUTE=1 (never in wrangler.toml):
  * the bare baseline, answered before any routing, and an emit trigger that drives the real
- * tenant-event path (D1 write + enqueue) so the benchmark can time emit → receipt.
+ * tenant-event path (`emitTenantEvent`: one enqueue) so the benchmark can time emit → receipt.
  */
 export async function benchRoute(request: Request, env: Env): Promise<Response | null> {
   if (request.url.endsWith("/__bench/bare")) return new Response("ok");
