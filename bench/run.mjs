@@ -5,6 +5,7 @@
 // Usage: npm run bench -- --help
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { startStripeDouble } from "../tools/stripe-double/server.ts";
 import { buildWorker } from "./lib/build.mjs";
 import { bundleSize, wranglerStartup } from "./lib/bundle.mjs";
 import { clockTicksPerSecond, findWorkerdPids } from "./lib/cpu.mjs";
@@ -21,9 +22,12 @@ import analyticsSummary from "./scenarios/analytics-summary.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
 import apikeyWarm from "./scenarios/apikey-warm.mjs";
 import bare from "./scenarios/bare.mjs";
+import customersSearch from "./scenarios/customers-search.mjs";
 import health from "./scenarios/health.mjs";
 import login from "./scenarios/login.mjs";
 import stripeIngest from "./scenarios/stripe-ingest.mjs";
+import subscriptionCreate from "./scenarios/subscription-create.mjs";
+import subscriptionGet from "./scenarios/subscription-get.mjs";
 import webhooks from "./scenarios/webhooks.mjs";
 import webhooks500 from "./scenarios/webhooks-500.mjs";
 
@@ -35,6 +39,9 @@ const SCENARIOS = [
   apikeyWarm,
   apikeyCold,
   stripeIngest,
+  customersSearch,
+  subscriptionGet,
+  subscriptionCreate,
   analyticsSummary,
   analyticsMrr,
   webhooks,
@@ -144,9 +151,11 @@ async function main() {
   }, budgetS * 1000).unref();
 
   let mf;
+  let stripeDouble;
   const stop = async (signal) => {
     log(`${signal}: stopping`);
     await mf?.dispose().catch(() => {});
+    await stripeDouble?.close().catch(() => {});
     process.exit(130);
   };
   process.once("SIGINT", stop);
@@ -157,11 +166,15 @@ async function main() {
     const built = await build(options);
     const startupFigures = await startup(options, built);
 
+    // The Stripe double (in this process, on 127.0.0.1) stands in for Stripe's API and Connect
+    // hosts, as in tests: scenarios that create Stripe objects go through it.
+    stripeDouble = await startStripeDouble({ port: 0 });
     const started = await startWorker({
       root: ROOT,
       scriptPath: built.entry,
       socket: options.socket,
       verbose: options.verbose,
+      bindings: { STRIPE_API_BASE: stripeDouble.url, STRIPE_CONNECT_BASE: stripeDouble.url },
     });
     mf = started.mf;
     const { baseUrl } = started;
@@ -221,6 +234,7 @@ async function main() {
     return 1;
   } finally {
     await mf?.dispose().catch((error) => log(`dispose failed: ${error.message}`));
+    await stripeDouble?.close().catch(() => {});
   }
 }
 

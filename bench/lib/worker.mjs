@@ -21,7 +21,7 @@ export const BENCH_SECRETS = {
  * Miniflare options for the bundled Worker, derived from wrangler.toml so that bindings added
  * there later (D1, KV, queues, Durable Objects, rate limits, vars, ...) are picked up as they are.
  */
-export function workerOptionsFromWrangler({ root, scriptPath }) {
+export function workerOptionsFromWrangler({ root, scriptPath, bindings = {} }) {
   const configPath = path.join(root, "wrangler.toml");
   // Quiet wrangler's "Using secrets defined in .dev.vars": those values are dropped below.
   const previousLogLevel = process.env.WRANGLER_LOG;
@@ -49,7 +49,7 @@ export function workerOptionsFromWrangler({ root, scriptPath }) {
     modules: true,
     scriptPath,
     modulesRoot: path.dirname(scriptPath),
-    bindings: { ...vars, ...BENCH_SECRETS },
+    bindings: { ...vars, ...BENCH_SECRETS, ...bindings },
   };
 }
 
@@ -61,7 +61,10 @@ export function workerOptionsFromWrangler({ root, scriptPath }) {
  * CF-Connecting-IP, `request.cf`, pretty errors), a second Worker hop per request.
  * Resolves once workerd answers; `workerOptions` as `workerOptionsFromWrangler` returns them.
  */
-export async function launchMiniflare(workerOptions, { socket = "direct", verbose = false } = {}) {
+export async function launchMiniflare(
+  workerOptions,
+  { socket = "direct", verbose = false, inspectorPort = undefined } = {},
+) {
   const worker = { ...workerOptions };
   if (socket === "direct") worker.unsafeDirectSockets = [{ host: "127.0.0.1", port: 0 }];
   // Wrangler produces options in Miniflare's v4 shape; Miniflare 5 converts them (the dev
@@ -74,6 +77,8 @@ export async function launchMiniflare(workerOptions, { socket = "direct", verbos
       // Miniflare's placeholder `request.cf` instead of fetching the real one (no network here).
       cf: false,
       log: new Log(verbose ? LogLevel.DEBUG : LogLevel.WARN),
+      // Only for bench/profile.mjs, which profiles every isolate over the DevTools protocol.
+      ...(inspectorPort === undefined ? {} : { inspectorPort }),
       workers: [worker],
     }),
   );
@@ -82,8 +87,8 @@ export async function launchMiniflare(workerOptions, { socket = "direct", verbos
 }
 
 /** Reads wrangler.toml and starts the bundled Worker (see `launchMiniflare`). */
-export async function startWorker({ root, scriptPath, socket = "direct", verbose = false }) {
-  const workerOptions = workerOptionsFromWrangler({ root, scriptPath });
+export async function startWorker({ root, scriptPath, socket = "direct", verbose = false, bindings = {} }) {
+  const workerOptions = workerOptionsFromWrangler({ root, scriptPath, bindings });
   const { mf, baseUrl } = await launchMiniflare(workerOptions, { socket, verbose });
   return { mf, baseUrl, workerOptions };
 }

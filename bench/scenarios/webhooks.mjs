@@ -2,6 +2,6 @@
 export default {
   name: "webhooks",
   description:
-    "2,000 tenant events over 10 s across 20 tenants: emit (D1 write + enqueue) → queue consumer → tenant Durable Object → signed POST to a local receiver",
+    "2,000 tenant events over 10 s across 20 tenants: emit (one enqueue carrying the event) → queue consumer → tenant Durable Object (its row written in the run's D1 batch) → signed POST to a local receiver",
   delivery: { tenants: 20, events: 2000, seconds: 10 },
 };

@@ -1,42 +1,143 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { RequestContext } from "../context";
-import {
-  type WebhookEndpointRow,
-  type WebhookEventRow,
-  webhookAttempts,
-  webhookEndpoints,
-  webhookEvents,
-} from "../db/schema";
+import { type WebhookEndpointRow, type WebhookEventRow, webhookEndpoints, webhookEvents } from "../db/schema";
 import { auditInsert } from "../lib/audit";
 import { newId } from "../lib/crypto";
+import { errorFields } from "../lib/logger";
 import { activeSecrets } from "../modules/webhooks/endpoint.service";
 import { wantsEvent } from "../modules/webhooks/event-types";
 import { classifyAttempt, nextAttemptDelay, shouldDisableEndpoint } from "../modules/webhooks/retry-policy";
 import { type SendResult, sendSigned } from "../modules/webhooks/sender";
+import type { CarriedEvent } from "../queue/messages";
 
 /** How many deliveries of one tenant are in flight at once, and how many one alarm takes on. */
 export const DELIVERY_CONCURRENCY = 10;
 const DUE_PER_RUN = 100;
+/**
+ * Shortest gap between the starts of two alarm runs of one tenant. An idle tenant's event goes
+ * out at once; under load, the events that arrive meanwhile share the next run and its one D1
+ * batch instead of paying a run each.
+ */
+export const MIN_RUN_GAP_MS = 250;
+/** How long the coordinator trusts its copy of the endpoint; saving the configuration drops it at once. */
+export const ENDPOINT_CACHE_MS = 10_000;
+/** After a failed D1 write the run's events stay scheduled at the same attempt and are tried again this much later. */
+export const WRITE_RETRY_MS = 5_000;
 
 export interface DeliveryDeps {
   ctx: RequestContext;
   sql: SqlStorage;
+  /** The coordinator's storage transaction: the schedule changes of one run commit together. */
+  transaction: <T>(work: () => T) => T;
+  endpoints: EndpointCache;
   allowInsecureLocalhost: boolean;
   timeoutMs: number;
 }
 
-/** The coordinator's own schedule: which events are waiting, since when, at which attempt. */
+/**
+ * The coordinator's copy of its tenant's endpoint: read from D1 at most every
+ * `ENDPOINT_CACHE_MS`, kept up to date with what deliveries change (failing since, disabled), and
+ * forgotten when the tenant saves or removes its configuration (`forget`).
+ */
+export class EndpointCache {
+  #row: WebhookEndpointRow | null = null;
+  #loadedAt: number | null = null;
+
+  /** The endpoint (null: none configured), or undefined when it must be read again. */
+  current(now: number): WebhookEndpointRow | null | undefined {
+    if (this.#loadedAt === null || now - this.#loadedAt >= ENDPOINT_CACHE_MS || now < this.#loadedAt)
+      return undefined;
+    return this.#row;
+  }
+
+  remember(row: WebhookEndpointRow | null, now: number) {
+    this.#row = row;
+    this.#loadedAt = now;
+  }
+
+  /** Keeps what a delivery changed, without making the copy any fresher. */
+  update(row: WebhookEndpointRow) {
+    if (this.#loadedAt !== null) this.#row = row;
+  }
+
+  forget() {
+    this.#loadedAt = null;
+    this.#row = null;
+  }
+}
+
+/**
+ * The coordinator's own schedule: which events are waiting, since when, at which attempt, and
+ * (when the queue message carried it) the event's type and exact payload, so a run reads nothing
+ * from D1 but the endpoint.
+ */
 export function createScheduleTable(storage: SqlStorage) {
   storage.exec(
     "CREATE TABLE IF NOT EXISTS deliveries (event_id TEXT PRIMARY KEY, due_at INTEGER NOT NULL, attempt INTEGER NOT NULL DEFAULT 0)",
   );
+  // Schedules created before payloads were carried get the two columns in place.
+  const columns = new Set(
+    storage
+      .exec<{ name: string }>("PRAGMA table_info(deliveries)")
+      .toArray()
+      .map((column) => column.name),
+  );
+  if (!columns.has("event_type")) storage.exec("ALTER TABLE deliveries ADD COLUMN event_type TEXT");
+  if (!columns.has("payload")) storage.exec("ALTER TABLE deliveries ADD COLUMN payload TEXT");
+  // Set while the event is not in D1 yet (emitted on its own): its creation time, unix ms.
+  if (!columns.has("unrecorded_at")) storage.exec("ALTER TABLE deliveries ADD COLUMN unrecorded_at INTEGER");
+  storage.exec("CREATE INDEX IF NOT EXISTS deliveries_due_idx ON deliveries (due_at)");
 }
 
-/** Adds events to the schedule, due now; an event already scheduled keeps its place. */
-export function schedule(storage: SqlStorage, eventIds: string[], now: number) {
+/**
+ * Adds events to the schedule, due now; an event already scheduled keeps its place. `carried`
+ * holds the events whose payload came with the message (the others are read from D1 when due),
+ * and among them those not in D1 yet (`unrecorded_at`), whose rows the next run writes.
+ */
+export function schedule(storage: SqlStorage, eventIds: string[], now: number, carried: CarriedEvent[] = []) {
+  const payloads = new Map(carried.map((event) => [event.id, event]));
   for (const id of eventIds) {
-    storage.exec("INSERT OR IGNORE INTO deliveries (event_id, due_at, attempt) VALUES (?, ?, 0)", id, now);
+    const event = payloads.get(id);
+    storage.exec(
+      "INSERT OR IGNORE INTO deliveries (event_id, due_at, attempt, event_type, payload, unrecorded_at) VALUES (?, ?, 0, ?, ?, ?)",
+      id,
+      now,
+      event?.type ?? null,
+      event?.payload ?? null,
+      event?.unrecorded_at ?? null,
+    );
   }
+}
+
+/** Rows one run writes for events not in D1 yet, at most (their payloads also count, below). */
+const UNRECORDED_PER_RUN = 500;
+/** Payload bytes (UTF-16 units) of those rows per run; D1 binds strings of up to 2 MB. */
+const UNRECORDED_CHARS_PER_RUN = 1_000_000;
+
+interface UnrecordedRow {
+  event_id: string;
+  event_type: string;
+  payload: string;
+  unrecorded_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+/** The schedule's events that are not in D1 yet, as many as one run's batch takes. */
+function unrecordedEvents(storage: SqlStorage): UnrecordedRow[] {
+  const rows = storage
+    .exec<UnrecordedRow>(
+      "SELECT event_id, event_type, payload, unrecorded_at FROM deliveries WHERE unrecorded_at IS NOT NULL ORDER BY due_at LIMIT ?",
+      UNRECORDED_PER_RUN,
+    )
+    .toArray();
+  let chars = 0;
+  const taken: UnrecordedRow[] = [];
+  for (const row of rows) {
+    chars += row.payload.length;
+    if (taken.length && chars > UNRECORDED_CHARS_PER_RUN) break;
+    taken.push(row);
+  }
+  return taken;
 }
 
 /** When the next delivery is due, or null when nothing waits. */
@@ -53,46 +154,93 @@ async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise
   await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }
 
+interface DueRow {
+  event_id: string;
+  attempt: number;
+  event_type: string | null;
+  payload: string | null;
+  unrecorded_at: number | null;
+  [key: string]: SqlStorageValue;
+}
+
+/** What is sent: the event's id, type and exact payload bytes. */
+type Deliverable = Pick<WebhookEventRow, "id" | "tenantId" | "type" | "payload">;
+
 /**
- * Runs every due delivery of the tenant, at most `DELIVERY_CONCURRENCY` at a time. Each attempt
- * is one signed POST, then one D1 batch: the attempt row, the event's new state and the
- * endpoint's health (a 410, a URL that fails the SSRF check, or 5 days of failures disable it,
- * with an audit record the tenant sees). The schedule is updated in the coordinator's storage.
+ * Everything one run writes, gathered as its deliveries finish (in that order) and written at the
+ * end in one D1 batch; the schedule follows in one storage transaction once D1 has committed.
+ */
+class RunWrites {
+  /** `[id, event_id, tenant_id, attempt, url, status_code, outcome, reason, duration_ms, response_body, created_at]` */
+  readonly attempts: unknown[][] = [];
+  /** `[event_id, status, last_attempt_at, next_attempt_at, delivered_at, last_error]` */
+  readonly attempted: unknown[][] = [];
+  /** `[event_id, status, last_error]`: settled without a send. */
+  readonly settled: unknown[][] = [];
+  /** Whether the endpoint's health changed: its final state in the run is written. */
+  endpointChanged = false;
+  disabled: { reason: string; eventId: string; statusCode: number | null; at: Date; url: string } | null =
+    null;
+  /** `[id, type, payload, created_at]`: events emitted on their own, whose rows this batch writes first. */
+  readonly unrecorded: unknown[][] = [];
+  /** Schedule changes: events done (delivered, failed, skipped, gone) and retries (due, attempt). */
+  readonly done: string[] = [];
+  readonly retries: [string, number, number][] = [];
+  readonly touched: string[] = [];
+}
+
+/**
+ * Runs every due delivery of the tenant, at most `DELIVERY_CONCURRENCY` at a time: one signed POST
+ * per event, the outcome of each judged as it arrives (a 410, a URL that fails the SSRF check,
+ * or 5 days of failures disable the endpoint, with an audit record the tenant sees). Then one D1
+ * batch records every attempt, event status and the endpoint's health, and one storage
+ * transaction updates the schedule. If that D1 batch fails nothing is recorded and the events
+ * stay scheduled at the same attempt, to be sent again after `WRITE_RETRY_MS` (at least once,
+ * never lost); the attempts the receiver saw meanwhile carry the same event id.
  */
 export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<void> {
-  const now = deps.ctx.clock.now().getTime();
+  const { ctx } = deps;
+  const now = ctx.clock.now().getTime();
   const due = deps.sql
-    .exec<{ event_id: string; attempt: number }>(
-      "SELECT event_id, attempt FROM deliveries WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+    .exec<DueRow>(
+      "SELECT event_id, attempt, event_type, payload, unrecorded_at FROM deliveries WHERE due_at <= ? ORDER BY due_at LIMIT ?",
       now,
       DUE_PER_RUN,
     )
     .toArray();
-  if (!due.length) return;
+  const unrecorded = unrecordedEvents(deps.sql);
+  if (!due.length && !unrecorded.length) return;
 
-  const [endpoints, events] = await deps.ctx.db.batch([
-    deps.ctx.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, tenantId)),
-    deps.ctx.db
-      .select()
-      .from(webhookEvents)
-      .where(
-        inArray(
-          webhookEvents.id,
-          due.map((d) => d.event_id),
-        ),
-      ),
-  ]);
-  let endpoint = endpoints[0];
-  const byId = new Map(events.map((event) => [event.id, event]));
+  // D1 is read only for what the run does not have: the endpoint after its cache aged, and the
+  // payloads of events that came by id (resend, recover, sweep, messages too large to carry).
+  const cached = deps.endpoints.current(now);
+  const missing = due.filter((row) => row.payload === null || row.event_type === null);
+  const [endpointRows, eventRows] = await readForRun(ctx, tenantId, cached === undefined, missing);
+  let endpoint = cached === undefined ? (endpointRows?.[0] ?? null) : cached;
+  if (cached === undefined) deps.endpoints.remember(endpoint, now);
+  const loaded = new Map((eventRows ?? []).map((event) => [event.id, event]));
 
-  await inBatches(due, DELIVERY_CONCURRENCY, async ({ event_id, attempt }) => {
-    const event = byId.get(event_id);
+  const writes = new RunWrites();
+  const recordedNow = new Set<string>();
+  for (const row of unrecorded) {
+    writes.unrecorded.push([row.event_id, row.event_type, row.payload, row.unrecorded_at]);
+    writes.touched.push(row.event_id);
+    recordedNow.add(row.event_id);
+  }
+  // An event goes out only in a run whose batch also writes its row (if it has none yet).
+  const sendable = due.filter((row) => row.unrecorded_at === null || recordedNow.has(row.event_id));
+  await inBatches(sendable, DELIVERY_CONCURRENCY, async (row) => {
+    const event: Deliverable | undefined =
+      row.payload !== null && row.event_type !== null
+        ? { id: row.event_id, tenantId, type: row.event_type, payload: row.payload }
+        : loaded.get(row.event_id);
+    if (row.unrecorded_at === null) writes.touched.push(row.event_id);
     if (!event || event.tenantId !== tenantId) {
-      deps.sql.exec("DELETE FROM deliveries WHERE event_id = ?", event_id);
+      writes.done.push(row.event_id);
       return;
     }
     if (!endpoint?.url || !wantsEvent(endpoint.enabledEvents, event.type) || endpoint.status === "disabled") {
-      await settleWithoutSending(deps, event, endpoint);
+      settleWithoutSending(writes, event, endpoint);
       return;
     }
     const result = await sendSigned({
@@ -103,40 +251,93 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
       allowInsecureLocalhost: deps.allowInsecureLocalhost,
       timeoutMs: deps.timeoutMs,
     });
-    endpoint = await recordAttempt(deps, event, endpoint, attempt + 1, result);
+    endpoint = judgeAttempt(ctx, writes, event, endpoint, row.attempt + 1, result);
+  });
+
+  try {
+    await writeRun(ctx, tenantId, writes, endpoint);
+  } catch (error) {
+    ctx.log.error("delivery records failed; the run's events are sent again", {
+      ...errorFields(error),
+      outcome: "retry",
+      count: writes.touched.length,
+    });
+    deps.endpoints.forget();
+    const retryAt = now + WRITE_RETRY_MS;
+    deps.transaction(() => {
+      for (const id of writes.touched)
+        deps.sql.exec("UPDATE deliveries SET due_at = ? WHERE event_id = ?", retryAt, id);
+    });
+    return;
+  }
+  if (endpoint) deps.endpoints.update(endpoint);
+  deps.transaction(() => {
+    for (const [id] of writes.unrecorded)
+      deps.sql.exec("UPDATE deliveries SET unrecorded_at = NULL WHERE event_id = ?", id);
+    for (const id of writes.done) deps.sql.exec("DELETE FROM deliveries WHERE event_id = ?", id);
+    for (const [id, dueAt, attempt] of writes.retries)
+      deps.sql.exec("UPDATE deliveries SET due_at = ?, attempt = ? WHERE event_id = ?", dueAt, attempt, id);
   });
 }
 
-/** No deliverable endpoint: no URL or filtered out → `skipped`; endpoint disabled → `failed`. */
-async function settleWithoutSending(
-  deps: DeliveryDeps,
-  event: WebhookEventRow,
-  endpoint: WebhookEndpointRow | undefined,
-) {
-  const disabled = endpoint?.url && endpoint.status === "disabled";
-  await deps.ctx.db
-    .update(webhookEvents)
-    .set({
-      status: disabled ? "failed" : "skipped",
-      nextAttemptAt: null,
-      lastError: disabled
-        ? `endpoint disabled: ${endpoint?.disabledReason ?? ""}`
-        : endpoint?.url
-          ? "filtered"
-          : "no endpoint",
+/** One D1 round trip for what the run has to read (nothing, usually). */
+async function readForRun(
+  ctx: RequestContext,
+  tenantId: string,
+  needEndpoint: boolean,
+  missing: DueRow[],
+): Promise<[WebhookEndpointRow[] | undefined, Deliverable[] | undefined]> {
+  const { db } = ctx;
+  const endpointQuery = db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, tenantId));
+  const eventsQuery = db
+    .select({
+      id: webhookEvents.id,
+      tenantId: webhookEvents.tenantId,
+      type: webhookEvents.type,
+      payload: webhookEvents.payload,
     })
-    .where(eq(webhookEvents.id, event.id));
-  deps.sql.exec("DELETE FROM deliveries WHERE event_id = ?", event.id);
+    .from(webhookEvents)
+    .where(
+      inArray(
+        webhookEvents.id,
+        missing.map((row) => row.event_id),
+      ),
+    );
+  if (needEndpoint && missing.length) return db.batch([endpointQuery, eventsQuery]);
+  if (needEndpoint) return [await endpointQuery, undefined];
+  if (missing.length) return [undefined, await eventsQuery];
+  return [undefined, undefined];
 }
 
-async function recordAttempt(
-  deps: DeliveryDeps,
-  event: WebhookEventRow,
+/** No deliverable endpoint: no URL or filtered out → `skipped`; endpoint disabled → `failed`. */
+function settleWithoutSending(writes: RunWrites, event: Deliverable, endpoint: WebhookEndpointRow | null) {
+  const disabled = endpoint?.url && endpoint.status === "disabled";
+  writes.settled.push([
+    event.id,
+    disabled ? "failed" : "skipped",
+    disabled
+      ? `endpoint disabled: ${endpoint?.disabledReason ?? ""}`
+      : endpoint?.url
+        ? "filtered"
+        : "no endpoint",
+  ]);
+  writes.done.push(event.id);
+}
+
+/**
+ * What one attempt means for the event (delivered, pending with its next due time, failed) and
+ * for the endpoint (failing since, disabled), gathered for the run's batch. Answers the endpoint
+ * as the next delivery of the run sees it.
+ */
+function judgeAttempt(
+  ctx: RequestContext,
+  writes: RunWrites,
+  event: Deliverable,
   endpoint: WebhookEndpointRow,
   attempt: number,
   result: SendResult,
-): Promise<WebhookEndpointRow> {
-  const now = deps.ctx.clock.now();
+): WebhookEndpointRow {
+  const now = ctx.clock.now();
   const outcome = classifyAttempt(
     {
       ...(result.status !== undefined ? { status: result.status } : {}),
@@ -157,72 +358,145 @@ async function recordAttempt(
         : null;
   const status: WebhookEventRow["status"] =
     outcome.outcome === "success" ? "delivered" : delay !== null && !disableReason ? "pending" : "failed";
+  const nextAt = status === "pending" && delay !== null ? now.getTime() + delay : null;
 
-  const endpointChange: Partial<WebhookEndpointRow> = disableReason
-    ? { status: "disabled", disabledReason: disableReason, disabledAt: now, failingSince }
-    : { failingSince };
-  const endpointChanged =
-    disableReason !== null ||
-    (endpoint.failingSince?.getTime() ?? null) !== (failingSince?.getTime() ?? null);
-
-  await deps.ctx.db.batch([
-    deps.ctx.db.insert(webhookAttempts).values({
-      id: newId("att"),
-      eventId: event.id,
-      tenantId: event.tenantId,
-      attempt,
-      url: result.url,
-      statusCode: result.status ?? null,
-      outcome: outcome.outcome,
-      reason: result.errorMessage ?? outcome.reason,
-      durationMs: result.durationMs,
-      responseBody: result.responseBody || null,
-      createdAt: now,
-    }),
-    deps.ctx.db
-      .update(webhookEvents)
-      .set({
-        status,
-        attempts: sql`${webhookEvents.attempts} + 1`,
-        lastAttemptAt: now,
-        nextAttemptAt: status === "pending" && delay !== null ? new Date(now.getTime() + delay) : null,
-        deliveredAt: status === "delivered" ? now : null,
-        lastError: status === "delivered" ? null : (result.errorMessage ?? outcome.reason),
-      })
-      .where(eq(webhookEvents.id, event.id)),
-    ...(endpointChanged
-      ? [
-          deps.ctx.db
-            .update(webhookEndpoints)
-            .set(endpointChange)
-            .where(eq(webhookEndpoints.tenantId, event.tenantId)),
-        ]
-      : []),
-    ...(disableReason
-      ? [
-          auditInsert(deps.ctx.db, {
-            tenantId: event.tenantId,
-            actorType: "system",
-            action: "webhook_endpoint.disabled",
-            targetType: "webhook_endpoint",
-            targetId: endpoint.url ?? "",
-            reason: disableReason,
-            metadata: { event_id: event.id, status_code: result.status ?? null },
-            at: now,
-          }),
-        ]
-      : []),
+  writes.attempts.push([
+    newId("att"),
+    event.id,
+    event.tenantId,
+    attempt,
+    result.url,
+    result.status ?? null,
+    outcome.outcome,
+    result.errorMessage ?? outcome.reason,
+    result.durationMs,
+    result.responseBody || null,
+    now.getTime(),
   ]);
+  writes.attempted.push([
+    event.id,
+    status,
+    now.getTime(),
+    nextAt,
+    status === "delivered" ? now.getTime() : null,
+    status === "delivered" ? null : (result.errorMessage ?? outcome.reason),
+  ]);
+  if (nextAt !== null) writes.retries.push([event.id, nextAt, attempt]);
+  else writes.done.push(event.id);
 
-  if (status === "pending" && delay !== null) {
-    deps.sql.exec(
-      "UPDATE deliveries SET due_at = ?, attempt = ? WHERE event_id = ?",
-      now.getTime() + delay,
-      attempt,
-      event.id,
-    );
-  } else {
-    deps.sql.exec("DELETE FROM deliveries WHERE event_id = ?", event.id);
+  // Only the first disable of a run is recorded (and audited); deliveries in flight meanwhile
+  // keep their own outcome and move only `failing_since`, as before.
+  const disablesNow = disableReason !== null && endpoint.status !== "disabled";
+  if (disablesNow) {
+    writes.disabled = {
+      reason: disableReason,
+      eventId: event.id,
+      statusCode: result.status ?? null,
+      at: now,
+      url: endpoint.url ?? "",
+    };
   }
-  return { ...endpoint, ...endpointChange };
+  const sameFailingSince = (endpoint.failingSince?.getTime() ?? null) === (failingSince?.getTime() ?? null);
+  if (!disablesNow && sameFailingSince) return endpoint;
+  writes.endpointChanged = true;
+  return disablesNow
+    ? { ...endpoint, status: "disabled", disabledReason: disableReason, disabledAt: now, failingSince }
+    : { ...endpoint, failingSince };
+}
+
+/** The run's records in one D1 batch: attempts, event statuses, the endpoint and its audit record. */
+async function writeRun(
+  ctx: RequestContext,
+  tenantId: string,
+  writes: RunWrites,
+  endpoint: WebhookEndpointRow | null,
+) {
+  const { db } = ctx;
+  const d1 = db.$client;
+  const statements: D1PreparedStatement[] = [];
+  const built = (query: { toSQL(): { sql: string; params: unknown[] } }) => {
+    const { sql: text, params } = query.toSQL();
+    return d1.prepare(text).bind(...params);
+  };
+  if (writes.unrecorded.length) {
+    // Events emitted on their own reach D1 here, before their attempts (their tenant may be gone:
+    // then they are dropped, not an error that would fail the batch again and again).
+    statements.push(
+      d1
+        .prepare(
+          `INSERT OR IGNORE INTO webhook_events (id, tenant_id, type, payload, status, attempts, next_attempt_at,
+             is_test, created_at)
+           SELECT e.value ->> 0, ?1, e.value ->> 1, e.value ->> 2, 'pending', 0, e.value ->> 3, 0, e.value ->> 3
+           FROM json_each(?2) AS e
+           WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)`,
+        )
+        .bind(tenantId, JSON.stringify(writes.unrecorded)),
+    );
+  }
+  if (writes.attempts.length) {
+    // One statement for every attempt of the run, its rows in one bound JSON array (D1 binds at
+    // most 100 parameters). An event deleted meanwhile (its tenant was) is left out, not an error.
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO webhook_attempts (id, event_id, tenant_id, attempt, url, status_code, outcome, reason,
+             duration_ms, response_body, created_at)
+           SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, a.value ->> 3, a.value ->> 4, a.value ->> 5,
+             a.value ->> 6, a.value ->> 7, a.value ->> 8, a.value ->> 9, a.value ->> 10
+           FROM json_each(?) AS a
+           WHERE EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = a.value ->> 1)`,
+        )
+        .bind(JSON.stringify(writes.attempts)),
+      d1
+        .prepare(
+          `UPDATE webhook_events SET status = u.value ->> 1, attempts = attempts + 1,
+             last_attempt_at = u.value ->> 2, next_attempt_at = u.value ->> 3, delivered_at = u.value ->> 4,
+             last_error = u.value ->> 5
+           FROM json_each(?) AS u
+           WHERE webhook_events.id = u.value ->> 0`,
+        )
+        .bind(JSON.stringify(writes.attempted)),
+    );
+  }
+  if (writes.settled.length) {
+    statements.push(
+      d1
+        .prepare(
+          `UPDATE webhook_events SET status = u.value ->> 1, next_attempt_at = NULL, last_error = u.value ->> 2
+           FROM json_each(?) AS u
+           WHERE webhook_events.id = u.value ->> 0`,
+        )
+        .bind(JSON.stringify(writes.settled)),
+    );
+  }
+  if (writes.endpointChanged && endpoint) {
+    const change: Partial<WebhookEndpointRow> = writes.disabled
+      ? {
+          status: "disabled",
+          disabledReason: endpoint.disabledReason,
+          disabledAt: endpoint.disabledAt,
+          failingSince: endpoint.failingSince,
+        }
+      : { failingSince: endpoint.failingSince };
+    statements.push(
+      built(db.update(webhookEndpoints).set(change).where(eq(webhookEndpoints.tenantId, tenantId))),
+    );
+  }
+  if (writes.disabled) {
+    statements.push(
+      built(
+        auditInsert(db, {
+          tenantId,
+          actorType: "system",
+          action: "webhook_endpoint.disabled",
+          targetType: "webhook_endpoint",
+          targetId: writes.disabled.url,
+          reason: writes.disabled.reason,
+          metadata: { event_id: writes.disabled.eventId, status_code: writes.disabled.statusCode },
+          at: writes.disabled.at,
+        }),
+      ),
+    );
+  }
+  if (statements.length) await d1.batch(statements);
 }

@@ -8,7 +8,15 @@ import {
 } from "../modules/platform-billing/billing-runs";
 import type { BillingEvent } from "../modules/platform-billing/suspension";
 import { DELIVERY_TIMEOUT_MS } from "../modules/webhooks/retry-policy";
-import { createScheduleTable, deliverDue, nextDueAt, schedule } from "./deliveries";
+import type { CarriedEvent } from "../queue/messages";
+import {
+  createScheduleTable,
+  deliverDue,
+  EndpointCache,
+  MIN_RUN_GAP_MS,
+  nextDueAt,
+  schedule,
+} from "./deliveries";
 import { createSlotsTable, type LimitSlotKind, releaseSlot, reserveSlot } from "./limit-slots";
 
 /** What every call names: its tenant (checked against this object's) and the calling request. */
@@ -33,6 +41,13 @@ export class TenantCoordinator extends DurableObject<Env> {
   // Billing runs await D1, and a Durable Object takes other calls while it waits on anything but
   // its own storage: runs are chained so that one tenant's transitions never interleave.
   private billingRuns: Promise<unknown> = Promise.resolve();
+  /** The tenant this object belongs to, once read from (or written to) storage. */
+  private tenant: string | null = null;
+  /** The alarm as this object last set or read it (undefined: not read yet). */
+  private alarmAt: number | null | undefined;
+  /** When the last alarm run started (system time), for `MIN_RUN_GAP_MS`. */
+  private lastRunAt = 0;
+  private readonly endpoints = new EndpointCache();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,10 +68,19 @@ export class TenantCoordinator extends DurableObject<Env> {
   }
 
   private async tenantId(given?: string): Promise<string | null> {
-    const stored = (await this.ctx.storage.get<string>("tenant_id")) ?? null;
+    const stored = this.tenant ?? (await this.ctx.storage.get<string>("tenant_id")) ?? null;
     if (given && stored && given !== stored) throw new Error("This coordinator belongs to another tenant");
     if (given && !stored) await this.ctx.storage.put("tenant_id", given);
-    return stored ?? given ?? null;
+    this.tenant = stored ?? given ?? null;
+    return this.tenant;
+  }
+
+  /** Sets the alarm to `at` (system time) unless it is already due by then. */
+  private async wakeBy(at: number) {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
@@ -65,13 +89,20 @@ export class TenantCoordinator extends DurableObject<Env> {
     return run;
   }
 
-  /** Takes events for delivery; they go out from the alarm, right away. Idempotent per event. */
-  async enqueueDeliveries(call: CallMeta & { eventIds: string[] }): Promise<void> {
+  /**
+   * Takes events for delivery (with their payloads when the queue message carried them); they go
+   * out from the alarm, right away, or `MIN_RUN_GAP_MS` after the previous run started when one
+   * just ran. Idempotent per event.
+   */
+  async enqueueDeliveries(call: CallMeta & { eventIds: string[]; events?: CarriedEvent[] }): Promise<void> {
     await this.tenantId(call.tenantId);
-    const now = this.clock.now().getTime();
-    schedule(this.ctx.storage.sql, call.eventIds, now);
-    const alarm = await this.ctx.storage.getAlarm();
-    if (alarm === null || alarm > now) await this.ctx.storage.setAlarm(now);
+    schedule(this.ctx.storage.sql, call.eventIds, this.clock.now().getTime(), call.events);
+    await this.wakeBy(Math.max(Date.now(), this.lastRunAt + MIN_RUN_GAP_MS));
+  }
+
+  /** The tenant saved or removed its webhook configuration: the next delivery reads it again. */
+  async endpointChanged(): Promise<void> {
+    this.endpoints.forget();
   }
 
   /** How many deliveries are waiting, and when the next is due (for the API and tests). */
@@ -120,6 +151,9 @@ export class TenantCoordinator extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // The alarm that fired is gone; one set while this run works is recorded by wakeBy.
+    this.alarmAt = null;
+    this.lastRunAt = Date.now();
     const tenantId = await this.tenantId();
     if (tenantId) {
       const ctx = this.context(undefined, "alarm");
@@ -127,6 +161,8 @@ export class TenantCoordinator extends DurableObject<Env> {
         {
           ctx,
           sql: this.ctx.storage.sql,
+          transaction: (work) => this.ctx.storage.transactionSync(work),
+          endpoints: this.endpoints,
           allowInsecureLocalhost: ctx.config.app.WEBHOOK_ALLOW_INSECURE_URLS,
           timeoutMs: this.deliveryTimeoutMs,
         },
@@ -135,7 +171,9 @@ export class TenantCoordinator extends DurableObject<Env> {
     }
     // Due times are on this object's clock; the alarm is on the system's: wait the difference.
     const next = nextDueAt(this.ctx.storage.sql);
-    if (next !== null)
-      await this.ctx.storage.setAlarm(Date.now() + Math.max(0, next - this.clock.now().getTime()));
+    if (next !== null) {
+      const wait = Math.max(0, next - this.clock.now().getTime());
+      await this.wakeBy(Math.max(Date.now() + wait, this.lastRunAt + MIN_RUN_GAP_MS));
+    }
   }
 }

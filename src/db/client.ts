@@ -2,7 +2,8 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
 
-export type Database = DrizzleD1Database<typeof schema>;
+/** The drizzle client, and (`$client`) the D1 binding under it for hand-written batches. */
+export type Database = DrizzleD1Database<typeof schema> & { $client: D1Database };
 
 // drizzle's client is stateless over the binding; building it once per binding keeps its
 // schema bookkeeping off the per-request path.

@@ -16,6 +16,25 @@ export interface DeliverMessage extends MessageBase {
   kind: "webhook.deliver";
   tenant_id: string;
   event_ids: string[];
+  /**
+   * The type and exact payload of those events that fit in the message (all of them, usually), as
+   * stored in D1: the coordinator then sends them without reading D1. Events not listed here are
+   * read from D1 by id.
+   */
+  events?: CarriedEvent[];
+}
+
+/** An event as it travels to its coordinator: the id, type and payload bytes of its D1 row. */
+export interface CarriedEvent {
+  id: string;
+  type: string;
+  payload: string;
+  /**
+   * Set for an event emitted on its own (`emitTenantEvent`) that is not in D1 yet: the queue
+   * holds it, and its coordinator writes its row (this creation time, in unix ms) in the batch of
+   * the run that takes it.
+   */
+  unrecorded_at?: number;
 }
 
 /**

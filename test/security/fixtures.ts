@@ -98,7 +98,8 @@ const webhookEvent = async (a: SecurityTenant) => {
     const row = await env.DB.prepare("SELECT status FROM webhook_events WHERE id = ?")
       .bind(event.id)
       .first<{ status: string }>();
-    expect(row?.status).not.toBe("pending");
+    // A standalone emit reaches D1 with its coordinator's first run: no row yet is still pending.
+    expect(row?.status ?? "pending").not.toBe("pending");
   });
   return event.id;
 };

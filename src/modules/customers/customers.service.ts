@@ -326,19 +326,32 @@ function searchQuery(scope: ReadScope, search: string): string | null {
  */
 export async function listCustomers(ctx: RequestContext, filters: CustomerFilters) {
   const scope = readScope(ctx);
-  const conditions = and(
-    eq(customers.tenantId, scope.tenantId),
-    inMode(customers.livemode, scope),
-    filters.include_deleted === "true" ? undefined : eq(customers.status, "active"),
-    filters.email ? eq(customers.email, filters.email.trim().toLowerCase()) : undefined,
-    filters["created[gte]"] ? gte(customers.createdAt, new Date(filters["created[gte]"])) : undefined,
-    filters["created[lte]"] ? lte(customers.createdAt, new Date(filters["created[lte]"])) : undefined,
-    filters.delinquent
-      ? delinquentCondition(scope.tenantId, filters.delinquent === "true", ctx.clock.now())
-      : undefined,
-    ...metadataConditions(filters),
-  );
-  if (filters.search !== undefined) return searchCustomers(ctx, scope, filters, conditions);
+  const filtered = (tenant: SQL, mode: SQL | undefined) =>
+    and(
+      tenant,
+      mode,
+      filters.include_deleted === "true" ? undefined : eq(customers.status, "active"),
+      filters.email ? eq(customers.email, filters.email.trim().toLowerCase()) : undefined,
+      filters["created[gte]"] ? gte(customers.createdAt, new Date(filters["created[gte]"])) : undefined,
+      filters["created[lte]"] ? lte(customers.createdAt, new Date(filters["created[lte]"])) : undefined,
+      filters.delinquent
+        ? delinquentCondition(scope.tenantId, filters.delinquent === "true", ctx.clock.now())
+        : undefined,
+      ...metadataConditions(filters),
+    );
+  if (filters.search !== undefined) {
+    // A search page is read by rowid; the unary `+` keeps SQLite from walking the tenant's
+    // index instead (every customer of the tenant read for a page: 50,000 rows in the benchmark).
+    const livemode =
+      scope.livemode === null ? undefined : sql`+${customers.livemode} = ${scope.livemode ? 1 : 0}`;
+    return searchCustomers(
+      ctx,
+      scope,
+      filters,
+      filtered(sql`+${customers.tenantId} = ${scope.tenantId}`, livemode),
+    );
+  }
+  const conditions = filtered(eq(customers.tenantId, scope.tenantId), inMode(customers.livemode, scope));
   const rows = await ctx.db
     .select()
     .from(customers)

@@ -4,6 +4,7 @@ import type { Database } from "../../db/client";
 import { type WebhookEndpointRow, webhookEndpoints } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound, validationError } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
 import { checkWebhookUrl } from "../../lib/url-safety";
 import { generateWebhookSecret } from "./signing";
 
@@ -74,7 +75,20 @@ export async function configureEndpoint(ctx: RequestContext, input: ConfigureInp
       at: now,
     }),
   ]);
+  await endpointChanged(ctx, principal.tenantId);
   return { endpoint: row, secretIsNew: rotate };
+}
+
+/**
+ * Tells the tenant's coordinator, which keeps a copy of the endpoint for its deliveries, to read
+ * it again. Should this call fail, the copy ages out within seconds (`ENDPOINT_CACHE_MS`).
+ */
+async function endpointChanged(ctx: RequestContext, tenantId: string) {
+  try {
+    await ctx.coordinator(tenantId).endpointChanged();
+  } catch (error) {
+    ctx.log.warn("coordinator not told of the endpoint change", errorFields(error));
+  }
 }
 
 /** Removes the URL (deliveries stop) and keeps the secret, so reconfiguring does not change it. */
@@ -100,6 +114,7 @@ export async function removeEndpointUrl(ctx: RequestContext) {
       at: now,
     }),
   ]);
+  await endpointChanged(ctx, principal.tenantId);
 }
 
 /** The endpoint to send to now, or a clear 409 when none is usable. */

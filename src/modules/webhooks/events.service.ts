@@ -6,7 +6,7 @@ import { loadTenant } from "../../db/tenants";
 import { ApiError, notFound } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
-import type { DeliverMessage } from "../../queue/messages";
+import type { CarriedEvent, DeliverMessage } from "../../queue/messages";
 import { buildEnvelope, MAX_EVENT_BYTES } from "./envelope";
 
 export interface EmitInput {
@@ -18,12 +18,40 @@ export interface EmitInput {
   companyName?: string;
 }
 
-const deliverMessage = (tenantId: string, eventIds: string[], requestId?: string): DeliverMessage => ({
+const deliverMessage = (
+  tenantId: string,
+  eventIds: string[],
+  requestId?: string,
+  events?: CarriedEvent[],
+): DeliverMessage => ({
   kind: "webhook.deliver",
   tenant_id: tenantId,
   event_ids: eventIds,
   ...(requestId ? { request_id: requestId } : {}),
+  ...(events?.length ? { events } : {}),
 });
+
+/**
+ * Payload bytes one message carries at most (Queues take 128 KB per message): larger events, and
+ * those past the budget, travel by id and the coordinator reads them from D1.
+ */
+const CARRIED_BYTES_PER_MESSAGE = 64 * 1024;
+
+/** The events whose payloads fit in one message's budget (UTF-8 is at most 3 bytes per UTF-16 unit). */
+function carriedEvents(rows: WebhookEventRow[]): CarriedEvent[] {
+  const carried: CarriedEvent[] = [];
+  let budget = CARRIED_BYTES_PER_MESSAGE;
+  for (const row of rows) {
+    const bytes = row.payload.length * 3 <= budget ? row.payload.length * 3 : utf8Length(row.payload);
+    if (bytes > budget) continue;
+    budget -= bytes;
+    carried.push({ id: row.id, type: row.type, payload: row.payload });
+  }
+  return carried;
+}
+
+const encoder = new TextEncoder();
+const utf8Length = (text: string) => encoder.encode(text).byteLength;
 
 export interface PreparedEvent {
   row: WebhookEventRow;
@@ -43,7 +71,8 @@ export function prepareEvent(input: EmitInput & { companyName: string }, now: Da
     now,
   });
   const payload = JSON.stringify(envelope);
-  if (new TextEncoder().encode(payload).byteLength > MAX_EVENT_BYTES) {
+  // A payload of at most MAX_EVENT_BYTES / 3 UTF-16 units fits whatever it holds: no encoding needed.
+  if (payload.length * 3 > MAX_EVENT_BYTES && utf8Length(payload) > MAX_EVENT_BYTES) {
     throw new ApiError("payload_too_large", `Event ${input.type} is larger than 256 KB and was not emitted`);
   }
   return {
@@ -71,12 +100,20 @@ export const insertEvent = (db: Database, event: PreparedEvent) => db.insert(web
  * `pending` and the cron sweep hands it over again, so a failure here is logged, not thrown.
  */
 export async function dispatchEvents(ctx: RequestContext, events: PreparedEvent[]) {
-  const byTenant = new Map<string, string[]>();
-  for (const { row } of events) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
+  const byTenant = new Map<string, WebhookEventRow[]>();
+  for (const { row } of events) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row]);
   try {
     await Promise.all(
-      [...byTenant].map(([tenantId, ids]) =>
-        ctx.queue.send(deliverMessage(tenantId, ids, ctx.requestId), { contentType: "json" }),
+      [...byTenant].map(([tenantId, rows]) =>
+        ctx.queue.send(
+          deliverMessage(
+            tenantId,
+            rows.map((row) => row.id),
+            ctx.requestId,
+            carriedEvents(rows),
+          ),
+          { contentType: "json" },
+        ),
       ),
     );
   } catch (error) {
@@ -84,14 +121,30 @@ export async function dispatchEvents(ctx: RequestContext, events: PreparedEvent[
   }
 }
 
-/** Emits an event on its own: one D1 write (the event) and one enqueue. */
+/**
+ * Emits an event on its own, with no change to record alongside it (for those, `prepareEvent` +
+ * `insertEvent` in the change's batch + `dispatchEvents`). One enqueue: the message carries the
+ * event, the queue holds it until the tenant's coordinator has taken it, and the coordinator
+ * writes its row in the same D1 batch as its first attempt, so the event is in the delivery log
+ * from its first run on (normally within a second). An event too large to carry is written to D1
+ * first and sent by id. Throws when the queue refuses it: then nothing was emitted.
+ */
 export async function emitTenantEvent(ctx: RequestContext, input: EmitInput): Promise<WebhookEventRow> {
   const now = ctx.clock.now();
   const companyName = input.companyName ?? (await loadTenant(ctx.db, input.tenantId)).companyName;
   const event = prepareEvent({ ...input, companyName }, now);
-  await insertEvent(ctx.db, event);
-  await dispatchEvents(ctx, [event]);
-  return event.row;
+  const { row } = event;
+  const [carried] = carriedEvents([row]);
+  if (!carried) {
+    await insertEvent(ctx.db, event);
+    await dispatchEvents(ctx, [event]);
+    return row;
+  }
+  await ctx.queue.send(
+    deliverMessage(row.tenantId, [row.id], ctx.requestId, [{ ...carried, unrecorded_at: now.getTime() }]),
+    { contentType: "json" },
+  );
+  return row;
 }
 
 export interface DeliveryFilters {

@@ -1,17 +1,29 @@
 import type { RequestContext } from "../../context";
-import type { DeliverMessage } from "../../queue/messages";
+import type { CarriedEvent, DeliverMessage } from "../../queue/messages";
 
-/** Hands each tenant's events to that tenant's coordinator, one call per tenant per batch. */
+/**
+ * Hands each tenant's events to that tenant's coordinator, one call per tenant per batch, with
+ * the payloads the messages carried.
+ */
 export async function deliverToCoordinators(ctx: RequestContext, messages: Message<DeliverMessage>[]) {
-  const byTenant = new Map<string, Set<string>>();
+  const byTenant = new Map<string, { ids: Set<string>; events: CarriedEvent[] }>();
   for (const { body } of messages) {
-    const ids = byTenant.get(body.tenant_id) ?? new Set<string>();
-    for (const id of body.event_ids) ids.add(id);
-    byTenant.set(body.tenant_id, ids);
+    let tenant = byTenant.get(body.tenant_id);
+    if (!tenant) {
+      tenant = { ids: new Set<string>(), events: [] };
+      byTenant.set(body.tenant_id, tenant);
+    }
+    for (const id of body.event_ids) tenant.ids.add(id);
+    if (body.events) tenant.events.push(...body.events);
   }
   await Promise.all(
-    [...byTenant].map(([tenantId, ids]) =>
-      ctx.coordinator(tenantId).enqueueDeliveries({ tenantId, eventIds: [...ids], requestId: ctx.requestId }),
+    [...byTenant].map(([tenantId, { ids, events }]) =>
+      ctx.coordinator(tenantId).enqueueDeliveries({
+        tenantId,
+        eventIds: [...ids],
+        ...(events.length ? { events } : {}),
+        requestId: ctx.requestId,
+      }),
     ),
   );
   return undefined;

@@ -1,11 +1,4 @@
-import {
-  fromBase64,
-  hmacSha256,
-  randomBytes,
-  timingSafeEqualStrings,
-  toBase64,
-  toHex,
-} from "../../lib/crypto";
+import { fromBase64, randomBytes, timingSafeEqualStrings, toBase64, toHex } from "../../lib/crypto";
 
 /**
  * Both signature schemes every webhook delivery carries, so a tenant can verify with either Stripe-style
@@ -124,8 +117,34 @@ export async function verifyStandardWebhooks(
   return anyMatches(candidates, expected);
 }
 
+const encoder = new TextEncoder();
+const MAX_CACHED_KEYS = 1_000;
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * The HMAC key of a secret in one scheme, imported once per isolate: every delivery of a tenant
+ * signs with the same two keys, so only the signing itself is paid per attempt.
+ */
+function hmacKey(scheme: "stripe" | "standard", secret: string): Promise<CryptoKey> {
+  const cacheKey = `${scheme}:${secret}`;
+  let key = importedKeys.get(cacheKey);
+  if (!key) {
+    const raw = scheme === "stripe" ? encoder.encode(secret) : standardWebhooksKey(secret);
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    // A key that failed to import is not kept.
+    key.catch(() => importedKeys.delete(cacheKey));
+    if (importedKeys.size >= MAX_CACHED_KEYS) importedKeys.clear();
+    importedKeys.set(cacheKey, key);
+  }
+  return key;
+}
+
+async function hmac(scheme: "stripe" | "standard", secret: string, message: string): Promise<ArrayBuffer> {
+  return crypto.subtle.sign("HMAC", await hmacKey(scheme, secret), encoder.encode(message));
+}
+
 async function stripeSignature(secret: string, timestamp: number, body: string): Promise<string> {
-  return toHex(await hmacSha256(secret, `${timestamp}.${body}`));
+  return toHex(await hmac("stripe", secret, `${timestamp}.${body}`));
 }
 
 async function standardSignature(
@@ -134,7 +153,7 @@ async function standardSignature(
   timestamp: number,
   body: string,
 ): Promise<string> {
-  return toBase64(await hmacSha256(standardWebhooksKey(secret), `${id}.${timestamp}.${body}`));
+  return toBase64(await hmac("standard", secret, `${id}.${timestamp}.${body}`));
 }
 
 /** Standard Webhooks keys HMAC with the decoded bytes after `whsec_`, not with the string itself. */

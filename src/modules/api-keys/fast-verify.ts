@@ -1,0 +1,102 @@
+import { createContext } from "../../context";
+import { ApiError, errorBody } from "../../lib/errors";
+import { createLogger, errorFields } from "../../lib/logger";
+import { authenticateApiKey } from "./middleware";
+
+const VERIFY_PATHS = new Set(["/api/v1/auth/tenants/verify", "/api/v1/auth/tenants/verify/"]);
+const REQUEST_ID = /^[\w\-=]{1,255}$/;
+
+/**
+ * The headers the app's `secureHeaders` middleware puts on every answer (src/app.ts). The test
+ * `test/api-keys/fast-verify.test.ts` compares every header of both paths, so a change there
+ * that is not made here fails it.
+ */
+const SECURITY_HEADERS: [string, string][] = [
+  ["Cross-Origin-Resource-Policy", "cross-origin"],
+  ["Referrer-Policy", "no-referrer"],
+  ["Strict-Transport-Security", "max-age=15552000; includeSubDomains"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["X-Frame-Options", "DENY"],
+];
+
+function json(status: number, body: unknown, requestId: string, extra?: Record<string, string>): Response {
+  const headers = new Headers(SECURITY_HEADERS);
+  headers.set("X-Request-Id", requestId);
+  headers.set("Content-Type", "application/json");
+  if (extra) for (const name in extra) headers.set(name, extra[name] as string);
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+/**
+ * `GET /api/v1/auth/tenants/verify/`, the hottest public path (every integration check and
+ * health probe of a tenant server), answered before the app's router and middleware stack: the
+ * same key check (`authenticateApiKey`), the same body, errors and headers as the route in
+ * `api-keys.routes.ts`, which stays registered with its guard (the OpenAPI document and the
+ * security suite read it there). Requests it does not take (other methods, an `Origin` that
+ * needs CORS) go to the app. Null when the request is not one it takes.
+ */
+export function fastVerify(
+  request: Request,
+  env: Env,
+  execution: ExecutionContext,
+): Promise<Response> | null {
+  if (request.method !== "GET") return null;
+  if (!VERIFY_PATHS.has(pathOf(request.url))) return null;
+  const headers = request.headers;
+  if (headers.has("Origin")) return null;
+  return verify(request, env, execution);
+}
+
+/** The path of an absolute URL as Hono reads it (up to `?`), without building a URL object. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
+
+async function verify(request: Request, env: Env, execution: ExecutionContext): Promise<Response> {
+  const given = request.headers.get("X-Request-Id");
+  const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  const path = pathOf(request.url);
+  const ctx = createContext(env, {
+    requestId,
+    clientIp: request.headers.get("CF-Connecting-IP") ?? "unknown",
+    route: `GET ${path}`,
+    waitUntil: (promise) => execution.waitUntil(promise),
+  });
+  try {
+    const rateHeaders = await authenticateApiKey(ctx, request.headers, path, ["secret", "publishable"]);
+    const key = ctx.caller?.kind === "api_key" ? ctx.caller : null;
+    if (!key) throw new Error("authenticateApiKey set no API-key caller");
+    return json(
+      200,
+      {
+        valid: true,
+        tenant: { id: key.tenantId, company_name: key.companyName },
+        mode: key.mode,
+        livemode: key.mode === "live",
+        key_type: key.keyKind,
+      },
+      requestId,
+      rateHeaders,
+    );
+  } catch (error) {
+    if (error instanceof ApiError) {
+      return json(
+        error.status,
+        errorBody(error.code, error.message, requestId, error.details, error.extra),
+        requestId,
+        error.headers,
+      );
+    }
+    createLogger().error("request failed", {
+      request_id: requestId,
+      tenant_id: ctx.caller && ctx.caller.kind !== "operator" ? ctx.caller.tenantId : null,
+      route: `GET ${path}`,
+      outcome: 500,
+      ...errorFields(error),
+    });
+    return json(500, errorBody("internal_error", "An unexpected error occurred", requestId), requestId);
+  }
+}
