@@ -3,14 +3,16 @@ const CREDENTIALS = { email: "bench-owner@example.com", password: "BenchPass1234
 
 /**
  * Password login: a D1 read of the user, PBKDF2 (100k iterations) and a session insert per request.
- * Only failed logins are throttled, so repeating a successful one is fine.
+ * Every attempt is counted before the password check and a correct one gives its count back, so
+ * more than five logins of one email in flight at once would meet the throttle (429): two
+ * connections keep the isolate busy without that.
  */
 export default {
   name: "login",
   description:
     "`POST /api/v1/auth/tenants/login/` with valid credentials: one D1 batch, PBKDF2 (100k iterations), one D1 batch",
-  // CPU-bound in one isolate: more connections only add queueing latency.
-  connections: 8,
+  // CPU-bound in one isolate: more connections only add queueing latency (and throttle answers).
+  connections: 2,
   async setup({ baseUrl }) {
     const response = await fetch(new URL("/api/v1/auth/tenants/register/", baseUrl), {
       method: "POST",
