@@ -31,7 +31,11 @@ if (!values["skip-build"]) {
   log("bundling");
   await buildWorker({ root: ROOT, outDir: BUILD_DIR });
 }
-const workerOptions = workerOptionsFromWrangler({ root: ROOT, scriptPath: path.join(BUILD_DIR, "index.js") });
+const workerOptions = workerOptionsFromWrangler({
+  root: ROOT,
+  scriptPath: path.join(BUILD_DIR, "index.js"),
+  assets: false,
+});
 const { mf, baseUrl } = await launchMiniflare(workerOptions, { inspectorPort: 0 });
 await applyMigrations(mf, path.join(ROOT, "migrations"));
 const pids = findWorkerdPids();

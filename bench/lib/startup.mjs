@@ -36,7 +36,7 @@ async function timeOneStart(workerOptions, { socket, path }) {
  * the differences are what the Worker's code costs.
  */
 export async function measureStartup({ root, scriptPath, socket, starts, log }) {
-  const workerOptions = workerOptionsFromWrangler({ root, scriptPath });
+  const workerOptions = workerOptionsFromWrangler({ root, scriptPath, assets: false });
   const { scriptPath: _bundle, modulesRoot: _root, ...bindingsOnly } = workerOptions;
   const emptyOptions = { ...bindingsOnly, script: emptyWorkerScript(workerOptions.durableObjects) };
   const app = [];
