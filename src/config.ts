@@ -173,7 +173,19 @@ export interface Config {
   readonly adminToken: string;
 }
 
+// Built once per env object (each section still reads the env when asked), not per request.
+const configs = new WeakMap<Env, Config>();
+
 export function configOf(env: Env): Config {
+  let config = configs.get(env);
+  if (!config) {
+    config = sectionsOf(env);
+    configs.set(env, config);
+  }
+  return config;
+}
+
+function sectionsOf(env: Env): Config {
   return {
     get app() {
       return appConfig(env);

@@ -27,10 +27,12 @@ export function randomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
+const HEX_OF_BYTE = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let hex = "";
-  for (const byte of view) hex += byte.toString(16).padStart(2, "0");
+  for (let i = 0; i < view.length; i++) hex += HEX_OF_BYTE[view[i] as number];
   return hex;
 }
 

@@ -2,7 +2,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
-import { type EdgeKeyRecord, ISOLATE_CACHE_MS, lookupKey } from "../../src/modules/api-keys/edge-store";
+import {
+  type EdgeKeyRecord,
+  ISOLATE_CACHE_MS,
+  keyHash,
+  lookupKey,
+} from "../../src/modules/api-keys/edge-store";
 import { call, PASSWORD, unique } from "../harness";
 
 describe("API-key edge records", () => {
@@ -47,5 +52,30 @@ describe("API-key edge records", () => {
     await fill;
     const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
     expect(record?.status).toBe("revoked");
+  });
+
+  it("remembers the hash of a key that was found, and of no other", async () => {
+    const res = await call("/api/v1/auth/tenants/register/", {
+      body: { company_name: `Keys ${unique()}`, email: `${unique("k")}@example.com`, password: PASSWORD },
+    });
+    const key = res.body.api_keys.live_secret as string;
+    const unknown = `sk_live_${"x".repeat(32)}`;
+    const verify = (apiKey: string) =>
+      call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": apiKey } });
+
+    expect((await verify(key)).status).toBe(200);
+    expect((await verify(unknown)).status).toBe(401);
+    // The remembered hash is the key's SHA-256 (what D1 and KV hold), so a warm request finds
+    // the same record a cold one would; an unknown key is hashed afresh each time.
+    expect(await keyHash(key)).toBe(await sha256Hex(key));
+    expect(await keyHash(unknown)).toBe(await sha256Hex(unknown));
+
+    const revoked = await call("/api/v1/auth/tenants/api-keys/revoke/", {
+      token: res.body.tokens.access,
+      body: { key_type: "live", reason: "leaked", confirm: true },
+    });
+    expect(revoked.status).toBe(200);
+    // Remembering the hash changes nothing about revocation: the record is what says "revoked".
+    expect((await verify(key)).status).toBe(401);
   });
 });

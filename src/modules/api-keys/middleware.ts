@@ -4,12 +4,11 @@ import type { KeyKind } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { guard } from "../../lib/access";
 import { auditInsert } from "../../lib/audit";
-import { sha256Hex } from "../../lib/crypto";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
 import { tierLimits } from "../../lib/tiers";
 import { requireRoleUnlessApiKey, requireUser } from "../auth/middleware";
 import { idempotent } from "../idempotency/idempotency";
-import { lookupKey } from "./edge-store";
+import { keyHash, lookupKey, rememberKnownKey } from "./edge-store";
 import { isUsable, keyState, parseApiKey } from "./keys";
 import { noteKeyUse } from "./last-used";
 import { blockKey, completesChunk, countLocally, isBlocked, rateLimitHeaders } from "./rate-limit";
@@ -63,8 +62,10 @@ export async function authenticateApiKey(
   const { db, kv } = ctx;
   const now = Date.now();
   const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
-  const record = await lookupKey({ db, kv, now, waitUntil }, await sha256Hex(raw));
+  const hash = await keyHash(raw);
+  const record = await lookupKey({ db, kv, now, waitUntil }, hash);
   if (!record) throw unauthenticated("Invalid API key");
+  rememberKnownKey(raw, hash);
 
   const state = keyState({ status: record.status, expiresAt: record.expires_at }, new Date(now));
   if (!isUsable(state)) {
