@@ -4,12 +4,16 @@
 // of a delivered event, not a benchmark figure (the profiler itself slows workerd down).
 // Usage: node bench/profile.mjs [--events 2000] [--seconds 10] [--tenants 20] [--skip-build]
 //        [--top 30] [--out dir]  (--out keeps one .cpuprofile per isolate for DevTools)
+//        node bench/profile.mjs --scenario apikey-warm [--seconds 10]: one HTTP scenario of
+//        bench/scenarios instead (seeded and warmed up as the bench does, then profiled under load)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { buildWorker } from "./lib/build.mjs";
 import { clockTicksPerSecond, findWorkerdPids } from "./lib/cpu.mjs";
+import { prepareHttpScenario } from "./lib/http-scenario.mjs";
+import { autocannonOptions, runAutocannon, waitForIdle } from "./lib/load.mjs";
 import { runDelivery } from "./lib/webhook-delivery.mjs";
 import { applyMigrations, launchMiniflare, workerOptionsFromWrangler } from "./lib/worker.mjs";
 
@@ -22,6 +26,7 @@ const { values } = parseArgs({
     tenants: { type: "string", default: "20" },
     top: { type: "string", default: "30" },
     out: { type: "string", default: "" },
+    scenario: { type: "string", default: "" },
     "skip-build": { type: "boolean", default: false },
   },
 });
@@ -84,6 +89,22 @@ function connect(target) {
   return { id: target.id, opened, send, close: () => ws.close() };
 }
 
+/** The named HTTP scenario, seeded and set up as the bench does, and warmed up; null for a delivery run. */
+async function prepareScenario(name) {
+  if (!name) return null;
+  const { default: scenario } = await import(`./scenarios/${name}.mjs`);
+  const options = { runs: 1, duration: Number(values.seconds), warmup: 3 };
+  const prepared = await prepareHttpScenario(scenario, { baseUrl, mf, options, log });
+  const load = (duration) =>
+    runAutocannon(
+      autocannonOptions(baseUrl, prepared.request, { duration, connections: prepared.connections }),
+    );
+  await load(options.warmup);
+  await waitForIdle(pids);
+  return { load, seconds: options.duration };
+}
+
+const http = await prepareScenario(values.scenario);
 const targets = await runtimeTargets();
 log(`isolates: ${targets.map((t) => t.id).join(", ")}`);
 const sessions = targets.map(connect);
@@ -94,21 +115,33 @@ for (const session of sessions) {
   await session.send("Profiler.start");
 }
 
-const result = await runDelivery({
-  mf,
-  baseUrl,
-  pids,
-  ticksPerSecond: clockTicksPerSecond(),
-  delivery: {
-    tenants: Number(values.tenants),
-    events: Number(values.events),
-    seconds: Number(values.seconds),
-  },
-});
-log(
-  `delivered ${result.delivered}/${result.emitted} (${result.deliveredPerSecond.toFixed(1)}/s), p50 ${Math.round(result.p50Ms)} ms, ` +
-    `${result.cpuMsPerEvent?.toFixed(2)} ms workerd CPU per event (profiler on)`,
-);
+const result = http
+  ? await runHttp(http)
+  : await runDelivery({
+      mf,
+      baseUrl,
+      pids,
+      ticksPerSecond: clockTicksPerSecond(),
+      delivery: {
+        tenants: Number(values.tenants),
+        events: Number(values.events),
+        seconds: Number(values.seconds),
+      },
+    });
+if (!http)
+  log(
+    `delivered ${result.delivered}/${result.emitted} (${result.deliveredPerSecond.toFixed(1)}/s), p50 ${Math.round(result.p50Ms)} ms, ` +
+      `${result.cpuMsPerEvent?.toFixed(2)} ms workerd CPU per event (profiler on)`,
+  );
+
+async function runHttp({ load, seconds }) {
+  const outcome = await load(seconds);
+  await waitForIdle(pids);
+  log(
+    `${outcome.requests.total} requests, ${(outcome.requests.total / seconds).toFixed(0)}/s (profiler on), non-2xx ${outcome.non2xx}`,
+  );
+  return { delivered: outcome.requests.total };
+}
 
 const profiles = [];
 for (const session of sessions) {
@@ -148,7 +181,7 @@ summary.sort((a, b) => b.busyMs - a.busyMs);
 for (const isolate of summary) {
   if (isolate.busyMs < 1) continue;
   console.log(
-    `\n${isolate.id}: ${isolate.busyMs.toFixed(0)} ms sampled JS (${(isolate.busyMs / result.delivered).toFixed(3)} ms/event)`,
+    `\n${isolate.id}: ${isolate.busyMs.toFixed(0)} ms sampled JS (${(isolate.busyMs / result.delivered).toFixed(3)} ms/${http ? "request" : "event"})`,
   );
   for (const [name, us] of isolate.top) console.log(`  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`);
 }

@@ -1,5 +1,5 @@
 import { createApp } from "./app";
-import { benchRoute, withD1RowsRead } from "./bench-routes";
+import { benchRoute } from "./bench-routes";
 import { benchRoutesEnabled } from "./config";
 import { runCron } from "./cron";
 import { fastVerify } from "./modules/api-keys/fast-verify";
@@ -10,15 +10,17 @@ export { TenantCoordinator } from "./coordinator/tenant-coordinator";
 
 const app = createApp();
 
+/** How production serves a request: the hottest public path before the app's router, then the app. */
+function serve(request: Request, env: Env, execution: ExecutionContext): Response | Promise<Response> {
+  return fastVerify(request, env, execution) ?? app.fetch(request, env, execution);
+}
+
 export default {
-  async fetch(request, env, ctx) {
-    // The hottest public path is answered before the app's router; anything else goes to the app.
-    const handle = (env: Env) => fastVerify(request, env, ctx) ?? app.fetch(request, env, ctx);
-    if (benchRoutesEnabled(env)) {
-      const bench = (await benchRoute(request, env)) ?? withD1RowsRead(request, env, handle);
-      if (bench) return bench;
-    }
-    return handle(env);
+  fetch(request, env, execution) {
+    return (
+      (benchRoutesEnabled(env) && benchRoute(request, env, execution, serve)) ||
+      serve(request, env, execution)
+    );
   },
   queue: handleQueueBatch,
   scheduled: (controller, env, ctx) => runCron(env, controller.scheduledTime, ctx),
