@@ -19,6 +19,22 @@ const DUE_PER_RUN = 100;
  * batch instead of paying a run each.
  */
 export const MIN_RUN_GAP_MS = 250;
+/** The gap while deliveries run behind: runs batch more. */
+export const BEHIND_RUN_GAP_MS = 1_000;
+/** How long the oldest event of a run may have waited before the coordinator counts itself behind. */
+export const BEHIND_AFTER_MS = 1_000;
+
+/**
+ * The gap before the next run, from how long the oldest event of this run had waited (since its
+ * emit when known, else since it was due). While events go out fresh, short gaps keep latency
+ * low; once they arrive late, the pipeline (queue, D1, this machine) is saturated, and fewer,
+ * larger runs deliver more events per second, because a run costs about the same for one event
+ * as for many (its alarm, its D1 batch, its schedule transaction). Waiting longer then adds
+ * little to a latency that is already high, and the gap shortens again once events are fresh.
+ */
+export function runGapAfter(oldestWaitedMs: number): number {
+  return oldestWaitedMs > BEHIND_AFTER_MS ? BEHIND_RUN_GAP_MS : MIN_RUN_GAP_MS;
+}
 /** How long the coordinator trusts its copy of the endpoint; saving the configuration drops it at once. */
 export const ENDPOINT_CACHE_MS = 10_000;
 /** After a failed D1 write the run's events stay scheduled at the same attempt and are tried again this much later. */
@@ -96,17 +112,17 @@ export function createScheduleTable(storage: SqlStorage) {
  */
 export function schedule(storage: SqlStorage, eventIds: string[], now: number, carried: CarriedEvent[] = []) {
   const payloads = new Map(carried.map((event) => [event.id, event]));
-  for (const id of eventIds) {
+  const rows = eventIds.map((id) => {
     const event = payloads.get(id);
-    storage.exec(
-      "INSERT OR IGNORE INTO deliveries (event_id, due_at, attempt, event_type, payload, unrecorded_at) VALUES (?, ?, 0, ?, ?, ?)",
-      id,
-      now,
-      event?.type ?? null,
-      event?.payload ?? null,
-      event?.unrecorded_at ?? null,
-    );
-  }
+    return [id, event?.type ?? null, event?.payload ?? null, event?.unrecorded_at ?? null];
+  });
+  // One statement for the call's events (rows as one JSON array), not one per event.
+  storage.exec(
+    `INSERT OR IGNORE INTO deliveries (event_id, due_at, attempt, event_type, payload, unrecorded_at)
+     SELECT e.value ->> 0, ?, 0, e.value ->> 1, e.value ->> 2, e.value ->> 3 FROM json_each(?) AS e`,
+    now,
+    JSON.stringify(rows),
+  );
 }
 
 /** Rows one run writes for events not in D1 yet, at most (their payloads also count, below). */
@@ -156,6 +172,7 @@ async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise
 
 interface DueRow {
   event_id: string;
+  due_at: number;
   attempt: number;
   event_type: string | null;
   payload: string | null;
@@ -198,18 +215,21 @@ class RunWrites {
  * stay scheduled at the same attempt, to be sent again after `WRITE_RETRY_MS` (at least once,
  * never lost); the attempts the receiver saw meanwhile carry the same event id.
  */
-export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<void> {
+export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<{ oldestWaitedMs: number }> {
   const { ctx } = deps;
   const now = ctx.clock.now().getTime();
   const due = deps.sql
     .exec<DueRow>(
-      "SELECT event_id, attempt, event_type, payload, unrecorded_at FROM deliveries WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+      "SELECT event_id, due_at, attempt, event_type, payload, unrecorded_at FROM deliveries WHERE due_at <= ? ORDER BY due_at LIMIT ?",
       now,
       DUE_PER_RUN,
     )
     .toArray();
   const unrecorded = unrecordedEvents(deps.sql);
-  if (!due.length && !unrecorded.length) return;
+  let oldestWaitedMs = 0;
+  for (const row of due) oldestWaitedMs = Math.max(oldestWaitedMs, now - (row.unrecorded_at ?? row.due_at));
+  const ran = { oldestWaitedMs };
+  if (!due.length && !unrecorded.length) return ran;
 
   // D1 is read only for what the run does not have: the endpoint after its cache aged, and the
   // payloads of events that came by id (resend, recover, sweep, messages too large to carry).
@@ -268,16 +288,24 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
       for (const id of writes.touched)
         deps.sql.exec("UPDATE deliveries SET due_at = ? WHERE event_id = ?", retryAt, id);
     });
-    return;
+    return ran;
   }
   if (endpoint) deps.endpoints.update(endpoint);
   deps.transaction(() => {
-    for (const [id] of writes.unrecorded)
-      deps.sql.exec("UPDATE deliveries SET unrecorded_at = NULL WHERE event_id = ?", id);
-    for (const id of writes.done) deps.sql.exec("DELETE FROM deliveries WHERE event_id = ?", id);
+    if (writes.unrecorded.length)
+      deps.sql.exec(
+        "UPDATE deliveries SET unrecorded_at = NULL WHERE event_id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(writes.unrecorded.map(([id]) => id)),
+      );
+    if (writes.done.length)
+      deps.sql.exec(
+        "DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(writes.done),
+      );
     for (const [id, dueAt, attempt] of writes.retries)
       deps.sql.exec("UPDATE deliveries SET due_at = ?, attempt = ? WHERE event_id = ?", dueAt, attempt, id);
   });
+  return ran;
 }
 
 /** One D1 round trip for what the run has to read (nothing, usually). */
@@ -418,19 +446,35 @@ async function writeRun(
     const { sql: text, params } = query.toSQL();
     return d1.prepare(text).bind(...params);
   };
+  // Events emitted on their own reach D1 here, before their attempts, each with the outcome of
+  // its attempt in this run when it had one, so the usual case is one row written once (their
+  // tenant may be gone: then they are dropped, not an error that would fail the batch again and
+  // again). A row already there (a batch that committed before its schedule did) gets the attempt.
+  const attemptOf = new Map(writes.attempted.map((row) => [row[0], row]));
   if (writes.unrecorded.length) {
-    // Events emitted on their own reach D1 here, before their attempts (their tenant may be gone:
-    // then they are dropped, not an error that would fail the batch again and again).
+    const rows = writes.unrecorded.map(([id, type, payload, createdAt]) => {
+      const attempted = attemptOf.get(id);
+      attemptOf.delete(id);
+      // [id, type, payload, created_at, status, attempts, last_attempt_at, next_attempt_at, delivered_at, last_error]
+      return attempted
+        ? [id, type, payload, createdAt, attempted[1], 1, ...attempted.slice(2)]
+        : [id, type, payload, createdAt, "pending", 0, null, createdAt, null, null];
+    });
     statements.push(
       d1
         .prepare(
-          `INSERT OR IGNORE INTO webhook_events (id, tenant_id, type, payload, status, attempts, next_attempt_at,
-             is_test, created_at)
-           SELECT e.value ->> 0, ?1, e.value ->> 1, e.value ->> 2, 'pending', 0, e.value ->> 3, 0, e.value ->> 3
+          `INSERT INTO webhook_events (id, tenant_id, type, payload, status, attempts, last_attempt_at,
+             next_attempt_at, delivered_at, last_error, is_test, created_at)
+           SELECT e.value ->> 0, ?1, e.value ->> 1, e.value ->> 2, e.value ->> 4, e.value ->> 5, e.value ->> 6,
+             e.value ->> 7, e.value ->> 8, e.value ->> 9, 0, e.value ->> 3
            FROM json_each(?2) AS e
-           WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)`,
+           WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)
+           ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = attempts + excluded.attempts,
+             last_attempt_at = excluded.last_attempt_at, next_attempt_at = excluded.next_attempt_at,
+             delivered_at = excluded.delivered_at, last_error = excluded.last_error
+           WHERE excluded.attempts > 0`,
         )
-        .bind(tenantId, JSON.stringify(writes.unrecorded)),
+        .bind(tenantId, JSON.stringify(rows)),
     );
   }
   if (writes.attempts.length) {
@@ -447,6 +491,10 @@ async function writeRun(
            WHERE EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = a.value ->> 1)`,
         )
         .bind(JSON.stringify(writes.attempts)),
+    );
+  }
+  if (attemptOf.size) {
+    statements.push(
       d1
         .prepare(
           `UPDATE webhook_events SET status = u.value ->> 1, attempts = attempts + 1,
@@ -455,7 +503,7 @@ async function writeRun(
            FROM json_each(?) AS u
            WHERE webhook_events.id = u.value ->> 0`,
         )
-        .bind(JSON.stringify(writes.attempted)),
+        .bind(JSON.stringify([...attemptOf.values()])),
     );
   }
   if (writes.settled.length) {

@@ -15,6 +15,7 @@ import {
   EndpointCache,
   MIN_RUN_GAP_MS,
   nextDueAt,
+  runGapAfter,
   schedule,
 } from "./deliveries";
 import { createSlotsTable, type LimitSlotKind, releaseSlot, reserveSlot } from "./limit-slots";
@@ -45,8 +46,9 @@ export class TenantCoordinator extends DurableObject<Env> {
   private tenant: string | null = null;
   /** The alarm as this object last set or read it (undefined: not read yet). */
   private alarmAt: number | null | undefined;
-  /** When the last alarm run started (system time), for `MIN_RUN_GAP_MS`. */
+  /** When the last alarm run started (system time), and the gap before the next (`runGapAfter`). */
   private lastRunAt = 0;
+  private runGap = MIN_RUN_GAP_MS;
   private readonly endpoints = new EndpointCache();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -91,13 +93,13 @@ export class TenantCoordinator extends DurableObject<Env> {
 
   /**
    * Takes events for delivery (with their payloads when the queue message carried them); they go
-   * out from the alarm, right away, or `MIN_RUN_GAP_MS` after the previous run started when one
+   * out from the alarm, right away, or the run gap after the previous run started when one
    * just ran. Idempotent per event.
    */
   async enqueueDeliveries(call: CallMeta & { eventIds: string[]; events?: CarriedEvent[] }): Promise<void> {
     await this.tenantId(call.tenantId);
     schedule(this.ctx.storage.sql, call.eventIds, this.clock.now().getTime(), call.events);
-    await this.wakeBy(Math.max(Date.now(), this.lastRunAt + MIN_RUN_GAP_MS));
+    await this.wakeBy(Math.max(Date.now(), this.lastRunAt + this.runGap));
   }
 
   /** The tenant saved or removed its webhook configuration: the next delivery reads it again. */
@@ -157,7 +159,7 @@ export class TenantCoordinator extends DurableObject<Env> {
     const tenantId = await this.tenantId();
     if (tenantId) {
       const ctx = this.context(undefined, "alarm");
-      await deliverDue(
+      const ran = await deliverDue(
         {
           ctx,
           sql: this.ctx.storage.sql,
@@ -168,12 +170,13 @@ export class TenantCoordinator extends DurableObject<Env> {
         },
         tenantId,
       );
+      this.runGap = runGapAfter(ran.oldestWaitedMs);
     }
     // Due times are on this object's clock; the alarm is on the system's: wait the difference.
     const next = nextDueAt(this.ctx.storage.sql);
     if (next !== null) {
       const wait = Math.max(0, next - this.clock.now().getTime());
-      await this.wakeBy(Math.max(Date.now() + wait, this.lastRunAt + MIN_RUN_GAP_MS));
+      await this.wakeBy(Math.max(Date.now() + wait, this.lastRunAt + this.runGap));
     }
   }
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  BEHIND_AFTER_MS,
+  BEHIND_RUN_GAP_MS,
+  MIN_RUN_GAP_MS,
+  runGapAfter,
+} from "../../src/coordinator/deliveries";
+import {
   classifyAttempt,
   DELIVERY_TIMEOUT_MS,
   DISABLE_AFTER_FAILING_MS,
@@ -209,5 +215,24 @@ describe("parseRetryAfter", () => {
     ["Wed, 99 Foo 2026 08:28:00 GMT", null],
   ])("%j → %s", (value, ms) => {
     expect(parseRetryAfter(value, NOW)).toBe(ms);
+  });
+});
+
+describe("runGapAfter: the gap between a tenant's delivery runs", () => {
+  it.each([
+    [0, MIN_RUN_GAP_MS],
+    [400, MIN_RUN_GAP_MS],
+    [BEHIND_AFTER_MS, MIN_RUN_GAP_MS],
+    [BEHIND_AFTER_MS + 1, BEHIND_RUN_GAP_MS],
+    [30_000, BEHIND_RUN_GAP_MS],
+  ])("oldest event waited %i ms → %i ms", (waited, gap) => {
+    expect(runGapAfter(waited)).toBe(gap);
+  });
+
+  it("batches more only when events already arrive late", () => {
+    expect(BEHIND_RUN_GAP_MS).toBeGreaterThan(MIN_RUN_GAP_MS);
+    // The longer gap is no longer than the wait that triggered it, so it at most doubles latency
+    // that is already past a second.
+    expect(BEHIND_RUN_GAP_MS).toBeLessThanOrEqual(BEHIND_AFTER_MS);
   });
 });

@@ -11,7 +11,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { WRITE_RETRY_MS } from "../../src/coordinator/deliveries";
+import { MIN_RUN_GAP_MS, WRITE_RETRY_MS } from "../../src/coordinator/deliveries";
 import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
 import worker from "../../src/index";
 import {
@@ -266,6 +266,32 @@ describe("an event emitted on its own", () => {
     expect(logged.attempt_log).toEqual([expect.objectContaining({ attempt: 1, outcome: "success" })]);
   });
 
+  it("whose row is already in D1 (a batch that committed before its schedule did) gets its attempt on that row", async () => {
+    const { tenant, hook } = await tenantWithHook();
+    const { queue, sent } = capturingQueue();
+    const event = await emitTenantEvent(testContext({ queue }), {
+      tenantId: tenant.tenantId,
+      type: "plan.updated",
+      object: { id: "plan_twice" },
+    });
+    await insertEvent(testContext().db, { row: event });
+    const batch = createMessageBatch<QueueMessage>("edge-billing-events", [
+      { id: "twice-1", timestamp: new Date(), attempts: 1, body: sent[0] as QueueMessage },
+    ]);
+    const execution = createExecutionContext();
+    await worker.queue(batch, env, execution);
+    await getQueueResult(batch, execution);
+    await received(hook, 1);
+    const row = await eventually(async () => {
+      const current = await eventRow(event.id);
+      expect(current?.status).toBe("delivered");
+      return current;
+    });
+    expect(row).toMatchObject({ attempts: 1, payload: event.payload });
+    const logged = await detail(tenant.owner.access, event.id);
+    expect(logged.attempt_log).toEqual([expect.objectContaining({ attempt: 1, outcome: "success" })]);
+  });
+
   it("is not emitted when the queue refuses it: the emit throws and nothing is recorded", async () => {
     const tenant = await registerTenant();
     const { queue } = capturingQueue(true);
@@ -295,5 +321,43 @@ describe("an event emitted on its own", () => {
     expect(await eventRow(event.id)).toMatchObject({ status: "pending", attempts: 0 });
     expect(sent).toEqual([expect.objectContaining({ kind: "webhook.deliver", event_ids: [event.id] })]);
     expect((sent[0] as DeliverMessage).events).toBeUndefined();
+  });
+});
+
+describe("the gap between a tenant's runs", () => {
+  async function handOver(stub: Stub, tenantId: string, emittedAt: number) {
+    const { queue, sent } = capturingQueue();
+    const event = await emitTenantEvent(testContext({ queue }), {
+      tenantId,
+      type: "plan.updated",
+      object: { id: unique("plan") },
+    });
+    const [carried] = (sent[0] as DeliverMessage).events ?? [];
+    await stub.enqueueDeliveries({
+      tenantId,
+      eventIds: [event.id],
+      events: [{ ...(carried as NonNullable<typeof carried>), unrecorded_at: emittedAt }],
+    });
+    return event;
+  }
+
+  /** Runs the due deliveries, hands over one more event, and answers how far off its run is. */
+  async function nextRunAfter(emittedAgoMs: number) {
+    const { tenant, hook, stub, frozenAt } = await tenantWithHook();
+    await handOver(stub, tenant.tenantId, frozenAt - emittedAgoMs);
+    await runDurableObjectAlarm(stub);
+    await received(hook, 1);
+    await handOver(stub, tenant.tenantId, frozenAt);
+    return runInDurableObject(stub, async (_instance, state) => {
+      const alarm = await state.storage.getAlarm();
+      return (alarm ?? 0) - Date.now();
+    });
+  }
+
+  it("stays short while events go out fresh, and grows once they arrive late", async () => {
+    expect(await nextRunAfter(100)).toBeLessThanOrEqual(MIN_RUN_GAP_MS);
+    // An event that waited 5 s before its run: the pipeline is behind, so the next run waits
+    // longer and takes more events at once.
+    expect(await nextRunAfter(5_000)).toBeGreaterThan(MIN_RUN_GAP_MS);
   });
 });
