@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import type { StripeConfig } from "../config";
+import { stripeStyleHmacHex } from "../modules/webhooks/signing";
 
 /** The API version every call is pinned to (the SDK's own), so Stripe upgrades never surprise us. */
 export const STRIPE_API_VERSION = "2026-10-28.endive" as const;
@@ -49,7 +50,17 @@ function clientFor(secretKey: string, base: URL | null): Stripe {
   return client;
 }
 
-export const webCryptoProvider = Stripe.createSubtleCryptoProvider();
+/**
+ * Stripe's SubtleCrypto provider for `constructEventAsync`, but with each webhook secret's HMAC
+ * key imported once per isolate (the same cache that signs our own deliveries) instead of on
+ * every incoming event.
+ */
+export const webCryptoProvider: Stripe.CryptoProvider = Object.assign(
+  Object.create(Stripe.createSubtleCryptoProvider()) as Stripe.CryptoProvider,
+  {
+    computeHMACSignatureAsync: (payload: string, secret: string) => stripeStyleHmacHex(secret, payload),
+  },
+);
 
 export type { Stripe };
 

@@ -143,8 +143,13 @@ async function hmac(scheme: "stripe" | "standard", secret: string, message: stri
   return crypto.subtle.sign("HMAC", await hmacKey(scheme, secret), encoder.encode(message));
 }
 
-async function stripeSignature(secret: string, timestamp: number, body: string): Promise<string> {
-  return toHex(await hmac("stripe", secret, `${timestamp}.${body}`));
+/** HMAC-SHA256 of `message` under a `whsec_` secret used as raw bytes (Stripe's scheme), as hex. */
+export async function stripeStyleHmacHex(secret: string, message: string): Promise<string> {
+  return toHex(await hmac("stripe", secret, message));
+}
+
+function stripeSignature(secret: string, timestamp: number, body: string): Promise<string> {
+  return stripeStyleHmacHex(secret, `${timestamp}.${body}`);
 }
 
 async function standardSignature(
