@@ -154,4 +154,27 @@ describe("the verify fast path answers as the app does", () => {
     });
     expect(fastVerify(elsewhere, env, execution)).toBeNull();
   });
+
+  it("answers a key it has seen, whose record it holds, without waiting on anything", async () => {
+    const { tenantId, keys } = await registerWithKeys();
+    // Pro: 6,000 a minute, reported to the location-wide limiter once per 100 requests (on the
+    // free tier every request is reported, and that call is awaited).
+    await env.DB.prepare("UPDATE tenants SET subscription_tier = 'pro' WHERE id = ?").bind(tenantId).run();
+    await refreshTenantKeyRecords(testContext(), tenantId);
+    const verify = () =>
+      fastVerify(
+        new Request(`http://api.test${VERIFY}`, { headers: { "X-API-Key": keys.test_secret } }),
+        env,
+        createExecutionContext(),
+      );
+    const first = verify();
+    // The first sight of a key hashes it (SubtleCrypto): a promise.
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first)?.status).toBe(200);
+    const warm = verify();
+    expect(warm).toBeInstanceOf(Response);
+    const body = await (warm as Response).json<{ valid: boolean; key_type: string }>();
+    expect(body).toMatchObject({ valid: true, key_type: "secret" });
+    expect((warm as Response).headers.get("RateLimit-Limit")).toBe("6000");
+  });
 });

@@ -63,6 +63,9 @@ export async function keyHash(rawKey: string): Promise<string> {
   return hashesOfKnownKeys.get(rawKey) ?? sha256Hex(rawKey);
 }
 
+/** The remembered hash of a key found before in this isolate, without hashing (see `keyHash`). */
+export const knownKeyHash = (rawKey: string): string | undefined => hashesOfKnownKeys.get(rawKey);
+
 /** Remembers the hash of a key that has a record (see `keyHash`). */
 export function rememberKnownKey(rawKey: string, hash: string) {
   if (hashesOfKnownKeys.has(rawKey)) return;
@@ -109,10 +112,19 @@ export interface LookupDeps {
   waitUntil: (promise: Promise<unknown>) => void;
 }
 
+/**
+ * The record in this isolate's cache while fresh (null: known not to exist), or undefined when
+ * it must be looked up: the warm path answers from this without awaiting anything.
+ */
+export function cachedKeyRecord(hash: string, now: number): EdgeKeyRecord | null | undefined {
+  const cached = isolateCache.get(hash);
+  return cached && cached.until > now ? cached.record : undefined;
+}
+
 /** The record for a key hash: isolate cache, then KV, then D1 (which refreshes KV). */
 export async function lookupKey(deps: LookupDeps, hash: string): Promise<EdgeKeyRecord | null> {
-  const cached = isolateCache.get(hash);
-  if (cached && cached.until > deps.now) return cached.record;
+  const cached = cachedKeyRecord(hash, deps.now);
+  if (cached !== undefined) return cached;
 
   let record = await deps.kv.get<EdgeKeyRecord>(kvKey(hash), "json");
   if (!record) {

@@ -1,4 +1,4 @@
-import { createContext } from "../../context";
+import { createContext, type RequestContext } from "../../context";
 import { ApiError, errorBody } from "../../lib/errors";
 import { createLogger, errorFields } from "../../lib/logger";
 import { authenticateApiKey } from "./middleware";
@@ -40,7 +40,7 @@ export function fastVerify(
   request: Request,
   env: Env,
   execution: ExecutionContext,
-): Promise<Response> | null {
+): Response | Promise<Response> | null {
   if (request.method !== "GET") return null;
   if (!VERIFY_PATHS.has(pathOf(request.url))) return null;
   const headers = request.headers;
@@ -56,7 +56,8 @@ function pathOf(url: string): string {
   return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
-async function verify(request: Request, env: Env, execution: ExecutionContext): Promise<Response> {
+/** Synchronous when the key check is (see `authenticateApiKey`), a promise otherwise. */
+function verify(request: Request, env: Env, execution: ExecutionContext): Response | Promise<Response> {
   const given = request.headers.get("X-Request-Id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const path = pathOf(request.url);
@@ -67,37 +68,50 @@ async function verify(request: Request, env: Env, execution: ExecutionContext): 
     waitUntil: (promise) => execution.waitUntil(promise),
   });
   try {
-    const rateHeaders = await authenticateApiKey(ctx, request.headers, path, ["secret", "publishable"]);
-    const key = ctx.caller?.kind === "api_key" ? ctx.caller : null;
-    if (!key) throw new Error("authenticateApiKey set no API-key caller");
-    return json(
-      200,
-      {
-        valid: true,
-        tenant: { id: key.tenantId, company_name: key.companyName },
-        mode: key.mode,
-        livemode: key.mode === "live",
-        key_type: key.keyKind,
-      },
-      requestId,
-      rateHeaders,
-    );
+    const checked = authenticateApiKey(ctx, request.headers, path, ["secret", "publishable"]);
+    return checked instanceof Promise
+      ? checked
+          .then((rateHeaders) => verified(ctx, rateHeaders))
+          .catch((error: unknown) => failed(ctx, path, error))
+      : verified(ctx, checked);
   } catch (error) {
-    if (error instanceof ApiError) {
-      return json(
-        error.status,
-        errorBody(error.code, error.message, requestId, error.details, error.extra),
-        requestId,
-        error.headers,
-      );
-    }
-    createLogger().error("request failed", {
-      request_id: requestId,
-      tenant_id: ctx.caller && ctx.caller.kind !== "operator" ? ctx.caller.tenantId : null,
-      route: `GET ${path}`,
-      outcome: 500,
-      ...errorFields(error),
-    });
-    return json(500, errorBody("internal_error", "An unexpected error occurred", requestId), requestId);
+    return failed(ctx, path, error);
   }
+}
+
+function verified(ctx: RequestContext, rateHeaders: Record<string, string>): Response {
+  const key = ctx.caller?.kind === "api_key" ? ctx.caller : null;
+  if (!key) throw new Error("authenticateApiKey set no API-key caller");
+  return json(
+    200,
+    {
+      valid: true,
+      tenant: { id: key.tenantId, company_name: key.companyName },
+      mode: key.mode,
+      livemode: key.mode === "live",
+      key_type: key.keyKind,
+    },
+    ctx.requestId,
+    rateHeaders,
+  );
+}
+
+function failed(ctx: RequestContext, path: string, error: unknown): Response {
+  const { requestId } = ctx;
+  if (error instanceof ApiError) {
+    return json(
+      error.status,
+      errorBody(error.code, error.message, requestId, error.details, error.extra),
+      requestId,
+      error.headers,
+    );
+  }
+  createLogger().error("request failed", {
+    request_id: requestId,
+    tenant_id: ctx.caller && ctx.caller.kind !== "operator" ? ctx.caller.tenantId : null,
+    route: `GET ${path}`,
+    outcome: 500,
+    ...errorFields(error),
+  });
+  return json(500, errorBody("internal_error", "An unexpected error occurred", requestId), requestId);
 }
