@@ -213,7 +213,9 @@ class RunWrites {
  * batch records every attempt, event status and the endpoint's health, and one storage
  * transaction updates the schedule. If that D1 batch fails nothing is recorded and the events
  * stay scheduled at the same attempt, to be sent again after `WRITE_RETRY_MS` (at least once,
- * never lost); the attempts the receiver saw meanwhile carry the same event id.
+ * never lost); the attempts the receiver saw meanwhile carry the same event id. Answers how long
+ * the oldest event of the run had waited, from which the coordinator spaces its next run
+ * (`runGapAfter`).
  */
 export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<{ oldestWaitedMs: number }> {
   const { ctx } = deps;

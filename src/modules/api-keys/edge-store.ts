@@ -1,7 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { apiKeys, type KeyKind, type KeyMode, type TenantStatus, tenants } from "../../db/schema";
-import { sha256Hex } from "../../lib/crypto";
 import { effectiveLimits } from "../../lib/tiers";
 
 /**
@@ -50,23 +49,18 @@ function remember(hash: string, record: EdgeKeyRecord | null, now: number) {
   isolateCache.set(hash, { record, until: now + ISOLATE_CACHE_MS });
 }
 
+/**
+ * The SHA-256 (hex) of keys found in this isolate (revoked ones too), at most `MAX_CACHED`,
+ * oldest out first, so a warm request does not hash: the digest was the largest single cost of
+ * the warm path. Only found keys are remembered, so random keys cannot push real ones out. The
+ * keys stay in this isolate's memory, as the env's own secrets do, and never reach KV, D1 or a log.
+ */
 const hashesOfKnownKeys = new Map<string, string>();
 
-/**
- * The SHA-256 (hex) a key is stored under. Keys found in this isolate (revoked ones too) are
- * remembered (at most `MAX_CACHED`, oldest out first), so a warm request does not hash: the
- * digest was the largest single cost of the warm path. Only found keys are remembered, so random
- * keys cannot push real ones out. The keys stay in this isolate's memory, as the env's own
- * secrets do, and never reach KV, D1 or a log.
- */
-export async function keyHash(rawKey: string): Promise<string> {
-  return hashesOfKnownKeys.get(rawKey) ?? sha256Hex(rawKey);
-}
-
-/** The remembered hash of a key found before in this isolate, without hashing (see `keyHash`). */
+/** The remembered hash of a key found before in this isolate; undefined: hash it. */
 export const knownKeyHash = (rawKey: string): string | undefined => hashesOfKnownKeys.get(rawKey);
 
-/** Remembers the hash of a key that has a record (see `keyHash`). */
+/** Remembers the hash of a key that has a record (see `hashesOfKnownKeys`). */
 export function rememberKnownKey(rawKey: string, hash: string) {
   if (hashesOfKnownKeys.has(rawKey)) return;
   if (hashesOfKnownKeys.size >= MAX_CACHED) {

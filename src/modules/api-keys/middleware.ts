@@ -4,18 +4,12 @@ import type { KeyKind } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { guard } from "../../lib/access";
 import { auditInsert } from "../../lib/audit";
+import { sha256Hex } from "../../lib/crypto";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
 import { tierLimits } from "../../lib/tiers";
 import { requireRoleUnlessApiKey, requireUser } from "../auth/middleware";
 import { idempotent } from "../idempotency/idempotency";
-import {
-  cachedKeyRecord,
-  type EdgeKeyRecord,
-  keyHash,
-  knownKeyHash,
-  lookupKey,
-  rememberKnownKey,
-} from "./edge-store";
+import { cachedKeyRecord, type EdgeKeyRecord, knownKeyHash, lookupKey, rememberKnownKey } from "./edge-store";
 import { isUsable, keyState, parseApiKey } from "./keys";
 import { noteKeyUse } from "./last-used";
 import {
@@ -81,7 +75,7 @@ export function authenticateApiKey(
   if (hash !== undefined && cached !== undefined)
     return admit(ctx, { raw, hash, record: cached, path, allowedKinds, now });
   return (async () => {
-    const found = hash ?? (await keyHash(raw));
+    const found = hash ?? (await sha256Hex(raw));
     const record = await lookupKey(
       { db: ctx.db, kv: ctx.kv, now, waitUntil: (promise) => ctx.waitUntil(promise) },
       found,
