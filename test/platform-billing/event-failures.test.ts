@@ -128,3 +128,27 @@ describe("Stripe ingestion", () => {
     expect(await stripeEventRows([event.id])).toEqual({});
   });
 });
+
+describe("a queue batch larger than one pass of the consumer", () => {
+  it("100 platform events, each naming its own customer and subscription, are all settled and acked", async () => {
+    const events = Array.from({ length: 100 }, () =>
+      stripeEvent(
+        "invoice.payment_failed",
+        {
+          id: `in_${unique()}`,
+          object: "invoice",
+          customer: `cus_${unique()}`,
+          subscription: `sub_${unique()}`,
+        },
+        nowSeconds(),
+      ),
+    );
+    // One pass looks 100 customers and 100 subscriptions up at once: more than the 100
+    // parameters D1 binds. The consumer takes the batch 50 messages at a time.
+    const result = await consume(events, "platform");
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(100);
+    const rows = await stripeEventRows(events.map((event) => String(event.id)));
+    expect(Object.values(rows).map((row) => row.status)).toEqual(Array(100).fill("ignored"));
+  });
+});

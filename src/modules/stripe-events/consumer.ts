@@ -130,7 +130,21 @@ function keysOf(row: StripeEventRow): Keys {
 export async function processStripeEventMessages(
   ctx: RequestContext,
   messages: Message<StripeEventMessage>[],
-) {
+): Promise<Message<StripeEventMessage>[]> {
+  const retry: Message<StripeEventMessage>[] = [];
+  for (let i = 0; i < messages.length; i += MESSAGES_PER_PASS)
+    retry.push(...(await processPass(ctx, messages.slice(i, i + MESSAGES_PER_PASS))));
+  return retry;
+}
+
+/**
+ * Messages one pass takes: its batched lookups bind one parameter per message (two for the
+ * customer-or-subscription one) and D1 binds at most 100, while the queue hands over batches of
+ * up to 100 messages (wrangler.toml) for the deliveries that share it.
+ */
+const MESSAGES_PER_PASS = 50;
+
+async function processPass(ctx: RequestContext, messages: Message<StripeEventMessage>[]) {
   const { db } = ctx;
   const now = ctx.clock.now();
   const bodies = messages.map((message) => message.body);
