@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ActionDialog, ConfirmDialog } from "../../components/dialog";
+import { ActionDialog } from "../../components/dialog";
 import { Checkbox, SelectField, TextField } from "../../components/form";
 import { api, INVOICES, REFUNDS } from "../../lib/api";
 import { type Invoice, REFUND_REASONS, type Refund, type RefundReason } from "../../lib/billing-types";
@@ -57,26 +57,20 @@ export function VerbDialog({
   onClose: () => void;
   onDone: (message: string) => void;
 }) {
-  const action = useAction((name: SimpleVerb) =>
-    api<Invoice>(`${INVOICES}/${invoice.id}/${name}`, { method: "POST" }),
-  );
   const text = verb ? VERBS[verb] : VERBS.finalize;
+  const action = useAction(() =>
+    api<Invoice>(`${INVOICES}/${invoice.id}/${verb ?? "finalize"}`, { method: "POST" }),
+  );
   return (
-    <ConfirmDialog
+    <ActionDialog
       open={verb !== null}
       title={text.title}
       message={text.message}
       confirmLabel={text.confirm}
       danger={text.danger}
-      pending={action.pending}
-      error={action.error}
-      onClose={() => {
-        action.reset();
-        onClose();
-      }}
-      onConfirm={async () => {
-        if (verb && (await action.run(verb))) onDone(text.done);
-      }}
+      action={action}
+      onClose={onClose}
+      onDone={() => onDone(text.done)}
     />
   );
 }
