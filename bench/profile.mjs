@@ -41,7 +41,7 @@ const workerOptions = workerOptionsFromWrangler({
   scriptPath: path.join(BUILD_DIR, "index.js"),
   assets: false,
 });
-const { mf, baseUrl } = await launchMiniflare(workerOptions, { inspectorPort: 0 });
+const { mf, baseUrl } = await launchMiniflare(workerOptions, { inspectorPort: 0, state: "memory" });
 await applyMigrations(mf, path.join(ROOT, "migrations"));
 const pids = findWorkerdPids();
 

@@ -16,7 +16,7 @@ import { updateReadme } from "./lib/readme.mjs";
 import { bundleLine, howToRead, markdownSection, startupLine, textTable } from "./lib/report.mjs";
 import { runRounds, summarizeScenario } from "./lib/rounds.mjs";
 import { measureStartup } from "./lib/startup.mjs";
-import { applyMigrations, startWorker } from "./lib/worker.mjs";
+import { applyMigrations, startWorker, stateRoot } from "./lib/worker.mjs";
 import analyticsMrr from "./scenarios/analytics-mrr.mjs";
 import analyticsSummary from "./scenarios/analytics-summary.mjs";
 import apikeyCold from "./scenarios/apikey-cold.mjs";
@@ -93,6 +93,7 @@ async function startup(options, built) {
       root: ROOT,
       scriptPath: built.entry,
       socket: options.socket,
+      state: options.state,
       starts: options.startups,
       log,
     });
@@ -173,6 +174,7 @@ async function main() {
       root: ROOT,
       scriptPath: built.entry,
       socket: options.socket,
+      state: options.state,
       verbose: options.verbose,
       bindings: { STRIPE_API_BASE: stripeDouble.url, STRIPE_CONNECT_BASE: stripeDouble.url },
     });
@@ -180,7 +182,7 @@ async function main() {
     const { baseUrl } = started;
     const statements = await applyMigrations(mf, path.join(ROOT, "migrations"));
     log(
-      `workerd serving on ${baseUrl} (${options.socket} socket); ${statements} migration statements applied`,
+      `workerd serving on ${baseUrl} (${options.socket} socket, state in ${stateRoot(options.state)}); ${statements} migration statements applied`,
     );
     const pids = findWorkerdPids();
     const ticksPerSecond = clockTicksPerSecond();

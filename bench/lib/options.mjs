@@ -24,6 +24,9 @@ export function usage(scenarios) {
                         when every scenario ran)
   --socket S            direct (default): the Worker's own workerd socket; entry: through Miniflare's
                         entry worker, as wrangler dev serves it (one more Worker hop per request)
+  --state S             memory (default): Miniflare's state (D1, KV, Durable Objects, simulators) in
+                        tmpfs (/dev/shm); disk: in the OS temp directory, where workerd's SQLite
+                        writes wait on the disk (see stateRoot in bench/lib/worker.mjs)
   --skip-build          reuse bench/.build from an earlier run
   --verbose             Miniflare debug logs
   --help`;
@@ -49,6 +52,7 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
       settle: { type: "string", default: "10" },
       readme: { type: "boolean" },
       socket: { type: "string", default: "direct" },
+      state: { type: "string", default: "memory" },
       "skip-build": { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -68,6 +72,7 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
   const unknown = only?.filter((name) => !scenarios.some((scenario) => scenario.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
   if (!["direct", "entry"].includes(values.socket)) throw new Error("--socket must be direct or entry");
+  if (!["memory", "disk"].includes(values.state)) throw new Error("--state must be memory or disk");
   const selected = only
     ? scenarios.filter((scenario) => scenario.name === "bare" || only.includes(scenario.name))
     : scenarios;
@@ -85,6 +90,7 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
     complete: selected.length === scenarios.length,
     readme: values.readme,
     socket: values.socket,
+    state: values.state,
     skipBuild: values["skip-build"],
     verbose: values.verbose,
   };

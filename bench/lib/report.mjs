@@ -1,6 +1,7 @@
 // The run's report: one table (text for the terminal, Markdown for the README and results/), the
 // machine it ran on, the bundle size and start-up time.
 import { slicesFor } from "./options.mjs";
+import { stateRoot } from "./worker.mjs";
 
 const isNumber = (value) => typeof value === "number" && Number.isFinite(value);
 
@@ -131,7 +132,7 @@ export function startupLine(startup) {
 
 /** One line on the machine and software, so a reader knows which runs are comparable. */
 export function machineLine(machine, options) {
-  return `${machine.date.slice(0, 10)} · commit \`${machine.commit}\`${machine.dirty ? " (Worker sources changed)" : ""} · ${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · workerd ${machine.workerd} · ${options.runs} rounds; per HTTP run ${options.warmup} s warm-up, then ${options.duration} s in ${slicesFor(options)} windows alternating with the bare route · ${options.socket} socket`;
+  return `${machine.date.slice(0, 10)} · commit \`${machine.commit}\`${machine.dirty ? " (Worker sources changed)" : ""} · ${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · workerd ${machine.workerd} · ${options.runs} rounds; per HTTP run ${options.warmup} s warm-up, then ${options.duration} s in ${slicesFor(options)} windows alternating with the bare route · ${options.socket} socket · Miniflare state in ${stateRoot(options.state)}`;
 }
 
 function busyLine(rows) {

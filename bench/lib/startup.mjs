@@ -12,9 +12,9 @@ export function emptyWorkerScript(durableObjects = {}) {
   ].join("\n");
 }
 
-async function timeOneStart(workerOptions, { socket, path }) {
+async function timeOneStart(workerOptions, { socket, state, path }) {
   const started = performance.now();
-  const { mf, baseUrl } = await launchMiniflare(workerOptions, { socket });
+  const { mf, baseUrl } = await launchMiniflare(workerOptions, { socket, state });
   try {
     const ready = performance.now();
     const response = await fetch(new URL(path, baseUrl));
@@ -35,15 +35,15 @@ async function timeOneStart(workerOptions, { socket, path }) {
  * initialisation). The empty Worker's figures are the floor of this machine and Miniflare, so
  * the differences are what the Worker's code costs.
  */
-export async function measureStartup({ root, scriptPath, socket, starts, log }) {
+export async function measureStartup({ root, scriptPath, socket, state, starts, log }) {
   const workerOptions = workerOptionsFromWrangler({ root, scriptPath, assets: false });
   const { scriptPath: _bundle, modulesRoot: _root, ...bindingsOnly } = workerOptions;
   const emptyOptions = { ...bindingsOnly, script: emptyWorkerScript(workerOptions.durableObjects) };
   const app = [];
   const empty = [];
   for (let i = 0; i < starts; i++) {
-    app.push(await timeOneStart(workerOptions, { socket, path: "/health" }));
-    empty.push(await timeOneStart(emptyOptions, { socket, path: "/" }));
+    app.push(await timeOneStart(workerOptions, { socket, state, path: "/health" }));
+    empty.push(await timeOneStart(emptyOptions, { socket, state, path: "/" }));
     const last = app.at(-1);
     log?.(
       `start-up ${i + 1}/${starts}: ready ${last.readyMs.toFixed(0)} ms, first response ${last.firstResponseMs.toFixed(0)} ms`,
