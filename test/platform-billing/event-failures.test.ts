@@ -152,3 +152,38 @@ describe("a queue batch larger than one pass of the consumer", () => {
     expect(Object.values(rows).map((row) => row.status)).toEqual(Array(100).fill("ignored"));
   });
 });
+
+describe("a pass whose payloads are too large for one bound value", () => {
+  it("25 events of about 90 KB each (over 2 MB in all) are each recorded once, as sent", async () => {
+    const padding = "é".repeat(45_000); // 90 KB of UTF-8 per event, under the 100 KiB inline limit
+    const events = Array.from({ length: 25 }, () =>
+      stripeEvent(
+        "customer.updated",
+        { id: `cus_${unique()}`, object: "customer", metadata: { padding } },
+        nowSeconds(),
+      ),
+    );
+    const result = await consume([...events, events[0] as Record<string, unknown>], "platform");
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(26);
+    const { results } = await env.DB.prepare(
+      "SELECT id, endpoint, type, livemode, created, payload, status, attempts FROM stripe_events WHERE id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(JSON.stringify(events.map((event) => event.id)))
+      .all();
+    const rows = new Map(results.map((row) => [row.id, row]));
+    expect(rows.size).toBe(25);
+    for (const event of events) {
+      expect(rows.get(String(event.id))).toEqual({
+        id: event.id,
+        endpoint: "platform",
+        type: "customer.updated",
+        livemode: 0,
+        created: event.created,
+        payload: JSON.stringify(event),
+        status: "ignored",
+        attempts: 0,
+      });
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { inArray, or } from "drizzle-orm";
 import type { RequestContext } from "../../context";
 import type { Database } from "../../db/client";
 import { type StripeEventRow, stripeEvents, tenantSubscriptions, tenants } from "../../db/schema";
+import { splitByWeight } from "../../lib/split-by-weight";
 import type { StripeEventMessage } from "../../queue/messages";
 import { platformEventKeys, type StripeEventLike } from "../platform-billing/stripe-mapping";
 import { eventRow } from "./ingest.service";
@@ -68,52 +69,83 @@ async function resolveTenants(db: Database, keys: Keys[]): Promise<Map<string, s
   return resolved;
 }
 
-/**
- * Records the events that arrived in their messages, once by id: one multi-row insert that
- * skips ids already recorded and answers the rows it inserted. Duplicates therefore do nothing.
- */
-async function recordOnce(db: Database, bodies: StripeEventMessage[], now: Date): Promise<StripeEventRow[]> {
-  const fresh = new Map<string, ReturnType<typeof eventRow>>();
-  for (const body of bodies) {
-    if (!body.payload || !body.endpoint || fresh.has(body.event_id)) continue;
-    const event = JSON.parse(body.payload) as Pick<
-      StripeEventLike,
-      "id" | "type" | "created" | "account" | "livemode"
-    >;
-    fresh.set(
-      body.event_id,
-      eventRow(
-        { ...event, account: event.account ?? null, livemode: event.livemode ?? false } as never,
-        body.endpoint,
-        body.payload,
-        now,
-      ),
-    );
-  }
-  if (!fresh.size) return [];
-  // D1 binds at most 100 parameters per statement: 7 rows of at most 13 columns, all in one batch.
-  const values = [...fresh.values()];
-  const statements = [];
-  for (let i = 0; i < values.length; i += ROWS_PER_INSERT) {
-    statements.push(
-      db
-        .insert(stripeEvents)
-        .values(values.slice(i, i + ROWS_PER_INSERT))
-        .onConflictDoNothing()
-        .returning(),
-    );
-  }
-  const [first, ...rest] = statements;
-  if (!first) return [];
-  return (await db.batch([first, ...rest])).flat();
+type ParsedEvent = Pick<StripeEventLike, "id" | "type" | "created" | "account" | "livemode">;
+
+/** An event this pass recorded: its row as inserted, and its payload parsed (routing reads it). */
+interface Recorded {
+  row: StripeEventRow;
+  event: StripeEventLike;
 }
 
-const ROWS_PER_INSERT = 7;
+/**
+ * Records the events that arrived in their messages, once by id: an `INSERT ... SELECT` over the
+ * rows as one JSON array (`json_each`), which skips ids already recorded and answers the ids it
+ * inserted, so duplicates do nothing. One statement for the pass rather than one per seven rows
+ * (D1 binds at most 100 parameters), and the payloads are not sent back; the array is split only
+ * when it would pass `CHARS_PER_INSERT`, under D1's 2 MB limit on one bound value.
+ */
+async function recordOnce(db: Database, bodies: StripeEventMessage[], now: Date): Promise<Recorded[]> {
+  const fresh = new Map<string, Recorded>();
+  for (const body of bodies) {
+    if (!body.payload || !body.endpoint || fresh.has(body.event_id)) continue;
+    const event = JSON.parse(body.payload) as StripeEventLike & ParsedEvent;
+    const row = eventRow(
+      { ...event, account: event.account ?? null, livemode: event.livemode ?? false } as never,
+      body.endpoint,
+      body.payload,
+      now,
+    );
+    fresh.set(body.event_id, {
+      row: { ...row, tenantId: null, status: "received", outcome: null, attempts: 0, processedAt: null },
+      event,
+    });
+  }
+  const chunks = splitByWeight(fresh.values(), ({ row }) => row.payload.length, CHARS_PER_INSERT);
+  const statements = chunks.map((chunk) =>
+    db.$client
+      .prepare(
+        `INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, received_at)
+         SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
+           e.value ->> 6, e.value ->> 7
+         FROM json_each(?) AS e WHERE true
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id`,
+      )
+      .bind(
+        JSON.stringify(
+          chunk.map(({ row }) => [
+            row.id,
+            row.endpoint,
+            row.type,
+            row.account,
+            row.livemode ? 1 : 0,
+            row.created,
+            row.payload,
+            row.receivedAt.getTime(),
+          ]),
+        ),
+      ),
+  );
+  if (!statements.length) return [];
+  const results = await db.$client.batch<{ id: string }>(statements);
+  return results.flatMap((result) =>
+    result.results.flatMap(({ id }) => {
+      const recorded = fresh.get(id);
+      return recorded ? [recorded] : [];
+    }),
+  );
+}
+
+/**
+ * Payload characters one insert carries: a payload is at most 100 KiB (larger events are
+ * recorded at ingestion) and a character at most 3 bytes of UTF-8, so the bound JSON stays under
+ * D1's 2 MB per value.
+ */
+const CHARS_PER_INSERT = 600_000;
 
 // Routing reads only what it needs and tolerates a malformed event: such an event still reaches
 // its tenant's coordinator, fails there alone, and is retried and surfaced like any failure.
-function keysOf(row: StripeEventRow): Keys {
-  const event = JSON.parse(row.payload) as StripeEventLike;
+function keysOf({ row, event }: Recorded): Keys {
   event.data = { object: event.data?.object ?? {} };
   if (row.endpoint === "connect") {
     const objectId = typeof event.data.object.id === "string" ? event.data.object.id : null;
@@ -121,6 +153,12 @@ function keysOf(row: StripeEventRow): Keys {
   }
   return { row, account: null, ...platformEventKeys(event) };
 }
+
+/** A row read back from D1, with its payload parsed. */
+const readBack = (row: StripeEventRow): Recorded => ({
+  row,
+  event: JSON.parse(row.payload) as StripeEventLike,
+});
 
 /**
  * Routes recorded Stripe events to their tenant's coordinator: Connect events by connected
@@ -151,13 +189,14 @@ async function processPass(ctx: RequestContext, messages: Message<StripeEventMes
   const inserted = await recordOnce(db, bodies, now);
   // Events recorded before (a retry of this message, Stripe's duplicate, or an operator's
   // resend by id) are read back: those not yet processed, or failed, are processed again.
-  const insertedIds = new Set(inserted.map((row) => row.id));
+  const insertedIds = new Set(inserted.map(({ row }) => row.id));
   const again = [...new Set(bodies.map((body) => body.event_id).filter((id) => !insertedIds.has(id)))];
   const stored = again.length
     ? await db.select().from(stripeEvents).where(inArray(stripeEvents.id, again))
     : [];
-  const rows = [...inserted, ...stored];
-  const pending = rows.filter((row) => row.status === "received" || row.status === "failed").map(keysOf);
+  const pending = [...inserted, ...stored.map(readBack)]
+    .filter(({ row }) => row.status === "received" || row.status === "failed")
+    .map(keysOf);
   const resolved = await resolveTenants(db, pending);
 
   const byTenant = new Map<string, string[]>();
