@@ -199,7 +199,8 @@ class RunWrites {
   disabled: { reason: string; eventId: string; statusCode: number | null; at: Date; url: string } | null =
     null;
   /** `[id, type, payload, created_at]`: events emitted on their own, whose rows this batch writes first. */
-  readonly unrecorded: unknown[][] = [];
+  readonly unrecorded: [id: string, type: string | null, payload: string | null, createdAt: number | null][] =
+    [];
   /** Schedule changes: events done (delivered, failed, skipped, gone) and retries (due, attempt). */
   readonly done: string[] = [];
   readonly retries: [string, number, number][] = [];
@@ -293,11 +294,15 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
     return ran;
   }
   if (endpoint) deps.endpoints.update(endpoint);
+  // Events this run wrote to D1 and that stay scheduled (a retry) are marked recorded; those done
+  // are deleted below, so marking them first would be a write for nothing.
+  const done = new Set(writes.done);
+  const recordedAndWaiting = writes.unrecorded.map(([id]) => id).filter((id) => !done.has(id));
   deps.transaction(() => {
-    if (writes.unrecorded.length)
+    if (recordedAndWaiting.length)
       deps.sql.exec(
         "UPDATE deliveries SET unrecorded_at = NULL WHERE event_id IN (SELECT value FROM json_each(?))",
-        JSON.stringify(writes.unrecorded.map(([id]) => id)),
+        JSON.stringify(recordedAndWaiting),
       );
     if (writes.done.length)
       deps.sql.exec(

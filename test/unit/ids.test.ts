@@ -12,6 +12,11 @@ describe("ids and random strings", () => {
     for (const n of counts.values()) expect(n).toBeGreaterThan(700);
   });
 
+  it("never hands out the same random bytes twice across refills of its byte pool", () => {
+    const ids = Array.from({ length: 10_000 }, () => newId("evt"));
+    expect(new Set(ids).size).toBe(10_000);
+  });
+
   it("prefixes ids", () => {
     expect(newId("ten")).toMatch(/^ten_[0-9A-Za-z]{22}$/);
   });

@@ -68,6 +68,22 @@ describe("POST /webhooks/test/", () => {
     }
   });
 
+  it("keeps the first 1 KB of a longer answer, whole characters of it, and all of a short one", async () => {
+    const team = await registerTeam();
+    const hook = unique("test-long");
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
+    for (const [body, kept] of [
+      ["x".repeat(5_000), "x".repeat(1_024)],
+      ["é".repeat(600), "é".repeat(512)],
+      ["y".repeat(1_024), "y".repeat(1_024)],
+      ["", ""],
+    ]) {
+      await behave(hook, [], { status: 200, body });
+      const res = await call(TEST, { token: team.tokens.owner, method: "POST" });
+      expect(res.body).toMatchObject({ status_code: 200, response_body: kept });
+    }
+  });
+
   it("answers non-2xx receivers with success false, and 502 when nothing listens", async () => {
     const team = await registerTeam();
     const hook = unique("test-500");

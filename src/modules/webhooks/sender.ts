@@ -26,8 +26,16 @@ export interface SendResult {
   url: string;
 }
 
+/**
+ * The first `RESPONSE_BODY_LIMIT` bytes of the receiver's answer, decoded. An answer that declares
+ * a length within the limit (most: `{"received":true}`, an empty 200) is read whole in one call;
+ * any other is read chunk by chunk up to the limit and the rest cancelled, so a receiver sending
+ * megabytes, or a stream that never ends, costs no more than the limit.
+ */
 async function readLimited(response: Response): Promise<string> {
   if (!response.body) return "";
+  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
+  if (declared <= RESPONSE_BODY_LIMIT) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
