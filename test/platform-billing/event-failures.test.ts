@@ -96,6 +96,31 @@ describe("an event that fails in the coordinator", () => {
   });
 });
 
+describe("events recorded before their message is consumed", () => {
+  const insertRecorded = (event: Record<string, unknown>, status: string) =>
+    env.DB.prepare(
+      "INSERT INTO stripe_events (id, endpoint, type, livemode, created, payload, status, received_at) VALUES (?, 'platform', ?, 0, ?, ?, ?, ?)",
+    )
+      .bind(event.id, event.type, event.created, JSON.stringify(event), status, Date.now())
+      .run();
+
+  it("one that concerns no tenant is marked ignored; one processed already is left as it is", async () => {
+    const customer = () => ({ id: `cus_${unique()}`, object: "customer" });
+    const waiting = stripeEvent("customer.updated", customer(), nowSeconds());
+    const done = stripeEvent("customer.updated", customer(), nowSeconds());
+    const fresh = stripeEvent("customer.updated", customer(), nowSeconds());
+    await insertRecorded(waiting, "received");
+    await insertRecorded(done, "processed");
+    const result = await consume([waiting, done, fresh], "platform");
+    expect(result.retryMessages).toEqual([]);
+    expect(await stripeEventRows([String(waiting.id), String(done.id), String(fresh.id)])).toEqual({
+      [String(waiting.id)]: { status: "ignored", outcome: "no tenant matches this event" },
+      [String(done.id)]: { status: "processed", outcome: null },
+      [String(fresh.id)]: { status: "ignored", outcome: "no tenant matches this event" },
+    });
+  });
+});
+
 describe("Stripe ingestion", () => {
   it("remembers an event as seen only after its hand-off to the queue succeeded", async () => {
     const event = stripeEvent(

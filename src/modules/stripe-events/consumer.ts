@@ -71,23 +71,19 @@ async function resolveTenants(db: Database, keys: Keys[]): Promise<Map<string, s
 
 type ParsedEvent = Pick<StripeEventLike, "id" | "type" | "created" | "account" | "livemode">;
 
-/** An event this pass recorded: its row as inserted, and its payload parsed (routing reads it). */
+/** An event with its row (as it is or will be recorded) and its payload parsed (routing reads it). */
 interface Recorded {
   row: StripeEventRow;
   event: StripeEventLike;
 }
 
-/**
- * Records the events that arrived in their messages, once by id: an `INSERT ... SELECT` over the
- * rows as one JSON array (`json_each`), which skips ids already recorded and answers the ids it
- * inserted, so duplicates do nothing. One statement for the pass rather than one per seven rows
- * (D1 binds at most 100 parameters), and the payloads are not sent back; the array is split only
- * when it would pass `CHARS_PER_INSERT`, under D1's 2 MB limit on one bound value.
- */
-async function recordOnce(db: Database, bodies: StripeEventMessage[], now: Date): Promise<Recorded[]> {
-  const fresh = new Map<string, Recorded>();
+const NO_TENANT = "no tenant matches this event";
+
+/** The events that arrived in their messages, each id once, as the rows they would be recorded as. */
+function arrivedEvents(bodies: StripeEventMessage[], now: Date): Recorded[] {
+  const arrived = new Map<string, Recorded>();
   for (const body of bodies) {
-    if (!body.payload || !body.endpoint || fresh.has(body.event_id)) continue;
+    if (!body.payload || !body.endpoint || arrived.has(body.event_id)) continue;
     const event = JSON.parse(body.payload) as StripeEventLike & ParsedEvent;
     const row = eventRow(
       { ...event, account: event.account ?? null, livemode: event.livemode ?? false } as never,
@@ -95,18 +91,31 @@ async function recordOnce(db: Database, bodies: StripeEventMessage[], now: Date)
       body.payload,
       now,
     );
-    fresh.set(body.event_id, {
+    arrived.set(body.event_id, {
       row: { ...row, tenantId: null, status: "received", outcome: null, attempts: 0, processedAt: null },
       event,
     });
   }
-  const chunks = splitByWeight(fresh.values(), ({ row }) => row.payload.length, CHARS_PER_INSERT);
-  const statements = chunks.map((chunk) =>
+  return [...arrived.values()];
+}
+
+/**
+ * Records events once by id, with the status routing gave them (`ignored` when no tenant matches):
+ * an `INSERT ... SELECT` over the rows as one JSON array (`json_each`), which skips ids already
+ * recorded and answers the ids it inserted, so duplicates do nothing. One statement for the pass
+ * rather than one per seven rows (D1 binds at most 100 parameters), and the payloads are not sent
+ * back; the array is split only when it would pass `CHARS_PER_INSERT`, under D1's 2 MB limit on
+ * one bound value. Answers the events it inserted.
+ */
+async function recordOnce(db: Database, events: Recorded[]): Promise<Recorded[]> {
+  const byId = new Map(events.map((recorded) => [recorded.row.id, recorded]));
+  const statements = splitByWeight(events, ({ row }) => row.payload.length, CHARS_PER_INSERT).map((chunk) =>
     db.$client
       .prepare(
-        `INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, received_at)
+        `INSERT INTO stripe_events
+           (id, endpoint, type, account, livemode, created, payload, received_at, status, outcome, processed_at)
          SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
-           e.value ->> 6, e.value ->> 7
+           e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9, e.value ->> 10
          FROM json_each(?) AS e WHERE true
          ON CONFLICT (id) DO NOTHING
          RETURNING id`,
@@ -122,6 +131,9 @@ async function recordOnce(db: Database, bodies: StripeEventMessage[], now: Date)
             row.created,
             row.payload,
             row.receivedAt.getTime(),
+            row.status,
+            row.outcome,
+            row.processedAt?.getTime() ?? null,
           ]),
         ),
       ),
@@ -130,7 +142,7 @@ async function recordOnce(db: Database, bodies: StripeEventMessage[], now: Date)
   const results = await db.$client.batch<{ id: string }>(statements);
   return results.flatMap((result) =>
     result.results.flatMap(({ id }) => {
-      const recorded = fresh.get(id);
+      const recorded = byId.get(id);
       return recorded ? [recorded] : [];
     }),
   );
@@ -182,35 +194,50 @@ export async function processStripeEventMessages(
  */
 const MESSAGES_PER_PASS = 50;
 
+/**
+ * One pass: the events that arrived are routed first and recorded with the outcome (two D1 round
+ * trips: the lookups, then the insert); events recorded before (a retry of this message, Stripe's
+ * duplicate, an operator's resend by id, or one too large for a message) are read back, and those
+ * not yet processed, or failed, are routed again. Matched events go to their tenant's coordinator.
+ */
 async function processPass(ctx: RequestContext, messages: Message<StripeEventMessage>[]) {
   const { db } = ctx;
   const now = ctx.clock.now();
   const bodies = messages.map((message) => message.body);
-  const inserted = await recordOnce(db, bodies, now);
-  // Events recorded before (a retry of this message, Stripe's duplicate, or an operator's
-  // resend by id) are read back: those not yet processed, or failed, are processed again.
+  const arrived = arrivedEvents(bodies, now);
+  const tenantOf = await resolveTenants(db, arrived.map(keysOf));
+  for (const { row } of arrived) {
+    if (!tenantOf.has(row.id))
+      Object.assign(row, { status: "ignored", outcome: NO_TENANT, processedAt: now });
+  }
+  const inserted = await recordOnce(db, arrived);
+
   const insertedIds = new Set(inserted.map(({ row }) => row.id));
   const again = [...new Set(bodies.map((body) => body.event_id).filter((id) => !insertedIds.has(id)))];
   const stored = again.length
     ? await db.select().from(stripeEvents).where(inArray(stripeEvents.id, again))
     : [];
-  const pending = [...inserted, ...stored.map(readBack)]
-    .filter(({ row }) => row.status === "received" || row.status === "failed")
-    .map(keysOf);
-  const resolved = await resolveTenants(db, pending);
-
-  const byTenant = new Map<string, string[]>();
-  const unmatched: string[] = [];
-  for (const { row } of pending) {
-    const tenantId = resolved.get(row.id);
-    if (tenantId) byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), row.id]);
-    else unmatched.push(row.id);
-  }
+  const retried = stored
+    .filter((row) => row.status === "received" || row.status === "failed")
+    .map((row) => keysOf(readBack(row)));
+  const unrouted = retried.filter(({ row }) => !tenantOf.has(row.id));
+  if (unrouted.length)
+    for (const [id, tenantId] of await resolveTenants(db, unrouted)) tenantOf.set(id, tenantId);
+  const unmatched = retried.filter(({ row }) => !tenantOf.has(row.id)).map(({ row }) => row.id);
   if (unmatched.length) {
     await db
       .update(stripeEvents)
-      .set({ status: "ignored", outcome: "no tenant matches this event", processedAt: now })
+      .set({ status: "ignored", outcome: NO_TENANT, processedAt: now })
       .where(inArray(stripeEvents.id, unmatched));
+  }
+
+  const byTenant = new Map<string, string[]>();
+  for (const { row } of [...inserted, ...retried]) {
+    const tenantId = tenantOf.get(row.id);
+    if (!tenantId) continue;
+    const ids = byTenant.get(tenantId);
+    if (ids) ids.push(row.id);
+    else byTenant.set(tenantId, [row.id]);
   }
   // A tenant's run that fails as a whole (D1 down) throws, and every message is retried; events
   // that failed on their own come back by id, and only their messages are retried.
