@@ -100,9 +100,9 @@ function withTempRoot(root, create) {
  * Starts workerd through Miniflare with storage in Miniflare's per-instance temporary directory
  * under `stateRoot(state)` (deleted on dispose, so every run starts empty). `socket: "direct"`
  * (the default) serves the Worker on its own workerd socket at 127.0.0.1:<free port>, as
- * production has no proxy in front;
- * `"entry"` goes through Miniflare's entry worker (what `wrangler dev` serves: adds
- * CF-Connecting-IP, `request.cf`, pretty errors), a second Worker hop per request.
+ * production has no proxy in front; `"entry"` goes through Miniflare's entry worker (what
+ * `wrangler dev` serves: adds CF-Connecting-IP, `request.cf`, pretty errors), a second Worker
+ * hop per request.
  * Resolves once workerd answers; `workerOptions` as `workerOptionsFromWrangler` returns them.
  */
 export async function launchMiniflare(

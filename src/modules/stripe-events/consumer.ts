@@ -69,8 +69,6 @@ async function resolveTenants(db: Database, keys: Keys[]): Promise<Map<string, s
   return resolved;
 }
 
-type ParsedEvent = Pick<StripeEventLike, "id" | "type" | "created" | "account" | "livemode">;
-
 /** An event with its row (as it is or will be recorded) and its payload parsed (routing reads it). */
 interface Recorded {
   row: StripeEventRow;
@@ -84,7 +82,7 @@ function arrivedEvents(bodies: StripeEventMessage[], now: Date): Recorded[] {
   const arrived = new Map<string, Recorded>();
   for (const body of bodies) {
     if (!body.payload || !body.endpoint || arrived.has(body.event_id)) continue;
-    const event = JSON.parse(body.payload) as StripeEventLike & ParsedEvent;
+    const event = JSON.parse(body.payload) as StripeEventLike;
     const row = eventRow(
       { ...event, account: event.account ?? null, livemode: event.livemode ?? false } as never,
       body.endpoint,
