@@ -136,4 +136,19 @@ describe("last_used_at bookkeeping", () => {
     expect(noteKeyUse(db, "key_a", t0 + 61_000)).not.toBeNull();
     expect(statements).toHaveLength(3);
   });
+
+  it("writes a backlog of more than 500 keys 500 at a time, oldest first, each once", () => {
+    const t0 = 4_100_000_000_000;
+    const ids = Array.from({ length: 1_201 }, (_, i) => `key_backlog_${i}`);
+    // The first note flushes at once (the last flush was long ago), the other 1,200 wait.
+    for (const [i, id] of ids.entries()) noteKeyUse(db, id, t0 + i);
+    const noted = statements.length;
+    expect(noteKeyUse(db, "key_backlog_0", t0 + 5_000)).not.toBeNull();
+    expect(noteKeyUse(db, "key_backlog_0", t0 + 10_000)).not.toBeNull();
+    expect(noteKeyUse(db, "key_backlog_0", t0 + 15_000)).not.toBeNull();
+    expect(noteKeyUse(db, "key_backlog_0", t0 + 20_000)).toBeNull();
+    const batches = statements.slice(noted).map(({ params }) => JSON.parse(String(params[1])) as string[]);
+    expect(batches.map((batch) => batch.length)).toEqual([500, 500, 200]);
+    expect(batches.flat()).toEqual(ids.slice(1));
+  });
 });

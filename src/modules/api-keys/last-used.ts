@@ -13,7 +13,7 @@ const FLUSH_EVERY_MS = 5_000;
 const MAX_IDS_PER_FLUSH = 500;
 
 const notedAt = new Map<string, number>();
-let pending = new Set<string>();
+const pending = new Set<string>();
 let lastFlush = 0;
 
 /** Notes a use of `keyId`; returns a flush to run off the response path when one is due. */
@@ -25,8 +25,13 @@ export function noteKeyUse(db: Database, keyId: string, now: number): Promise<un
   }
   if (!pending.size || now - lastFlush < FLUSH_EVERY_MS) return null;
   lastFlush = now;
-  const ids = [...pending].slice(0, MAX_IDS_PER_FLUSH);
-  pending = new Set([...pending].slice(MAX_IDS_PER_FLUSH));
+  // The oldest noted first, taken out one by one: a flush costs its own ids, not the backlog's.
+  const ids: string[] = [];
+  for (const id of pending) {
+    pending.delete(id);
+    ids.push(id);
+    if (ids.length === MAX_IDS_PER_FLUSH) break;
+  }
   return db.run(
     sql`UPDATE ${apiKeys} SET last_used_at = ${now} WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
   );
