@@ -2,6 +2,7 @@ import type { SQLWrapper } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/client";
+import { knownKeyHash, rememberKnownKey } from "../../src/modules/api-keys/edge-store";
 import {
   generateApiKey,
   keyState,
@@ -150,5 +151,15 @@ describe("last_used_at bookkeeping", () => {
     const batches = statements.slice(noted).map(({ params }) => JSON.parse(String(params[1])) as string[]);
     expect(batches.map((batch) => batch.length)).toEqual([500, 500, 200]);
     expect(batches.flat()).toEqual(ids.slice(1));
+  });
+});
+
+describe("the isolate's memo of key hashes", () => {
+  it("holds at most 10,000 keys, the newest always among them, dropping the oldest tenth at a time", () => {
+    const key = (i: number) => `sk_test_memo${String(i).padStart(28, "0")}`;
+    for (let i = 0; i < 10_500; i++) rememberKnownKey(key(i), `hash_${i}`);
+    // 10,500 insertions later, the first is gone whatever the memo held before; the newest 9,000 stay.
+    expect(knownKeyHash(key(0))).toBeUndefined();
+    for (let i = 1_500; i < 10_500; i++) expect(knownKeyHash(key(i))).toBe(`hash_${i}`);
   });
 });

