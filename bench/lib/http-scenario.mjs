@@ -100,6 +100,14 @@ function toRun(windows) {
     non2xx: total((window) => window.result.non2xx),
     errors: total((window) => window.result.errors + window.result.timeouts),
     statusCodes,
+    // Each window's own rate and CPU per request: whether a slow run was slow throughout or in one window.
+    perWindow: windows.map((window) => ({
+      rps: Math.round(window.result.requests.total / window.result.duration),
+      cpuMsPerRequest:
+        window.cpu.workerdMs === null || window.result.requests.sent === 0
+          ? null
+          : Number((window.cpu.workerdMs / window.result.requests.sent).toFixed(4)),
+    })),
   };
   run.flag = flagFor(run);
   return run;
