@@ -1,14 +1,48 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
+import worker from "../../src/index";
 import { sha256Hex } from "../../src/lib/crypto";
 import {
+  cachedKeyRecord,
   type EdgeKeyRecord,
   ISOLATE_CACHE_MS,
   knownKeyHash,
   lookupKey,
 } from "../../src/modules/api-keys/edge-store";
 import { call, PASSWORD, unique } from "../harness";
+
+async function registerKey() {
+  const res = await call("/api/v1/auth/tenants/register/", {
+    body: { company_name: `Keys ${unique()}`, email: `${unique("k")}@example.com`, password: PASSWORD },
+  });
+  const key = res.body.api_keys.live_secret as string;
+  return { key, hash: await sha256Hex(key), access: res.body.tokens.access as string };
+}
+
+/** A KV that counts its reads, each answered after `gate` opens with what KV held when it was asked. */
+function gatedKv(gate: Promise<void> = Promise.resolve()) {
+  const kv = {
+    reads: 0,
+    get: async (name: string, type: "json") => {
+      kv.reads++;
+      const value = await env.KV.get(name, type);
+      await gate;
+      return value;
+    },
+    put: (name: string, value: string, options?: KVNamespacePutOptions) => env.KV.put(name, value, options),
+  };
+  return kv;
+}
+
+function opening() {
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { gate, open };
+}
 
 describe("API-key edge records", () => {
   it("a KV fill built from an older D1 read never brings a revoked key back to life", async () => {
@@ -77,5 +111,93 @@ describe("API-key edge records", () => {
     expect(revoked.status).toBe(200);
     // Remembering the hash changes nothing about revocation: the record is what says "revoked".
     expect((await verify(key)).status).toBe(401);
+  });
+
+  describe("the isolate's copy", () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it("is read again in its last seconds by one background read, and the request does not wait for it", async () => {
+      const { key, hash } = await registerKey();
+      const kv = gatedKv();
+      const withKv = { ...env, KV: kv as unknown as KVNamespace };
+      const verify = async () => {
+        const execution = createExecutionContext();
+        const response = await worker.fetch(
+          new Request("http://api.test/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } }),
+          withKv,
+          execution,
+        );
+        return { status: response.status, done: waitOnExecutionContext(execution) };
+      };
+      const cachedAt = Date.now();
+      await (await verify()).done;
+      expect(cachedKeyRecord(hash, cachedAt)?.status).toBe("active");
+      const readsAfterFirst = kv.reads;
+
+      // Another isolate revoked the key: KV says so, this isolate's copy does not know yet.
+      const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
+      if (!record) throw new Error("verify left no KV record");
+      await env.KV.put(`apikey:${hash}`, JSON.stringify({ ...record, status: "revoked" }));
+
+      // One second before the copy (at least ISOLATE_CACHE_MS from cachedAt) expires.
+      vi.spyOn(Date, "now").mockReturnValue(cachedAt + ISOLATE_CACHE_MS - 1000);
+      const inWindow = await Promise.all([verify(), verify(), verify()]);
+      // Answered from the copy, with one read started for all three.
+      expect(inWindow.map((answer) => answer.status)).toEqual([200, 200, 200]);
+      await Promise.all(inWindow.map((answer) => answer.done));
+      expect(kv.reads).toBe(readsAfterFirst + 1);
+      // Before the copy would have expired, the key is refused: the read brought the revocation.
+      expect((await verify()).status).toBe(401);
+    });
+
+    it("is read once by requests that miss it together", async () => {
+      const { key, hash } = await registerKey();
+      expect((await call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } })).status).toBe(
+        200,
+      );
+      const { gate, open } = opening();
+      const kv = gatedKv(gate);
+      const later = Date.now() + ISOLATE_CACHE_MS + 1;
+      const deps = {
+        db: database(env.DB),
+        kv: kv as unknown as KVNamespace,
+        now: later,
+        waitUntil: () => {},
+      };
+      const lookups = Array.from({ length: 20 }, () => lookupKey(deps, hash));
+      open();
+      const found = await Promise.all(lookups);
+      expect(kv.reads).toBe(1);
+      expect(new Set(found.map((record) => record?.key_id)).size).toBe(1);
+      expect(found[0]?.status).toBe("active");
+    });
+
+    it("keeps a revocation made in this isolate while a read of the old record was on its way", async () => {
+      const { key, hash, access } = await registerKey();
+      expect((await call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } })).status).toBe(
+        200,
+      );
+      const { gate, open } = opening();
+      const kv = gatedKv(gate);
+      const later = Date.now() + ISOLATE_CACHE_MS + 1;
+      const lookup = lookupKey(
+        { db: database(env.DB), kv: kv as unknown as KVNamespace, now: later, waitUntil: () => {} },
+        hash,
+      );
+      await vi.waitFor(() => expect(kv.reads).toBe(1));
+
+      const revoked = await call("/api/v1/auth/tenants/api-keys/revoke/", {
+        token: access,
+        body: { key_type: "live", reason: "leaked", confirm: true },
+      });
+      expect(revoked.status).toBe(200);
+      open();
+      // The read found the active record (KV before the revocation); the revocation is newer.
+      expect((await lookup)?.status).toBe("revoked");
+      expect(cachedKeyRecord(hash, Date.now())?.status).toBe("revoked");
+      expect((await call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } })).status).toBe(
+        401,
+      );
+    });
   });
 });

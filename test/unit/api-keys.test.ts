@@ -71,25 +71,30 @@ describe("key state", () => {
 describe("rate-limit window", () => {
   it("counts within an aligned window and starts over in the next", () => {
     const t0 = 1_800_000_000_000; // aligned to the minute
-    let window = countRequest(undefined, t0 + 1000);
-    for (let i = 0; i < 59; i++) window = countRequest(window, t0 + 2000);
+    const phases = [0.25, 0.75];
+    const nextPhase = () => phases.shift() ?? 0;
+    let window = countRequest(undefined, t0 + 1000, undefined, nextPhase);
+    for (let i = 0; i < 59; i++) window = countRequest(window, t0 + 2000, undefined, nextPhase);
     expect(rateLimitStatus(window, 60, t0 + 2000)).toEqual({
       limit: 60,
       count: 60,
       remaining: 0,
       reset: 58,
       allowed: true,
+      phase: 0.25,
     });
-    window = countRequest(window, t0 + 3000);
+    window = countRequest(window, t0 + 3000, undefined, nextPhase);
     expect(rateLimitStatus(window, 60, t0 + 3000).allowed).toBe(false);
-    window = countRequest(window, t0 + 60_000);
-    expect(window).toEqual({ start: t0 + 60_000, count: 1 });
+    // A new window draws a new phase; the requests of one window keep theirs.
+    window = countRequest(window, t0 + 60_000, undefined, nextPhase);
+    expect(window).toEqual({ start: t0 + 60_000, count: 1, phase: 0.75 });
     expect(rateLimitStatus(window, 60, t0 + 60_000)).toEqual({
       limit: 60,
       count: 1,
       remaining: 59,
       reset: 60,
       allowed: true,
+      phase: 0.75,
     });
   });
 });
@@ -99,8 +104,9 @@ describe("location-wide reporting", () => {
     expect(chunkSize(60)).toBe(1);
     expect(chunkSize(600)).toBe(10);
     expect(chunkSize(6000)).toBe(100);
-    const status = (count: number, limit: number) => rateLimitStatus({ start: 0, count }, limit, 0);
-    expect([1, 2, 3].map((n) => completesChunk(status(n, 60)))).toEqual([true, true, true]);
+    const status = (count: number, limit: number, phase = 0) =>
+      rateLimitStatus({ start: 0, count, phase }, limit, 0);
+    expect([1, 2, 3].map((n) => completesChunk(status(n, 60, 0.9)))).toEqual([true, true, true]);
     expect([1, 99, 100, 101, 200].map((n) => completesChunk(status(n, 6000)))).toEqual([
       false,
       false,
@@ -108,6 +114,33 @@ describe("location-wide reporting", () => {
       false,
       true,
     ]);
+    // Phase 0.3 of a chunk of 100: the first report after 70 requests, then every 100.
+    expect([69, 70, 100, 170, 270].map((n) => completesChunk(status(n, 6000, 0.3)))).toEqual([
+      false,
+      true,
+      false,
+      true,
+      true,
+    ]);
+  });
+
+  it("reports at most the binding's 60 chunks for a key's whole limit in one isolate, whatever the phase", () => {
+    for (const phase of [0, 0.01, 0.5, 0.99]) {
+      let reports = 0;
+      for (let count = 1; count <= 6000; count++)
+        if (completesChunk(rateLimitStatus({ start: 0, count, phase }, 6000, 0))) reports++;
+      expect(reports).toBe(60);
+    }
+  });
+
+  it("spreads the reports of keys whose windows start together", () => {
+    // 100 keys in lockstep (the same request count): with phases drawn at random, a given count
+    // completes a chunk for about one key in 100, not for all of them at once.
+    const keys = Array.from({ length: 100 }, () => countRequest(undefined, 0));
+    const reporting = keys.filter((window) =>
+      completesChunk(rateLimitStatus({ ...window, count: 100 }, 6000, 0)),
+    ).length;
+    expect(reporting).toBeLessThan(20);
   });
 });
 

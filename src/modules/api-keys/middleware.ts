@@ -6,10 +6,20 @@ import { guard } from "../../lib/access";
 import { auditInsert } from "../../lib/audit";
 import { sha256Hex } from "../../lib/crypto";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
 import { tierLimits } from "../../lib/tiers";
 import { requireRoleUnlessApiKey, requireUser } from "../auth/middleware";
 import { idempotent } from "../idempotency/idempotency";
-import { cachedKeyRecord, type EdgeKeyRecord, knownKeyHash, lookupKey, rememberKnownKey } from "./edge-store";
+import {
+  cachedKeyRecord,
+  type EdgeKeyRecord,
+  knownKeyHash,
+  type LookupDeps,
+  lookupKey,
+  refreshDue,
+  refreshKeyRecord,
+  rememberKnownKey,
+} from "./edge-store";
 import { isUsable, keyState, parseApiKey } from "./keys";
 import { noteKeyUse } from "./last-used";
 import {
@@ -55,9 +65,9 @@ export const requireApiKey = (allowedKinds: KeyKind[] = ["secret"]) =>
 /**
  * The whole API-key check of one request, shared by the middleware and the Worker's fast path
  * for `verify/` (`./fast-verify.ts`): sets the caller on `ctx` and answers the `RateLimit-*`
- * headers, or throws the ApiError the request gets. Synchronous when everything it needs is in
- * this isolate (the key seen before, its record cached, no rate-limit report due): an answer
- * that waits on nothing is cheaper for workerd to send than a promise. Otherwise a promise.
+ * headers, or throws the ApiError the request gets. Synchronous when the key's record is in this
+ * isolate (the key seen before, its copy fresh): an answer that waits on nothing is cheaper for
+ * workerd to send than a promise. Otherwise a promise.
  */
 export function authenticateApiKey(
   ctx: RequestContext,
@@ -72,17 +82,29 @@ export function authenticateApiKey(
   const now = Date.now();
   const hash = knownKeyHash(raw);
   const cached = hash === undefined ? undefined : cachedKeyRecord(hash, now);
-  if (hash !== undefined && cached !== undefined)
+  if (hash !== undefined && cached !== undefined) {
+    if (refreshDue(hash, now)) {
+      ctx.waitUntil(
+        refreshKeyRecord(lookupDeps(ctx, now), hash).catch((error: unknown) =>
+          ctx.log.warn("API key record refresh failed", errorFields(error)),
+        ),
+      );
+    }
     return admit(ctx, { raw, hash, record: cached, path, allowedKinds, now });
+  }
   return (async () => {
     const found = hash ?? (await sha256Hex(raw));
-    const record = await lookupKey(
-      { db: ctx.db, kv: ctx.kv, now, waitUntil: (promise) => ctx.waitUntil(promise) },
-      found,
-    );
+    const record = await lookupKey(lookupDeps(ctx, now), found);
     return admit(ctx, { raw, hash: found, record, path, allowedKinds, now });
   })();
 }
+
+const lookupDeps = (ctx: RequestContext, now: number): LookupDeps => ({
+  db: ctx.db,
+  kv: ctx.kv,
+  now,
+  waitUntil: (promise) => ctx.waitUntil(promise),
+});
 
 type RateLimitHeaders = Record<string, string>;
 
@@ -96,7 +118,7 @@ interface Candidate {
 }
 
 /** The checks once the key's record is known: revocation, kind, suspension, then the rate limit. */
-function admit(ctx: RequestContext, candidate: Candidate): RateLimitHeaders | Promise<RateLimitHeaders> {
+function admit(ctx: RequestContext, candidate: Candidate): RateLimitHeaders {
   const { raw, hash, record, path, allowedKinds, now } = candidate;
   if (!record) throw unauthenticated("Invalid API key");
   rememberKnownKey(raw, hash);
@@ -134,13 +156,25 @@ function admit(ctx: RequestContext, candidate: Candidate): RateLimitHeaders | Pr
   const limit = record.rate_limit ?? tierLimits(record.tier).api_requests_per_minute;
   const status = countLocally(record.key_id, limit, now);
   const allowed = status.allowed && !isBlocked(record.key_id, now);
-  if (allowed && completesChunk(status)) {
-    return ctx.rateLimiter.limit({ key: record.key_id }).then(({ success }) => {
-      if (!success) blockKey(record.key_id, now + status.reset * 1000);
-      return admitted(ctx, record, status, success, now);
-    });
-  }
+  if (allowed && completesChunk(status)) reportChunk(ctx, record.key_id, now + status.reset * 1000);
   return admitted(ctx, record, status, allowed, now);
+}
+
+/**
+ * Reports a chunk of the key's requests to the location-wide binding off the response path; a
+ * refusal blocks the key in this isolate until `windowEnd`, from its next request on. Awaiting
+ * it held the one request in a hundred (pro) that completes a chunk, and with it a connection.
+ * A binding that fails lets the key through (logged): the isolate's own count still holds.
+ */
+function reportChunk(ctx: RequestContext, keyId: string, windowEnd: number) {
+  ctx.waitUntil(
+    ctx.rateLimiter.limit({ key: keyId }).then(
+      ({ success }) => {
+        if (!success) blockKey(keyId, windowEnd);
+      },
+      (error: unknown) => ctx.log.warn("rate-limit report failed", errorFields(error)),
+    ),
+  );
 }
 
 /** Refuses a key over its limit (429), or sets it as the caller and answers its rate-limit headers. */
