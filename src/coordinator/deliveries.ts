@@ -16,9 +16,11 @@ const DUE_PER_RUN = 100;
 /**
  * Shortest gap between the starts of two alarm runs of one tenant. An idle tenant's event goes
  * out at once; under load, the events that arrive meanwhile share the next run and its one D1
- * batch instead of paying a run each.
+ * batch instead of paying a run each. 500 ms rather than 250: about 13 % less workerd CPU per
+ * event at 500 events/s (1.66 against 1.92 ms, medians of six and five runs) for about 100 ms
+ * more p50 latency (about 400 ms), and none of six runs fell behind (one of five at 250 ms).
  */
-export const MIN_RUN_GAP_MS = 250;
+export const MIN_RUN_GAP_MS = 500;
 /** The gap while deliveries run behind: runs batch more. */
 export const BEHIND_RUN_GAP_MS = 1_000;
 /** How long the oldest event of a run may have waited before the coordinator counts itself behind. */
