@@ -15,9 +15,13 @@ import { effectiveLimits } from "../../lib/tiers";
  * it was read).
  *
  * A key in steady use never waits on KV: a request in the last `REFRESH_AHEAD_MS` of its cached
- * copy starts one read in the background and is answered from the copy, and requests that miss
- * together share one read. Without either, every copy's expiry sent each request of that key in
- * flight to KV (six reads per expiry under load in the benchmark).
+ * copy starts one read in the background and is answered from the copy, so the copy of a key in
+ * use does not expire. Before, every copy's expiry sent each request of that key in flight to KV
+ * (six reads per expiry under load in the benchmark). Requests that miss do not wait on one
+ * another's read: in Workers a request must not await a promise another request's I/O settles
+ * (its continuation would run in that request's context: "Cannot perform I/O on behalf of a
+ * different request"), so each misses on its own; with the copies refreshed ahead, misses are
+ * for keys idle for `ISOLATE_CACHE_MS`.
  */
 export interface EdgeKeyRecord {
   key_id: string;
@@ -49,8 +53,8 @@ interface CacheEntry {
 
 const isolateCache = new Map<string, CacheEntry>();
 let writes = 0;
-/** The KV (then D1) read under way for a key hash, shared by every request that needs it. */
-const reads = new Map<string, Promise<EdgeKeyRecord | null>>();
+/** Key hashes whose record a request is reading again in the background (`refreshKeyRecord`). */
+const refreshing = new Set<string>();
 
 /**
  * Makes room in a full map by dropping its oldest tenth in one pass. Dropping the oldest entry
@@ -136,41 +140,45 @@ export function cachedKeyRecord(hash: string, now: number): EdgeKeyRecord | null
   return cached && cached.until > now ? cached.record : undefined;
 }
 
-/** Whether the cached record is in its last `REFRESH_AHEAD_MS` and no read of it is under way. */
+/** Whether the cached record is in its last `REFRESH_AHEAD_MS` and no refresh of it is under way. */
 export function refreshDue(hash: string, now: number): boolean {
   const cached = isolateCache.get(hash);
-  return cached !== undefined && cached.until - now < REFRESH_AHEAD_MS && !reads.has(hash);
+  return cached !== undefined && cached.until - now < REFRESH_AHEAD_MS && !refreshing.has(hash);
 }
 
 /** The record for a key hash: isolate cache, then KV, then D1 (which refreshes KV). */
-export function lookupKey(deps: LookupDeps, hash: string): Promise<EdgeKeyRecord | null> {
+export async function lookupKey(deps: LookupDeps, hash: string): Promise<EdgeKeyRecord | null> {
   const cached = cachedKeyRecord(hash, deps.now);
-  if (cached !== undefined) return Promise.resolve(cached);
-  return reads.get(hash) ?? readThrough(deps, hash);
+  if (cached !== undefined) return cached;
+  return readThrough(deps, hash);
 }
 
-/** Reads the record again for this isolate's cache (see `refreshDue`), off the response path. */
+/**
+ * Reads the record again for this isolate's cache (see `refreshDue`), in the background of the
+ * request that found it due; the key's other requests go on with the copy meanwhile.
+ */
 export async function refreshKeyRecord(deps: LookupDeps, hash: string): Promise<void> {
-  await (reads.get(hash) ?? readThrough(deps, hash));
+  refreshing.add(hash);
+  try {
+    await readThrough(deps, hash);
+  } finally {
+    refreshing.delete(hash);
+  }
 }
 
-function readThrough(deps: LookupDeps, hash: string): Promise<EdgeKeyRecord | null> {
+async function readThrough(deps: LookupDeps, hash: string): Promise<EdgeKeyRecord | null> {
   const startedAfter = writes;
-  const read = (async () => {
-    let record = await deps.kv.get<EdgeKeyRecord>(kvKey(hash), "json");
-    if (!record) {
-      record = await loadKeyRecord(deps.db, hash);
-      if (record) deps.waitUntil(fillRecord(deps.db, deps.kv, hash, record));
-    }
-    // A revoke or regenerate in this isolate published the key's record while this read was on
-    // its way: that record is newer than what the read found.
-    const newer = isolateCache.get(hash);
-    if (newer && newer.write > startedAfter) return newer.record;
-    remember(hash, record, deps.now);
-    return record;
-  })().finally(() => reads.delete(hash));
-  reads.set(hash, read);
-  return read;
+  let record = await deps.kv.get<EdgeKeyRecord>(kvKey(hash), "json");
+  if (!record) {
+    record = await loadKeyRecord(deps.db, hash);
+    if (record) deps.waitUntil(fillRecord(deps.db, deps.kv, hash, record));
+  }
+  // A revoke or regenerate in this isolate published the key's record while this read was on
+  // its way: that record is newer than what the read found.
+  const newer = isolateCache.get(hash);
+  if (newer && newer.write > startedAfter) return newer.record;
+  remember(hash, record, deps.now);
+  return record;
 }
 
 /**
