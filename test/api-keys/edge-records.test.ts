@@ -10,6 +10,8 @@ import {
   ISOLATE_CACHE_MS,
   knownKeyHash,
   lookupKey,
+  refreshDue,
+  refreshKeyRecord,
 } from "../../src/modules/api-keys/edge-store";
 import { call, PASSWORD, unique } from "../harness";
 
@@ -172,6 +174,25 @@ describe("API-key edge records", () => {
       );
       expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
       expect(kv.reads).toBe(20);
+    });
+
+    it("is refreshed ahead again when a background read never settled", async () => {
+      const { key, hash } = await registerKey();
+      expect((await call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } })).status).toBe(
+        200,
+      );
+      const deps = (kv: KVNamespace, now: number) => ({ db: database(env.DB), kv, now, waitUntil: () => {} });
+      const t = Date.now() + ISOLATE_CACHE_MS + 1;
+      await lookupKey(deps(env.KV, t), hash);
+      // A refresh whose KV read never answers (its request's background work was cut off).
+      const hanging = { get: () => new Promise(() => {}) } as unknown as KVNamespace;
+      expect(refreshDue(hash, t + ISOLATE_CACHE_MS - 1000)).toBe(true);
+      void refreshKeyRecord(deps(hanging, t + ISOLATE_CACHE_MS - 1000), hash);
+      expect(refreshDue(hash, t + ISOLATE_CACHE_MS - 500)).toBe(false);
+      // The copy expires; a request misses and reads it again; its copy's last seconds come round.
+      const later = t + ISOLATE_CACHE_MS + 2000;
+      await lookupKey(deps(env.KV, later), hash);
+      expect(refreshDue(hash, later + ISOLATE_CACHE_MS - 1000)).toBe(true);
     });
 
     it("keeps a revocation made in this isolate while a read of the old record was on its way", async () => {

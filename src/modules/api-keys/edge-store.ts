@@ -53,8 +53,12 @@ interface CacheEntry {
 
 const isolateCache = new Map<string, CacheEntry>();
 let writes = 0;
-/** Key hashes whose record a request is reading again in the background (`refreshKeyRecord`). */
-const refreshing = new Set<string>();
+/**
+ * Key hashes whose record a request is reading again in the background (`refreshKeyRecord`),
+ * with when it started: a read that never settles (its request's background work cut off) stops
+ * counting after `ISOLATE_CACHE_MS`, so the key is refreshed ahead again.
+ */
+const refreshing = new Map<string, number>();
 
 /**
  * Makes room in a full map by dropping its oldest tenth in one pass. Dropping the oldest entry
@@ -143,7 +147,9 @@ export function cachedKeyRecord(hash: string, now: number): EdgeKeyRecord | null
 /** Whether the cached record is in its last `REFRESH_AHEAD_MS` and no refresh of it is under way. */
 export function refreshDue(hash: string, now: number): boolean {
   const cached = isolateCache.get(hash);
-  return cached !== undefined && cached.until - now < REFRESH_AHEAD_MS && !refreshing.has(hash);
+  if (cached === undefined || cached.until - now >= REFRESH_AHEAD_MS) return false;
+  const started = refreshing.get(hash);
+  return started === undefined || now - started > ISOLATE_CACHE_MS;
 }
 
 /** The record for a key hash: isolate cache, then KV, then D1 (which refreshes KV). */
@@ -158,11 +164,12 @@ export async function lookupKey(deps: LookupDeps, hash: string): Promise<EdgeKey
  * request that found it due; the key's other requests go on with the copy meanwhile.
  */
 export async function refreshKeyRecord(deps: LookupDeps, hash: string): Promise<void> {
-  refreshing.add(hash);
+  if (refreshing.size >= MAX_CACHED) refreshing.clear();
+  refreshing.set(hash, deps.now);
   try {
     await readThrough(deps, hash);
   } finally {
-    refreshing.delete(hash);
+    if (refreshing.get(hash) === deps.now) refreshing.delete(hash);
   }
 }
 
