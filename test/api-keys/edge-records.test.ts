@@ -1,8 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
-import worker from "../../src/index";
 import { sha256Hex } from "../../src/lib/crypto";
 import {
   cachedKeyRecord,
@@ -14,14 +12,7 @@ import {
   refreshKeyRecord,
 } from "../../src/modules/api-keys/edge-store";
 import { call, PASSWORD, unique } from "../harness";
-
-async function registerKey() {
-  const res = await call("/api/v1/auth/tenants/register/", {
-    body: { company_name: `Keys ${unique()}`, email: `${unique("k")}@example.com`, password: PASSWORD },
-  });
-  const key = res.body.api_keys.live_secret as string;
-  return { key, hash: await sha256Hex(key), access: res.body.tokens.access as string };
-}
+import { registerKey, verifyThroughWorker } from "./keys";
 
 /** A KV that counts its reads, each answered after `gate` opens with what KV held when it was asked. */
 function gatedKv(gate: Promise<void> = Promise.resolve()) {
@@ -122,15 +113,7 @@ describe("API-key edge records", () => {
       const { key, hash } = await registerKey();
       const kv = gatedKv();
       const withKv = { ...env, KV: kv as unknown as KVNamespace };
-      const verify = async () => {
-        const execution = createExecutionContext();
-        const response = await worker.fetch(
-          new Request("http://api.test/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } }),
-          withKv,
-          execution,
-        );
-        return { status: response.status, done: waitOnExecutionContext(execution) };
-      };
+      const verify = () => verifyThroughWorker(key, withKv);
       const cachedAt = Date.now();
       await (await verify()).done;
       expect(cachedKeyRecord(hash, cachedAt)?.status).toBe("active");
@@ -163,15 +146,7 @@ describe("API-key edge records", () => {
       const kv = gatedKv();
       const withKv = { ...env, KV: kv as unknown as KVNamespace };
       vi.spyOn(Date, "now").mockReturnValue(Date.now() + ISOLATE_CACHE_MS + 1);
-      const answers = await Promise.all(
-        Array.from({ length: 20 }, () =>
-          worker.fetch(
-            new Request("http://api.test/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } }),
-            withKv,
-            createExecutionContext(),
-          ),
-        ),
-      );
+      const answers = await Promise.all(Array.from({ length: 20 }, () => verifyThroughWorker(key, withKv)));
       expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
       expect(kv.reads).toBe(20);
     });

@@ -1,34 +1,17 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { sha256Hex } from "../../src/lib/crypto";
 import type { EdgeKeyRecord } from "../../src/modules/api-keys/edge-store";
-import { call, PASSWORD, unique } from "../harness";
+import { registerKey, verifyThroughWorker as verify } from "./keys";
 
-const VERIFY = "http://api.test/api/v1/auth/tenants/verify/";
 /** The binding's own limit (wrangler.toml `[[ratelimits]]`): chunks of a key per minute. */
 const BINDING_LIMIT = 60;
 
 /** A free-tier key (60 requests a minute: every request is a chunk the binding is told of). */
 async function freeKey() {
-  const res = await call("/api/v1/auth/tenants/register/", {
-    body: { company_name: `Limit ${unique()}`, email: `${unique("l")}@example.com`, password: PASSWORD },
-  });
-  const key = res.body.api_keys.live_secret as string;
-  const record = await env.KV.get<EdgeKeyRecord>(`apikey:${await sha256Hex(key)}`, "json");
+  const { key, hash } = await registerKey();
+  const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
   if (!record) throw new Error("registration published no edge record");
   return { key, keyId: record.key_id };
-}
-
-async function verify(key: string, bindings: Env = env) {
-  const execution = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(VERIFY, { headers: { "X-API-Key": key } }),
-    bindings,
-    execution,
-  );
-  return { response, done: waitOnExecutionContext(execution) };
 }
 
 describe("the location-wide rate limit (the rate-limiting binding)", () => {
