@@ -152,6 +152,57 @@ describe("Stripe ingestion", () => {
     // Nothing of this fake hand-off reached the real queue.
     expect(await stripeEventRows([event.id])).toEqual({});
   });
+
+  /** A queue whose sends settle only when the test says so, in the order they were made. */
+  function heldQueue() {
+    const sends: { message: unknown; settle: (error?: Error) => void }[] = [];
+    const queue = {
+      send: (message: unknown) =>
+        new Promise<void>((resolve, reject) => {
+          sends.push({ message, settle: (error) => (error ? reject(error) : resolve()) });
+        }),
+    } as unknown as Queue;
+    return { queue, sends };
+  }
+
+  const customerUpdated = () => {
+    const event = stripeEvent(
+      "customer.updated",
+      { id: `cus_${unique()}`, object: "customer" },
+      nowSeconds(),
+    );
+    return { event: event as never, raw: JSON.stringify(event) };
+  };
+
+  it("a copy arriving during the first copy's hand-off sends its own and answers without waiting for it", async () => {
+    const { queue, sends } = heldQueue();
+    const deps = testContext({ queue });
+    const { event, raw } = customerUpdated();
+    const first = ingestStripeEvent(deps, "platform", event, raw);
+    const copy = ingestStripeEvent(deps, "platform", event, raw);
+    expect(sends).toHaveLength(2);
+    // The copy's own hand-off settles while the first one's is still under way: it answers at once.
+    sends[1]?.settle();
+    expect(await copy).toEqual({ duplicate: true });
+    sends[0]?.settle();
+    expect(await first).toEqual({ duplicate: false });
+    expect(await ingestStripeEvent(deps, "platform", event, raw)).toEqual({ duplicate: true });
+    expect(sends).toHaveLength(2);
+  });
+
+  it("when the first copy's hand-off fails, a copy whose hand-off succeeds after it is the one taken", async () => {
+    const { queue, sends } = heldQueue();
+    const deps = testContext({ queue });
+    const { event, raw } = customerUpdated();
+    const first = ingestStripeEvent(deps, "platform", event, raw);
+    const copy = ingestStripeEvent(deps, "platform", event, raw);
+    sends[0]?.settle(new Error("queue unavailable"));
+    await expect(first).rejects.toThrow("queue unavailable");
+    sends[1]?.settle();
+    expect(await copy).toEqual({ duplicate: false });
+    expect(await ingestStripeEvent(deps, "platform", event, raw)).toEqual({ duplicate: true });
+    expect(sends).toHaveLength(2);
+  });
 });
 
 describe("a queue batch larger than one pass of the consumer", () => {

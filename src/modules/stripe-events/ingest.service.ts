@@ -73,27 +73,24 @@ function remember(id: string) {
   recentIds.add(id);
 }
 
-// Hand-offs under way in this isolate: a copy arriving meanwhile waits for the first one's
-// outcome instead of sending again, and takes over if it failed.
-const handOffs = new Map<string, Promise<unknown>>();
+// Ids whose hand-off is under way in this isolate. A copy arriving meanwhile sends its own message
+// rather than await the first copy's promise: in Workers a request must not await a promise that
+// another request's I/O settles (it hangs if that request ends first, and its continuation runs in
+// that request's context). A second message costs nothing but a queue write: the consumer records
+// an id once. Exactly one copy answers `duplicate: false` while hand-offs succeed: the one that
+// claimed the id, or, if its hand-off failed, a copy that succeeded after the claim was given up.
+const claimed = new Set<string>();
 
 async function handOffOnce(id: string, send: () => Promise<unknown>): Promise<{ duplicate: boolean }> {
-  const earlier = handOffs.get(id);
-  if (earlier) {
-    const succeeded = await earlier.then(
-      () => true,
-      () => false,
-    );
-    if (succeeded) return { duplicate: true };
-  }
-  const sending = send();
-  handOffs.set(id, sending);
+  const claimant = !claimed.has(id);
+  if (claimant) claimed.add(id);
   try {
-    await sending;
-    remember(id);
+    await send();
   } finally {
-    if (handOffs.get(id) === sending) handOffs.delete(id);
+    if (claimant) claimed.delete(id);
   }
+  if (recentIds.has(id) || (!claimant && claimed.has(id))) return { duplicate: true };
+  remember(id);
   return { duplicate: false };
 }
 
