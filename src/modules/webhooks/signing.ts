@@ -119,23 +119,22 @@ export async function verifyStandardWebhooks(
 
 const encoder = new TextEncoder();
 const MAX_CACHED_KEYS = 1_000;
-const importedKeys = new Map<string, Promise<CryptoKey>>();
+const importedKeys = new Map<string, CryptoKey>();
 
 /**
  * The HMAC key of a secret in one scheme, imported once per isolate: every delivery of a tenant
- * signs with the same two keys, so only the signing itself is paid per attempt.
+ * signs with the same two keys, so only the signing itself is paid per attempt. The key is kept
+ * once imported, not the import's promise: requests (and the coordinator's alarm runs) share
+ * this map, and one must not await a promise another one's work settles.
  */
-function hmacKey(scheme: "stripe" | "standard", secret: string): Promise<CryptoKey> {
+async function hmacKey(scheme: "stripe" | "standard", secret: string): Promise<CryptoKey> {
   const cacheKey = `${scheme}:${secret}`;
-  let key = importedKeys.get(cacheKey);
-  if (!key) {
-    const raw = scheme === "stripe" ? encoder.encode(secret) : standardWebhooksKey(secret);
-    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    // A key that failed to import is not kept.
-    key.catch(() => importedKeys.delete(cacheKey));
-    if (importedKeys.size >= MAX_CACHED_KEYS) importedKeys.clear();
-    importedKeys.set(cacheKey, key);
-  }
+  const known = importedKeys.get(cacheKey);
+  if (known) return known;
+  const raw = scheme === "stripe" ? encoder.encode(secret) : standardWebhooksKey(secret);
+  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  if (importedKeys.size >= MAX_CACHED_KEYS) importedKeys.clear();
+  importedKeys.set(cacheKey, key);
   return key;
 }
 
