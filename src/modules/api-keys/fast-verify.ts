@@ -42,10 +42,10 @@ export function fastVerify(
   execution: ExecutionContext,
 ): Response | Promise<Response> | null {
   if (request.method !== "GET") return null;
-  if (!VERIFY_PATHS.has(pathOf(request.url))) return null;
-  const headers = request.headers;
-  if (headers.has("Origin")) return null;
-  return verify(request, env, execution);
+  const path = pathOf(request.url);
+  if (!VERIFY_PATHS.has(path)) return null;
+  if (request.headers.has("Origin")) return null;
+  return verify(request, path, env, execution);
 }
 
 /** The path of an absolute URL as Hono reads it (up to `?`), without building a URL object. */
@@ -57,10 +57,14 @@ function pathOf(url: string): string {
 }
 
 /** Synchronous when the key check is (see `authenticateApiKey`), a promise otherwise. */
-function verify(request: Request, env: Env, execution: ExecutionContext): Response | Promise<Response> {
+function verify(
+  request: Request,
+  path: string,
+  env: Env,
+  execution: ExecutionContext,
+): Response | Promise<Response> {
   const given = request.headers.get("X-Request-Id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
-  const path = pathOf(request.url);
   const ctx = createContext(env, {
     requestId,
     clientIp: request.headers.get("CF-Connecting-IP") ?? "unknown",
