@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { ingestStripeEvent } from "../../src/modules/stripe-events/ingest.service";
 import type { QueueMessage } from "../../src/queue/messages";
@@ -202,6 +202,45 @@ describe("Stripe ingestion", () => {
     expect(await copy).toEqual({ duplicate: false });
     expect(await ingestStripeEvent(deps, "platform", event, raw)).toEqual({ duplicate: true });
     expect(sends).toHaveLength(2);
+  });
+
+  it("when the first copy's hand-off fails after a copy's succeeded, Stripe's retry is the one taken", async () => {
+    const { queue, sends } = heldQueue();
+    const deps = testContext({ queue });
+    const { event, raw } = customerUpdated();
+    const first = ingestStripeEvent(deps, "platform", event, raw);
+    const copy = ingestStripeEvent(deps, "platform", event, raw);
+    sends[1]?.settle();
+    expect(await copy).toEqual({ duplicate: true });
+    sends[0]?.settle(new Error("queue unavailable"));
+    await expect(first).rejects.toThrow("queue unavailable");
+    // The copy's message is on the queue; the retry of the failed copy sends again and is taken.
+    const retry = ingestStripeEvent(deps, "platform", event, raw);
+    sends[2]?.settle();
+    expect(await retry).toEqual({ duplicate: false });
+    expect(sends).toHaveLength(3);
+  });
+
+  it("a claim whose hand-off never settles lapses after 30 s", async () => {
+    const { queue, sends } = heldQueue();
+    const deps = testContext({ queue });
+    const { event, raw } = customerUpdated();
+    const start = Date.now();
+    const clock = vi.spyOn(Date, "now").mockReturnValue(start);
+    try {
+      void ingestStripeEvent(deps, "platform", event, raw); // its request was cut off mid-send
+      const early = ingestStripeEvent(deps, "platform", event, raw);
+      sends[1]?.settle();
+      expect(await early).toEqual({ duplicate: true });
+      clock.mockReturnValue(start + 30_000);
+      const late = ingestStripeEvent(deps, "platform", event, raw);
+      sends[2]?.settle();
+      expect(await late).toEqual({ duplicate: false });
+      expect(await ingestStripeEvent(deps, "platform", event, raw)).toEqual({ duplicate: true });
+      expect(sends).toHaveLength(3);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
 

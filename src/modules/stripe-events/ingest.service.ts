@@ -73,23 +73,33 @@ function remember(id: string) {
   recentIds.add(id);
 }
 
-// Ids whose hand-off is under way in this isolate. A copy arriving meanwhile sends its own message
-// rather than await the first copy's promise: in Workers a request must not await a promise that
-// another request's I/O settles (it hangs if that request ends first, and its continuation runs in
-// that request's context). A second message costs nothing but a queue write: the consumer records
-// an id once. Exactly one copy answers `duplicate: false` while hand-offs succeed: the one that
-// claimed the id, or, if its hand-off failed, a copy that succeeded after the claim was given up.
-const claimed = new Set<string>();
+// Ids whose hand-off is under way in this isolate, with when it started. A copy arriving meanwhile
+// sends its own message rather than await the first copy's promise: in Workers a request must not
+// await a promise that another request's I/O settles (it hangs if that request ends first, and its
+// continuation runs in that request's context). A second message costs a queue write; the
+// consumer records an id once. In one isolate, while hand-offs succeed, one copy answers
+// `duplicate: false`: the one that claimed the id, or, if its hand-off failed, a copy that
+// succeeded after the claim was given up (as far as the bounded memory of recent ids reaches).
+// A claim whose request never settled (cut off mid-send) lapses after `CLAIM_LAPSES_MS`.
+const claims = new Map<string, number>();
+const CLAIM_LAPSES_MS = 30_000;
+const CLAIMS_MAX = 10_000;
 
 async function handOffOnce(id: string, send: () => Promise<unknown>): Promise<{ duplicate: boolean }> {
-  const claimant = !claimed.has(id);
-  if (claimant) claimed.add(id);
+  const now = Date.now();
+  const held = claims.get(id);
+  const claimant = held === undefined || now - held >= CLAIM_LAPSES_MS;
+  if (claimant) {
+    if (claims.size >= CLAIMS_MAX) claims.clear();
+    claims.set(id, now);
+  }
   try {
     await send();
   } finally {
-    if (claimant) claimed.delete(id);
+    // Only its own claim: a lapsed one may have been taken over meanwhile.
+    if (claimant && claims.get(id) === now) claims.delete(id);
   }
-  if (recentIds.has(id) || (!claimant && claimed.has(id))) return { duplicate: true };
+  if (recentIds.has(id) || (!claimant && claims.has(id))) return { duplicate: true };
   remember(id);
   return { duplicate: false };
 }
