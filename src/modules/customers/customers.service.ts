@@ -8,6 +8,7 @@ import { ApiError, notFound, validationError } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, type ReadScope, readScope, visibleIn, writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
+import { changedByApi, notNewerThan, recordedAlready } from "../billing-mirror/api-created";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
 import { delinquentCondition } from "./billing-state";
@@ -143,7 +144,15 @@ export async function createCustomer(ctx: RequestContext, input: CustomerInput) 
       updatedAt: now,
     };
     await commit(ctx, tenant, row, {
-      statement: ctx.db.insert(customers).values(row),
+      statement: ctx.db
+        .insert(customers)
+        .values(row)
+        .onConflictDoUpdate({
+          target: customers.stripeCustomerId,
+          set: changedByApi(row),
+          setWhere: notNewerThan(customers.lastEventCreated, row.lastEventCreated),
+        }),
+      unlessRecorded: recordedAlready(customers.stripeCustomerId, row.stripeCustomerId),
       type: "customer.created",
     });
     return row;
@@ -179,11 +188,13 @@ function commit(
     statement: Parameters<typeof commitChange>[1]["statements"][number];
     type: string;
     metadata?: Record<string, unknown>;
+    unlessRecorded?: SQL;
   },
 ) {
   return commitChange(ctx, {
     tenant,
     statements: [change.statement],
+    ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
     event: { type: change.type, object: serializeCustomer(row), livemode: row.livemode },
     audit: {
       action: change.type,

@@ -1,10 +1,17 @@
+import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type Stripe from "stripe";
 import { auditActor, type RequestContext } from "../../context";
 import type { InvoiceRow, TenantRow } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
 import { stripeSeconds } from "../../stripe/client";
-import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
+import {
+  dispatchEvents,
+  insertEvent,
+  insertEventUnless,
+  type PreparedEvent,
+  prepareEvent,
+} from "../webhooks/events.service";
 import { serializeInvoice } from "./invoices.schemas";
 import { invoiceFields } from "./stripe-invoice";
 
@@ -53,6 +60,8 @@ export interface InvoiceChange {
   /** Tenant events reporting the change, in order (each carries the invoice). */
   types: string[];
   audit: { action: string; metadata?: Record<string, unknown> };
+  /** As in `commitChange`: the query that finds a row the mirror stored first; then no events. */
+  unlessRecorded?: SQL;
 }
 
 /**
@@ -78,20 +87,29 @@ export async function commitInvoiceChange(ctx: RequestContext, change: InvoiceCh
   );
   const [first, ...rest] = change.statements;
   if (!first) throw new Error("commitInvoiceChange needs at least one statement");
-  await db.batch([
-    first,
-    ...rest,
-    ...events.map((event) => insertEvent(db, event)),
-    auditInsert(db, {
-      tenantId: change.tenant.id,
-      ...auditActor(ctx),
-      action: change.audit.action,
-      targetType: "invoice",
-      targetId: change.row.id,
-      metadata: { status: change.row.status, total: change.row.total, ...change.audit.metadata },
-      requestId: ctx.requestId,
-      at: now,
-    }),
-  ]);
+  const audit = auditInsert(db, {
+    tenantId: change.tenant.id,
+    ...auditActor(ctx),
+    action: change.audit.action,
+    targetType: "invoice",
+    targetId: change.row.id,
+    metadata: { status: change.row.status, total: change.row.total, ...change.audit.metadata },
+    requestId: ctx.requestId,
+    at: now,
+  });
+  const { unlessRecorded } = change;
+  if (unlessRecorded && events.length) {
+    // The tests run before the change in the same transaction: they see the row as it was.
+    const [written] = await db.batch([
+      insertEventUnless(db, events[0] as PreparedEvent, unlessRecorded),
+      ...events.slice(1).map((event) => insertEventUnless(db, event, unlessRecorded)),
+      first,
+      ...rest,
+      audit,
+    ]);
+    if (written.length === 0) return;
+  } else {
+    await db.batch([first, ...rest, ...events.map((event) => insertEvent(db, event)), audit]);
+  }
   if (events.length) await dispatchEvents(ctx, events);
 }

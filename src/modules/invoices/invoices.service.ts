@@ -5,6 +5,7 @@ import { newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
+import { changedByApi, notNewerThan, recordedAlready } from "../billing-mirror/api-created";
 import { discountsFor } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.service";
 import { getPlan } from "../plans/plans.queries";
@@ -149,7 +150,17 @@ export async function createInvoice(ctx: RequestContext, input: NewInvoice) {
     );
     await commitInvoiceChange(ctx, {
       tenant,
-      statements: [ctx.db.insert(invoices).values(row)],
+      statements: [
+        ctx.db
+          .insert(invoices)
+          .values(row)
+          .onConflictDoUpdate({
+            target: invoices.stripeInvoiceId,
+            set: changedByApi(row),
+            setWhere: notNewerThan(invoices.lastEventCreated, row.lastEventCreated),
+          }),
+      ],
+      unlessRecorded: recordedAlready(invoices.stripeInvoiceId, row.stripeInvoiceId),
       row,
       types: ["invoice.created"],
       audit: {

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerSubscriptionRow, customerSubscriptions, invoices, type PlanRow } from "../../db/schema";
@@ -7,6 +7,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
+import { changedByApi, notNewerThan, recordedAlready } from "../billing-mirror/api-created";
 import { discountsFor, resolveDiscount } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.service";
 import { getPlan } from "../plans/plans.queries";
@@ -142,7 +143,15 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
       now,
     );
     await commit(ctx, tenant, row, {
-      statement: ctx.db.insert(customerSubscriptions).values(row),
+      statement: ctx.db
+        .insert(customerSubscriptions)
+        .values(row)
+        .onConflictDoUpdate({
+          target: customerSubscriptions.stripeSubscriptionId,
+          set: changedByApi(row),
+          setWhere: notNewerThan(customerSubscriptions.lastEventCreated, row.lastEventCreated),
+        }),
+      unlessRecorded: recordedAlready(customerSubscriptions.stripeSubscriptionId, row.stripeSubscriptionId),
       type: "subscription.created",
     });
     const invoice = subscription.latest_invoice;
@@ -162,11 +171,13 @@ function commit(
     statement: Parameters<typeof commitChange>[1]["statements"][number];
     type: string;
     metadata?: Record<string, unknown>;
+    unlessRecorded?: SQL;
   },
 ) {
   return commitChange(ctx, {
     tenant,
     statements: [change.statement],
+    ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
     event: { type: change.type, object: serializeSubscription(row), livemode: row.livemode },
     audit: {
       action: change.type,

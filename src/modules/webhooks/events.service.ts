@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { type RequestContext, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { type WebhookEventRow, webhookAttempts, webhookEvents } from "../../db/schema";
@@ -94,6 +94,23 @@ export function prepareEvent(input: EmitInput & { companyName: string }, now: Da
 }
 
 export const insertEvent = (db: Database, event: PreparedEvent) => db.insert(webhookEvents).values(event.row);
+
+/**
+ * The event's row, written only if `recorded` finds nothing (see `unlessRecorded` of the outbox
+ * commits); answers its id when written. Goes in the batch before the statement that writes the row.
+ */
+export function insertEventUnless(db: Database, event: PreparedEvent, recorded: SQL) {
+  const r = event.row;
+  // Values in the table's column order, as drizzle's INSERT ... SELECT lists every column.
+  return db
+    .insert(webhookEvents)
+    .select(
+      sql`SELECT ${r.id}, ${r.tenantId}, ${r.type}, ${r.payload}, ${r.status}, ${r.attempts},
+        ${r.nextAttemptAt?.getTime() ?? null}, NULL, NULL, NULL, 0, ${r.createdAt.getTime()}
+      WHERE NOT EXISTS (${recorded})`,
+    )
+    .returning({ id: webhookEvents.id });
+}
 
 /**
  * Hands stored events to their tenants' coordinators. An event whose hand-off is lost stays
