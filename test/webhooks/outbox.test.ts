@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type CustomerRow, customers } from "../../src/db/schema";
 import { newId } from "../../src/lib/crypto";
-import { changedByApi, notNewerThan, recordedAlready } from "../../src/modules/billing-mirror/api-created";
+import { createdByApi } from "../../src/modules/billing-mirror/api-created";
 import { commitChange } from "../../src/modules/webhooks/outbox";
 import { testContext } from "../context";
 import { registerTenant, unique } from "../harness";
@@ -33,19 +33,17 @@ function customerRow(tenantId: string, stripeCustomerId: string, name: string, s
 
 /** The API's create of `row`, as `createCustomer` commits it. */
 function createByApi(tenant: { id: string; companyName: string }, row: CustomerRow) {
-  return commitChange(testContext(), {
+  const ctx = testContext();
+  const created = createdByApi(
+    ctx.db,
+    customers,
+    { column: customers.stripeCustomerId, value: row.stripeCustomerId },
+    row,
+  );
+  return commitChange(ctx, {
     tenant,
-    statements: [
-      testContext()
-        .db.insert(customers)
-        .values(row)
-        .onConflictDoUpdate({
-          target: customers.stripeCustomerId,
-          set: changedByApi(row),
-          setWhere: notNewerThan(customers.lastEventCreated, row.lastEventCreated),
-        }),
-    ],
-    unlessRecorded: recordedAlready(customers.stripeCustomerId, row.stripeCustomerId),
+    statements: [created.statement],
+    unlessRecorded: created.unlessRecorded,
     event: { type: "customer.created", object: { id: row.id }, livemode: false },
     audit: { action: "customer.created", targetType: "customer", targetId: row.id },
   });

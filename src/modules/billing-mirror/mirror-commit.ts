@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
 import { dunningStatements } from "../dunning/dunning-run";
 import { refundStatements } from "../refunds/refund-mirror";
+import { upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror.service";
 
 /** The writes a mirror run decided: one statement per changed row (new rows by insert). */
@@ -11,36 +12,36 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
   const { dirty } = run.state;
   const statements: BatchItem<"sqlite">[] = [];
   for (const { row, isNew } of dirty.customer.values()) {
-    const { id, tenantId, createdAt, ...fields } = row;
+    const fields = upsertedFields(row);
     statements.push(
       isNew
         ? db
             .insert(customers)
             .values(row)
             .onConflictDoUpdate({ target: customers.stripeCustomerId, set: fields })
-        : db.update(customers).set(fields).where(eq(customers.id, id)),
+        : db.update(customers).set(fields).where(eq(customers.id, row.id)),
     );
   }
   for (const { row, isNew } of dirty.subscription.values()) {
-    const { id, tenantId, createdAt, ...fields } = row;
+    const fields = upsertedFields(row);
     statements.push(
       isNew
         ? db
             .insert(customerSubscriptions)
             .values(row)
             .onConflictDoUpdate({ target: customerSubscriptions.stripeSubscriptionId, set: fields })
-        : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, id)),
+        : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
     );
   }
   for (const { row, isNew } of dirty.invoice.values()) {
-    const { id, tenantId, createdAt, ...fields } = row;
+    const fields = upsertedFields(row);
     statements.push(
       isNew
         ? db
             .insert(invoices)
             .values(row)
             .onConflictDoUpdate({ target: invoices.stripeInvoiceId, set: fields })
-        : db.update(invoices).set(fields).where(eq(invoices.id, id)),
+        : db.update(invoices).set(fields).where(eq(invoices.id, row.id)),
     );
   }
   for (const { row } of dirty.checkout.values()) {

@@ -8,7 +8,7 @@ import { ApiError, notFound, validationError } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, type ReadScope, readScope, visibleIn, writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
-import { changedByApi, notNewerThan, recordedAlready } from "../billing-mirror/api-created";
+import { createdByApi } from "../billing-mirror/api-created";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
 import { delinquentCondition } from "./billing-state";
@@ -144,15 +144,12 @@ export async function createCustomer(ctx: RequestContext, input: CustomerInput) 
       updatedAt: now,
     };
     await commit(ctx, tenant, row, {
-      statement: ctx.db
-        .insert(customers)
-        .values(row)
-        .onConflictDoUpdate({
-          target: customers.stripeCustomerId,
-          set: changedByApi(row),
-          setWhere: notNewerThan(customers.lastEventCreated, row.lastEventCreated),
-        }),
-      unlessRecorded: recordedAlready(customers.stripeCustomerId, row.stripeCustomerId),
+      ...createdByApi(
+        ctx.db,
+        customers,
+        { column: customers.stripeCustomerId, value: row.stripeCustomerId },
+        row,
+      ),
       type: "customer.created",
     });
     return row;

@@ -3,15 +3,9 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type Stripe from "stripe";
 import { auditActor, type RequestContext } from "../../context";
 import type { InvoiceRow, TenantRow } from "../../db/schema";
-import { auditInsert } from "../../lib/audit";
 import { stripeSeconds } from "../../stripe/client";
-import {
-  dispatchEvents,
-  insertEvent,
-  insertEventUnless,
-  type PreparedEvent,
-  prepareEvent,
-} from "../webhooks/events.service";
+import { prepareEvent } from "../webhooks/events.service";
+import { commitWithEvents } from "../webhooks/outbox";
 import { serializeInvoice } from "./invoices.schemas";
 import { invoiceFields } from "./stripe-invoice";
 
@@ -67,10 +61,9 @@ export interface InvoiceChange {
 /**
  * Commits an invoice change in one D1 batch with its tenant events (outbox) and its audit record,
  * then hands the events to delivery: the change, its events and its audit exist together or not at
- * all. (`commitChange` of the webhooks module, for a change several events report.)
+ * all (the webhooks module's outbox, `commitWithEvents`, for a change several events report).
  */
 export async function commitInvoiceChange(ctx: RequestContext, change: InvoiceChange) {
-  const { db } = ctx;
   const now = ctx.clock.now();
   const object = serializeInvoice(change.row);
   const events = change.types.map((type) =>
@@ -85,31 +78,19 @@ export async function commitInvoiceChange(ctx: RequestContext, change: InvoiceCh
       now,
     ),
   );
-  const [first, ...rest] = change.statements;
-  if (!first) throw new Error("commitInvoiceChange needs at least one statement");
-  const audit = auditInsert(db, {
-    tenantId: change.tenant.id,
-    ...auditActor(ctx),
-    action: change.audit.action,
-    targetType: "invoice",
-    targetId: change.row.id,
-    metadata: { status: change.row.status, total: change.row.total, ...change.audit.metadata },
-    requestId: ctx.requestId,
-    at: now,
+  await commitWithEvents(ctx, {
+    statements: change.statements,
+    events,
+    audit: {
+      tenantId: change.tenant.id,
+      ...auditActor(ctx),
+      action: change.audit.action,
+      targetType: "invoice",
+      targetId: change.row.id,
+      metadata: { status: change.row.status, total: change.row.total, ...change.audit.metadata },
+      requestId: ctx.requestId,
+      at: now,
+    },
+    ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
   });
-  const { unlessRecorded } = change;
-  if (unlessRecorded && events.length) {
-    // The tests run before the change in the same transaction: they see the row as it was.
-    const [written] = await db.batch([
-      insertEventUnless(db, events[0] as PreparedEvent, unlessRecorded),
-      ...events.slice(1).map((event) => insertEventUnless(db, event, unlessRecorded)),
-      first,
-      ...rest,
-      audit,
-    ]);
-    if (written.length === 0) return;
-  } else {
-    await db.batch([first, ...rest, ...events.map((event) => insertEvent(db, event)), audit]);
-  }
-  if (events.length) await dispatchEvents(ctx, events);
 }

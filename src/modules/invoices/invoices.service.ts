@@ -5,7 +5,7 @@ import { newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
-import { changedByApi, notNewerThan, recordedAlready } from "../billing-mirror/api-created";
+import { createdByApi } from "../billing-mirror/api-created";
 import { discountsFor } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.service";
 import { getPlan } from "../plans/plans.queries";
@@ -148,19 +148,16 @@ export async function createInvoice(ctx: RequestContext, input: NewInvoice) {
       null,
       now,
     );
+    const created = createdByApi(
+      ctx.db,
+      invoices,
+      { column: invoices.stripeInvoiceId, value: row.stripeInvoiceId },
+      row,
+    );
     await commitInvoiceChange(ctx, {
       tenant,
-      statements: [
-        ctx.db
-          .insert(invoices)
-          .values(row)
-          .onConflictDoUpdate({
-            target: invoices.stripeInvoiceId,
-            set: changedByApi(row),
-            setWhere: notNewerThan(invoices.lastEventCreated, row.lastEventCreated),
-          }),
-      ],
-      unlessRecorded: recordedAlready(invoices.stripeInvoiceId, row.stripeInvoiceId),
+      statements: [created.statement],
+      unlessRecorded: created.unlessRecorded,
       row,
       types: ["invoice.created"],
       audit: {

@@ -7,7 +7,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
-import { changedByApi, notNewerThan, recordedAlready } from "../billing-mirror/api-created";
+import { createdByApi } from "../billing-mirror/api-created";
 import { discountsFor, resolveDiscount } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.service";
 import { getPlan } from "../plans/plans.queries";
@@ -143,15 +143,12 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
       now,
     );
     await commit(ctx, tenant, row, {
-      statement: ctx.db
-        .insert(customerSubscriptions)
-        .values(row)
-        .onConflictDoUpdate({
-          target: customerSubscriptions.stripeSubscriptionId,
-          set: changedByApi(row),
-          setWhere: notNewerThan(customerSubscriptions.lastEventCreated, row.lastEventCreated),
-        }),
-      unlessRecorded: recordedAlready(customerSubscriptions.stripeSubscriptionId, row.stripeSubscriptionId),
+      ...createdByApi(
+        ctx.db,
+        customerSubscriptions,
+        { column: customerSubscriptions.stripeSubscriptionId, value: row.stripeSubscriptionId },
+        row,
+      ),
       type: "subscription.created",
     });
     const invoice = subscription.latest_invoice;

@@ -2,7 +2,7 @@ import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { auditActor, type RequestContext } from "../../context";
 import type { TenantRow } from "../../db/schema";
-import { auditInsert } from "../../lib/audit";
+import { type AuditEntry, auditInsert } from "../../lib/audit";
 import {
   dispatchEvents,
   insertEvent,
@@ -30,7 +30,6 @@ export interface Change {
  * so both exist if and only if the change does; then hands the event to delivery.
  */
 export async function commitChange(ctx: RequestContext, change: Change): Promise<PreparedEvent | null> {
-  const { db } = ctx;
   const now = ctx.clock.now();
   const event = change.event
     ? prepareEvent(
@@ -38,27 +37,52 @@ export async function commitChange(ctx: RequestContext, change: Change): Promise
         now,
       )
     : null;
-  const [first, ...rest] = change.statements;
-  if (!first) throw new Error("commitChange needs at least one statement");
-  const audit = auditInsert(db, {
-    tenantId: change.tenant.id,
-    ...auditActor(ctx),
-    ...change.audit,
-    requestId: ctx.requestId,
-    at: now,
+  const [written] = await commitWithEvents(ctx, {
+    statements: change.statements,
+    events: event ? [event] : [],
+    audit: {
+      tenantId: change.tenant.id,
+      ...auditActor(ctx),
+      ...change.audit,
+      requestId: ctx.requestId,
+      at: now,
+    },
+    ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
   });
-  if (event && change.unlessRecorded) {
-    // The test runs before the change in the same transaction: it sees the row as it was.
-    const [written] = await db.batch([
-      insertEventUnless(db, event, change.unlessRecorded),
-      first,
-      ...rest,
-      audit,
-    ]);
-    if (written.length === 0) return null;
+  return written ?? null;
+}
+
+/**
+ * The outbox itself, for `commitChange` and for changes several events report: the change's
+ * statements, its events and its audit record in one D1 batch, then the events handed to
+ * delivery. With `unlessRecorded`, the events go first in the batch, each written only if that
+ * query finds nothing (it sees the table as it was before the change, in the same transaction).
+ * Answers the events written.
+ */
+export async function commitWithEvents(
+  ctx: RequestContext,
+  change: {
+    statements: BatchItem<"sqlite">[];
+    events: PreparedEvent[];
+    audit: AuditEntry;
+    unlessRecorded?: SQL;
+  },
+): Promise<PreparedEvent[]> {
+  const { db } = ctx;
+  const { events, unlessRecorded } = change;
+  const [first, ...rest] = change.statements;
+  if (!first) throw new Error("an outbox commit needs at least one statement");
+  const audit = auditInsert(db, change.audit);
+  const [firstGuarded, ...laterGuarded] = unlessRecorded
+    ? events.map((event) => insertEventUnless(db, event, unlessRecorded))
+    : [];
+  let written = events;
+  if (firstGuarded) {
+    const [inserted] = await db.batch([firstGuarded, ...laterGuarded, first, ...rest, audit]);
+    if (inserted.length === 0) written = [];
   } else {
-    await db.batch([first, ...rest, ...(event ? [insertEvent(db, event)] : []), audit]);
+    await db.batch([first, ...rest, ...events.map((event) => insertEvent(db, event)), audit]);
   }
-  if (event) await dispatchEvents(ctx, [event]);
-  return event;
+  if (written.length) await dispatchEvents(ctx, written);
+  return written;
 }
