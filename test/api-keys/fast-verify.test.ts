@@ -131,6 +131,11 @@ describe("the verify fast path answers as the app does", () => {
       expect(refused.status).toBe(429);
       expect(refused.headers["retry-after"]).toBeDefined();
       expect(JSON.parse(refused.body).error).toBe("rate_limited");
+      // The answers share one set of constant headers: the refusal's own ones stay its own.
+      const next = await answer("fast", VERIFY, { "X-API-Key": keys.test_secret });
+      expect(next.status).toBe(200);
+      expect(next.headers["retry-after"]).toBeUndefined();
+      expect(next.headers["x-request-id"]).not.toBe(refused.headers["x-request-id"]);
       return;
     }
     throw new Error("two window boundaries in a row");
