@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
 import {
   asKey,
   type BillingTenant,
@@ -9,9 +10,11 @@ import {
   relayConnectEvents,
   tenantEvents,
 } from "../billing";
+import { testContext } from "../context";
 import { call, expectError, registerTenant } from "../harness";
 import { applicationFeeOf, INVOICES, invoiceVerb, makeInvoice, payingCustomer } from "../invoicing";
-import { failNext, stripeObject, stripeRequests } from "../stripe-double";
+import { stripeEventRows } from "../platform-billing/helpers";
+import { type DoubleEvent, doubleEvents, failNext, stripeObject, stripeRequests } from "../stripe-double";
 
 let tenant: BillingTenant;
 let plan: { id: string; stripe_price_id: string };
@@ -355,5 +358,84 @@ describe("an invoice the mirror records first", () => {
       (event) => event.data.object.id === res.body.id,
     );
     expect(created.map((event) => event.data.object.total)).toEqual([0]);
+  });
+});
+
+describe("an invoice the API stores while a mirror run that read before it is under way", () => {
+  it("the run's insert keeps the API's row and its invoice.created is not written: one row, one tenant event", {
+    timeout: 30_000,
+  }, async () => {
+    const customer = await payingCustomer(tenant);
+    const marker = `Stored mid-run ${Date.now()}`;
+    // The create's last call at Stripe comes late, after its draft (and invoice.created) exist.
+    await failNext({ method: "GET", path: "/v1/invoices", account: tenant.account, delay_ms: 4_000 });
+    const creating = asKey(tenant.keys.test_secret, INVOICES, {
+      body: {
+        customer: customer.id,
+        currency: "usd",
+        description: marker,
+        items: [{ unit_amount: 700, quantity: 3, description: "Hours" }],
+      },
+    });
+    let created: DoubleEvent | undefined;
+    for (let waited = 0; !created && waited < 3_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      created = (await doubleEvents({ account: tenant.account, type: "invoice.created" })).find(
+        (event) => event.data.object.description === marker,
+      );
+    }
+    if (!created) throw new Error("the draft's invoice.created never came");
+
+    // One mirror run of two events: a same-second snapshot of the customer that differs from the
+    // mirror's, so the run reads the customer from Stripe (held 7 s) after reading its state and
+    // before its commit; and the draft's invoice.created, new to the run.
+    const row = await env.DB.prepare(
+      "SELECT stripe_customer_id AS stripeId, last_event_created AS stamp FROM customers WHERE id = ?",
+    )
+      .bind(customer.id)
+      .first<{ stripeId: string; stamp: number }>();
+    if (!row) throw new Error("no customer row");
+    await failNext({
+      method: "GET",
+      path: `/v1/customers/${row.stripeId}`,
+      account: tenant.account,
+      delay_ms: 7_000,
+    });
+    const tie = {
+      id: `evt_tie_${Date.now()}`,
+      object: "event",
+      type: "customer.updated",
+      account: tenant.account,
+      created: row.stamp,
+      livemode: false,
+      data: { object: { id: row.stripeId, object: "customer", name: "Not the name", livemode: false } },
+    };
+    const { delivery: _delivery, ...invoiceCreated } = created;
+    for (const event of [tie, invoiceCreated]) {
+      await env.DB.prepare(
+        `INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, status, attempts, received_at)
+         VALUES (?, 'connect', ?, ?, 0, ?, ?, 'received', 0, ?)`,
+      )
+        .bind(event.id, event.type, tenant.account, event.created, JSON.stringify(event), Date.now())
+        .run();
+    }
+    const run = processStripeEvents(testContext(), tenant.tenantId, [tie.id, invoiceCreated.id]);
+
+    const res = await creating;
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ status: "draft", total: 2100 });
+    await run;
+    // The race happened: the run found no invoice row when it read its state.
+    const notes = await stripeEventRows([invoiceCreated.id]);
+    expect(notes[invoiceCreated.id]).toEqual({ status: "processed", outcome: "mirrored: invoice.created" });
+
+    const stored = await env.DB.prepare("SELECT id, total FROM invoices WHERE stripe_invoice_id = ?")
+      .bind((created.data.object as { id: string }).id)
+      .all<{ id: string; total: number }>();
+    expect(stored.results).toEqual([{ id: res.body.id, total: 2100 }]);
+    const told = (await tenantEvents(tenant.tenantId, "invoice.created")).filter(
+      (event) => event.data.object.id === res.body.id,
+    );
+    expect(told.map((event) => event.data.object.total)).toEqual([2100]);
   });
 });

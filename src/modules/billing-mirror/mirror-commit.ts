@@ -3,10 +3,14 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
 import { dunningStatements } from "../dunning/dunning-run";
 import { refundStatements } from "../refunds/refund-mirror";
-import { upsertedFields } from "./api-created";
+import { storedOlderThan, upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror.service";
 
-/** The writes a mirror run decided: one statement per changed row (new rows by insert). */
+/**
+ * The writes a mirror run decided: one statement per changed row. A row new to the run is an
+ * insert that, if the API's create stored the object meanwhile, replaces it only when older on
+ * Stripe's clock (`storedOlderThan`).
+ */
 export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
   const { db } = run.ctx;
   const { dirty } = run.state;
@@ -18,7 +22,11 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         ? db
             .insert(customers)
             .values(row)
-            .onConflictDoUpdate({ target: customers.stripeCustomerId, set: fields })
+            .onConflictDoUpdate({
+              target: customers.stripeCustomerId,
+              set: fields,
+              setWhere: storedOlderThan(customers.lastEventCreated, row.lastEventCreated),
+            })
         : db.update(customers).set(fields).where(eq(customers.id, row.id)),
     );
   }
@@ -29,7 +37,11 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         ? db
             .insert(customerSubscriptions)
             .values(row)
-            .onConflictDoUpdate({ target: customerSubscriptions.stripeSubscriptionId, set: fields })
+            .onConflictDoUpdate({
+              target: customerSubscriptions.stripeSubscriptionId,
+              set: fields,
+              setWhere: storedOlderThan(customerSubscriptions.lastEventCreated, row.lastEventCreated),
+            })
         : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
     );
   }
@@ -40,7 +52,11 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         ? db
             .insert(invoices)
             .values(row)
-            .onConflictDoUpdate({ target: invoices.stripeInvoiceId, set: fields })
+            .onConflictDoUpdate({
+              target: invoices.stripeInvoiceId,
+              set: fields,
+              setWhere: storedOlderThan(invoices.lastEventCreated, row.lastEventCreated),
+            })
         : db.update(invoices).set(fields).where(eq(invoices.id, row.id)),
     );
   }

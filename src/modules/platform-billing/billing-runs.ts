@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import {
@@ -18,7 +18,13 @@ import { applyMirrorEvent, isMirrorEvent, MirrorRun } from "../billing-mirror/mi
 import { mirrorStatements } from "../billing-mirror/mirror-commit";
 import { loadMirrorState } from "../billing-mirror/mirror-state";
 import { accountStatus } from "../stripe-connect/account-status";
-import { dispatchEvents, insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
+import {
+  dispatchEvents,
+  insertEvent,
+  insertEventUnless,
+  type PreparedEvent,
+  prepareEvent,
+} from "../webhooks/events.service";
 import { FORWARDED_CONNECT_EVENTS, type StripeEventLike, toBillingEvent } from "./stripe-mapping";
 import {
   type BillingEvent,
@@ -60,6 +66,8 @@ interface Outcome {
   notes: Map<string, { status: StripeEventRow["status"]; outcome: string }>;
   /** Writes of the tenant's own billing mirror (customers, subscriptions, invoices), same batch. */
   mirror: BatchItem<"sqlite">[];
+  /** Events written only if their query finds nothing (`MirrorRun.unlessRecorded`). */
+  unlessRecorded: Map<PreparedEvent, SQL>;
 }
 
 function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemode: boolean, now: Date) {
@@ -175,6 +183,7 @@ function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | und
     audits: [],
     notes: new Map(),
     mirror: [],
+    unlessRecorded: new Map(),
   };
 }
 
@@ -223,16 +232,21 @@ async function commit(
     updatedAt: now,
     ...outcome.subscriptionChanges,
   };
-  await db.batch([
+  // Guarded events before the mirror's writes: their queries see the tables as they were before.
+  const guarded = [...outcome.unlessRecorded];
+  const [, ...written] = await db.batch([
     db
       .insert(tenantSubscriptions)
       .values(subscription)
       .onConflictDoUpdate({ target: tenantSubscriptions.tenantId, set: subscription }),
+    ...guarded.map(([event, recorded]) => insertEventUnless(db, event, recorded)),
     ...outcome.mirror,
     ...(Object.keys(tenantChanges).length
       ? [db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id))]
       : []),
-    ...outcome.events.map((event) => insertEvent(db, event)),
+    ...outcome.events
+      .filter((event) => !outcome.unlessRecorded.has(event))
+      .map((event) => insertEvent(db, event)),
     ...outcome.audits
       .filter((effect): effect is Extract<Effect, { kind: "audit" }> => effect.kind === "audit")
       .map((effect) =>
@@ -260,7 +274,13 @@ async function commit(
         .where(eq(stripeEvents.id, id)),
     ),
   ]);
-  await dispatchEvents(ctx, outcome.events);
+  const notWritten = new Set(
+    guarded.filter((_, i) => (written[i] as unknown[]).length === 0).map(([event]) => event),
+  );
+  await dispatchEvents(
+    ctx,
+    outcome.events.filter((event) => !notWritten.has(event)),
+  );
   if (statusChanged || "stripeConnectAccountId" in tenantChanges) {
     await refreshTenantKeyRecords(ctx, tenant.id);
   }
@@ -372,6 +392,7 @@ export async function processStripeEvents(
   if (mirror) {
     outcome.mirror.push(...mirrorStatements(mirror), ...(await mirror.analytics.statements()));
     outcome.events.push(...mirror.events);
+    outcome.unlessRecorded = mirror.unlessRecorded;
   }
   try {
     await commit(ctx, tenant, subscription, outcome);
