@@ -32,23 +32,9 @@ export function createdByApi<T extends MirroredTable>(
         set: upsertedFields(row as typeof customers.$inferInsert & { id: string; createdAt: Date }),
         setWhere: notNewerThan(mirroredTable.lastEventCreated, row.lastEventCreated),
       }),
-    unlessRecorded: recordedRow(table, stripeId),
+    unlessRecorded: sql`SELECT 1 FROM ${table} WHERE ${stripeId.column} = ${stripeId.value}`,
   };
 }
-
-/** The query that finds the row of a Stripe object: a `*.created` event is written unless it finds one. */
-export const recordedRow = (table: MirroredTable, stripeId: { column: SQLiteColumn; value: string }): SQL =>
-  sql`SELECT 1 FROM ${table} WHERE ${stripeId.column} = ${stripeId.value}`;
-
-/**
- * The condition under which the billing mirror's insert of a row new to its run replaces a row
- * stored meanwhile (the API's create committed between the run's read and its commit): only a
- * stored row older on Stripe's clock, or one without a stamp. On the same second the stored row
- * stays: it came from Stripe's answer to our own call, no older than the event's snapshot. A
- * stub (no stamp, from a reference) never replaces a stored row.
- */
-export const storedOlderThan = (column: SQLiteColumn, stamp: number | null): SQL =>
-  stamp === null ? sql`0` : sql`${column} IS NULL OR ${column} < ${stamp}`;
 
 /** The columns an upsert over a stored row sets: all but its id, tenant and creation time. */
 export function upsertedFields<T extends { id: unknown; tenantId: unknown; createdAt?: unknown }>(

@@ -3,13 +3,22 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
 import { dunningStatements } from "../dunning/dunning-run";
 import { refundStatements } from "../refunds/refund-mirror";
-import { storedOlderThan, upsertedFields } from "./api-created";
+import { upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror.service";
 
+/** The unique Stripe ids a mirror run's insert of a row new to it can collide on. */
+export const MIRROR_CONFLICTS = new Set([
+  "customers.stripe_customer_id",
+  "customer_subscriptions.stripe_subscription_id",
+  "invoices.stripe_invoice_id",
+]);
+
 /**
- * The writes a mirror run decided: one statement per changed row. A row new to the run is an
- * insert that, if the API's create stored the object meanwhile, replaces it only when older on
- * Stripe's clock (`storedOlderThan`).
+ * The writes a mirror run decided: one statement per changed row. A row new to the run is a plain
+ * insert: if the API's create stored the same Stripe object after the run read its rows, the
+ * insert fails on the Stripe id (`MIRROR_CONFLICTS`), so does the run's batch, and the run starts
+ * again from the rows as they are (`processStripeEvents`). An upsert here put the run's
+ * snapshot, possibly older, over the create's row and sent a second `*.created`.
  */
 export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
   const { db } = run.ctx;
@@ -19,14 +28,7 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
     const fields = upsertedFields(row);
     statements.push(
       isNew
-        ? db
-            .insert(customers)
-            .values(row)
-            .onConflictDoUpdate({
-              target: customers.stripeCustomerId,
-              set: fields,
-              setWhere: storedOlderThan(customers.lastEventCreated, row.lastEventCreated),
-            })
+        ? db.insert(customers).values(row)
         : db.update(customers).set(fields).where(eq(customers.id, row.id)),
     );
   }
@@ -34,14 +36,7 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
     const fields = upsertedFields(row);
     statements.push(
       isNew
-        ? db
-            .insert(customerSubscriptions)
-            .values(row)
-            .onConflictDoUpdate({
-              target: customerSubscriptions.stripeSubscriptionId,
-              set: fields,
-              setWhere: storedOlderThan(customerSubscriptions.lastEventCreated, row.lastEventCreated),
-            })
+        ? db.insert(customerSubscriptions).values(row)
         : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
     );
   }
@@ -49,14 +44,7 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
     const fields = upsertedFields(row);
     statements.push(
       isNew
-        ? db
-            .insert(invoices)
-            .values(row)
-            .onConflictDoUpdate({
-              target: invoices.stripeInvoiceId,
-              set: fields,
-              setWhere: storedOlderThan(invoices.lastEventCreated, row.lastEventCreated),
-            })
+        ? db.insert(invoices).values(row)
         : db.update(invoices).set(fields).where(eq(invoices.id, row.id)),
     );
   }

@@ -1,15 +1,6 @@
-import type { SQL } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
-import {
-  type CustomerRow,
-  type CustomerSubscriptionRow,
-  customerSubscriptions,
-  customers,
-  type InvoiceRow,
-  invoices,
-  type TenantRow,
-} from "../../db/schema";
+import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow, TenantRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { AnalyticsRun } from "../analytics/analytics-run";
 import { serializeCheckout } from "../checkout/checkout.schemas";
@@ -22,7 +13,6 @@ import { applyRefundEvent, isRefundEvent } from "../refunds/refund-mirror";
 import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
 import { type PreparedEvent, prepareEvent } from "../webhooks/events.service";
-import { recordedRow } from "./api-created";
 import { idOf, type MirrorState } from "./mirror-state";
 import {
   CUSTOMER_FIELDS,
@@ -70,12 +60,6 @@ export function isMirrorEvent(type: string): boolean {
 /** One run of mirror events: what it decided, for the run's single D1 batch. */
 export class MirrorRun {
   readonly events: PreparedEvent[] = [];
-  /**
-   * The `*.created` events of rows new to the run, each with the query that finds its row: the
-   * API's create may store the object between the run's read and its commit, and then it told the
-   * tenant (see `recordedRow`); the commit writes such an event only if the query finds nothing.
-   */
-  readonly unlessRecorded = new Map<PreparedEvent, SQL>();
   /** What the run's events add to the tenant's analytics (MRR states, payments). */
   readonly analytics: AnalyticsRun;
 
@@ -88,13 +72,13 @@ export class MirrorRun {
     this.analytics = new AnalyticsRun(ctx, tenant.id);
   }
 
-  emit(type: string, object: unknown, livemode: boolean, unlessRecorded?: SQL) {
-    const event = prepareEvent(
-      { tenantId: this.tenant.id, companyName: this.tenant.companyName, type, object, livemode },
-      this.ctx.clock.now(),
+  emit(type: string, object: unknown, livemode: boolean) {
+    this.events.push(
+      prepareEvent(
+        { tenantId: this.tenant.id, companyName: this.tenant.companyName, type, object, livemode },
+        this.ctx.clock.now(),
+      ),
     );
-    this.events.push(event);
-    if (unlessRecorded) this.unlessRecorded.set(event, unlessRecorded);
   }
 
   /** The object's current state at Stripe, to settle two snapshots of the same second. */
@@ -182,9 +166,6 @@ function customerRow(
   };
 }
 
-const customerRecorded = (row: CustomerRow) =>
-  recordedRow(customers, { column: customers.stripeCustomerId, value: row.stripeCustomerId });
-
 /** Our id carried in Stripe metadata when it is one of ours, else a new one. */
 function ourId(value: unknown, prefix: string): string {
   const id = str(value);
@@ -210,9 +191,7 @@ async function applyCustomer(run: MirrorRun, event: StripeEventLike, object: Obj
   const next = customerRow(run, current, settled.snapshot, deleted, event.created);
   const type = customerEventType(current, next);
   run.state.putCustomer(next, !current);
-  const created = !current && type === "customer.created";
-  if (type)
-    run.emit(type, serializeCustomer(next), next.livemode, created ? customerRecorded(next) : undefined);
+  if (type) run.emit(type, serializeCustomer(next), next.livemode);
   return type ? `mirrored: ${type}` : "no change";
 }
 
@@ -233,7 +212,7 @@ function customerFor(
     null,
   );
   run.state.putCustomer(stub, true);
-  run.emit("customer.created", serializeCustomer(stub), livemode, customerRecorded(stub));
+  run.emit("customer.created", serializeCustomer(stub), livemode);
   return stub;
 }
 
@@ -297,11 +276,7 @@ async function applySubscription(run: MirrorRun, event: StripeEventLike, object:
   const next = subscriptionRow(run, current, settled.snapshot, event.created, asOfEvent.id);
   const type = subscriptionEventType(current, next);
   run.state.putSubscription(next, !current);
-  const recorded = recordedRow(customerSubscriptions, {
-    column: customerSubscriptions.stripeSubscriptionId,
-    value: next.stripeSubscriptionId,
-  });
-  if (type) run.emit(type, serializeSubscription(next), next.livemode, current ? undefined : recorded);
+  if (type) run.emit(type, serializeSubscription(next), next.livemode);
   return type ? `mirrored: ${type}` : "no change";
 }
 
@@ -359,11 +334,7 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
     const next = invoiceRow(run, current, settled.snapshot, event.created);
     const types = invoiceEventTypes(current, next);
     run.state.putInvoice(next, !current);
-    const recorded = recordedRow(invoices, { column: invoices.stripeInvoiceId, value: next.stripeInvoiceId });
-    for (const type of types) {
-      const created = !current && type === "invoice.created";
-      run.emit(type, serializeInvoice(next), next.livemode, created ? recorded : undefined);
-    }
+    for (const type of types) run.emit(type, serializeInvoice(next), next.livemode);
     notes.push(types.length ? `mirrored: ${types.join(", ")}` : "no change");
     row = next;
   }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import {
@@ -11,20 +11,15 @@ import {
 } from "../../db/schema";
 import { findTenantWithSubscription } from "../../db/tenants";
 import { auditInsert } from "../../lib/audit";
+import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
 import { applyMirrorEvent, isMirrorEvent, MirrorRun } from "../billing-mirror/mirror.service";
-import { mirrorStatements } from "../billing-mirror/mirror-commit";
+import { MIRROR_CONFLICTS, mirrorStatements } from "../billing-mirror/mirror-commit";
 import { loadMirrorState } from "../billing-mirror/mirror-state";
 import { accountStatus } from "../stripe-connect/account-status";
-import {
-  dispatchEvents,
-  insertEvent,
-  insertEventUnless,
-  type PreparedEvent,
-  prepareEvent,
-} from "../webhooks/events.service";
+import { dispatchEvents, insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
 import { FORWARDED_CONNECT_EVENTS, type StripeEventLike, toBillingEvent } from "./stripe-mapping";
 import {
   type BillingEvent,
@@ -66,8 +61,6 @@ interface Outcome {
   notes: Map<string, { status: StripeEventRow["status"]; outcome: string }>;
   /** Writes of the tenant's own billing mirror (customers, subscriptions, invoices), same batch. */
   mirror: BatchItem<"sqlite">[];
-  /** Events written only if their query finds nothing (`MirrorRun.unlessRecorded`). */
-  unlessRecorded: Map<PreparedEvent, SQL>;
 }
 
 function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemode: boolean, now: Date) {
@@ -183,7 +176,6 @@ function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | und
     audits: [],
     notes: new Map(),
     mirror: [],
-    unlessRecorded: new Map(),
   };
 }
 
@@ -232,21 +224,16 @@ async function commit(
     updatedAt: now,
     ...outcome.subscriptionChanges,
   };
-  // Guarded events before the mirror's writes: their queries see the tables as they were before.
-  const guarded = [...outcome.unlessRecorded];
-  const [, ...written] = await db.batch([
+  await db.batch([
     db
       .insert(tenantSubscriptions)
       .values(subscription)
       .onConflictDoUpdate({ target: tenantSubscriptions.tenantId, set: subscription }),
-    ...guarded.map(([event, recorded]) => insertEventUnless(db, event, recorded)),
     ...outcome.mirror,
     ...(Object.keys(tenantChanges).length
       ? [db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id))]
       : []),
-    ...outcome.events
-      .filter((event) => !outcome.unlessRecorded.has(event))
-      .map((event) => insertEvent(db, event)),
+    ...outcome.events.map((event) => insertEvent(db, event)),
     ...outcome.audits
       .filter((effect): effect is Extract<Effect, { kind: "audit" }> => effect.kind === "audit")
       .map((effect) =>
@@ -274,13 +261,7 @@ async function commit(
         .where(eq(stripeEvents.id, id)),
     ),
   ]);
-  const notWritten = new Set(
-    guarded.filter((_, i) => (written[i] as unknown[]).length === 0).map(([event]) => event),
-  );
-  await dispatchEvents(
-    ctx,
-    outcome.events.filter((event) => !notWritten.has(event)),
-  );
+  await dispatchEvents(ctx, outcome.events);
   if (statusChanged || "stripeConnectAccountId" in tenantChanges) {
     await refreshTenantKeyRecords(ctx, tenant.id);
   }
@@ -316,12 +297,14 @@ function restore(outcome: Outcome, mark: ReturnType<typeof checkpoint>) {
  * coordinator, one run at a time. An event that throws fails alone: it is marked `failed` and
  * handed back for a retry with backoff (a Connect event too large to forward can never succeed,
  * so it is marked failed for the operator and not retried); the others are committed. A run
- * whose commit fails throws, so the queue retries all of it.
+ * whose commit failed because an API create stored an object the run found absent runs once
+ * more at once (`again`); any other failed commit throws, so the queue retries all of it.
  */
 export async function processStripeEvents(
   ctx: RequestContext,
   tenantId: string,
   eventIds: string[],
+  again = false,
 ): Promise<ProcessResult> {
   const { db } = ctx;
   const rows = await db
@@ -392,11 +375,16 @@ export async function processStripeEvents(
   if (mirror) {
     outcome.mirror.push(...mirrorStatements(mirror), ...(await mirror.analytics.statements()));
     outcome.events.push(...mirror.events);
-    outcome.unlessRecorded = mirror.unlessRecorded;
   }
   try {
     await commit(ctx, tenant, subscription, outcome);
   } catch (error) {
+    // The API stored an object the run found absent (see `mirrorStatements`): nothing of the run
+    // was written; once more, from the rows as they are now.
+    if (!again && MIRROR_CONFLICTS.has(uniqueViolation(error) ?? "")) {
+      ctx.log.info("mirror run read before an API create; running it again", { tenant_id: tenantId });
+      return processStripeEvents(ctx, tenantId, eventIds, true);
+    }
     await db
       .update(stripeEvents)
       .set({
