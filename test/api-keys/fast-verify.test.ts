@@ -120,6 +120,7 @@ describe("the verify fast path answers as the app does", () => {
 
     for (let attempt = 0; attempt < 2; attempt++) {
       const { keys } = await registerWithKeys();
+      const before = await answer("fast", VERIFY, { "X-API-Key": keys.test_secret });
       const minute = Math.floor(Date.now() / 60_000);
       // Past the free tier's 60 requests a minute, then one more request on each path: both 429.
       let status = 200;
@@ -134,8 +135,8 @@ describe("the verify fast path answers as the app does", () => {
       // The answers share one set of constant headers: the refusal's own ones stay its own.
       const next = await answer("fast", VERIFY, { "X-API-Key": keys.test_secret });
       expect(next.status).toBe(200);
+      expect(Object.keys(next.headers)).toEqual(Object.keys(before.headers));
       expect(next.headers["retry-after"]).toBeUndefined();
-      expect(next.headers["x-request-id"]).not.toBe(refused.headers["x-request-id"]);
       return;
     }
     throw new Error("two window boundaries in a row");
