@@ -313,6 +313,22 @@ describe("reading invoices", () => {
   });
 });
 
+/**
+ * Starts an invoice create (21.00 of hours) whose last call at Stripe, the read after its items,
+ * is answered `holdMs` late: its draft, and the draft's invoice.created, exist meanwhile.
+ */
+const createHeldAtStripe = (customerId: string, marker: string, holdMs: number) =>
+  failNext({ method: "GET", path: "/v1/invoices", account: tenant.account, delay_ms: holdMs }).then(() =>
+    asKey(tenant.keys.test_secret, INVOICES, {
+      body: {
+        customer: customerId,
+        currency: "usd",
+        description: marker,
+        items: [{ unit_amount: 700, quantity: 3, description: "Hours" }],
+      },
+    }),
+  );
+
 describe("an invoice the mirror records first", () => {
   it("while the create waits on Stripe, its invoice.created event is mirrored: 201, one row with the API's view, one tenant event", {
     timeout: 20_000,
@@ -321,16 +337,8 @@ describe("an invoice the mirror records first", () => {
     const marker = `Mirrored first ${Date.now()}`;
     // Stripe's answer to the create's last call comes late; its invoice.created event meanwhile
     // reaches the mirror, which stores the draft under the id our metadata carries.
-    await failNext({ method: "GET", path: "/v1/invoices", account: tenant.account, delay_ms: 5_000 });
     let answered = false;
-    const creating = asKey(tenant.keys.test_secret, INVOICES, {
-      body: {
-        customer: customer.id,
-        currency: "usd",
-        description: marker,
-        items: [{ unit_amount: 700, quantity: 3, description: "Hours" }],
-      },
-    }).finally(() => {
+    const creating = createHeldAtStripe(customer.id, marker, 5_000).finally(() => {
       answered = true;
     });
     let mirrored: Awaited<ReturnType<typeof relayConnectEvents>> = [];
@@ -369,15 +377,7 @@ describe("an invoice the API stores while a mirror run that read before it is un
     const customer = await payingCustomer(tenant);
     const marker = `Stored mid-run ${Date.now()}`;
     // The create's last call at Stripe comes late, after its draft (and invoice.created) exist.
-    await failNext({ method: "GET", path: "/v1/invoices", account: tenant.account, delay_ms: 4_000 });
-    const creating = asKey(tenant.keys.test_secret, INVOICES, {
-      body: {
-        customer: customer.id,
-        currency: "usd",
-        description: marker,
-        items: [{ unit_amount: 700, quantity: 3, description: "Hours" }],
-      },
-    });
+    const creating = createHeldAtStripe(customer.id, marker, 4_000);
     let created: DoubleEvent | undefined;
     for (let waited = 0; !created && waited < 3_000; waited += 50) {
       await new Promise((resolve) => setTimeout(resolve, 50));
