@@ -6,11 +6,19 @@ import { refundStatements } from "../refunds/refund-mirror";
 import { upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror.service";
 
-/** The unique Stripe ids a mirror run's insert of a row new to it can collide on. */
+/**
+ * What a mirror run's writes can collide on when the API wrote meanwhile: a new row's Stripe id
+ * or our id (the API's create stored the object), a customer's external id (the API gave it to
+ * another customer).
+ */
 export const MIRROR_CONFLICTS = new Set([
   "customers.stripe_customer_id",
   "customer_subscriptions.stripe_subscription_id",
   "invoices.stripe_invoice_id",
+  "customers.id",
+  "customer_subscriptions.id",
+  "invoices.id",
+  "customers.tenant_id, customers.livemode, customers.external_id",
 ]);
 
 /**

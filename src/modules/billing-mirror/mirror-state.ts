@@ -46,21 +46,45 @@ export class MirrorState {
     checkout: new Map<string, Dirty<CheckoutSessionRow>>(),
   };
 
+  /**
+   * Which Stripe object holds each of our ids the run's events carry in metadata (any tenant's:
+   * ids are unique across tenants), and each external id the tenant's customers hold, by mode.
+   * A tenant's own Stripe objects carry whatever metadata they were given, copies of ours
+   * included: a value held by another object is not taken (`freeFor`).
+   */
+  readonly owners = {
+    customer: new Map<string, string>(),
+    subscription: new Map<string, string>(),
+    invoice: new Map<string, string>(),
+    externalId: new Map<string, string>(),
+  };
+
   constructor(readonly tenantId: string) {}
 
   putCustomer(row: CustomerRow, isNew: boolean) {
     this.customers.set(row.stripeCustomerId, row);
     mark(this.dirty.customer, row.stripeCustomerId, row, isNew);
+    this.owners.customer.set(row.id, row.stripeCustomerId);
+    if (row.externalId) this.owners.externalId.set(externalKey(row), row.stripeCustomerId);
   }
 
   putSubscription(row: CustomerSubscriptionRow, isNew: boolean) {
     this.subscriptions.set(row.stripeSubscriptionId, row);
     mark(this.dirty.subscription, row.stripeSubscriptionId, row, isNew);
+    this.owners.subscription.set(row.id, row.stripeSubscriptionId);
   }
 
   putInvoice(row: InvoiceRow, isNew: boolean) {
     this.invoices.set(row.stripeInvoiceId, row);
     mark(this.dirty.invoice, row.stripeInvoiceId, row, isNew);
+    this.owners.invoice.set(row.id, row.stripeInvoiceId);
+  }
+
+  /** `value` if no other Stripe object than `stripeId` holds it in `owners[kind]`, else null. */
+  freeFor(kind: keyof MirrorState["owners"], value: string | null, stripeId: string): string | null {
+    if (!value) return null;
+    const owner = this.owners[kind].get(value);
+    return owner === undefined || owner === stripeId ? value : null;
   }
 
   putCheckout(row: CheckoutSessionRow) {
@@ -68,6 +92,10 @@ export class MirrorState {
     mark(this.dirty.checkout, row.stripeSessionId, row, false);
   }
 }
+
+/** The key of a customer's external id in `owners.externalId` (unique per tenant and mode). */
+export const externalKey = (row: { livemode: boolean; externalId: string | null }) =>
+  `${row.livemode ? "live" : "test"}:${row.externalId}`;
 
 function mark<T>(map: Map<string, Dirty<T>>, key: string, row: T, isNew: boolean) {
   map.set(key, { row, isNew: map.get(key)?.isNew ?? isNew });
@@ -81,6 +109,11 @@ function namedIds(events: StripeEventLike[]) {
     invoices: new Set<string>(),
     checkouts: new Set<string>(),
     prices: new Set<string>(),
+    /** Our ids and external ids in the objects' metadata (see `MirrorState.owners`). */
+    ourCustomerIds: new Set<string>(),
+    ourSubscriptionIds: new Set<string>(),
+    ourInvoiceIds: new Set<string>(),
+    externalIds: new Set<string>(),
   };
   const add = (set: Set<string>, value: unknown) => {
     const id = idOf(value);
@@ -88,16 +121,21 @@ function namedIds(events: StripeEventLike[]) {
   };
   for (const event of events) {
     const object = obj(event.data?.object);
+    const metadata = obj(object.metadata);
     if (event.type.startsWith("customer.subscription.")) {
       add(ids.subscriptions, object.id);
       add(ids.customers, object.customer);
+      add(ids.ourSubscriptionIds, metadata.subscription_id);
       for (const item of (obj(object.items).data as unknown[] | undefined) ?? [])
         add(ids.prices, obj(item).price);
     } else if (event.type.startsWith("customer.")) {
       add(ids.customers, object.id);
+      add(ids.ourCustomerIds, metadata.customer_id);
+      add(ids.externalIds, metadata.external_id);
     } else if (event.type.startsWith("invoice.")) {
       add(ids.invoices, object.id);
       add(ids.customers, object.customer);
+      add(ids.ourInvoiceIds, metadata.invoice_id);
       add(ids.subscriptions, invoiceSubscriptionId(object));
     } else if (event.type.startsWith("checkout.session.")) {
       add(ids.checkouts, object.id);
@@ -116,7 +154,7 @@ const within = (column: SQLiteColumn, values: Set<string>) =>
 export async function loadMirrorState(ctx: RequestContext, tenantId: string, events: StripeEventLike[]) {
   const ids = namedIds(events);
   const { db } = ctx;
-  const [customerRows, subscriptionRows, invoiceRows, checkoutRows, planRows] = await db.batch([
+  const [customerRows, subscriptionRows, invoiceRows, checkoutRows, planRows, ...owned] = await db.batch([
     db
       .select()
       .from(customers)
@@ -149,8 +187,36 @@ export async function loadMirrorState(ctx: RequestContext, tenantId: string, eve
           inArray(plans.stripePriceId, ids.prices.size ? [...ids.prices].slice(0, 90) : [""]),
         ),
       ),
+    db
+      .select({ value: customers.id, owner: customers.stripeCustomerId })
+      .from(customers)
+      .where(within(customers.id, ids.ourCustomerIds)),
+    db
+      .select({ value: customerSubscriptions.id, owner: customerSubscriptions.stripeSubscriptionId })
+      .from(customerSubscriptions)
+      .where(within(customerSubscriptions.id, ids.ourSubscriptionIds)),
+    db
+      .select({ value: invoices.id, owner: invoices.stripeInvoiceId })
+      .from(invoices)
+      .where(within(invoices.id, ids.ourInvoiceIds)),
+    db
+      .select({
+        value: sql<string>`CASE WHEN ${customers.livemode} THEN 'live:' ELSE 'test:' END || ${customers.externalId}`,
+        owner: customers.stripeCustomerId,
+      })
+      .from(customers)
+      .where(and(eq(customers.tenantId, tenantId), within(customers.externalId, ids.externalIds))),
   ]);
   const state = new MirrorState(tenantId);
+  const [customerIds, subscriptionIds, invoiceIds, externalIds] = owned;
+  for (const [owners, rows] of [
+    [state.owners.customer, customerIds],
+    [state.owners.subscription, subscriptionIds],
+    [state.owners.invoice, invoiceIds],
+    [state.owners.externalId, externalIds],
+  ] as const) {
+    for (const { value, owner } of rows ?? []) owners.set(value, owner);
+  }
   for (const row of customerRows) state.customers.set(row.stripeCustomerId, row);
   for (const row of subscriptionRows) state.subscriptions.set(row.stripeSubscriptionId, row);
   for (const row of invoiceRows) state.invoices.set(row.stripeInvoiceId, row);

@@ -13,7 +13,7 @@ import { applyRefundEvent, isRefundEvent } from "../refunds/refund-mirror";
 import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
 import { type PreparedEvent, prepareEvent } from "../webhooks/events.service";
-import { idOf, type MirrorState } from "./mirror-state";
+import { externalKey, idOf, type MirrorState } from "./mirror-state";
 import {
   CUSTOMER_FIELDS,
   customerEventType,
@@ -140,14 +140,20 @@ function customerRow(
         typeof entry[1] === "string" && !OWN_CUSTOMER_KEYS.includes(entry[0]),
     ),
   );
-  const external = str(obj(snapshot.metadata).external_id);
+  const stripeId = str(snapshot.id) ?? current?.stripeCustomerId ?? "";
+  const livemode = current?.livemode ?? snapshot.livemode === true;
+  // An external id another customer holds stays with it; this one keeps its own, if any.
+  const external = str(obj(snapshot.metadata).external_id) || null;
+  const externalIsFree =
+    external !== null &&
+    run.state.freeFor("externalId", externalKey({ livemode, externalId: external }), stripeId) !== null;
   const now = run.ctx.clock.now();
   return {
-    id: current?.id ?? ourId(obj(snapshot.metadata).customer_id, "cust"),
+    id: current?.id ?? ourId(run, "customer", obj(snapshot.metadata).customer_id, stripeId),
     tenantId: run.tenant.id,
-    livemode: current?.livemode ?? snapshot.livemode === true,
-    externalId: external || null,
-    stripeCustomerId: str(snapshot.id) ?? current?.stripeCustomerId ?? "",
+    livemode,
+    externalId: external === null ? null : externalIsFree ? external : (current?.externalId ?? null),
+    stripeCustomerId: stripeId,
     email: str(snapshot.email)?.toLowerCase() ?? null,
     name: str(snapshot.name),
     phone: str(snapshot.phone),
@@ -166,10 +172,17 @@ function customerRow(
   };
 }
 
-/** Our id carried in Stripe metadata when it is one of ours, else a new one. */
-function ourId(value: unknown, prefix: string): string {
+const ID_PREFIXES = { customer: "cust", subscription: "subs", invoice: "inv" } as const;
+
+/**
+ * Our id carried in Stripe metadata when it is one of ours and no other Stripe object holds it
+ * (metadata copied from another object), else a new one.
+ */
+function ourId(run: MirrorRun, kind: keyof typeof ID_PREFIXES, value: unknown, stripeId: string): string {
+  const prefix = ID_PREFIXES[kind];
   const id = str(value);
-  return id && new RegExp(`^${prefix}_[0-9A-Za-z]{22}$`).test(id) ? id : newId(prefix);
+  const ours = id !== null && new RegExp(`^${prefix}_[0-9A-Za-z]{22}$`).test(id);
+  return ours && run.state.freeFor(kind, id, stripeId) ? id : newId(prefix);
 }
 
 async function applyCustomer(run: MirrorRun, event: StripeEventLike, object: Obj): Promise<string> {
@@ -231,7 +244,10 @@ function subscriptionRow(
   const now = run.ctx.clock.now();
   return {
     ...fields,
-    id: current?.id ?? newRowId ?? ourId(metadata.subscription_id, "subs"),
+    id:
+      current?.id ??
+      newRowId ??
+      ourId(run, "subscription", metadata.subscription_id, fields.stripeSubscriptionId),
     tenantId: run.tenant.id,
     livemode: current?.livemode ?? livemode,
     customerId: current?.customerId ?? customer.id,
@@ -299,7 +315,7 @@ function invoiceRow(
   const now = run.ctx.clock.now();
   return {
     ...fields,
-    id: current?.id ?? ourId(fields.metadata.invoice_id, "inv"),
+    id: current?.id ?? ourId(run, "invoice", fields.metadata.invoice_id, fields.stripeInvoiceId),
     tenantId: run.tenant.id,
     livemode: current?.livemode ?? fields.livemode,
     customerId: current?.customerId ?? customer.id,

@@ -1,0 +1,105 @@
+// A tenant's own Stripe customers (made in its dashboard or by its scripts) reach the billing
+// mirror through Connect events with whatever metadata they carry. Metadata that names an id or
+// an external id another customer already has must not wedge the tenant's event processing: the
+// mirror stores the new customer without the clashing value, and everything else goes on.
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type BillingTenant, billingTenant, makeCustomer } from "../billing";
+import { unique } from "../harness";
+import { makeInvoice, payingCustomer } from "../invoicing";
+import { CONNECT_SECRET, processed, sendSigned } from "../platform-billing/helpers";
+
+let tenant: BillingTenant;
+beforeAll(async () => {
+  tenant = await billingTenant();
+});
+
+const stripeLike = (prefix: string) => `${prefix}_${unique("own").replace(/[^A-Za-z0-9]/g, "")}`;
+
+/** A `type` Connect event of a Stripe object our API did not make. */
+function connectEvent(type: string, object: Record<string, unknown>) {
+  return {
+    id: stripeLike("evt"),
+    object: "event",
+    type,
+    account: tenant.account,
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    data: { object: { livemode: false, ...object } },
+  };
+}
+
+function customerCreated(metadata: Record<string, string>) {
+  const stripeId = stripeLike("cus");
+  const event = connectEvent("customer.created", {
+    id: stripeId,
+    object: "customer",
+    email: "own@example.com",
+    name: "Own",
+    metadata,
+  });
+  return { stripeId, event };
+}
+
+async function deliver(event: { id: string }) {
+  const res = await sendSigned(event, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET });
+  expect(res.status).toBe(200);
+  return (await processed([event.id], 15_000))[event.id];
+}
+
+const rowOf = (stripeId: string) =>
+  env.DB.prepare("SELECT id, external_id AS externalId, email FROM customers WHERE stripe_customer_id = ?")
+    .bind(stripeId)
+    .first<{ id: string; externalId: string | null; email: string | null }>();
+
+describe("the mirror and a tenant's own Stripe customers", () => {
+  it("metadata naming another customer's external id: stored without it; the other keeps it", async () => {
+    const external = unique("ext");
+    const first = await makeCustomer(tenant, { external_id: external });
+    const { stripeId, event } = customerCreated({ external_id: external });
+    expect(await deliver(event)).toMatchObject({ status: "processed" });
+    expect(await rowOf(stripeId)).toMatchObject({ externalId: null, email: "own@example.com" });
+    expect(await rowOf(first.stripe_customer_id)).toMatchObject({ id: first.id, externalId: external });
+  });
+
+  it("metadata naming another customer's id (ours): stored under a new id; the other is untouched", async () => {
+    const first = await makeCustomer(tenant);
+    const { stripeId, event } = customerCreated({ customer_id: first.id });
+    expect(await deliver(event)).toMatchObject({ status: "processed" });
+    const stored = await rowOf(stripeId);
+    expect(stored?.id).toMatch(/^cust_/);
+    expect(stored?.id).not.toBe(first.id);
+    expect(await rowOf(first.stripe_customer_id)).toMatchObject({ id: first.id, email: first.email });
+  });
+
+  it("an invoice whose metadata names another invoice's id: stored under a new id; the other is untouched", async () => {
+    const customer = await payingCustomer(tenant);
+    const first = await makeInvoice(tenant, {
+      customer: customer.id,
+      currency: "usd",
+      items: [{ unit_amount: 500, quantity: 1, description: "One" }],
+    });
+    const stripeId = stripeLike("in");
+    const event = connectEvent("invoice.created", {
+      id: stripeId,
+      object: "invoice",
+      customer: customer.stripe_customer_id,
+      status: "draft",
+      currency: "usd",
+      total: 900,
+      metadata: { invoice_id: first.id as string },
+    });
+    expect(await deliver(event)).toMatchObject({ status: "processed" });
+    const rows = await env.DB.prepare(
+      "SELECT id, stripe_invoice_id AS stripeId, total FROM invoices WHERE id = ? OR stripe_invoice_id = ?",
+    )
+      .bind(first.id, stripeId)
+      .all<{ id: string; stripeId: string; total: number }>();
+    expect(rows.results).toHaveLength(2);
+    expect(rows.results.find((row) => row.id === first.id)).toMatchObject({ total: 500 });
+    expect(rows.results.find((row) => row.stripeId === stripeId)).toMatchObject({
+      id: expect.stringMatching(/^inv_/),
+      total: 900,
+    });
+  });
+});
