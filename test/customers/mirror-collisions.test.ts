@@ -8,6 +8,7 @@ import { type BillingTenant, billingTenant, makeCustomer } from "../billing";
 import { unique } from "../harness";
 import { makeInvoice, payingCustomer } from "../invoicing";
 import { CONNECT_SECRET, processed, sendSigned } from "../platform-billing/helpers";
+import { doubleUrl } from "../stripe-double";
 
 let tenant: BillingTenant;
 beforeAll(async () => {
@@ -101,5 +102,37 @@ describe("the mirror and a tenant's own Stripe customers", () => {
       id: expect.stringMatching(/^inv_/),
       total: 900,
     });
+  });
+
+  it("a snapshot read back from Stripe naming another customer's external id: the customer keeps its own", async () => {
+    const external = unique("ext");
+    const holder = await makeCustomer(tenant, { external_id: external });
+    const other = await makeCustomer(tenant);
+    // At Stripe, the other customer is given the holder's external id behind our back.
+    const changed = await fetch(`${doubleUrl()}/v1/customers/${other.stripe_customer_id}`, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer sk_test_tenant_script",
+        "Stripe-Account": tenant.account,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ "metadata[external_id]": external }),
+    });
+    expect(changed.status).toBe(200);
+    // A same-second snapshot that differs from the mirror's: the run reads the customer back.
+    const row = await env.DB.prepare("SELECT last_event_created AS stamp FROM customers WHERE id = ?")
+      .bind(other.id)
+      .first<{ stamp: number }>();
+    const event = {
+      ...connectEvent("customer.updated", {
+        id: other.stripe_customer_id,
+        object: "customer",
+        name: "Not the name",
+      }),
+      created: row?.stamp ?? 0,
+    };
+    expect(await deliver(event)).toMatchObject({ status: "processed" });
+    expect(await rowOf(other.stripe_customer_id)).toMatchObject({ id: other.id, externalId: null });
+    expect(await rowOf(holder.stripe_customer_id)).toMatchObject({ id: holder.id, externalId: external });
   });
 });

@@ -431,7 +431,7 @@ describe("an invoice the API stores while a mirror run that read before it is un
     expect(res.body).toMatchObject({ status: "draft", total: 2100 });
     expect(await run).toEqual({ retry: [] });
     // The race happened: the run's first commit met the create's row, and it ran again.
-    expect(lines.map((line) => line.msg)).toEqual(["mirror run read before an API create; running it again"]);
+    expect(lines.map((line) => line.msg)).toContain("mirror run read before an API create; running it again");
     const notes = await stripeEventRows([tie.id, invoiceCreated.id]);
     expect(Object.values(notes).map((note) => note.status)).toEqual(["processed", "processed"]);
 

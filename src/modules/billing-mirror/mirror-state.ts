@@ -50,7 +50,9 @@ export class MirrorState {
    * Which Stripe object holds each of our ids the run's events carry in metadata (any tenant's:
    * ids are unique across tenants), and each external id the tenant's customers hold, by mode.
    * A tenant's own Stripe objects carry whatever metadata they were given, copies of ours
-   * included: a value held by another object is not taken (`freeFor`).
+   * included: a value held by another object is not taken (`freeFor`). An external id a
+   * customer gives up within the run stays held for the run (its row is written after the
+   * others' may be): the next run can give it to another.
    */
   readonly owners = {
     customer: new Map<string, string>(),
@@ -58,6 +60,11 @@ export class MirrorState {
     invoice: new Map<string, string>(),
     externalId: new Map<string, string>(),
   };
+  /**
+   * The external ids (keys of `owners.externalId`) whose holders the run read: one it did not
+   * (a snapshot read back from Stripe may carry another) counts as held.
+   */
+  readonly externalIdsRead = new Set<string>();
 
   constructor(readonly tenantId: string) {}
 
@@ -84,6 +91,7 @@ export class MirrorState {
   freeFor(kind: keyof MirrorState["owners"], value: string | null, stripeId: string): string | null {
     if (!value) return null;
     const owner = this.owners[kind].get(value);
+    if (owner === undefined && kind === "externalId" && !this.externalIdsRead.has(value)) return null;
     return owner === undefined || owner === stripeId ? value : null;
   }
 
@@ -209,6 +217,10 @@ export async function loadMirrorState(ctx: RequestContext, tenantId: string, eve
   ]);
   const state = new MirrorState(tenantId);
   const [customerIds, subscriptionIds, invoiceIds, externalIds] = owned;
+  for (const external of ids.externalIds) {
+    for (const livemode of [true, false])
+      state.externalIdsRead.add(externalKey({ livemode, externalId: external }));
+  }
   for (const [owners, rows] of [
     [state.owners.customer, customerIds],
     [state.owners.subscription, subscriptionIds],

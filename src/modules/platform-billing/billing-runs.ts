@@ -382,7 +382,10 @@ export async function processStripeEvents(
     // The API stored an object the run found absent (see `mirrorStatements`): nothing of the run
     // was written; once more, from the rows as they are now.
     if (!again && MIRROR_CONFLICTS.has(uniqueViolation(error) ?? "")) {
-      ctx.log.info("mirror run read before an API create; running it again", { tenant_id: tenantId });
+      ctx.log.info("mirror run read before an API create; running it again", {
+        tenant_id: tenantId,
+        ...errorFields(error),
+      });
       return processStripeEvents(ctx, tenantId, eventIds, true);
     }
     await db
