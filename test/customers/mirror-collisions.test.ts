@@ -4,7 +4,7 @@
 // mirror stores the new customer without the clashing value, and everything else goes on.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type BillingTenant, billingTenant, makeCustomer } from "../billing";
+import { asKey, type BillingTenant, billingTenant, makeCustomer, makePlan } from "../billing";
 import { unique } from "../harness";
 import { makeInvoice, payingCustomer } from "../invoicing";
 import { CONNECT_SECRET, processed, sendSigned } from "../platform-billing/helpers";
@@ -134,5 +134,64 @@ describe("the mirror and a tenant's own Stripe customers", () => {
     expect(await deliver(event)).toMatchObject({ status: "processed" });
     expect(await rowOf(other.stripe_customer_id)).toMatchObject({ id: other.id, externalId: null });
     expect(await rowOf(holder.stripe_customer_id)).toMatchObject({ id: holder.id, externalId: external });
+  });
+
+  it("a subscription whose metadata names another subscription's id: stored under a new id", async () => {
+    const plan = await makePlan(tenant, { trial_days: 0 });
+    const customer = await payingCustomer(tenant);
+    const first = await asKey(tenant.keys.test_secret, "/api/v1/auth/subscriptions/", {
+      body: { customer: customer.id, plan: plan.id },
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const stripeId = stripeLike("sub");
+    const event = connectEvent("customer.subscription.created", {
+      id: stripeId,
+      object: "subscription",
+      customer: customer.stripe_customer_id,
+      status: "active",
+      items: {
+        data: [
+          {
+            price: {
+              id: plan.stripe_price_id,
+              unit_amount: 2000,
+              currency: "usd",
+              recurring: { interval: "month" },
+            },
+            quantity: 1,
+          },
+        ],
+      },
+      metadata: { subscription_id: first.body.id as string },
+    });
+    expect(await deliver(event)).toMatchObject({ status: "processed" });
+    const rows = await env.DB.prepare(
+      "SELECT id, stripe_subscription_id AS stripeId FROM customer_subscriptions WHERE id = ? OR stripe_subscription_id = ?",
+    )
+      .bind(first.body.id, stripeId)
+      .all<{ id: string; stripeId: string }>();
+    expect(rows.results).toHaveLength(2);
+    expect(rows.results.find((row) => row.id === first.body.id)?.stripeId).toBe(
+      first.body.stripe_subscription_id,
+    );
+    expect(rows.results.find((row) => row.stripeId === stripeId)?.id).toMatch(/^subs_/);
+  });
+
+  it("metadata naming another tenant's customer id: stored under a new id; the other tenant's row is untouched", async () => {
+    const other = await billingTenant();
+    const theirs = await makeCustomer(other);
+    const { stripeId, event } = customerCreated({ customer_id: theirs.id });
+    expect(await deliver(event)).toMatchObject({ status: "processed" });
+    const stored = await env.DB.prepare(
+      "SELECT id, tenant_id AS tenantId FROM customers WHERE stripe_customer_id = ?",
+    )
+      .bind(stripeId)
+      .first<{ id: string; tenantId: string }>();
+    expect(stored).toMatchObject({ id: expect.stringMatching(/^cust_/), tenantId: tenant.tenantId });
+    expect(stored?.id).not.toBe(theirs.id);
+    const row = await env.DB.prepare("SELECT tenant_id AS tenantId, email FROM customers WHERE id = ?")
+      .bind(theirs.id)
+      .first<{ tenantId: string; email: string }>();
+    expect(row).toEqual({ tenantId: other.tenantId, email: theirs.email });
   });
 });
