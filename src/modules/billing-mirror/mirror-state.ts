@@ -48,23 +48,19 @@ export class MirrorState {
 
   /**
    * Which Stripe object holds each of our ids the run's events carry in metadata (any tenant's:
-   * ids are unique across tenants), and each external id the tenant's customers hold, by mode.
-   * A tenant's own Stripe objects carry whatever metadata they were given, copies of ours
-   * included: a value held by another object is not taken (`freeFor`). An external id a
-   * customer gives up within the run stays held for the run (its row is written after the
-   * others' may be): the next run can give it to another.
+   * ids are unique across tenants), and each external id the tenant's customers hold, by mode;
+   * null for a value the run looked up and nobody holds. A tenant's own Stripe objects carry
+   * whatever metadata they were given, copies of ours included: a value another object holds,
+   * or one the run did not look up (a snapshot read back from Stripe may carry another), is not
+   * taken (`freeFor`). An external id a customer gives up within the run stays held for the run
+   * (its row is written after the others' may be): the next run can give it to another.
    */
   readonly owners = {
-    customer: new Map<string, string>(),
-    subscription: new Map<string, string>(),
-    invoice: new Map<string, string>(),
-    externalId: new Map<string, string>(),
+    customer: new Map<string, string | null>(),
+    subscription: new Map<string, string | null>(),
+    invoice: new Map<string, string | null>(),
+    externalId: new Map<string, string | null>(),
   };
-  /**
-   * The external ids (keys of `owners.externalId`) whose holders the run read: one it did not
-   * (a snapshot read back from Stripe may carry another) counts as held.
-   */
-  readonly externalIdsRead = new Set<string>();
 
   constructor(readonly tenantId: string) {}
 
@@ -91,8 +87,7 @@ export class MirrorState {
   freeFor(kind: keyof MirrorState["owners"], value: string | null, stripeId: string): string | null {
     if (!value) return null;
     const owner = this.owners[kind].get(value);
-    if (owner === undefined && kind === "externalId" && !this.externalIdsRead.has(value)) return null;
-    return owner === undefined || owner === stripeId ? value : null;
+    return owner === null || owner === stripeId ? value : null;
   }
 
   putCheckout(row: CheckoutSessionRow) {
@@ -217,16 +212,16 @@ export async function loadMirrorState(ctx: RequestContext, tenantId: string, eve
   ]);
   const state = new MirrorState(tenantId);
   const [customerIds, subscriptionIds, invoiceIds, externalIds] = owned;
-  for (const external of ids.externalIds) {
-    for (const livemode of [true, false])
-      state.externalIdsRead.add(externalKey({ livemode, externalId: external }));
-  }
-  for (const [owners, rows] of [
-    [state.owners.customer, customerIds],
-    [state.owners.subscription, subscriptionIds],
-    [state.owners.invoice, invoiceIds],
-    [state.owners.externalId, externalIds],
+  const externalKeys = [...ids.externalIds].flatMap((externalId) =>
+    [true, false].map((livemode) => externalKey({ livemode, externalId })),
+  );
+  for (const [owners, looked, rows] of [
+    [state.owners.customer, ids.ourCustomerIds, customerIds],
+    [state.owners.subscription, ids.ourSubscriptionIds, subscriptionIds],
+    [state.owners.invoice, ids.ourInvoiceIds, invoiceIds],
+    [state.owners.externalId, externalKeys, externalIds],
   ] as const) {
+    for (const value of looked) owners.set(value, null);
     for (const { value, owner } of rows ?? []) owners.set(value, owner);
   }
   for (const row of customerRows) state.customers.set(row.stripeCustomerId, row);
