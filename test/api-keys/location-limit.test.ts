@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EdgeKeyRecord } from "../../src/modules/api-keys/edge-store";
+import { chunkSize, RATE_LIMIT_CHUNKS_PER_WINDOW } from "../../src/modules/api-keys/rate-limit";
 import { registerKey, verifyThroughWorker as verify } from "./keys";
 
-/** The binding's own limit (wrangler.toml `[[ratelimits]]`): chunks of a key per minute. */
-const BINDING_LIMIT = 60;
+/** Requests of a free-tier key (60 a minute) one chunk stands for: one in three is reported. */
+const FREE_CHUNK = chunkSize(60);
 
-/** A free-tier key (60 requests a minute: every request is a chunk the binding is told of). */
+/** A free-tier key. */
 async function freeKey() {
   const { key, hash } = await registerKey();
   const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
@@ -15,23 +16,42 @@ async function freeKey() {
 }
 
 describe("the location-wide rate limit (the rate-limiting binding)", () => {
+  it("is configured with the chunks the code reports (wrangler.toml's limit is RATE_LIMIT_CHUNKS_PER_WINDOW)", async () => {
+    const key = `config-check-${crypto.randomUUID()}`;
+    const minute = Math.floor(Date.now() / 60_000);
+    const answers: boolean[] = [];
+    for (let i = 0; i <= RATE_LIMIT_CHUNKS_PER_WINDOW; i++)
+      answers.push((await env.API_RATE_LIMITER.limit({ key })).success);
+    if (Math.floor(Date.now() / 60_000) !== minute) return; // a window boundary in between
+    expect(answers.filter(Boolean)).toHaveLength(RATE_LIMIT_CHUNKS_PER_WINDOW);
+    expect(answers.at(-1)).toBe(false);
+  });
+
   it("refuses a key it has refused from the key's next request in this isolate, with Retry-After", async () => {
     for (let attempt = 0; attempt < 2; attempt++) {
       const { key, keyId } = await freeKey();
       const minute = Math.floor(Date.now() / 60_000);
       // Other isolates of the location used up the key's minute.
-      for (let i = 0; i < BINDING_LIMIT; i++) await env.API_RATE_LIMITER.limit({ key: keyId });
+      for (let i = 0; i < RATE_LIMIT_CHUNKS_PER_WINDOW; i++) await env.API_RATE_LIMITER.limit({ key: keyId });
 
-      // This isolate has counted one request: answered at once, the binding told off the path.
-      const first = await verify(key);
-      expect(first.response.status).toBe(200);
-      await first.done;
-      const second = await verify(key);
+      // This isolate answers the key at once until it completes a chunk (within its first
+      // FREE_CHUNK requests: the count starts at a random point of one), the binding told off
+      // the path; the binding's refusal blocks the key from the next request on.
+      const statuses: number[] = [];
+      let refused: Response | undefined;
+      for (let i = 0; i <= FREE_CHUNK && !refused; i++) {
+        const answer = await verify(key);
+        statuses.push(answer.status);
+        if (answer.status === 429) refused = answer.response;
+        await answer.done;
+      }
       if (Math.floor(Date.now() / 60_000) !== minute) continue;
-      expect(second.response.status).toBe(429);
-      const body = (await second.response.json()) as { error: string };
+      expect(statuses[0]).toBe(200);
+      expect(statuses.slice(0, -1).every((status) => status === 200)).toBe(true);
+      if (!refused) throw new Error(`no refusal within ${FREE_CHUNK + 1} requests: ${statuses.join(", ")}`);
+      const body = (await refused.json()) as { error: string };
       expect(body.error).toBe("rate_limited");
-      expect(Number(second.response.headers.get("Retry-After"))).toBeGreaterThan(0);
+      expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
       return;
     }
     throw new Error("two window boundaries in a row");
@@ -39,18 +59,35 @@ describe("the location-wide rate limit (the rate-limiting binding)", () => {
 
   it("is not in the way of the request: a binding that hangs or fails lets the key through", async () => {
     const { key } = await freeKey();
-    const hanging = { ...env, API_RATE_LIMITER: { limit: () => new Promise(() => {}) } } as unknown as Env;
-    const hung = await verify(key, hanging);
-    expect(hung.response.status).toBe(200);
+    let hangingCalls = 0;
+    const hanging = {
+      ...env,
+      API_RATE_LIMITER: {
+        limit: () => {
+          hangingCalls++;
+          return new Promise(() => {});
+        },
+      },
+    } as unknown as Env;
+    // A chunk's worth of requests, so one of them reports (and its report never settles).
+    for (let i = 0; i < FREE_CHUNK; i++) expect((await verify(key, hanging)).response.status).toBe(200);
+    expect(hangingCalls).toBe(1);
 
+    let failingCalls = 0;
     const failing = {
       ...env,
-      API_RATE_LIMITER: { limit: () => Promise.reject(new Error("binding down")) },
+      API_RATE_LIMITER: {
+        limit: () => {
+          failingCalls++;
+          return Promise.reject(new Error("binding down"));
+        },
+      },
     } as unknown as Env;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2 * FREE_CHUNK; i++) {
       const answer = await verify(key, failing);
       expect(answer.response.status).toBe(200);
       await answer.done;
     }
+    expect(failingCalls).toBe(2);
   });
 });

@@ -16,6 +16,7 @@ import {
   chunkSize,
   completesChunk,
   countRequest,
+  RATE_LIMIT_CHUNKS_PER_WINDOW,
   rateLimitStatus,
 } from "../../src/modules/api-keys/rate-limit";
 
@@ -100,22 +101,30 @@ describe("rate-limit window", () => {
 });
 
 describe("location-wide reporting", () => {
-  it("reports to the binding once per chunk of limit/60 requests", () => {
-    expect(chunkSize(60)).toBe(1);
-    expect(chunkSize(600)).toBe(10);
-    expect(chunkSize(6000)).toBe(100);
+  it("reports to the binding once per chunk of limit/20 requests", () => {
+    expect(chunkSize(60)).toBe(3);
+    expect(chunkSize(600)).toBe(30);
+    expect(chunkSize(6000)).toBe(300);
+    expect(chunkSize(10)).toBe(1);
     const status = (count: number, limit: number, phase = 0) =>
       rateLimitStatus({ start: 0, count, phase }, limit, 0);
-    expect([1, 2, 3].map((n) => completesChunk(status(n, 60, 0.9)))).toEqual([true, true, true]);
-    expect([1, 99, 100, 101, 200].map((n) => completesChunk(status(n, 6000)))).toEqual([
+    expect([1, 2, 3].map((n) => completesChunk(status(n, 20, 0.9)))).toEqual([true, true, true]);
+    expect([1, 2, 3, 4, 6].map((n) => completesChunk(status(n, 60)))).toEqual([
       false,
       false,
       true,
       false,
       true,
     ]);
-    // Phase 0.3 of a chunk of 100: the first report after 70 requests, then every 100.
-    expect([69, 70, 100, 170, 270].map((n) => completesChunk(status(n, 6000, 0.3)))).toEqual([
+    expect([1, 299, 300, 301, 600].map((n) => completesChunk(status(n, 6000)))).toEqual([
+      false,
+      false,
+      true,
+      false,
+      true,
+    ]);
+    // Phase 0.3 of a chunk of 300: the first report after 210 requests, then every 300.
+    expect([209, 210, 300, 510, 810].map((n) => completesChunk(status(n, 6000, 0.3)))).toEqual([
       false,
       true,
       false,
@@ -124,21 +133,23 @@ describe("location-wide reporting", () => {
     ]);
   });
 
-  it("reports at most the binding's 60 chunks for a key's whole limit in one isolate, whatever the phase", () => {
-    for (const phase of [0, 0.01, 0.5, 0.99]) {
-      let reports = 0;
-      for (let count = 1; count <= 6000; count++)
-        if (completesChunk(rateLimitStatus({ start: 0, count, phase }, 6000, 0))) reports++;
-      expect(reports).toBe(60);
-    }
+  it("reports at most the binding's 20 chunks for a key's whole limit in one isolate, whatever the phase", () => {
+    expect(RATE_LIMIT_CHUNKS_PER_WINDOW).toBe(20);
+    for (const limit of [60, 600, 6000])
+      for (const phase of [0, 0.01, 0.5, 0.99]) {
+        let reports = 0;
+        for (let count = 1; count <= limit; count++)
+          if (completesChunk(rateLimitStatus({ start: 0, count, phase }, limit, 0))) reports++;
+        expect(reports).toBe(20);
+      }
   });
 
   it("spreads the reports of keys whose windows start together", () => {
     // 100 keys in lockstep (the same request count): with phases drawn at random, a given count
-    // completes a chunk for about one key in 100, not for all of them at once.
+    // completes a chunk for about one key in 300, not for all of them at once.
     const keys = Array.from({ length: 100 }, () => countRequest(undefined, 0));
     const reporting = keys.filter((window) =>
-      completesChunk(rateLimitStatus({ ...window, count: 100 }, 6000, 0)),
+      completesChunk(rateLimitStatus({ ...window, count: 300 }, 6000, 0)),
     ).length;
     expect(reporting).toBeLessThan(20);
   });
