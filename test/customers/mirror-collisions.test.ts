@@ -4,7 +4,9 @@
 // mirror stores the new customer without the clashing value, and everything else goes on.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
 import { asKey, type BillingTenant, billingTenant, makeCustomer, makePlan } from "../billing";
+import { testContext } from "../context";
 import { unique } from "../harness";
 import { makeInvoice, payingCustomer } from "../invoicing";
 import { CONNECT_SECRET, processed, sendSigned } from "../platform-billing/helpers";
@@ -193,5 +195,39 @@ describe("the mirror and a tenant's own Stripe customers", () => {
       .bind(theirs.id)
       .first<{ tenantId: string; email: string }>();
     expect(row).toEqual({ tenantId: other.tenantId, email: theirs.email });
+  });
+
+  it("two new customers of one run naming the same free id and external id: the first takes them, the second is stored without", async () => {
+    // Both in one run (stored as received, then processed together), so the run's own first
+    // insert is what the second must not collide with; neither value is held before the run.
+    const copiedId = `cust_${crypto.randomUUID().replaceAll("-", "").slice(0, 22)}`;
+    const external = unique("ext");
+    const created = Math.floor(Date.now() / 1000);
+    const pair = [
+      customerCreated({ customer_id: copiedId, external_id: external }),
+      customerCreated({ customer_id: copiedId, external_id: external }),
+    ];
+    // Same second: the run takes them in id order, so pair[0] comes first.
+    const ids = pair.map(({ event }, index) => `evt_pair_${index}_${event.id}`);
+    for (const [index, { event }] of pair.entries()) {
+      const stored = { ...event, id: ids[index], created };
+      await env.DB.prepare(
+        `INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, status, attempts, received_at)
+         VALUES (?, 'connect', ?, ?, 0, ?, ?, 'received', 0, ?)`,
+      )
+        .bind(stored.id, stored.type, tenant.account, created, JSON.stringify(stored), Date.now())
+        .run();
+    }
+    expect(await processStripeEvents(testContext(), tenant.tenantId, ids)).toMatchObject({ retry: [] });
+
+    const statuses = await env.DB.prepare(`SELECT status FROM stripe_events WHERE id IN (?, ?)`)
+      .bind(...ids)
+      .all<{ status: string }>();
+    expect(statuses.results.map((row) => row.status)).toEqual(["processed", "processed"]);
+    const [first, second] = await Promise.all(pair.map(({ stripeId }) => rowOf(stripeId)));
+    expect(first).toMatchObject({ id: copiedId, externalId: external });
+    expect(second?.id).toMatch(/^cust_/);
+    expect(second?.id).not.toBe(copiedId);
+    expect(second?.externalId).toBeNull();
   });
 });
