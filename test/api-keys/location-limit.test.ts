@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EdgeKeyRecord } from "../../src/modules/api-keys/edge-store";
+import { type EdgeKeyRecord, publishKeyRecords } from "../../src/modules/api-keys/edge-store";
 import { chunkSize, RATE_LIMIT_CHUNKS_PER_WINDOW } from "../../src/modules/api-keys/rate-limit";
 import { registerKey, verifyThroughWorker as verify } from "./keys";
 
@@ -52,6 +52,33 @@ describe("the location-wide rate limit (the rate-limiting binding)", () => {
       const body = (await refused.json()) as { error: string };
       expect(body.error).toBe("rate_limited");
       expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+      return;
+    }
+    throw new Error("two window boundaries in a row");
+  });
+
+  it("lets one isolate serve a whole limit that is not a multiple of the binding's chunks (a custom plan's 30)", async () => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const { key, hash } = await registerKey();
+      const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
+      if (!record) throw new Error("registration published no edge record");
+      // As a plan change republishes the tenant's keys (KV and this isolate's cache).
+      await publishKeyRecords(env.KV, new Map([[hash, { ...record, rate_limit: 30 }]]), Date.now());
+      const minute = Math.floor(Date.now() / 60_000);
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 31; i++) {
+        const answer = await verify(key);
+        statuses.push(answer.status);
+        last = answer.response;
+        await answer.done;
+      }
+      if (Math.floor(Date.now() / 60_000) !== minute) continue;
+      // Chunks of 2 (rounded up): at most 15 reports, under the binding's 20. Rounded down
+      // (chunks of 1), the binding refused the key after 20 reports, at about its 22nd request.
+      expect(statuses.slice(0, 30)).toEqual(Array(30).fill(200));
+      expect(statuses[30]).toBe(429);
+      expect(last?.headers.get("RateLimit-Limit")).toBe("30");
       return;
     }
     throw new Error("two window boundaries in a row");

@@ -106,6 +106,8 @@ describe("location-wide reporting", () => {
     expect(chunkSize(600)).toBe(30);
     expect(chunkSize(6000)).toBe(300);
     expect(chunkSize(10)).toBe(1);
+    expect(chunkSize(39)).toBe(2);
+    expect(chunkSize(150)).toBe(8);
     const status = (count: number, limit: number, phase = 0) =>
       rateLimitStatus({ start: 0, count, phase }, limit, 0);
     expect([1, 2, 3].map((n) => completesChunk(status(n, 20, 0.9)))).toEqual([true, true, true]);
@@ -133,14 +135,24 @@ describe("location-wide reporting", () => {
     ]);
   });
 
-  it("reports at most the binding's 20 chunks for a key's whole limit in one isolate, whatever the phase", () => {
+  it("reports at most the binding's 20 chunks for a key's whole limit in one isolate, whatever the limit and phase", () => {
     expect(RATE_LIMIT_CHUNKS_PER_WINDOW).toBe(20);
+    const reportsFor = (limit: number, phase: number) => {
+      let reports = 0;
+      for (let count = 1; count <= limit; count++)
+        if (completesChunk(rateLimitStatus({ start: 0, count, phase }, limit, 0))) reports++;
+      return reports;
+    };
     for (const limit of [60, 600, 6000])
+      for (const phase of [0, 0.01, 0.5, 0.99]) expect(reportsFor(limit, phase)).toBe(20);
+    // Limits of custom plans, multiples of 20 or not (floor-sized chunks ran out before them).
+    for (const limit of [1, 7, 19, 21, 39, 41, 100, 150, 999, 1001, 6001])
       for (const phase of [0, 0.01, 0.5, 0.99]) {
-        let reports = 0;
-        for (let count = 1; count <= limit; count++)
-          if (completesChunk(rateLimitStatus({ start: 0, count, phase }, limit, 0))) reports++;
-        expect(reports).toBe(20);
+        const reports = reportsFor(limit, phase);
+        expect(reports, `limit ${limit}, phase ${phase}`).toBeLessThanOrEqual(20);
+        expect(reports * chunkSize(limit), `limit ${limit}, phase ${phase}`).toBeGreaterThan(
+          limit - chunkSize(limit),
+        );
       }
   });
 

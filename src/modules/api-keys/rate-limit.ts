@@ -88,9 +88,16 @@ export function countLocally(keyId: string, limit: number, now: number): RateLim
   return rateLimitStatus(next, limit, now);
 }
 
-/** How many requests of a key one binding call stands for. */
+/**
+ * How many requests of a key one binding call stands for: rounded up, so that one isolate
+ * serving a key's whole limit reports at most the binding's `RATE_LIMIT_CHUNKS_PER_WINDOW`
+ * chunks. Rounded down, a limit that is not a multiple of it (a custom plan's 150, or 39) ran out
+ * of chunks before the limit: the binding refused the key at 140 of 150, at 20 of 39, with one
+ * isolate. Rounded up, the location-wide count can exceed the limit by less than a chunk (a
+ * limit under 20 by up to 20 requests a minute); each isolate's own count still stops at it.
+ */
 export function chunkSize(limit: number): number {
-  return Math.max(1, Math.floor(limit / RATE_LIMIT_CHUNKS_PER_WINDOW));
+  return Math.max(1, Math.ceil(limit / RATE_LIMIT_CHUNKS_PER_WINDOW));
 }
 
 /**
