@@ -40,7 +40,8 @@ const PARTS = [
     "V8 garbage collection",
     (sym) => /Scaveng|MarkCompact|Marking|Sweep|cppgc|GlobalHandles|TracedHandles|Heap::/.test(sym),
   ],
-  ["HTTP server (hyper, tokio)", (sym) => /hyper|tokio|futures_|mio::|listen/.test(sym)],
+  // workerd serves HTTP with Rust (hyper on tokio); KJ's own HTTP code counts under "kj".
+  ["HTTP server (Rust: hyper, tokio)", (sym) => /hyper|tokio|futures_|mio::|listen/.test(sym)],
   ["runtime bindings (jsg, api)", (sym) => /workerd::jsg::|workerd::api::/.test(sym)],
   ["JavaScript (JIT code, builtins)", (sym, dso) => dso.startsWith("[JIT]") || /^Builtins_/.test(sym)],
   ["V8 runtime", (sym) => /v8::/.test(sym)],
@@ -63,6 +64,7 @@ try {
   await applyMigrations(mf, path.join(ROOT, "migrations"));
   const pids = findWorkerdPids();
   const seconds = Number(values.seconds);
+  if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, not ${values.seconds}`);
   const names = [values.scenario, ...(values.against ? [values.against] : [])];
   const profiles = [];
   for (const name of names) profiles.push(await profileScenario(name, pids, seconds));
@@ -88,13 +90,13 @@ async function profileScenario(name, pids, seconds) {
   await load(2);
   await waitForIdle(pids);
   const data = path.join(scratch, `${name}.data`);
-  const perf = spawn("perf", ["record", "-q", "-F", String(FREQUENCY), "-p", pids.join(","), "-o", data], {
-    stdio: "ignore",
-  });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const perf = startPerf(["record", "-q", "-F", String(FREQUENCY), "-p", pids.join(","), "-o", data]);
+  // perf attaches within milliseconds; a sampler that already failed (no perf, no permission)
+  // throws here, before any load.
+  await Promise.race([perf.exited.then(perf.fail), new Promise((resolve) => setTimeout(resolve, 300))]);
   const result = await load(seconds);
-  perf.kill("SIGINT");
-  await new Promise((resolve) => perf.once("exit", resolve));
+  perf.child.kill("SIGINT");
+  await perf.exited;
   await waitForIdle(pids);
   const requests = result.requests.total;
   log(
@@ -103,12 +105,34 @@ async function profileScenario(name, pids, seconds) {
   return { name, requests, samples: leafSamples(data) };
 }
 
+/**
+ * Starts perf; `exited` settles when it ends, `fail` throws with its exit and what it printed
+ * (perf's own errors are the useful part: missing binary, perf_event_paranoid, a dead pid).
+ */
+function startPerf(args) {
+  const child = spawn("perf", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise((resolve) => {
+    child.once("error", (error) => resolve({ error }));
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const fail = (outcome) => {
+    throw new Error(
+      `perf ${args[0]} ended before the load: ${outcome.error?.message ?? `exit ${outcome.code}`} ${stderr.trim()}`,
+    );
+  };
+  return { child, exited, fail };
+}
+
 /** Samples per leaf function (`perf report` with no call graph: one line per dso and symbol). */
 function leafSamples(data) {
   const out = execFileSync(
     "perf",
     ["report", "-i", data, "--no-children", "-g", "none", "-n", "--sort", "dso,sym", "--stdio"],
-    { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "ignore"] },
+    { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] },
   );
   const samples = new Map();
   for (const line of out.split("\n")) {

@@ -163,7 +163,7 @@ function admit(ctx: RequestContext, candidate: Candidate): RateLimitHeaders {
 /**
  * Reports a chunk of the key's requests to the location-wide binding off the response path; a
  * refusal blocks the key in this isolate until `windowEnd`, from its next request on. Awaiting
- * it held the one request in a hundred (pro) that completes a chunk, and with it a connection.
+ * it held the one request in 300 (pro) that completes a chunk, and with it a connection.
  * A binding that fails lets the key through (logged): the isolate's own count still holds.
  */
 function reportChunk(ctx: RequestContext, keyId: string, windowEnd: number) {

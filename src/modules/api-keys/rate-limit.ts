@@ -11,8 +11,9 @@
  *   at a random point of a chunk (the window's `phase`), so keys whose windows start together
  *   (all of them: windows are aligned) do not all report at once: bursts are what a shared
  *   counter serves worst (Miniflare's took about 1 ms a call in bursts of 100, 0.33 ms one by
- *   one). The location-wide error is below one chunk (5 % of the limit) per isolate, plus what
- *   the isolate serves while a report is on its way (milliseconds). Finer chunks buy nothing
+ *   one). Location-wide, each isolate can be up to one chunk ahead of the binding (5 % of a limit
+ *   that is a multiple of 20), plus what it serves while a report is on its way (milliseconds),
+ *   plus the rounding of the chunk (see `chunkSize`). Finer chunks buy nothing
  *   real: the binding itself is "permissive, eventually consistent" (Cloudflare's docs,
  *   "Accuracy"), each isolate checking a locally cached count that is updated asynchronously;
  *   and each call costs, in Miniflare's simulator 1–2 ms of workerd CPU (a Durable Object request
@@ -93,8 +94,12 @@ export function countLocally(keyId: string, limit: number, now: number): RateLim
  * serving a key's whole limit reports at most the binding's `RATE_LIMIT_CHUNKS_PER_WINDOW`
  * chunks. Rounded down, a limit that is not a multiple of it (a custom plan's 150, or 39) ran out
  * of chunks before the limit: the binding refused the key at 140 of 150, at 20 of 39, with one
- * isolate. Rounded up, the location-wide count can exceed the limit by less than a chunk (a
- * limit under 20 by up to 20 requests a minute); each isolate's own count still stops at it.
+ * isolate. Rounded up, the binding's 20 chunks stand for `20 * chunkSize(limit)` requests, up to
+ * 19 more than the limit (a limit of 21: chunks of 2, 40 requests; under 20: 20 requests), so the
+ * location-wide count can go that far over; each isolate's own count still stops at the limit.
+ * Within one window: a report in flight across the minute counts in the next one (Miniflare's
+ * simulator counts a call when it arrives), and a limit raised mid-minute keeps the chunks already
+ * spent at the old size, so a key can meet the binding's refusal early for the rest of that minute.
  */
 export function chunkSize(limit: number): number {
   return Math.max(1, Math.ceil(limit / RATE_LIMIT_CHUNKS_PER_WINDOW));
