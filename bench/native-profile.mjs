@@ -12,14 +12,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { buildWorker } from "./lib/build.mjs";
-import { findWorkerdPids } from "./lib/cpu.mjs";
-import { prepareHttpScenario } from "./lib/http-scenario.mjs";
-import { autocannonOptions, runAutocannon, waitForIdle } from "./lib/load.mjs";
-import { applyMigrations, launchMiniflare, workerOptionsFromWrangler } from "./lib/worker.mjs";
+import { waitForIdle } from "./lib/load.mjs";
+import { startProfiledWorker, warmedScenario } from "./lib/profile-target.mjs";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
-const BUILD_DIR = path.join(ROOT, "bench", ".build");
 const { values } = parseArgs({
   options: {
     scenario: { type: "string", default: "apikey-warm" },
@@ -49,20 +44,9 @@ const PARTS = [
   ["SQLite (simulated D1, Durable Objects, rate limiter)", (sym) => /sqlite3/.test(sym)],
 ];
 
-if (!values["skip-build"]) {
-  log("bundling");
-  await buildWorker({ root: ROOT, outDir: BUILD_DIR });
-}
-const workerOptions = workerOptionsFromWrangler({
-  root: ROOT,
-  scriptPath: path.join(BUILD_DIR, "index.js"),
-  assets: false,
-});
-const { mf, baseUrl } = await launchMiniflare(workerOptions, { state: "memory" });
+const { mf, baseUrl, pids } = await startProfiledWorker({ skipBuild: values["skip-build"], log });
 const scratch = mkdtempSync(path.join(tmpdir(), "native-profile-"));
 try {
-  await applyMigrations(mf, path.join(ROOT, "migrations"));
-  const pids = findWorkerdPids();
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, not ${values.seconds}`);
   const names = [values.scenario, ...(values.against ? [values.against] : [])];
@@ -76,19 +60,7 @@ try {
 
 /** Seeds and warms the scenario as the bench does, then loads it for `seconds` under perf. */
 async function profileScenario(name, pids, seconds) {
-  const { default: scenario } = await import(`./scenarios/${name}.mjs`);
-  const prepared = await prepareHttpScenario(scenario, {
-    baseUrl,
-    mf,
-    options: { runs: 1, duration: seconds, warmup: 2 },
-    log,
-  });
-  const load = (duration) =>
-    runAutocannon(
-      autocannonOptions(baseUrl, prepared.request, { duration, connections: prepared.connections }),
-    );
-  await load(2);
-  await waitForIdle(pids);
+  const { load } = await warmedScenario(name, { mf, baseUrl, pids, seconds, warmup: 2, log });
   const data = path.join(scratch, `${name}.data`);
   const perf = startPerf(["record", "-q", "-F", String(FREQUENCY), "-p", pids.join(","), "-o", data]);
   // perf attaches within milliseconds; a sampler that already failed (no perf, no permission)

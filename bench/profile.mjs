@@ -10,15 +10,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { buildWorker } from "./lib/build.mjs";
-import { clockTicksPerSecond, findWorkerdPids } from "./lib/cpu.mjs";
-import { prepareHttpScenario } from "./lib/http-scenario.mjs";
-import { autocannonOptions, runAutocannon, waitForIdle } from "./lib/load.mjs";
+import { clockTicksPerSecond } from "./lib/cpu.mjs";
+import { waitForIdle } from "./lib/load.mjs";
+import { startProfiledWorker, warmedScenario } from "./lib/profile-target.mjs";
 import { runDelivery } from "./lib/webhook-delivery.mjs";
-import { applyMigrations, launchMiniflare, workerOptionsFromWrangler } from "./lib/worker.mjs";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
-const BUILD_DIR = path.join(ROOT, "bench", ".build");
 const { values } = parseArgs({
   options: {
     events: { type: "string", default: "2000" },
@@ -32,18 +28,11 @@ const { values } = parseArgs({
 });
 const log = (message) => process.stderr.write(`[profile] ${message}\n`);
 
-if (!values["skip-build"]) {
-  log("bundling");
-  await buildWorker({ root: ROOT, outDir: BUILD_DIR });
-}
-const workerOptions = workerOptionsFromWrangler({
-  root: ROOT,
-  scriptPath: path.join(BUILD_DIR, "index.js"),
-  assets: false,
+const { mf, baseUrl, pids } = await startProfiledWorker({
+  skipBuild: values["skip-build"],
+  inspectorPort: 0,
+  log,
 });
-const { mf, baseUrl } = await launchMiniflare(workerOptions, { inspectorPort: 0, state: "memory" });
-await applyMigrations(mf, path.join(ROOT, "migrations"));
-const pids = findWorkerdPids();
 
 /** workerd's own inspector (Miniflare proxies only user Workers): the listening port whose /json lists `core:` ids. */
 async function runtimeTargets() {
@@ -92,16 +81,9 @@ function connect(target) {
 /** The named HTTP scenario, seeded and set up as the bench does, and warmed up; null for a delivery run. */
 async function prepareScenario(name) {
   if (!name) return null;
-  const { default: scenario } = await import(`./scenarios/${name}.mjs`);
-  const options = { runs: 1, duration: Number(values.seconds), warmup: 3 };
-  const prepared = await prepareHttpScenario(scenario, { baseUrl, mf, options, log });
-  const load = (duration) =>
-    runAutocannon(
-      autocannonOptions(baseUrl, prepared.request, { duration, connections: prepared.connections }),
-    );
-  await load(options.warmup);
-  await waitForIdle(pids);
-  return { load, seconds: options.duration };
+  const seconds = Number(values.seconds);
+  const { load } = await warmedScenario(name, { mf, baseUrl, pids, seconds, warmup: 3, log });
+  return { load, seconds };
 }
 
 const http = await prepareScenario(values.scenario);
