@@ -33,6 +33,13 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBase62(22)}`;
 }
 
+const ID_BODY = /^[0-9A-Za-z]{22}$/;
+
+/** Whether `value` has the shape `newId(prefix)` gives (an id of ours carried in Stripe metadata). */
+export function isIdOf(prefix: string, value: string | null): value is string {
+  return value?.startsWith(`${prefix}_`) === true && ID_BODY.test(value.slice(prefix.length + 1));
+}
+
 export function randomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length));
 }

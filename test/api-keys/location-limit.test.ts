@@ -30,6 +30,18 @@ async function inOneWindow(attempt: () => Promise<void>) {
   throw new Error("two window boundaries in a row");
 }
 
+/** The bindings with a rate limiter whose every call answers `limit()`, and its call count. */
+function bindingThat(limit: () => Promise<unknown>) {
+  let calls = 0;
+  const binding = {
+    limit: () => {
+      calls++;
+      return limit();
+    },
+  };
+  return { env: { ...env, API_RATE_LIMITER: binding } as unknown as Env, calls: () => calls };
+}
+
 describe("the location-wide rate limit (the rate-limiting binding)", () => {
   it("is configured with the chunks the code reports (wrangler.toml's limit is RATE_LIMIT_CHUNKS_PER_WINDOW)", async () => {
     await inOneWindow(async () => {
@@ -92,36 +104,18 @@ describe("the location-wide rate limit (the rate-limiting binding)", () => {
   it("is not in the way of the request: a binding that hangs or fails lets the key through", async () => {
     await inOneWindow(async () => {
       const { key, chunk } = await freeKey();
-      let hangingCalls = 0;
-      const hanging = {
-        ...env,
-        API_RATE_LIMITER: {
-          limit: () => {
-            hangingCalls++;
-            return new Promise(() => {});
-          },
-        },
-      } as unknown as Env;
       // A chunk's worth of requests, so one of them reports (and its report never settles).
-      for (let i = 0; i < chunk; i++) expect((await verify(key, hanging)).response.status).toBe(200);
-      expect(hangingCalls).toBe(1);
+      const hanging = bindingThat(() => new Promise(() => {}));
+      for (let i = 0; i < chunk; i++) expect((await verify(key, hanging.env)).response.status).toBe(200);
+      expect(hanging.calls()).toBe(1);
 
-      let failingCalls = 0;
-      const failing = {
-        ...env,
-        API_RATE_LIMITER: {
-          limit: () => {
-            failingCalls++;
-            return Promise.reject(new Error("binding down"));
-          },
-        },
-      } as unknown as Env;
+      const failing = bindingThat(() => Promise.reject(new Error("binding down")));
       for (let i = 0; i < 2 * chunk; i++) {
-        const answer = await verify(key, failing);
+        const answer = await verify(key, failing.env);
         expect(answer.response.status).toBe(200);
         await answer.done;
       }
-      expect(failingCalls).toBe(2);
+      expect(failing.calls()).toBe(2);
     });
   });
 });

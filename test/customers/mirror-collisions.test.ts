@@ -9,7 +9,13 @@ import { asKey, type BillingTenant, billingTenant, makeCustomer, makePlan } from
 import { testContext } from "../context";
 import { unique } from "../harness";
 import { makeInvoice, payingCustomer } from "../invoicing";
-import { CONNECT_SECRET, processed, sendSigned } from "../platform-billing/helpers";
+import {
+  CONNECT_SECRET,
+  processed,
+  recordReceivedConnectEvents,
+  sendSigned,
+  stripeEventRows,
+} from "../platform-billing/helpers";
 import { doubleUrl } from "../stripe-double";
 
 let tenant: BillingTenant;
@@ -208,22 +214,17 @@ describe("the mirror and a tenant's own Stripe customers", () => {
       customerCreated({ customer_id: copiedId, external_id: external }),
     ];
     // Same second: the run takes them in id order, so pair[0] comes first.
-    const ids = pair.map(({ event }, index) => `evt_pair_${index}_${event.id}`);
-    for (const [index, { event }] of pair.entries()) {
-      const stored = { ...event, id: ids[index], created };
-      await env.DB.prepare(
-        `INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, status, attempts, received_at)
-         VALUES (?, 'connect', ?, ?, 0, ?, ?, 'received', 0, ?)`,
-      )
-        .bind(stored.id, stored.type, tenant.account, created, JSON.stringify(stored), Date.now())
-        .run();
-    }
+    const events = pair.map(({ event }, index) => ({
+      ...event,
+      id: `evt_pair_${index}_${event.id}`,
+      created,
+    }));
+    const ids = events.map((event) => event.id);
+    await recordReceivedConnectEvents(tenant.account, events);
     expect(await processStripeEvents(testContext(), tenant.tenantId, ids)).toMatchObject({ retry: [] });
 
-    const statuses = await env.DB.prepare(`SELECT status FROM stripe_events WHERE id IN (?, ?)`)
-      .bind(...ids)
-      .all<{ status: string }>();
-    expect(statuses.results.map((row) => row.status)).toEqual(["processed", "processed"]);
+    const rows = await stripeEventRows(ids);
+    expect(ids.map((id) => rows[id]?.status)).toEqual(["processed", "processed"]);
     const [first, second] = await Promise.all(pair.map(({ stripeId }) => rowOf(stripeId)));
     expect(first).toMatchObject({ id: copiedId, externalId: external });
     expect(second?.id).toMatch(/^cust_/);

@@ -14,7 +14,7 @@ import {
 import { testContext } from "../context";
 import { call, expectError, registerTenant } from "../harness";
 import { applicationFeeOf, INVOICES, invoiceVerb, makeInvoice, payingCustomer } from "../invoicing";
-import { stripeEventRows } from "../platform-billing/helpers";
+import { recordReceivedConnectEvents, stripeEventRows } from "../platform-billing/helpers";
 import { type DoubleEvent, doubleEvents, failNext, stripeObject, stripeRequests } from "../stripe-double";
 
 let tenant: BillingTenant;
@@ -412,14 +412,7 @@ describe("an invoice the API stores while a mirror run that read before it is un
       data: { object: { id: row.stripeId, object: "customer", name: "Not the name", livemode: false } },
     };
     const { delivery: _delivery, ...invoiceCreated } = created;
-    for (const event of [tie, invoiceCreated]) {
-      await env.DB.prepare(
-        `INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, status, attempts, received_at)
-         VALUES (?, 'connect', ?, ?, 0, ?, ?, 'received', 0, ?)`,
-      )
-        .bind(event.id, event.type, tenant.account, event.created, JSON.stringify(event), Date.now())
-        .run();
-    }
+    await recordReceivedConnectEvents(tenant.account, [tie, invoiceCreated]);
     const { lines, logger } = recording();
     const run = processStripeEvents(testContext({ log: logger }), tenant.tenantId, [
       tie.id,

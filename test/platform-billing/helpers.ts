@@ -53,6 +53,24 @@ export async function sendSigned(
 
 type StripeEventRows = Record<string, { status: string; outcome: string | null }>;
 
+/**
+ * Records Connect events as received and not yet processed, without queueing them: for a test
+ * that runs `processStripeEvents` on them itself, as one run.
+ */
+export async function recordReceivedConnectEvents(
+  account: string,
+  events: { id: string; type: string; created: number }[],
+) {
+  await env.DB.batch(
+    events.map((event) =>
+      env.DB.prepare(
+        `INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, status, attempts, received_at)
+         VALUES (?, 'connect', ?, ?, 0, ?, ?, 'received', 0, ?)`,
+      ).bind(event.id, event.type, account, event.created, JSON.stringify(event), Date.now()),
+    ),
+  );
+}
+
 /** The `stripe_events` rows of these ids as they are now (an id never recorded is absent). */
 export async function stripeEventRows(eventIds: string[]): Promise<StripeEventRows> {
   const rows = await env.DB.prepare(

@@ -52,7 +52,7 @@ export class MirrorState {
    * null for a value the run looked up and nobody holds. A tenant's own Stripe objects carry
    * whatever metadata they were given, copies of ours included: a value another object holds,
    * or one the run did not look up (a snapshot read back from Stripe may carry another), is not
-   * taken (`freeFor`). An external id a customer gives up within the run stays held for the run
+   * taken (`isFree`). An external id a customer gives up within the run stays held for the run
    * (its row is written after the others' may be): the next run can give it to another.
    */
   readonly owners = {
@@ -83,11 +83,10 @@ export class MirrorState {
     this.owners.invoice.set(row.id, row.stripeInvoiceId);
   }
 
-  /** `value` if no other Stripe object than `stripeId` holds it in `owners[kind]`, else null. */
-  freeFor(kind: keyof MirrorState["owners"], value: string | null, stripeId: string): string | null {
-    if (!value) return null;
+  /** Whether the run looked `value` up and no other Stripe object than `stripeId` holds it. */
+  isFree(kind: keyof MirrorState["owners"], value: string, stripeId: string): boolean {
     const owner = this.owners[kind].get(value);
-    return owner === null || owner === stripeId ? value : null;
+    return owner === null || owner === stripeId;
   }
 
   putCheckout(row: CheckoutSessionRow) {

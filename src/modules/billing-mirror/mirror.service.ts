@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow, TenantRow } from "../../db/schema";
-import { newId } from "../../lib/crypto";
+import { isIdOf, newId } from "../../lib/crypto";
 import { AnalyticsRun } from "../analytics/analytics-run";
 import { serializeCheckout } from "../checkout/checkout.schemas";
 import { serializeCustomer } from "../customers/customers.schemas";
@@ -144,15 +144,17 @@ function customerRow(
   const livemode = current?.livemode ?? snapshot.livemode === true;
   // An external id another customer holds stays with it; this one keeps its own, if any.
   const external = str(obj(snapshot.metadata).external_id) || null;
-  const externalIsFree =
-    external !== null &&
-    run.state.freeFor("externalId", externalKey({ livemode, externalId: external }), stripeId) !== null;
+  const externalId =
+    external === null ||
+    run.state.isFree("externalId", externalKey({ livemode, externalId: external }), stripeId)
+      ? external
+      : (current?.externalId ?? null);
   const now = run.ctx.clock.now();
   return {
     id: current?.id ?? ourId(run, "customer", obj(snapshot.metadata).customer_id, stripeId),
     tenantId: run.tenant.id,
     livemode,
-    externalId: external === null ? null : externalIsFree ? external : (current?.externalId ?? null),
+    externalId,
     stripeCustomerId: stripeId,
     email: str(snapshot.email)?.toLowerCase() ?? null,
     name: str(snapshot.name),
@@ -181,8 +183,7 @@ const ID_PREFIXES = { customer: "cust", subscription: "subs", invoice: "inv" } a
 function ourId(run: MirrorRun, kind: keyof typeof ID_PREFIXES, value: unknown, stripeId: string): string {
   const prefix = ID_PREFIXES[kind];
   const id = str(value);
-  const ours = id !== null && new RegExp(`^${prefix}_[0-9A-Za-z]{22}$`).test(id);
-  return ours && run.state.freeFor(kind, id, stripeId) ? id : newId(prefix);
+  return isIdOf(prefix, id) && run.state.isFree(kind, id, stripeId) ? id : newId(prefix);
 }
 
 async function applyCustomer(run: MirrorRun, event: StripeEventLike, object: Obj): Promise<string> {

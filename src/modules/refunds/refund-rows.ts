@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { invoices, REFUND_STATUSES, type RefundRow, type RefundStatus, refunds } from "../../db/schema";
+import { isIdOf } from "../../lib/crypto";
 
 /** Reading a Stripe refund (an API answer or an event's snapshot) into the mirror's fields, and writing them. */
 type Obj = Record<string, unknown>;
@@ -49,7 +50,7 @@ export function refundFields(refund: Obj): StripeRefundFields {
 /** Our refund id carried in Stripe's metadata (a refund made through us), if any. */
 export const ownRefundId = (refund: Obj): string | null => {
   const id = str(obj(refund.metadata).refund_id);
-  return id && /^rfnd_[0-9A-Za-z]{22}$/.test(id) ? id : null;
+  return isIdOf("rfnd", id) ? id : null;
 };
 
 /**
