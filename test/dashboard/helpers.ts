@@ -6,6 +6,7 @@ export const REFRESH = "/api/v1/dashboard/session/refresh";
 export const REGISTER = "/api/v1/dashboard/register";
 export const SETUP = "/api/v1/dashboard/setup";
 export const COOKIE_NAME = "__Host-eb_refresh";
+export const MARK_NAME = "__Host-eb_session_mark";
 
 export interface Raw {
   status: number;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { call, PASSWORD, registerTenant, unique } from "../harness";
-import { COOKIE_NAME, cookieValue, dashboardCall, REFRESH, REGISTER, SESSION, SETUP } from "./helpers";
+import {
+  COOKIE_NAME,
+  cookieValue,
+  dashboardCall,
+  MARK_NAME,
+  REFRESH,
+  REGISTER,
+  SESSION,
+  SETUP,
+} from "./helpers";
 
 async function signIn() {
   const tenant = await registerTenant();
@@ -49,6 +58,30 @@ describe("dashboard sessions: the refresh token lives only in an HttpOnly cookie
     expect(replay.cookie).toMatch(/Max-Age=0/);
     // The replay revoked the family: the newest cookie is dead too.
     expect((await dashboardCall(REFRESH, { cookie: rotated })).status).toBe(401);
+  });
+
+  it("sets a readable session mark with the cookie, new on every rotation, cleared with it", async () => {
+    const markOf = (res: { headers: Headers }) =>
+      res.headers.getSetCookie().find((line) => line.startsWith(`${MARK_NAME}=`));
+    const { res, refresh } = await signIn();
+    const signedIn = markOf(res);
+    expect(signedIn).toMatch(/;\s*Secure/i);
+    expect(signedIn).toMatch(/;\s*SameSite=Strict/i);
+    expect(signedIn).toMatch(/;\s*Path=\//);
+    expect(signedIn).toMatch(/Max-Age=86\d{3}/);
+    // The page reads it: not HttpOnly, and nothing of the token in it.
+    expect(signedIn).not.toMatch(/HttpOnly/i);
+    expect(cookieValue(signedIn)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(refresh).not.toContain(cookieValue(signedIn));
+
+    const rotated = await dashboardCall(REFRESH, { cookie: refresh });
+    expect(rotated.status).toBe(200);
+    expect(cookieValue(markOf(rotated))).toMatch(/^[0-9a-f-]{36}$/);
+    expect(cookieValue(markOf(rotated))).not.toBe(cookieValue(signedIn));
+
+    // A failed refresh (here a replay) and a sign-out clear it with the refresh cookie.
+    expect(markOf(await dashboardCall(REFRESH, { cookie: refresh }))).toMatch(/Max-Age=0/);
+    expect(markOf(await dashboardCall(SESSION, { method: "DELETE" }))).toMatch(/Max-Age=0/);
   });
 
   it("answers 401 without a cookie or with a forged one", async () => {

@@ -13,6 +13,15 @@ export const REFRESH_COOKIE = "eb_refresh";
 export const REFRESH_COOKIE_HEADER_NAME = `__Host-${REFRESH_COOKIE}`;
 
 /**
+ * A cookie the dashboard's script can read, set and cleared with the refresh cookie, holding a
+ * random value that changes with every rotation and says nothing about the token. A page
+ * reloaded while its refresh was in flight reads it to tell whether that refresh's answer has
+ * landed (web/src/lib/session.ts): presenting the old refresh cookie before then would be a
+ * replay and end the session.
+ */
+export const SESSION_MARK_COOKIE = "eb_session_mark";
+
+/**
  * CSRF defence of the cookie-bearing routes, on top of SameSite=Strict (which does not separate
  * two origins of the same site, e.g. another port of localhost or a sibling subdomain):
  * - the request must come from our own origin: `Origin` equal to `PUBLIC_BASE_URL`'s origin or
@@ -39,21 +48,18 @@ export function assertSameOriginJson(c: Context<AppEnv>): void {
   }
 }
 
-/** Puts the refresh token in its HttpOnly cookie, alive exactly as long as the token. */
+/** Puts the refresh token in its HttpOnly cookie, alive exactly as long as the token, and a new mark. */
 function setRefreshCookie(c: Context<AppEnv>, session: IssuedSession): void {
   const now = c.var.ctx.clock.now().getTime();
-  setCookie(c, REFRESH_COOKIE, session.refresh.token, {
-    prefix: "host",
-    httpOnly: true,
-    secure: true,
-    sameSite: "Strict",
-    path: "/",
-    maxAge: Math.max(0, Math.floor((session.refresh.expiresAt.getTime() - now) / 1000)),
-  });
+  const maxAge = Math.max(0, Math.floor((session.refresh.expiresAt.getTime() - now) / 1000));
+  const options = { prefix: "host", secure: true, sameSite: "Strict", path: "/", maxAge } as const;
+  setCookie(c, REFRESH_COOKIE, session.refresh.token, { ...options, httpOnly: true });
+  setCookie(c, SESSION_MARK_COOKIE, crypto.randomUUID(), options);
 }
 
 function clearRefreshCookie(c: Context<AppEnv>): void {
-  deleteCookie(c, REFRESH_COOKIE, { prefix: "host", secure: true, path: "/" });
+  for (const name of [REFRESH_COOKIE, SESSION_MARK_COOKIE])
+    deleteCookie(c, name, { prefix: "host", secure: true, path: "/" });
 }
 
 /** The answer body of every session route: the access token and who it is for, never the refresh token. */

@@ -61,6 +61,8 @@ export interface RequestOptions {
   /** Send the access token (default true). */
   auth?: boolean;
   signal?: AbortSignal;
+  /** Let the request finish when the page goes away (a reload); its Set-Cookie still applies. */
+  keepalive?: boolean;
 }
 
 export function withQuery(path: string, query?: Query): string {
@@ -88,6 +90,7 @@ async function send(path: string, options: RequestOptions): Promise<Response> {
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       credentials: "same-origin",
       signal: options.signal,
+      keepalive: options.keepalive ?? false,
     });
   } catch (error) {
     if (error instanceof DOMException && error.name === "AbortError") throw error;

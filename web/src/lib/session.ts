@@ -3,6 +3,7 @@
 // script can read. A reload gets a new access token from that cookie (POST .../session/refresh).
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, DASHBOARD, setAuthHooks, TENANTS } from "./api";
+import { afterPreviousPageRefresh } from "./refresh-handoff";
 import type { DashboardSession, Tenant, User } from "./types";
 import { setWelcomeKeys } from "./welcome";
 
@@ -90,9 +91,10 @@ export function refresh(): Promise<boolean> {
         auth: false,
         body: {},
         signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
+        keepalive: true,
       });
     try {
-      apply(await withRefreshLock(call));
+      apply(await withRefreshLock(() => afterPreviousPageRefresh(call)));
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
