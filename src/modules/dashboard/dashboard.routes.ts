@@ -19,7 +19,7 @@ import {
   endSession,
   REFRESH_COOKIE_HEADER_NAME,
   refreshSession,
-  SESSION_MARK_COOKIE,
+  SESSION_MARK_COOKIE_HEADER_NAME,
   startSession,
 } from "./dashboard.service";
 
@@ -35,7 +35,7 @@ const sameOriginJson = createMiddleware<AppEnv>(async (c, next) => {
 const COOKIE_SECURITY = [{ dashboardSession: [] }];
 const setCookieHeader = {
   "Set-Cookie": {
-    description: `\`${REFRESH_COOKIE_HEADER_NAME}=<refresh token>; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=<refresh lifetime>\`, and \`__Host-${SESSION_MARK_COOKIE}=<random>\` with the same attributes but readable by the page: a value that changes with every rotation, so a page can tell that a refresh's answer has landed`,
+    description: `\`${REFRESH_COOKIE_HEADER_NAME}=<refresh token>; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=<refresh lifetime>\`, and \`${SESSION_MARK_COOKIE_HEADER_NAME}=<random>\` with the same attributes but readable by the page: a value that changes with every rotation, so a page can tell that a refresh's answer has landed`,
     schema: { type: "string" as const },
   },
 };

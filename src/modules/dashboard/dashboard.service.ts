@@ -14,12 +14,13 @@ export const REFRESH_COOKIE_HEADER_NAME = `__Host-${REFRESH_COOKIE}`;
 
 /**
  * A cookie the dashboard's script can read, set and cleared with the refresh cookie, holding a
- * random value that changes with every rotation and says nothing about the token. A page
- * reloaded while its refresh was in flight reads it to tell whether that refresh's answer has
- * landed (web/src/lib/session.ts): presenting the old refresh cookie before then would be a
- * replay and end the session.
+ * random value that changes with every rotation and says nothing about the token. After a reload
+ * tore down a refresh in flight, the next page reads it to tell whether that refresh's answer has
+ * landed (web/src/lib/refresh-handoff.ts): presenting the old refresh cookie before then would be
+ * a replay and end the session.
  */
 export const SESSION_MARK_COOKIE = "eb_session_mark";
+export const SESSION_MARK_COOKIE_HEADER_NAME = `__Host-${SESSION_MARK_COOKIE}`;
 
 /**
  * CSRF defence of the cookie-bearing routes, on top of SameSite=Strict (which does not separate
@@ -53,6 +54,7 @@ function setRefreshCookie(c: Context<AppEnv>, session: IssuedSession): void {
   const now = c.var.ctx.clock.now().getTime();
   const maxAge = Math.max(0, Math.floor((session.refresh.expiresAt.getTime() - now) / 1000));
   const options = { prefix: "host", secure: true, sameSite: "Strict", path: "/", maxAge } as const;
+  // The refresh cookie first: a page that sees the new mark finds the new refresh cookie stored.
   setCookie(c, REFRESH_COOKIE, session.refresh.token, { ...options, httpOnly: true });
   setCookie(c, SESSION_MARK_COOKIE, crypto.randomUUID(), options);
 }

@@ -63,14 +63,16 @@ let inflight: Promise<boolean> | null = null;
 const REFRESH_TIMEOUT_MS = 20_000;
 
 /**
- * Runs the refresh under the cross-tab lock when the browser has Web Locks. A lock another
- * document never gives back (one being torn down mid-refresh) is waited for a few seconds only:
+ * Runs the refresh under the cross-tab lock when the browser has Web Locks. The holder may wait
+ * for a torn-down page's refresh to land and then send its own (`afterPreviousPageRefresh`), so the
+ * lock is waited for that long; a lock another document never gives back is waited for no longer:
  * then this tab refreshes without it, at worst meeting the 401 of a token the other tab used.
  */
 async function withRefreshLock<T>(call: () => Promise<T>): Promise<T> {
   if (!navigator.locks) return call();
   try {
-    return await navigator.locks.request("eb-session-refresh", { signal: AbortSignal.timeout(5_000) }, call);
+    const signal = AbortSignal.timeout(2 * REFRESH_TIMEOUT_MS);
+    return await navigator.locks.request("eb-session-refresh", { signal }, call);
   } catch (error) {
     if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError"))
       return call();
@@ -94,7 +96,7 @@ export function refresh(): Promise<boolean> {
         keepalive: true,
       });
     try {
-      apply(await withRefreshLock(() => afterPreviousPageRefresh(call)));
+      apply(await withRefreshLock(() => afterPreviousPageRefresh(call, REFRESH_TIMEOUT_MS)));
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
