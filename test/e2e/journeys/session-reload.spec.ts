@@ -19,7 +19,7 @@ test("reloads in quick succession, some tearing down a refresh in flight, keep t
   page.on("requestfailed", (request) => {
     if (request.url().endsWith("/session/refresh")) outcomes.push("torn down");
   });
-  // 0-117 ms after each commit, in a fixed order: some reloads catch the page's refresh at the
+  // 0-113 ms after each commit, in a fixed order: some reloads catch the page's refresh at the
   // server or on its way back.
   for (let reload = 0; reload < 40; reload++) {
     await reloadAtOnce(page);
