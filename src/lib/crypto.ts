@@ -28,12 +28,13 @@ export function randomBase62(length: number): string {
   return out;
 }
 
+const ID_BODY_LENGTH = 22;
+const ID_BODY = new RegExp(`^[0-9A-Za-z]{${ID_BODY_LENGTH}}$`);
+
 /** A prefixed, non-enumerable identifier such as `ten_4f9X...` (22 base62 chars ≈ 131 bits). */
 export function newId(prefix: string): string {
-  return `${prefix}_${randomBase62(22)}`;
+  return `${prefix}_${randomBase62(ID_BODY_LENGTH)}`;
 }
-
-const ID_BODY = /^[0-9A-Za-z]{22}$/;
 
 /** Whether `value` has the shape `newId(prefix)` gives (an id of ours carried in Stripe metadata). */
 export function isIdOf(prefix: string, value: string | null): value is string {

@@ -49,19 +49,21 @@ export function assertSameOriginJson(c: Context<AppEnv>): void {
   }
 }
 
-/** Puts the refresh token in its HttpOnly cookie, alive exactly as long as the token, and a new mark. */
-function setRefreshCookie(c: Context<AppEnv>, session: IssuedSession): void {
+/** What the `__Host-` prefix requires of both cookies, when set and when cleared. */
+const HOST_COOKIE = { prefix: "host", secure: true, path: "/" } as const;
+
+/** Puts the refresh token in its HttpOnly cookie and a new session mark, both alive exactly as long as the token. */
+function setSessionCookies(c: Context<AppEnv>, session: IssuedSession): void {
   const now = c.var.ctx.clock.now().getTime();
   const maxAge = Math.max(0, Math.floor((session.refresh.expiresAt.getTime() - now) / 1000));
-  const options = { prefix: "host", secure: true, sameSite: "Strict", path: "/", maxAge } as const;
+  const options = { ...HOST_COOKIE, sameSite: "Strict", maxAge } as const;
   // The refresh cookie first: a page that sees the new mark finds the new refresh cookie stored.
   setCookie(c, REFRESH_COOKIE, session.refresh.token, { ...options, httpOnly: true });
   setCookie(c, SESSION_MARK_COOKIE, crypto.randomUUID(), options);
 }
 
-function clearRefreshCookie(c: Context<AppEnv>): void {
-  for (const name of [REFRESH_COOKIE, SESSION_MARK_COOKIE])
-    deleteCookie(c, name, { prefix: "host", secure: true, path: "/" });
+function clearSessionCookies(c: Context<AppEnv>): void {
+  for (const name of [REFRESH_COOKIE, SESSION_MARK_COOKIE]) deleteCookie(c, name, HOST_COOKIE);
 }
 
 /** The answer body of every session route: the access token and who it is for, never the refresh token. */
@@ -77,7 +79,7 @@ export function sessionBody(session: IssuedSession, user: UserRow, tenant: Tenan
 
 /** Starts a dashboard session from a session the auth services issued (login, register, setup). */
 export function startSession(c: Context<AppEnv>, result: auth.Session) {
-  setRefreshCookie(c, result.session);
+  setSessionCookies(c, result.session);
   return sessionBody(result.session, result.user, result.tenant);
 }
 
@@ -103,10 +105,10 @@ export async function refreshSession(c: Context<AppEnv>) {
       tenantStatus: "active",
     };
     const { user, tenant } = await auth.me(ctx);
-    setRefreshCookie(c, session);
+    setSessionCookies(c, session);
     return sessionBody(session, user, tenant);
   } catch (error) {
-    clearRefreshCookie(c);
+    clearSessionCookies(c);
     if (error instanceof ApiError && error.code === "not_found") throw unauthenticated("Sign in again");
     throw error;
   }
@@ -115,7 +117,7 @@ export async function refreshSession(c: Context<AppEnv>) {
 /** Ends the cookie's session: every refresh token of its family is revoked, and the cookie cleared. */
 export async function endSession(c: Context<AppEnv>): Promise<void> {
   const token = getCookie(c, REFRESH_COOKIE, "host");
-  clearRefreshCookie(c);
+  clearSessionCookies(c);
   if (!token) return;
   const { ctx } = c.var;
   const now = ctx.clock.now();
