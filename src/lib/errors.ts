@@ -24,7 +24,7 @@ export const ERROR_STATUS = {
   account_already_connected: 409,
   /** A key of the other mode than the platform's Stripe key tried to create an object. */
   livemode_mismatch: 409,
-  /** An Idempotency-Key reused with another request. */
+  /** An Idempotency-Key reused with another request, or by another caller. */
   idempotency_key_reused: 409,
   /** An Idempotency-Key whose first request is still running. */
   idempotency_key_in_use: 409,

@@ -77,20 +77,46 @@ describe("Idempotency-Key", () => {
     expect(theirs.body.id).not.toBe(mine.body.id);
   });
 
-  it("applies to users' POSTs too, and refuses a malformed key", async () => {
+  it("applies to users' POSTs too: the same user's retry replays, and a malformed key is refused", async () => {
     const key = unique("idem-");
     const body = { email: `${unique("u")}@example.com` };
+    const asOwner = () =>
+      call(CUSTOMERS, { token: tenant.tokens.owner, body, headers: { "Idempotency-Key": key } });
+    const first = await asOwner();
+    const again = await asOwner();
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body.id).toBe(first.body.id);
+    expectError(await post("bad key with spaces", body), 400, "validation_error");
+  });
+
+  // The replay comes before the role check and the service's mode check: a stored answer must
+  // not reach a caller those checks refuse.
+  it("a live key sending a test key's key and request is refused, not answered the test customer", async () => {
+    const key = unique("idem-");
+    const body = { email: `${unique("m")}@example.com` };
+    const first = await post(key, body);
+    expect(first.status).toBe(201);
+    expect(first.body.livemode).toBe(false);
+    const live = await asKey(tenant.keys.live_secret, CUSTOMERS, {
+      body,
+      headers: { "Idempotency-Key": key },
+    });
+    expectError(live, 409, "idempotency_key_reused");
+    expect(live.headers.get("Idempotent-Replayed")).toBeNull();
+  });
+
+  it("another user (a developer after the owner, an admin after the owner) is refused the owner's answer", async () => {
+    const key = unique("idem-");
+    const body = { email: `${unique("d")}@example.com` };
     const first = await call(CUSTOMERS, {
       token: tenant.tokens.owner,
       body,
       headers: { "Idempotency-Key": key },
     });
-    const again = await call(CUSTOMERS, {
-      token: tenant.tokens.admin,
-      body,
-      headers: { "Idempotency-Key": key },
-    });
-    expect(again.body.id).toBe(first.body.id);
-    expectError(await post("bad key with spaces", body), 400, "validation_error");
+    expect(first.status).toBe(201);
+    for (const token of [tenant.tokens.developer, tenant.tokens.admin]) {
+      const other = await call(CUSTOMERS, { token, body, headers: { "Idempotency-Key": key } });
+      expectError(other, 409, "idempotency_key_reused");
+    }
   });
 });

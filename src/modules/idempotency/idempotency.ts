@@ -1,6 +1,6 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
 import type { Context, Next } from "hono";
-import type { RequestContext } from "../../context";
+import type { ApiKeyCaller, RequestContext, UserCaller } from "../../context";
 import { idempotencyKeys } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { sha256Hex } from "../../lib/crypto";
@@ -9,7 +9,8 @@ import { ApiError, validationError } from "../../lib/errors";
 /**
  * `Idempotency-Key` on any POST of a tenant's caller, as Stripe has it: the first answer (status
  * and body) is replayed for 24 h for the same tenant, key and request; the same key with another
- * request is 409 `idempotency_key_reused`; a second request while the first is running is 409
+ * request, or by another caller (another mode or kind of key, another user), is 409
+ * `idempotency_key_reused`; a second request while the first is running is 409
  * `idempotency_key_in_use` (retry it). The key is claimed in D1 by one conditional upsert, so of
  * concurrent requests exactly one runs (and makes the Stripe calls). Answers that say the request
  * never started (validation, authentication, role, rate limit) or that failed on our side or
@@ -33,7 +34,7 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
   if (!KEY.test(key)) throw validationError("Idempotency-Key", "1 to 255 printable ASCII characters");
   const body = await c.req.raw.clone().text();
   const fingerprint = await sha256Hex(
-    `${c.req.method} ${new URL(c.req.url).pathname.replace(/\/$/, "")}\n${body}`,
+    `${principalOf(caller)}\n${c.req.method} ${new URL(c.req.url).pathname.replace(/\/$/, "")}\n${body}`,
   );
   const claimed = await claim(ctx, caller.tenantId, key, fingerprint);
   if (claimed.kind === "replay") {
@@ -57,6 +58,16 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
   } finally {
     if (!stored) await release(ctx, caller.tenantId, key);
   }
+}
+
+/**
+ * Who may be answered a stored answer: the replay comes before the role check and the service's
+ * mode check, so an answer kept for one caller must not reach a caller those checks would refuse
+ * (a live key replaying a test key's request, a developer an owner's). Keys of one mode and kind
+ * are one principal, as a regenerated key is the same caller; a user is their own.
+ */
+function principalOf(caller: ApiKeyCaller | UserCaller): string {
+  return caller.kind === "api_key" ? `api_key ${caller.mode} ${caller.keyKind}` : `user ${caller.userId}`;
 }
 
 type Claim = { kind: "run" } | { kind: "replay"; status: number; body: string };
@@ -105,7 +116,7 @@ async function claim(
   if (held.fingerprint !== fingerprint) {
     throw new ApiError(
       "idempotency_key_reused",
-      "This Idempotency-Key was used with another request; use a new key for a new request",
+      "This Idempotency-Key was used with another request or by another caller; use a new key for a new request",
     );
   }
   if (held.responseStatus === null || held.responseBody === null) {
