@@ -171,6 +171,10 @@ describe("customers", () => {
     ]);
     expect((await list("search=a%20lov")).body.data).toHaveLength(1);
     expect((await list("search=zzz")).body.data).toEqual([]);
+    // Only names and emails are searched, not the index's scope words (tenant id, mode).
+    for (const word of ["test", "te", "ten", "live", own.tenantId.split("_")[1]]) {
+      expect((await list(`search=${word}`)).body.data, `search=${word}`).toEqual([]);
+    }
     expect((await list("metadata%5Btier%5D=gold")).body.data.map((c: { name: string }) => c.name)).toEqual([
       "Grace Hopper",
       "Ada Lovelace",

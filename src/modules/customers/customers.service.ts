@@ -315,7 +315,11 @@ function metadataConditions(filters: CustomerFilters): SQL[] {
   return conditions;
 }
 
-/** FTS5 query: every word as a prefix, all of them, within this tenant and mode. */
+/**
+ * FTS5 query: every word as a prefix of a word of the name or email, all of them, within this
+ * tenant and mode. The words are held to those two columns: the index's `scope` column (the
+ * tenant id's words, "test" or "live") matched them too, so `search=test` found every customer.
+ */
 function searchQuery(scope: ReadScope, search: string): string | null {
   const words = search
     .toLowerCase()
@@ -324,7 +328,8 @@ function searchQuery(scope: ReadScope, search: string): string | null {
     .slice(0, 8);
   if (!words.length) return null;
   const mode = scope.livemode === null ? "" : ` ${scope.livemode ? "live" : "test"}`;
-  return `scope:"${scope.tenantId}${mode}" AND ${words.map((word) => `"${word}"*`).join(" AND ")}`;
+  const matches = words.map((word) => `{name email}: "${word}"*`).join(" AND ");
+  return `scope:"${scope.tenantId}${mode}" AND ${matches}`;
 }
 
 /**
