@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   asKey,
@@ -79,13 +80,36 @@ describe("coupons", () => {
       (r) => r.method === "POST" && r.params.id === amount.id,
     );
     expect(create?.headers.idempotency_key).toMatch(
-      new RegExp(`^coupon:${tenant.tenantId}:test:${amount.id}$`),
+      new RegExp(`^coupon:${tenant.tenantId}:test:${amount.id}:try_\\w+$`),
     );
     expectError(
       await asKey(tenant.keys.test_secret, COUPONS, { body: { id: code, percent_off: 5 } }),
       409,
       "conflict",
     );
+  });
+
+  it("two creates of one code at once: one 201, the other 409; the coupon stays at Stripe", async () => {
+    const own = await billingTenant();
+    const code = unique("TWICE").toUpperCase();
+    const answers = await Promise.all(
+      [0, 1].map(() =>
+        asKey(own.keys.test_secret, COUPONS, { body: { id: code, percent_off: 20, duration: "forever" } }),
+      ),
+    );
+    expect(answers.map((res) => `${res.status} ${res.body.error ?? ""}`.trim()).sort()).toEqual([
+      "201",
+      "409 conflict",
+    ]);
+    expect((await asKey(own.keys.test_secret, `${COUPONS}${code}/`)).body).toMatchObject({
+      id: code,
+      valid: true,
+      deleted: false,
+    });
+    expect(await stripeObject(`/v1/coupons/${code}`, own.account)).toMatchObject({
+      id: code,
+      valid: true,
+    });
   });
 
   it("refuses bad input (400)", async () => {
@@ -243,6 +267,35 @@ describe("coupons", () => {
       404,
       "not_found",
     );
+  });
+
+  it("promotion codes: two creates of one code at once are 201 and 409; one whose D1 write fails is deactivated at Stripe again", async () => {
+    const own = await billingTenant();
+    const coupon = await makeCoupon(own, { percent_off: 10 });
+    const codes = `${COUPONS}${coupon.id}/promotion-codes/`;
+    const code = unique("BOTH").toUpperCase();
+    const answers = await Promise.all(
+      [0, 1].map(() => asKey(own.keys.test_secret, codes, { body: { code } })),
+    );
+    expect(answers.map((res) => `${res.status} ${res.body.error ?? ""}`.trim()).sort()).toEqual([
+      "201",
+      "409 conflict",
+    ]);
+
+    const lost = unique("LOST").toUpperCase();
+    await env.DB.exec(
+      `CREATE TRIGGER fail_promotion_code BEFORE INSERT ON promotion_codes WHEN NEW.code = '${lost}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
+    );
+    try {
+      expectError(await asKey(own.keys.test_secret, codes, { body: { code: lost } }), 500, "internal_error");
+    } finally {
+      await env.DB.exec("DROP TRIGGER fail_promotion_code");
+    }
+    const atStripe = await stripeObject(`/v1/promotion_codes?code=${lost}`, own.account);
+    expect(atStripe.data).toEqual([expect.objectContaining({ code: lost, active: false })]);
+    const again = await asKey(own.keys.test_secret, codes, { body: { code: lost } });
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body).toMatchObject({ code: lost, active: true });
   });
 
   it("a customer's coupon: applied to its later subscriptions and one-off invoices without their own, then removed", async () => {

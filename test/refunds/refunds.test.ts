@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
 import {
   asKey,
   type BillingTenant,
@@ -7,9 +9,26 @@ import {
   relayConnectEvents,
   tenantEvents,
 } from "../billing";
+import { testContext } from "../context";
 import { call, expectError, registerTenant } from "../harness";
-import { applicationFeeOf, INVOICES, invoiceVerb, makeInvoice, paidInvoice, REFUNDS } from "../invoicing";
-import { doubleUrl, settleRefund, stripeObject, stripeRequests } from "../stripe-double";
+import {
+  applicationFeeOf,
+  INVOICES,
+  invoiceVerb,
+  makeInvoice,
+  paidInvoice,
+  payingCustomer,
+  REFUNDS,
+} from "../invoicing";
+import { recordReceivedConnectEvents, stripeEventRows } from "../platform-billing/helpers";
+import {
+  type DoubleEvent,
+  doubleEvents,
+  doubleUrl,
+  settleRefund,
+  stripeObject,
+  stripeRequests,
+} from "../stripe-double";
 
 let tenant: BillingTenant;
 beforeAll(async () => {
@@ -20,20 +39,98 @@ const refund = (body: Record<string, unknown>, key = tenant.keys.test_secret) =>
   asKey(key, REFUNDS, { body });
 const invoiceOf = (id: string) => asKey(tenant.keys.test_secret, `${INVOICES}${id}/`).then((r) => r.body);
 
-/** A refund made at Stripe directly (the tenant's dashboard), not through our API. */
-async function dashboardRefund(paymentIntent: string, amount: number) {
-  const res = await fetch(`${doubleUrl()}/v1/refunds`, {
+/** A call made at Stripe directly on the tenant's account (its dashboard), not through our API. */
+async function dashboard(path: string, params: Record<string, string> = {}) {
+  const res = await fetch(`${doubleUrl()}${path}`, {
     method: "POST",
     headers: {
       Authorization: "Bearer sk_test_dashboard",
       "Stripe-Account": tenant.account,
       "Content-Type": "application/x-www-form-urlencoded",
     },
-    body: new URLSearchParams({ payment_intent: paymentIntent, amount: String(amount) }).toString(),
+    body: new URLSearchParams(params).toString(),
   });
   expect(res.status, await res.clone().text()).toBe(200);
   return (await res.json()) as { id: string };
 }
+
+const dashboardRefund = (paymentIntent: string, amount: number) =>
+  dashboard("/v1/refunds", { payment_intent: paymentIntent, amount: String(amount) });
+
+/**
+ * An invoice of 30.00 the tenant bills, collects and refunds 10.00 of in its Stripe dashboard, with
+ * the Connect events this made, none of them relayed to us yet.
+ */
+async function billedAndRefundedAtStripe() {
+  const customer = await payingCustomer(tenant);
+  await relayConnectEvents(tenant.account);
+  const before = new Set((await doubleEvents({ account: tenant.account })).map((event) => event.id));
+  const draft = await dashboard("/v1/invoices", {
+    customer: customer.stripe_customer_id,
+    currency: "usd",
+    auto_advance: "false",
+  });
+  await dashboard("/v1/invoiceitems", {
+    customer: customer.stripe_customer_id,
+    invoice: draft.id,
+    amount: "3000",
+    currency: "usd",
+    description: "Dashboard item",
+  });
+  await dashboard(`/v1/invoices/${draft.id}/pay`);
+  const paid = await stripeObject(`/v1/invoices/${draft.id}?expand[]=payments`, tenant.account);
+  const intent = (paid.payments as { data: { payment: { payment_intent: string } }[] }).data[0]?.payment
+    .payment_intent as string;
+  const made = await dashboardRefund(intent, 1000);
+  const events: Omit<DoubleEvent, "delivery">[] = (await doubleEvents({ account: tenant.account }))
+    .filter((event) => !before.has(event.id))
+    .map(({ delivery: _delivery, ...event }) => event);
+  expect(events.map((event) => event.type)).toEqual(
+    expect.arrayContaining(["invoice.paid", "refund.created", "charge.refunded"]),
+  );
+  return { stripeInvoiceId: draft.id, stripeRefundId: made.id, events };
+}
+
+/** Processes the events as one run of the tenant's coordinator; answers the refund events' notes. */
+async function processAsOneRun(events: Omit<DoubleEvent, "delivery">[]) {
+  await recordReceivedConnectEvents(tenant.account, events);
+  const ids = events.map((event) => event.id);
+  expect(await processStripeEvents(testContext(), tenant.tenantId, ids)).toEqual({ retry: [] });
+  const notes = await stripeEventRows(ids);
+  return events
+    .filter((event) => event.type === "refund.created" || event.type === "charge.refunded")
+    .map((event) => `${event.type}: ${notes[event.id]?.outcome}`)
+    .join(" | ");
+}
+
+/** What the mirror shows of an invoice made at Stripe and of its refund, and what the tenant was told. */
+async function mirrorOf(stripeInvoiceId: string, stripeRefundId: string) {
+  const invoice = await env.DB.prepare(
+    "SELECT id, status, amount_refunded FROM invoices WHERE stripe_invoice_id = ?",
+  )
+    .bind(stripeInvoiceId)
+    .first<{ id: string; status: string; amount_refunded: number }>();
+  const refundRow = await env.DB.prepare("SELECT invoice_id FROM refunds WHERE stripe_refund_id = ?")
+    .bind(stripeRefundId)
+    .first<{ invoice_id: string }>();
+  const told = async (type: string, matches: (object: Record<string, unknown>) => boolean) =>
+    (await tenantEvents(tenant.tenantId, type)).filter((event) => matches(event.data.object)).length;
+  return {
+    invoice: invoice?.status,
+    amount_refunded: invoice?.amount_refunded,
+    refund_of_invoice: refundRow !== null && refundRow.invoice_id === invoice?.id,
+    invoice_created_events: await told("invoice.created", (o) => o.stripe_invoice_id === stripeInvoiceId),
+    refund_created_events: await told("refund.created", (o) => o.stripe_refund_id === stripeRefundId),
+  };
+}
+
+const MIRRORED = {
+  invoice: "paid",
+  amount_refunded: 1000,
+  refund_of_invoice: true,
+  invoice_created_events: 1,
+  refund_created_events: 1,
+};
 
 describe("refunds", () => {
   it("refunds part of a paid invoice with the fee in proportion, then the rest; a third is 409", async () => {
@@ -106,6 +203,18 @@ describe("refunds", () => {
     });
   });
 
+  it("two full refunds of one invoice at once: one 201, the other 409", async () => {
+    const own = await billingTenant();
+    const { invoice } = await paidInvoice(own, 2500);
+    const answers = await Promise.all(
+      [0, 1].map(() => refund({ invoice: invoice.id }, own.keys.test_secret)),
+    );
+    expect(answers.map((res) => `${res.status} ${res.body.error ?? ""}`.trim()).sort()).toEqual([
+      "201",
+      "409 invalid_state_transition",
+    ]);
+  });
+
   it("mirrors a refund made at Stripe from its events, or from charge.refunded alone", async () => {
     const { invoice } = await paidInvoice(tenant, 3000);
     await relayConnectEvents(tenant.account);
@@ -145,6 +254,22 @@ describe("refunds", () => {
     expect(all.body.data.map((row: { stripe_refund_id: string }) => row.stripe_refund_id).sort()).toEqual(
       [made.id, second.id].sort(),
     );
+  });
+
+  it("mirrors a refund whose invoice's first events are in the same run", async () => {
+    const { stripeInvoiceId, stripeRefundId, events } = await billedAndRefundedAtStripe();
+    const notes = await processAsOneRun(events);
+    expect(await mirrorOf(stripeInvoiceId, stripeRefundId), notes).toEqual(MIRRORED);
+  });
+
+  it("mirrors a refund whose events come in a run before its invoice's", async () => {
+    const { stripeInvoiceId, stripeRefundId, events } = await billedAndRefundedAtStripe();
+    const isRefund = (event: { type: string }) =>
+      event.type.startsWith("refund.") || event.type.startsWith("charge.refund");
+    const notes = await processAsOneRun(events.filter(isRefund));
+    expect(await mirrorOf(stripeInvoiceId, stripeRefundId), notes).toEqual(MIRRORED);
+    await processAsOneRun(events.filter((event) => !isRefund(event)));
+    expect(await mirrorOf(stripeInvoiceId, stripeRefundId)).toEqual(MIRRORED);
   });
 
   it("a pending refund counts at once and reports its settlement (refund.updated)", async () => {

@@ -4,6 +4,7 @@ import type { RequestContext } from "../../context";
 import { type CouponRow, coupons } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
+import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { readScope, writeScope } from "../../lib/scope";
@@ -47,9 +48,12 @@ function audited(
 }
 
 /**
- * Creates a coupon on the tenant's connected account under our id (or the tenant's own code),
- * idempotency key from it; then one D1 batch (row + audit). A code the tenant already has is 409
- * before Stripe is asked; if the D1 write fails, the Stripe coupon is deleted again.
+ * Creates a coupon on the tenant's connected account under our id (or the tenant's own code);
+ * then one D1 batch (row + audit). A code the tenant already has is 409 before Stripe is asked.
+ * Two creates of one code at once are settled by Stripe, which holds one coupon per id: the
+ * idempotency key is this attempt's own (a key from the code alone handed the second create the
+ * first one's coupon, which its undo then deleted), so the second is refused there and answers
+ * 409. If the D1 write fails, the coupon this attempt made, and only it, is deleted again.
  */
 export async function createCoupon(ctx: RequestContext, input: NewCoupon) {
   const scope = writeScope(ctx);
@@ -84,10 +88,13 @@ export async function createCoupon(ctx: RequestContext, input: NewCoupon) {
           ...(input.redeem_by ? { redeem_by: seconds(input.redeem_by) } : {}),
           metadata: { ...input.metadata, tenant_id: tenant.id },
         },
-        { stripeAccount, idempotencyKey: `coupon:${tenant.id}:${scope.livemode ? "live" : "test"}:${id}` },
+        {
+          stripeAccount,
+          idempotencyKey: `coupon:${tenant.id}:${scope.livemode ? "live" : "test"}:${id}:${newId("try")}`,
+        },
       )
       .catch((error: unknown) => {
-        // The id is taken at Stripe by a coupon made outside our API.
+        // The id is taken at Stripe: by another create of the code at once, or outside our API.
         if (
           error instanceof Stripe.errors.StripeInvalidRequestError &&
           error.code === "resource_already_exists"
@@ -117,7 +124,15 @@ export async function createCoupon(ctx: RequestContext, input: NewCoupon) {
       createdAt: now,
       updatedAt: now,
     };
-    await ctx.db.batch([ctx.db.insert(coupons).values(row), audited(ctx, scope, "coupon.created", row.id)]);
+    await ctx.db
+      .batch([ctx.db.insert(coupons).values(row), audited(ctx, scope, "coupon.created", row.id)])
+      .catch((error: unknown) => {
+        // Another create stored the code since the check (its coupon was deleted at Stripe
+        // before ours was made): ours is undone, theirs stays.
+        if (uniqueViolation(error))
+          throw new ApiError("conflict", `The tenant already has a coupon ${id}`, { cause: error });
+        throw error;
+      });
     return row;
   });
 }

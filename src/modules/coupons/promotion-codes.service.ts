@@ -7,6 +7,7 @@ import { newId } from "../../lib/crypto";
 import { ApiError, notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { readScope, writeScope } from "../../lib/scope";
+import { withStripeUndo } from "../../stripe/undo";
 import { activeCustomer } from "../customers/customers.service";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { findCoupon } from "./discounts";
@@ -40,8 +41,10 @@ function audit(ctx: RequestContext, action: string, targetType: string, targetId
 
 /**
  * A customer-facing code for one of the tenant's coupons (a Stripe promotion code on the
- * connected account; idempotency key from the coupon and our request). An active code the tenant
- * already has is 409.
+ * connected account; idempotency key from the coupon and this attempt). An active code the tenant
+ * already has is 409: here, or at Stripe, which holds one active promotion code per code and so
+ * settles two creates of one code at once. If the D1 write fails, the code this attempt made is
+ * deactivated again (Stripe cannot delete one), so it does not hold the code.
  */
 export async function createPromotionCode(ctx: RequestContext, couponId: string, input: NewPromotionCode) {
   const coupon = await findCoupon(ctx, couponId, readScope(ctx).livemode);
@@ -69,59 +72,71 @@ export async function createPromotionCode(ctx: RequestContext, couponId: string,
   }
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating promotion codes");
   const key = newId("pc");
-  const created = await ctx.stripe.promotionCodes
-    .create(
-      {
-        promotion: { type: "coupon", coupon: coupon.id },
-        ...(input.code ? { code: input.code } : {}),
-        ...(customer ? { customer: customer.stripeCustomerId } : {}),
-        ...(input.max_redemptions ? { max_redemptions: input.max_redemptions } : {}),
-        ...(input.expires_at ? { expires_at: seconds(input.expires_at) } : {}),
-        ...(input.first_time_transaction || input.minimum_amount
-          ? {
-              restrictions: {
-                ...(input.first_time_transaction ? { first_time_transaction: true } : {}),
-                ...(input.minimum_amount
-                  ? {
-                      minimum_amount: input.minimum_amount,
-                      minimum_amount_currency: input.minimum_amount_currency,
-                    }
-                  : {}),
-              },
-            }
-          : {}),
-        metadata: { ...input.metadata, tenant_id: tenant.id },
-      },
-      { stripeAccount: tenant.stripeConnectAccountId, idempotencyKey: `promotion-code:${coupon.id}:${key}` },
-    )
-    .catch((error: unknown) => {
-      if (error instanceof Stripe.errors.StripeInvalidRequestError && error.param === "code")
-        throw new ApiError("conflict", `Stripe refused the code: ${error.message}`, { cause: error });
-      throw error;
-    });
-  const now = ctx.clock.now();
-  const row: PromotionCodeRow = {
-    id: created.id,
-    tenantId: tenant.id,
-    livemode: created.livemode,
-    couponId: coupon.id,
-    code: created.code,
-    active: created.active,
-    customerId: customer?.id ?? null,
-    maxRedemptions: created.max_redemptions ?? null,
-    expiresAt: created.expires_at ? new Date(created.expires_at * 1000) : null,
-    firstTimeTransaction: input.first_time_transaction ?? false,
-    minimumAmount: input.minimum_amount ?? null,
-    minimumAmountCurrency: input.minimum_amount_currency ?? null,
-    metadata: input.metadata ?? {},
-    createdAt: now,
-    updatedAt: now,
-  };
-  await ctx.db.batch([
-    ctx.db.insert(promotionCodes).values(row),
-    audit(ctx, "promotion_code.created", "promotion_code", row.id, { coupon: coupon.id, code: row.code }),
-  ]);
-  return row;
+  return withStripeUndo(ctx, async (undo) => {
+    const created = await ctx.stripe.promotionCodes
+      .create(
+        {
+          promotion: { type: "coupon", coupon: coupon.id },
+          ...(input.code ? { code: input.code } : {}),
+          ...(customer ? { customer: customer.stripeCustomerId } : {}),
+          ...(input.max_redemptions ? { max_redemptions: input.max_redemptions } : {}),
+          ...(input.expires_at ? { expires_at: seconds(input.expires_at) } : {}),
+          ...(input.first_time_transaction || input.minimum_amount
+            ? {
+                restrictions: {
+                  ...(input.first_time_transaction ? { first_time_transaction: true } : {}),
+                  ...(input.minimum_amount
+                    ? {
+                        minimum_amount: input.minimum_amount,
+                        minimum_amount_currency: input.minimum_amount_currency,
+                      }
+                    : {}),
+                },
+              }
+            : {}),
+          metadata: { ...input.metadata, tenant_id: tenant.id },
+        },
+        {
+          stripeAccount: tenant.stripeConnectAccountId,
+          idempotencyKey: `promotion-code:${coupon.id}:${key}`,
+        },
+      )
+      .catch((error: unknown) => {
+        if (error instanceof Stripe.errors.StripeInvalidRequestError && error.param === "code")
+          throw new ApiError("conflict", `Stripe refused the code: ${error.message}`, { cause: error });
+        throw error;
+      });
+    undo.push(`deactivate promotion code ${created.id}`, () =>
+      ctx.stripe.promotionCodes.update(
+        created.id,
+        { active: false },
+        { stripeAccount: tenant.stripeConnectAccountId },
+      ),
+    );
+    const now = ctx.clock.now();
+    const row: PromotionCodeRow = {
+      id: created.id,
+      tenantId: tenant.id,
+      livemode: created.livemode,
+      couponId: coupon.id,
+      code: created.code,
+      active: created.active,
+      customerId: customer?.id ?? null,
+      maxRedemptions: created.max_redemptions ?? null,
+      expiresAt: created.expires_at ? new Date(created.expires_at * 1000) : null,
+      firstTimeTransaction: input.first_time_transaction ?? false,
+      minimumAmount: input.minimum_amount ?? null,
+      minimumAmountCurrency: input.minimum_amount_currency ?? null,
+      metadata: input.metadata ?? {},
+      createdAt: now,
+      updatedAt: now,
+    };
+    await ctx.db.batch([
+      ctx.db.insert(promotionCodes).values(row),
+      audit(ctx, "promotion_code.created", "promotion_code", row.id, { coupon: coupon.id, code: row.code }),
+    ]);
+    return row;
+  });
 }
 
 /** One promotion code of one of the tenant's coupons; another tenant's is 404. */

@@ -2,7 +2,8 @@ import { and, eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type InvoiceRow, invoices, type RefundRow, refunds } from "../../db/schema";
 import { newId } from "../../lib/crypto";
-import type { MirrorRun } from "../billing-mirror/mirror.service";
+import { applyMirrorEvent, type MirrorRun } from "../billing-mirror/mirror.service";
+import { loadMirrorState } from "../billing-mirror/mirror-state";
 import { freshness } from "../billing-mirror/rules";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
 import {
@@ -63,33 +64,86 @@ async function knownRefund(run: MirrorRun, state: RefundRun, stripeId: string) {
   return state.rows.get(stripeId) ?? null;
 }
 
-/** The tenant's invoice a payment paid: the mirror's, else Stripe's invoice payment of the intent. */
-async function invoiceOfPayment(run: MirrorRun, paymentIntent: string | null, charge: string | null) {
+/** The run's invoice `matches` picks: a row the run read or changed is held in its state. */
+function heldInvoice(run: MirrorRun, matches: (row: InvoiceRow) => boolean): InvoiceRow | null {
+  for (const row of run.state.invoices.values()) if (matches(row)) return row;
+  return null;
+}
+
+/**
+ * The tenant's invoice a payment paid, whatever the order its events and the refund's arrive in
+ * or the runs they fall in: the run's (an invoice whose first events are in this run is not in
+ * D1 yet), else D1's, else the invoice of the tenant's account that Stripe says the payment paid,
+ * mirrored in this run now (`mirrorInvoiceNow`).
+ */
+async function invoiceOfPayment(
+  run: MirrorRun,
+  paymentIntent: string | null,
+  charge: string | null,
+  created: number,
+): Promise<InvoiceRow | null> {
   const { db } = run.ctx;
-  const byPayment = paymentIntent
-    ? eq(invoices.paymentIntentId, paymentIntent)
+  const [byPayment, held] = paymentIntent
+    ? [
+        eq(invoices.paymentIntentId, paymentIntent),
+        (row: InvoiceRow) => row.paymentIntentId === paymentIntent,
+      ]
     : charge
-      ? eq(invoices.chargeId, charge)
-      : undefined;
+      ? [eq(invoices.chargeId, charge), (row: InvoiceRow) => row.chargeId === charge]
+      : [undefined, () => false];
   if (!byPayment) return null;
-  const found = await db
-    .select()
-    .from(invoices)
-    .where(and(eq(invoices.tenantId, run.tenant.id), byPayment))
-    .get();
-  if (found || !paymentIntent) return found ?? null;
+  const found =
+    heldInvoice(run, held) ??
+    (await db
+      .select()
+      .from(invoices)
+      .where(and(eq(invoices.tenantId, run.tenant.id), byPayment))
+      .get());
+  if (found || !paymentIntent || !run.stripeAccount) return found ?? null;
   const payments = await run.ctx.stripe.invoicePayments.list(
     { payment: { type: "payment_intent", payment_intent: paymentIntent }, limit: 1 },
-    run.stripeAccount ? { stripeAccount: run.stripeAccount } : {},
+    { stripeAccount: run.stripeAccount },
   );
   const stripeInvoice = str(obj(payments.data[0]).invoice) ?? str(obj(obj(payments.data[0]).invoice).id);
   if (!stripeInvoice) return null;
-  const row = await db
-    .select()
-    .from(invoices)
-    .where(and(eq(invoices.tenantId, run.tenant.id), eq(invoices.stripeInvoiceId, stripeInvoice)))
-    .get();
-  return row ?? null;
+  const row =
+    run.state.invoices.get(stripeInvoice) ??
+    (await db
+      .select()
+      .from(invoices)
+      .where(and(eq(invoices.tenantId, run.tenant.id), eq(invoices.stripeInvoiceId, stripeInvoice)))
+      .get());
+  return row ?? mirrorInvoiceNow(run, stripeInvoice, created);
+}
+
+/**
+ * An invoice of the tenant's account the mirror does not hold yet (its own events come later in
+ * this run, or in a later one): its current Stripe snapshot is applied to the run as one of its
+ * events would be, stamped with the refund event's time, after the rows it names are read into
+ * the run's state as the run's own events' are (the run's rows win). Its later events apply
+ * over it by the mirror's watermark rule; if the API stores the invoice meanwhile, the run's
+ * insert conflicts and the run goes again (`MIRROR_CONFLICTS`).
+ */
+async function mirrorInvoiceNow(run: MirrorRun, stripeInvoice: string, created: number) {
+  const event: StripeEventLike = {
+    id: `refund-of:${stripeInvoice}`,
+    type: "invoice.updated",
+    created,
+    data: { object: await run.current("invoices", stripeInvoice) },
+  };
+  const named = await loadMirrorState(run.ctx, run.tenant.id, [event]);
+  const { state } = run;
+  for (const [into, from] of [
+    [state.customers, named.customers],
+    [state.subscriptions, named.subscriptions],
+    [state.invoices, named.invoices],
+    [state.owners.customer, named.owners.customer],
+    [state.owners.subscription, named.owners.subscription],
+    [state.owners.invoice, named.owners.invoice],
+  ] as [Map<string, unknown>, Map<string, unknown>][])
+    for (const [key, value] of from) if (!into.has(key)) into.set(key, value);
+  await applyMirrorEvent(run, event);
+  return state.invoices.get(stripeInvoice) ?? null;
 }
 
 /** Applies one refund snapshot of Stripe's time `created`; answers the note recorded on the event. */
@@ -116,7 +170,7 @@ async function applyRefund(run: MirrorRun, snapshot: Obj, created: number): Prom
   let invoice: Pick<InvoiceRow, "id" | "customerId" | "livemode"> | null = current?.invoiceId
     ? { id: current.invoiceId, customerId: current.customerId, livemode: current.livemode }
     : null;
-  invoice ??= await invoiceOfPayment(run, fields.stripePaymentIntentId, fields.stripeChargeId);
+  invoice ??= await invoiceOfPayment(run, fields.stripePaymentIntentId, fields.stripeChargeId, created);
   if (!invoice) return "ignored: not the payment of an invoice of the tenant";
   const now = run.ctx.clock.now();
   const next: RefundRow = {
@@ -145,16 +199,18 @@ async function applyRefund(run: MirrorRun, snapshot: Obj, created: number): Prom
  * its amount, and the platform fee returned with it, in proportion to the invoice's fee.
  */
 async function countRefund(run: MirrorRun, refund: RefundRow, created: number) {
-  const invoice = refund.invoiceId
-    ? await run.ctx.db
-        .select({ fee: invoices.applicationFeeAmount, paid: invoices.amountPaid })
+  const { invoiceId } = refund;
+  const invoice = invoiceId
+    ? (heldInvoice(run, (row) => row.id === invoiceId) ??
+      (await run.ctx.db
+        .select({ applicationFeeAmount: invoices.applicationFeeAmount, amountPaid: invoices.amountPaid })
         .from(invoices)
-        .where(eq(invoices.id, refund.invoiceId))
-        .get()
+        .where(eq(invoices.id, invoiceId))
+        .get()))
     : undefined;
   const fee =
-    refund.refundApplicationFee && invoice?.fee && invoice.paid
-      ? Math.round((refund.amount * invoice.fee) / invoice.paid)
+    refund.refundApplicationFee && invoice?.applicationFeeAmount && invoice.amountPaid
+      ? Math.round((refund.amount * invoice.applicationFeeAmount) / invoice.amountPaid)
       : 0;
   run.analytics.addPayment({
     id: `refund:${refund.stripeRefundId}`,
@@ -175,7 +231,7 @@ async function countRefund(run: MirrorRun, refund: RefundRow, created: number) {
  */
 async function applyChargeRefunded(run: MirrorRun, event: StripeEventLike, charge: Obj): Promise<string> {
   run.emit("charge.refunded", charge, event.livemode === true);
-  const invoice = await invoiceOfPayment(run, str(charge.payment_intent), str(charge.id));
+  const invoice = await invoiceOfPayment(run, str(charge.payment_intent), str(charge.id), event.created);
   if (!invoice) return "forwarded as charge.refunded";
   const known = await run.ctx.db
     .select({ stripeRefundId: refunds.stripeRefundId, amount: refunds.amount, status: refunds.status })
