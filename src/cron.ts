@@ -1,4 +1,5 @@
 import { createContext } from "./context";
+import { recordDueDiscountEnds } from "./modules/analytics/analytics-run";
 import { reconcileDueTenants } from "./modules/analytics/reconcile";
 import { carryRollupsForward } from "./modules/analytics/rollup-writes";
 import { purgeExpiredSessions } from "./modules/auth/sessions";
@@ -24,6 +25,8 @@ const JOBS = [
   ["re-queue Stripe events never processed", (ctx) => sweepUnprocessedStripeEvents(ctx)],
   ["forget expired idempotency keys", purgeExpiredIdempotencyKeys],
   ["give each analytics series today's rollup rows", hourly(carryRollupsForward)],
+  // Before the reconcile, which counts an end that has come as the mirror's MRR.
+  ["record repeating discounts' ends that have come", recordDueDiscountEnds],
   ["reconcile tenants' analytics with their subscription mirror", reconcileDueTenants],
 ] as const satisfies readonly (readonly [string, Job])[];
 

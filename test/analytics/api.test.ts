@@ -1,8 +1,16 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { asKey, type BillingTenant, billingTenant } from "../billing";
+import { asKey, type BillingTenant, billingTenant, makePlan } from "../billing";
 import { call, expectError } from "../harness";
-import { deliver, scenarioEvents, scenarioTenant } from "./scenario";
+import { stripeEvent } from "../platform-billing/helpers";
+import {
+  deliver,
+  discountedTenant,
+  type Sub,
+  scenarioEvents,
+  scenarioTenant,
+  subscription,
+} from "./scenario";
 
 const MARCH = "from=2026-03-01&to=2026-03-31";
 let tenant: BillingTenant;
@@ -122,5 +130,64 @@ describe("analytics API", () => {
     await expectError(await get("summary/?currency=US"), 400, "validation_error");
     await expectError(await get("movements/?type=upgrade"), 400, "validation_error");
     await expectError(await get("summary/?from=yesterday"), 400, "validation_error");
+  });
+});
+
+describe("analytics as things stand now", () => {
+  it("plans/ gives MRR now: a repeating discount still running is subtracted, as in summary/", {
+    timeout: 60_000,
+  }, async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const owner = await discountedTenant("now_plans", now - 3600, now + 10 * 86_400);
+    const read = (path: string) => call(`/api/v1/auth/analytics/${path}`, { token: owner.tokens.owner });
+    const summary = await read("summary/?mode=test");
+    expect(summary.status, JSON.stringify(summary.body)).toBe(200);
+    expect(summary.body.currencies).toMatchObject([{ currency: "usd", mrr: 2500 }]);
+    const plans = await read("plans/?mode=test");
+    expect(plans.status).toBe(200);
+    expect(plans.body.data).toEqual([
+      { plan: expect.any(String), name: "Basic", currency: "usd", mrr: 2500, subscribers: 1 },
+    ]);
+  });
+
+  it("customer churn rate counts customers lost, each once (one customer lost twice in the period)", {
+    timeout: 60_000,
+  }, async () => {
+    const other = await billingTenant();
+    const plan = await makePlan(other, { name: "Basic", price_cents: 5000, currency: "usd" });
+    const april = (day: number) => Math.floor(Date.UTC(2026, 3, day, 12) / 1000);
+    const first: Sub = {
+      id: "sub_twice_a",
+      customer: "cus_twice",
+      price: plan.stripe_price_id,
+      amount: 5000,
+      currency: "usd",
+      interval: "month",
+      quantity: 1,
+      status: "active",
+    };
+    const second = { ...first, id: "sub_twice_b" };
+    const event = (type: string, sub: Sub, at: number) =>
+      stripeEvent(type, subscription(sub), at, { account: other.account });
+    await deliver([
+      event("customer.subscription.created", first, april(1)),
+      event("customer.subscription.deleted", { ...first, status: "canceled" }, april(11)),
+      event("customer.subscription.created", second, april(13)),
+      event("customer.subscription.deleted", { ...second, status: "canceled" }, april(16)),
+    ]);
+    const res = await call("/api/v1/auth/analytics/summary/?mode=test&from=2026-04-06&to=2026-04-30", {
+      token: other.tokens.owner,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    // One customer at the start, lost (twice: churn, reactivation, churn): 1 / 1.
+    expect(res.body.currencies).toMatchObject([
+      {
+        currency: "usd",
+        paying_customers_at_start: 1,
+        paying_customers: 0,
+        movements: { churn: { count: 2 }, reactivation: { count: 1 } },
+        customer_churn_rate: 1,
+      },
+    ]);
   });
 });

@@ -1,13 +1,16 @@
 import { env } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { mrrStates } from "../../src/db/schema";
 import type { Logger } from "../../src/lib/logger";
+import { ledgerRewrite, recordDueDiscountEnds } from "../../src/modules/analytics/analytics-run";
 import { reconcileDueTenants, reconcileTenant } from "../../src/modules/analytics/reconcile";
 import { carryRollupsForward } from "../../src/modules/analytics/rollup-writes";
 import type { BillingTenant } from "../billing";
 import { testContext } from "../context";
 import { call, expectError } from "../harness";
 import { platformPlan } from "../platform-billing/helpers";
-import { deliver, scenarioEvents, scenarioTenant } from "./scenario";
+import { deliver, discountedTenant, scenarioEvents, scenarioTenant } from "./scenario";
 
 const TOKEN = "test-platform-admin-token";
 const admin = (path: string, options: { method?: string; token?: string | null } = {}) =>
@@ -158,6 +161,84 @@ describe("the cron carries rollups forward", () => {
       { currency: "eur", mrr: NOW.eur },
       { currency: "usd", mrr: NOW.usd },
     ]);
+  });
+});
+
+describe("the cron records repeating discounts' ends when they come", () => {
+  // Far ahead, so that "today" (10 May) and the discount's end (20 May) share a month whatever
+  // day the tests run; the cron runs on a test clock.
+  const may = (day: number) => Math.floor(Date.UTC(2099, 4, day, 12) / 1000);
+  const cronOn = (day: number) =>
+    recordDueDiscountEnds(testContext({ clock: { now: () => new Date(may(day) * 1000) } }));
+
+  it("a monthly series ending today gives today's MRR, and the ledger holds only what happened", {
+    timeout: 60_000,
+  }, async () => {
+    const owner = await discountedTenant("cron_end", may(5), may(20));
+    const read = (path: string) => call(`/api/v1/auth/analytics/${path}`, { token: owner.tokens.owner });
+    const may2099 = async (to: string) =>
+      (await read(`mrr/?from=2099-05-01&to=${to}&interval=month&currency=usd&mode=test`)).body.series[0].data;
+    const movements = async () =>
+      (await read("movements/?mode=test&limit=100")).body.data.map((m: Record<string, unknown>) => [
+        m.effective_at,
+        m.type,
+        m.amount,
+      ]);
+    const plans = async () =>
+      (await read("plans/?mode=test")).body.data.map((p: Record<string, unknown>) => [p.name, p.mrr]);
+
+    expect(await may2099("2099-05-10")).toEqual([
+      expect.objectContaining({ period_start: "2099-05-01", mrr: 2500, new: 2500, expansion: 0 }),
+    ]);
+    expect(await movements()).toEqual([["2099-05-05T12:00:00.000Z", "new", 2500]]);
+    expect(await plans()).toEqual([["Basic", 2500]]);
+
+    // The day before the end there is nothing to record; from its time on, it is recorded once.
+    expect(await cronOn(19)).toBe(0);
+    expect(await movements()).toHaveLength(1);
+    expect(await cronOn(21)).toBe(1);
+    expect(await cronOn(22)).toBe(0);
+    expect(await movements()).toEqual([
+      ["2099-05-20T12:00:00.000Z", "expansion", 2500],
+      ["2099-05-05T12:00:00.000Z", "new", 2500],
+    ]);
+    expect(await may2099("2099-05-31")).toEqual([
+      expect.objectContaining({ period_start: "2099-05-01", mrr: 5000, new: 2500, expansion: 2500 }),
+    ]);
+    const days = (await read("mrr/?from=2099-05-19&to=2099-05-21&interval=day&currency=usd&mode=test")).body
+      .series[0].data;
+    expect(days.map((d: Record<string, unknown>) => [d.period_start, d.mrr])).toEqual([
+      ["2099-05-19", 2500],
+      ["2099-05-20", 5000],
+      ["2099-05-21", 5000],
+    ]);
+    expect(await plans()).toEqual([["Basic", 5000]]);
+  });
+
+  it("a rewrite from states read before another writer added one fails whole", {
+    timeout: 60_000,
+  }, async () => {
+    const owner = await discountedTenant("cron_race", may(6), may(20));
+    const stored = await env.DB.prepare("SELECT customer_id FROM mrr_states WHERE tenant_id = ?")
+      .bind(owner.tenantId)
+      .first<string>("customer_id");
+    const customerId = stored ?? "";
+    const ctx = testContext({ clock: { now: () => new Date(may(21) * 1000) } });
+    const states = await ctx.db
+      .select()
+      .from(mrrStates)
+      .where(and(eq(mrrStates.tenantId, owner.tenantId), eq(mrrStates.customerId, customerId)));
+    const stale = ledgerRewrite(ctx, owner.tenantId, customerId, states, [], may(21) * 1000);
+    expect(await cronOn(21)).toBe(1); // the other writer records the end first
+    const [first, ...rest] = stale;
+    if (!first) throw new Error("expected a rewrite");
+    await expect(ctx.db.batch([first, ...rest])).rejects.toThrow(/NOT NULL/);
+    const counts = await env.DB.prepare(
+      "SELECT (SELECT count(*) FROM mrr_movements WHERE tenant_id = ?1) AS movements, (SELECT mrr FROM analytics_plans WHERE tenant_id = ?1) AS plan_mrr",
+    )
+      .bind(owner.tenantId)
+      .first();
+    expect(counts).toEqual({ movements: 2, plan_mrr: 5000 });
   });
 });
 

@@ -32,7 +32,7 @@ export interface ScenarioPrices {
 
 const at = (month: number, day: number) => Math.floor(Date.UTC(2026, month - 1, day, 12) / 1000);
 
-interface Sub {
+export interface Sub {
   id: string;
   customer: string;
   price: string;
@@ -47,11 +47,14 @@ interface Sub {
     duration: "forever" | "repeating";
     months?: number;
     start: number;
+    /** Unix seconds; a repeating discount ends `months` × 30 days after its start unless given. */
+    end?: number;
   };
   trialEnd?: number | null;
 }
 
-function subscription(sub: Sub) {
+/** A Stripe subscription object of one item, as a Connect event carries it. */
+export function subscription(sub: Sub) {
   const discount = sub.discount;
   return {
     id: sub.id,
@@ -85,7 +88,7 @@ function subscription(sub: Sub) {
             start: discount.start,
             end:
               discount.duration === "repeating"
-                ? discount.start + (discount.months ?? 0) * 30 * 86_400
+                ? (discount.end ?? discount.start + (discount.months ?? 0) * 30 * 86_400)
                 : null,
             source: {
               type: "coupon",
@@ -227,4 +230,35 @@ export async function deliver(events: { id: string }[]) {
     expect(res.status).toBe(200);
   }
   await processed([...new Set(events.map((event) => event.id))], 20_000);
+}
+
+/**
+ * A connected tenant with one customer on Basic ($50/month) at 50 % off for three months:
+ * subscribed at `created`, the discount ending at `ends` (unix seconds both).
+ */
+export async function discountedTenant(tag: string, created: number, ends: number) {
+  const tenant = await billingTenant();
+  const plan = await makePlan(tenant, { name: "Basic", price_cents: 5000, currency: "usd" });
+  const sub: Sub = {
+    id: `sub_${tag}`,
+    customer: `cus_${tag}`,
+    price: plan.stripe_price_id,
+    amount: 5000,
+    currency: "usd",
+    interval: "month",
+    quantity: 1,
+    status: "active",
+    discount: {
+      id: `di_${tag}`,
+      percent_off: 50,
+      duration: "repeating",
+      months: 3,
+      start: created,
+      end: ends,
+    },
+  };
+  await deliver([
+    stripeEvent("customer.subscription.created", subscription(sub), created, { account: tenant.account }),
+  ]);
+  return tenant;
 }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { AppliedDiscount } from "../../src/db/schema";
-import { deriveLedger, type MrrState } from "../../src/modules/analytics/ledger";
+import { type Flows, zeroFlows, zeroStocks } from "../../src/modules/analytics/analytics.reads";
+import { mayChurnTwice, summaryFigures } from "../../src/modules/analytics/figures";
+import {
+  deriveLedger,
+  discountEndSource,
+  dueDiscountEnds,
+  type MrrState,
+} from "../../src/modules/analytics/ledger";
 import { mrrOf, mrrStateOf, type PriceTerms } from "../../src/modules/analytics/mrr";
 import { ledgerDeltas, planDeltas } from "../../src/modules/analytics/rollups";
 import { shuffled } from "../billing";
@@ -147,13 +154,46 @@ describe("the ledger of a customer", () => {
     expect(lost.steps.map((s) => s.trial)).toEqual(["started", "lost"]);
   });
 
-  it("a repeating discount's end is an expansion at its end time", () => {
+  it("a repeating discount's end is an expansion at its end time, once that time has come", () => {
     const ends = T0 + 90 * DAY;
-    const ledger = deriveLedger([state("s1", 0, 750, { discountEndsAt: ends, mrrAfterDiscount: 1000 })]);
-    expect(ledger.movements.map((m) => [m.type, m.mrrAfter, m.effectiveAt])).toEqual([
-      ["new", 750, T0],
-      ["expansion", 1000, ends],
+    const running = state("s1", 0, 750, { discountEndsAt: ends, mrrAfterDiscount: 1000 });
+    // Until its end is recorded the ledger holds what has happened: the discounted MRR.
+    expect(dueDiscountEnds([running], ends - 1)).toEqual([]);
+    const before = deriveLedger([running]);
+    expect(before.movements.map((m) => [m.type, m.mrrAfter, m.effectiveAt])).toEqual([["new", 750, T0]]);
+    expect(before.ends).toEqual([{ subscriptionId: "s1", planId: "plan_basic", currency: "usd", mrr: 750 }]);
+    const recorded = dueDiscountEnds([running], ends);
+    expect(recorded).toEqual([
+      {
+        ...running,
+        sourceEventId: discountEndSource("s1", ends),
+        effectiveAt: ends,
+        mrr: 1000,
+        discountEndsAt: null,
+        mrrAfterDiscount: null,
+      },
     ]);
+    const after = deriveLedger([running, ...recorded]);
+    expect(after.movements.map((m) => [m.type, m.mrrAfter, m.effectiveAt, m.sourceEventId])).toEqual([
+      ["new", 750, T0, running.sourceEventId],
+      ["expansion", 1000, ends, discountEndSource("s1", ends)],
+    ]);
+    expect(after.ends.map((end) => end.mrr)).toEqual([1000]);
+    // Recorded once: nothing is due again, however often asked.
+    expect(dueDiscountEnds([running, ...recorded], ends + 30 * DAY)).toEqual([]);
+  });
+
+  it("a discount end that a later state came before is recorded (so never due again) but changes nothing", () => {
+    const ends = T0 + 90 * DAY;
+    const running = state("s1", 0, 750, { discountEndsAt: ends, mrrAfterDiscount: 1000 });
+    const cancelled = state("s1", 30, 0);
+    const recorded = dueDiscountEnds([running, cancelled], ends);
+    expect(recorded.map((r) => r.sourceEventId)).toEqual([discountEndSource("s1", ends)]);
+    expect(deriveLedger([running, cancelled, ...recorded])).toEqual(deriveLedger([running, cancelled]));
+    // A snapshot taken after its discount ended carries no end to record.
+    expect(
+      dueDiscountEnds([state("s2", 100, 1000, { discountEndsAt: ends, mrrAfterDiscount: 1000 })], ends),
+    ).toEqual([]);
   });
 
   it("keeps currencies apart: each is a series of its own", () => {
@@ -174,6 +214,7 @@ describe("the ledger of a customer", () => {
       state("s1", 60, 0),
       state("s3", 75, 3000, { discountEndsAt: T0 + 165 * DAY, mrrAfterDiscount: 4000 }),
     ];
+    states.push(...dueDiscountEnds(states, T0 + 200 * DAY));
     const expected = deriveLedger(states);
     for (let seed = 1; seed <= 60; seed++) {
       const order = shuffled(states, seed);
@@ -206,5 +247,53 @@ describe("rollup deltas", () => {
       { currency: "usd", planId: "plan_basic", mrr: -1000, subscribers: -1 },
       { currency: "usd", planId: "plan_pro", mrr: 3000, subscribers: 1 },
     ]);
+  });
+
+  it("a running repeating discount: plans and rollups hold the discounted MRR until its end is recorded", () => {
+    const ends = T0 + 20 * DAY;
+    const running = state("s1", 0, 2500, { discountEndsAt: ends, mrrAfterDiscount: 5000 });
+    const now = deriveLedger([running]);
+    expect(planDeltas(deriveLedger([]), now)).toEqual([
+      { currency: "usd", planId: "plan_basic", mrr: 2500, subscribers: 1 },
+    ]);
+    // Nothing on or after the end's day until it is recorded; then the expansion on that day.
+    expect(ledgerDeltas(deriveLedger([]), now).map((d) => d.day)).toEqual([T0]);
+    const ended = deriveLedger([running, ...dueDiscountEnds([running], ends)]);
+    expect(ledgerDeltas(now, ended)).toEqual([
+      {
+        currency: "usd",
+        day: ends,
+        flows: { expansionMrr: 2500, expansionCount: 1 },
+        stocks: { mrr: 2500 },
+      },
+    ]);
+    expect(planDeltas(now, ended)).toEqual([
+      { currency: "usd", planId: "plan_basic", mrr: 2500, subscribers: 0 },
+    ]);
+  });
+});
+
+describe("summary figures", () => {
+  const period = (flows: Partial<Flows>, customersLost: number, startCustomers: number) => ({
+    currency: "usd",
+    start: { ...zeroStocks(), customers: startCustomers, mrr: 5000 * startCustomers },
+    end: zeroStocks(),
+    flows: { ...zeroFlows(), ...flows },
+    customersLost,
+  });
+
+  it("customer churn rate: customers lost (each once) over customers at the start", () => {
+    // One customer at the start, lost, back, and lost again: one customer lost, not two.
+    const twice = { churnCount: 2, reactivationCount: 1 };
+    expect(mayChurnTwice(twice)).toBe(true);
+    expect(summaryFigures(period(twice, 1, 1), 30).customer_churn_rate).toBe(1);
+    // Lost and back within the period: still lost (the answer key's C1).
+    const back = { churnCount: 1, reactivationCount: 1 };
+    expect(mayChurnTwice(back)).toBe(false);
+    expect(summaryFigures(period(back, 1, 3), 31).customer_churn_rate).toBe(0.3333);
+    // Two churns without a reactivation between them are two customers.
+    expect(mayChurnTwice({ churnCount: 2, reactivationCount: 0 })).toBe(false);
+    expect(summaryFigures(period({ churnCount: 2 }, 2, 4), 30).customer_churn_rate).toBe(0.5);
+    expect(summaryFigures(period({}, 0, 0), 30).customer_churn_rate).toBeNull();
   });
 });

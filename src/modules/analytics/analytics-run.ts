@@ -1,9 +1,9 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import { type MrrStateRow, mrrMovements, mrrStates, revenueEntries } from "../../db/schema";
 import { newId } from "../../lib/crypto";
-import { deriveLedger, type MrrState } from "./ledger";
+import { DISCOUNT_END_PREFIX, deriveLedger, dueDiscountEnds, type MrrState } from "./ledger";
 import { mrrStateOf, type PriceTerms } from "./mrr";
 import { moneyStatements, planStatements, rollupStatements } from "./rollup-writes";
 import { ledgerDeltas, planDeltas } from "./rollups";
@@ -32,6 +32,114 @@ export interface Payment {
   occurredAt: number;
 }
 
+/**
+ * The statements that add `added` to one customer's stored MRR states (`stored`, all of them),
+ * record its discount ends that have come by `now`, and move its movements, rollups and plan
+ * figures from the ledger of the stored states to the ledger of them all. The batch fails
+ * (and nothing of it is written) if another writer added a state of the customer after
+ * `stored` was read: the event path runs in the tenant's coordinator, the cron's discount ends
+ * outside it, and whichever commits second starts again from the rows as they are.
+ */
+export function ledgerRewrite(
+  ctx: RequestContext,
+  tenantId: string,
+  customerId: string,
+  stored: MrrStateRow[],
+  added: MrrStateRow[],
+  now: number,
+): BatchItem<"sqlite">[] {
+  const { db } = ctx;
+  const ended = dueDiscountEnds([...stored, ...added], now);
+  const inserted = [...added, ...ended];
+  if (!inserted.length) return [];
+  const before = stored;
+  const after = [...stored, ...inserted];
+  const livemode = after[0]?.livemode ?? false;
+  const statements: BatchItem<"sqlite">[] = [
+    unchangedSince(ctx, tenantId, customerId, stored.length),
+    ...inserted.map((row) => db.insert(mrrStates).values(row).onConflictDoNothing()),
+  ];
+  const oldLedger = deriveLedger(before.map(toState));
+  const newLedger = deriveLedger(after.map(toState));
+  if (JSON.stringify(oldLedger) === JSON.stringify(newLedger)) return statements;
+  statements.push(
+    db
+      .delete(mrrMovements)
+      .where(and(eq(mrrMovements.tenantId, tenantId), eq(mrrMovements.customerId, customerId))),
+    ...newLedger.movements.map((movement) =>
+      db.insert(mrrMovements).values({ ...movement, id: newId("mov"), tenantId, livemode }),
+    ),
+    ...rollupStatements(db, tenantId, livemode, ledgerDeltas(oldLedger, newLedger)),
+    ...planStatements(db, tenantId, livemode, planDeltas(oldLedger, newLedger)),
+  );
+  return statements;
+}
+
+/**
+ * Fails the batch it is in unless the customer still has `count` MRR states (states are only
+ * ever added): an insert of a row without its NOT NULL key, made only when the count differs.
+ * Optimistic concurrency without a version column.
+ */
+function unchangedSince(
+  ctx: RequestContext,
+  tenantId: string,
+  customerId: string,
+  count: number,
+): BatchItem<"sqlite"> {
+  return ctx.db.insert(mrrStates).select(
+    sql`SELECT NULL, 'changed meanwhile', ${tenantId}, 0, ${customerId}, NULL, '', 0, 'active', 0, NULL, NULL
+        WHERE (SELECT count(*) FROM ${mrrStates} WHERE tenant_id = ${tenantId} AND customer_id = ${customerId}) <> ${count}`,
+  );
+}
+
+/** How far back the cron looks for discount ends not recorded yet (its runs may fail for a while). */
+const DISCOUNT_END_LOOKBACK_MS = 7 * 86_400_000;
+/** Customers whose discount ends one cron run records. */
+const DISCOUNT_ENDS_PER_RUN = 200;
+
+/**
+ * Cron (every run): records the repeating discounts' ends that have come, customer by customer
+ * (the same rewrite as an event's), so the ledger and rollups hold each end from its time on,
+ * never before. A customer's next event would record it too; this does not wait for one. Found
+ * by the `discount_ends_at` index: O(ends due), not O(states).
+ */
+export async function recordDueDiscountEnds(ctx: RequestContext): Promise<number> {
+  const now = ctx.clock.now().getTime();
+  const due = await ctx.db
+    .selectDistinct({ tenantId: mrrStates.tenantId, customerId: mrrStates.customerId })
+    .from(mrrStates)
+    .where(
+      and(
+        gt(mrrStates.discountEndsAt, now - DISCOUNT_END_LOOKBACK_MS),
+        lte(mrrStates.discountEndsAt, now),
+        gt(mrrStates.discountEndsAt, mrrStates.effectiveAt),
+        isNotNull(mrrStates.mrrAfterDiscount),
+        sql`NOT EXISTS (SELECT 1 FROM ${mrrStates} r WHERE r.subscription_id = ${mrrStates.subscriptionId}
+          AND r.source_event_id = ${DISCOUNT_END_PREFIX} || ${mrrStates.subscriptionId} || ':' || ${mrrStates.discountEndsAt})`,
+      ),
+    )
+    .limit(DISCOUNT_ENDS_PER_RUN);
+  for (const { tenantId, customerId } of due) {
+    try {
+      const stored = await ctx.db
+        .select()
+        .from(mrrStates)
+        .where(and(eq(mrrStates.tenantId, tenantId), eq(mrrStates.customerId, customerId)));
+      const statements = ledgerRewrite(ctx, tenantId, customerId, stored, [], now);
+      const [first, ...rest] = statements;
+      if (first) await ctx.db.batch([first, ...rest]);
+    } catch (error) {
+      // One customer's failure does not hold up the others; its end stays due for the next run.
+      ctx.log.error("analytics discount end failed", {
+        tenant_id: tenantId,
+        customer_id: customerId,
+        error: String(error),
+      });
+    }
+  }
+  return due.length;
+}
+
 const toState = (row: MrrStateRow): MrrState => ({
   subscriptionId: row.subscriptionId,
   sourceEventId: row.sourceEventId,
@@ -49,7 +157,8 @@ const toState = (row: MrrStateRow): MrrState => ({
  * What a run of a tenant's Stripe events adds to its analytics: each subscription snapshot as an
  * MRR state (whatever order it came in: the state keeps Stripe's time), each payment and refund
  * once. At the end, every customer with a new state has its ledger re-derived from all its
- * states, and the rollups move by the difference between the old ledger and the new one.
+ * states (with its discount ends that have come by now), and the rollups move by the difference
+ * between the old ledger and the new one.
  */
 export class AnalyticsRun {
   readonly #states = new Map<string, MrrStateRow>();
@@ -106,31 +215,17 @@ export class AnalyticsRun {
       );
     const known = new Set(stored.map((row) => `${row.subscriptionId}|${row.sourceEventId}`));
     const added = fresh.filter((row) => !known.has(`${row.subscriptionId}|${row.sourceEventId}`));
-    if (!added.length) return [];
-    const statements: BatchItem<"sqlite">[] = added.map((row) =>
-      db.insert(mrrStates).values(row).onConflictDoNothing(),
+    const now = this.ctx.clock.now().getTime();
+    return [...new Set(added.map((row) => row.customerId))].flatMap((customerId) =>
+      ledgerRewrite(
+        this.ctx,
+        this.tenantId,
+        customerId,
+        stored.filter((row) => row.customerId === customerId),
+        added.filter((row) => row.customerId === customerId),
+        now,
+      ),
     );
-    for (const customerId of new Set(added.map((row) => row.customerId))) {
-      const before = stored.filter((row) => row.customerId === customerId);
-      const after = [...before, ...added.filter((row) => row.customerId === customerId)];
-      const livemode = after[0]?.livemode ?? false;
-      const oldLedger = deriveLedger(before.map(toState));
-      const newLedger = deriveLedger(after.map(toState));
-      if (JSON.stringify(oldLedger) === JSON.stringify(newLedger)) continue;
-      statements.push(
-        db
-          .delete(mrrMovements)
-          .where(and(eq(mrrMovements.tenantId, this.tenantId), eq(mrrMovements.customerId, customerId))),
-        ...newLedger.movements.map((movement) =>
-          db
-            .insert(mrrMovements)
-            .values({ ...movement, id: newId("mov"), tenantId: this.tenantId, livemode }),
-        ),
-        ...rollupStatements(db, this.tenantId, livemode, ledgerDeltas(oldLedger, newLedger)),
-        ...planStatements(db, this.tenantId, livemode, planDeltas(oldLedger, newLedger)),
-      );
-    }
-    return statements;
   }
 
   #paymentStatements(payment: Payment): BatchItem<"sqlite">[] {

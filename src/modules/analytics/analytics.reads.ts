@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, gte, lt, lte } from "drizzle-orm";
+import { and, asc, countDistinct, desc, eq, gte, lt, lte } from "drizzle-orm";
 import type { RequestContext } from "../../context";
-import { analyticsDaily, analyticsMonthly, type RollupRow } from "../../db/schema";
+import { analyticsDaily, analyticsMonthly, mrrMovements, type RollupRow } from "../../db/schema";
+import { mayChurnTwice } from "./figures";
 import { dayOf, monthOf } from "./rollups";
 
 /**
@@ -94,6 +95,8 @@ export interface PeriodFigures {
   start: Stocks;
   end: Stocks;
   flows: Flows;
+  /** Customers with a churn in the period, each once (the churn count unless one churned twice). */
+  customersLost: number;
 }
 
 /**
@@ -126,7 +129,38 @@ export async function periodFigures(
   ]);
   const flows = zeroFlows();
   for (const row of [...monthRows, ...headDays, ...tailDays]) addFlows(flows, row);
-  return { currency, start: start[0] ?? zeroStocks(), end: end[0] ?? zeroStocks(), flows };
+  const customersLost = mayChurnTwice(flows)
+    ? await churnedCustomers(ctx, scope, currency, from, to + DAY_MS)
+    : flows.churnCount;
+  return { currency, start: start[0] ?? zeroStocks(), end: end[0] ?? zeroStocks(), flows, customersLost };
+}
+
+/**
+ * Distinct customers with a churn movement in [from, until): read from the ledger, so only
+ * when the rollups' counts allow a customer to have churned twice (`mayChurnTwice`), which
+ * costs the period's movements instead of its buckets.
+ */
+async function churnedCustomers(
+  ctx: RequestContext,
+  scope: SeriesScope,
+  currency: string,
+  from: number,
+  until: number,
+): Promise<number> {
+  const [row] = await ctx.db
+    .select({ count: countDistinct(mrrMovements.customerId) })
+    .from(mrrMovements)
+    .where(
+      and(
+        eq(mrrMovements.tenantId, scope.tenantId),
+        eq(mrrMovements.livemode, scope.livemode),
+        gte(mrrMovements.effectiveAt, from),
+        lt(mrrMovements.effectiveAt, until),
+        eq(mrrMovements.type, "churn"),
+        eq(mrrMovements.currency, currency),
+      ),
+    );
+  return row?.count ?? 0;
 }
 
 const nextMonth = (ms: number) => {

@@ -192,7 +192,8 @@ export async function customerAnalytics(ctx: RequestContext, idOrExternal: strin
     currencies.map(async (currency) => {
       const period = await periodFigures(ctx, scope, currency, today - 29 * DAY_MS, today);
       const tenant = summaryFigures(period, 30);
-      // Now, not after a discount that ends later (a movement the ledger already holds).
+      // Now: the ledger holds what has happened (a discount's end once it has come); a state
+      // Stripe stamped a moment ahead of our clock waits for it.
       const now = ctx.clock.now().getTime();
       const last = history.filter((m) => m.currency === currency && m.effectiveAt <= now).at(-1);
       const mrr = last?.mrrAfter ?? 0;

@@ -1,11 +1,12 @@
-import type { PeriodFigures } from "./analytics.reads";
+import type { Flows, PeriodFigures } from "./analytics.reads";
 
 /**
  * The summary's figures from a period's stocks and flows: pure arithmetic with the contract's
  * definitions. Rates are fractions (0.05 = 5 %), null when their denominator is 0.
  *  - MRR growth = (MRR at end − MRR at start) / MRR at start
  *  - ARPA = MRR / paying customers (at the end)
- *  - customer churn rate = customers lost in the period / paying customers at its start
+ *  - customer churn rate = customers lost in the period / paying customers at its start, each
+ *    customer lost once however often it churned (one who churned and came back is lost)
  *  - net MRR churn = (churn + contraction − expansion − reactivation) / MRR at the start
  *  - LTV = ARPA / monthly customer churn rate (the period's rate scaled to 30.4375 days);
  *    null without churn (ChartMogul shows 0 there; we do not guess)
@@ -17,9 +18,16 @@ const ratio = (numerator: number, denominator: number) =>
   denominator === 0 ? null : numerator / denominator;
 const round4 = (value: number | null) => (value === null ? null : Math.round(value * 10_000) / 10_000);
 
+/**
+ * Whether a customer may have churned more than once in a period: only with two churns and a
+ * reactivation between them. When not, the churn count is the number of customers lost.
+ */
+export const mayChurnTwice = (flows: Pick<Flows, "churnCount" | "reactivationCount">) =>
+  flows.churnCount >= 2 && flows.reactivationCount >= 1;
+
 export function summaryFigures(period: PeriodFigures, days: number) {
   const { start, end, flows } = period;
-  const churnRate = ratio(flows.churnCount, start.customers);
+  const churnRate = ratio(period.customersLost, start.customers);
   const monthlyChurn = churnRate === null ? null : churnRate * (AVERAGE_MONTH_DAYS / days);
   const arpa = ratio(end.mrr, end.customers);
   const netChurn = ratio(

@@ -9,7 +9,9 @@ import type { CustomerSubscriptionStatus, MovementType } from "../../db/schema";
  * a customer going from 0 to > 0 is `new` the first time and `reactivation` after a churn; from
  * > 0 to 0 is `churn`; up is `expansion`, down `contraction`. Changes of the same second are one
  * movement (a plan switch that cancels one subscription and starts another is a change, not a
- * churn and a new customer). A repeating discount's end is a change at its end time.
+ * churn and a new customer). A repeating discount's end is a change at its end time, once it has
+ * come: the ledger holds only what has happened, so the end counts only when a recorded
+ * discount end (`dueDiscountEnds`, written when its time comes) is among the states.
  */
 export interface MrrState {
   subscriptionId: string;
@@ -56,7 +58,7 @@ export interface SubscriptionEnd {
 export interface Ledger {
   movements: Movement[];
   steps: SubscriptionStep[];
-  /** Each subscription as it stands after its last state. */
+  /** Each subscription as it stands now: after its last state (a recorded discount end included). */
   ends: SubscriptionEnd[];
 }
 
@@ -94,9 +96,49 @@ const byTime = (
   b: { at: number; rank: number; source: string },
 ) => a.at - b.at || a.rank - b.rank || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
 
-/** A subscription's states as points in time, a repeating discount's end included. */
-function pointsOf(states: MrrState[]): Point[] {
-  const sorted = states
+export const DISCOUNT_END_PREFIX = "discount_end:";
+
+/** The source of a repeating discount's end: the id of its recorded state and of its movement. */
+export const discountEndSource = (subscriptionId: string, endsAt: number) =>
+  `${DISCOUNT_END_PREFIX}${subscriptionId}:${endsAt}`;
+
+const isDiscountEnd = (state: MrrState) => state.sourceEventId.startsWith(DISCOUNT_END_PREFIX);
+
+/**
+ * The discount ends among `states` that have come by `now` and are not recorded yet, as the
+ * states that record them (the subscription's MRR without the discount from its end on). Each
+ * end is recorded once, even one a later state made moot (the ledger ignores that one), so an
+ * end is never due twice. Generic so that a stored row's extra fields carry over.
+ */
+export function dueDiscountEnds<T extends MrrState>(states: T[], now: number): T[] {
+  const recorded = new Set(states.filter(isDiscountEnd).map((state) => state.sourceEventId));
+  const due = new Map<string, T>();
+  for (const state of states) {
+    const ends = state.discountEndsAt;
+    if (isDiscountEnd(state) || ends === null || state.mrrAfterDiscount === null) continue;
+    if (ends <= state.effectiveAt || ends > now) continue;
+    const source = discountEndSource(state.subscriptionId, ends);
+    if (recorded.has(source) || due.has(source)) continue;
+    due.set(source, {
+      ...state,
+      sourceEventId: source,
+      effectiveAt: ends,
+      mrr: state.mrrAfterDiscount,
+      discountEndsAt: null,
+      mrrAfterDiscount: null,
+    });
+  }
+  return [...due.values()];
+}
+
+/**
+ * A subscription's states as points in time, with a repeating discount's end when it is
+ * recorded and no later state came before it.
+ */
+function pointsOf(all: MrrState[]): Point[] {
+  const recorded = new Set(all.filter(isDiscountEnd).map((state) => state.sourceEventId));
+  const sorted = all
+    .filter((state) => !isDiscountEnd(state))
     .map((state) => ({
       state,
       at: state.effectiveAt,
@@ -120,13 +162,14 @@ function pointsOf(states: MrrState[]): Point[] {
       ends !== null &&
       state.mrrAfterDiscount !== null &&
       ends > state.effectiveAt &&
-      (!next || ends < next.effectiveAt)
+      (!next || ends < next.effectiveAt) &&
+      recorded.has(discountEndSource(state.subscriptionId, ends))
     ) {
       points.push({
         ...base,
         at: ends,
         mrr: state.mrrAfterDiscount,
-        source: `discount_end:${state.subscriptionId}:${ends}`,
+        source: discountEndSource(state.subscriptionId, ends),
       });
     }
   });
