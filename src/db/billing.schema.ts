@@ -191,6 +191,11 @@ export const invoices = sqliteTable(
     finalizedAt: integer({ mode: "timestamp_ms" }),
     paidAt: integer({ mode: "timestamp_ms" }),
     voidedAt: integer({ mode: "timestamp_ms" }),
+    /**
+     * When the draft was deleted at Stripe (`invoice.deleted`): kept so that no older event of it
+     * brings it back; reads and verbs answer 404 for it, as Stripe does.
+     */
+    deletedAt: integer({ mode: "timestamp_ms" }),
     lastEventCreated: integer(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -292,6 +297,8 @@ export const mrrStates = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.subscriptionId, t.sourceEventId] }),
     index("mrr_states_customer_idx").on(t.tenantId, t.customerId),
+    // The cron finds repeating discounts' ends that have come by this index (`recordDueDiscountEnds`).
+    index("mrr_states_discount_end_idx").on(t.discountEndsAt),
   ],
 );
 

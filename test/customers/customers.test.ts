@@ -1,8 +1,16 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { asKey, type BillingTenant, billingTenant, makeCustomer } from "../billing";
+import {
+  asKey,
+  type BillingTenant,
+  billingTenant,
+  makeCustomer,
+  relayConnectEvents,
+  tenantEvents,
+} from "../billing";
 import { call, expectError, registerTenant, unique } from "../harness";
-import { failNext, stripeObject, stripeRequests } from "../stripe-double";
+import { CONNECT_SECRET, processed, sendSigned, stripeEvent } from "../platform-billing/helpers";
+import { type DoubleEvent, doubleUrl, failNext, stripeObject, stripeRequests } from "../stripe-double";
 
 const CUSTOMERS = "/api/v1/auth/customers/";
 
@@ -265,6 +273,108 @@ describe("customers", () => {
   });
 });
 
+describe("the mirror of a deleted customer", () => {
+  const of = (customer: { stripe_customer_id: string }) => (event: DoubleEvent) =>
+    event.data.object.id === customer.stripe_customer_id;
+
+  it("an event of the deletion's second, after the API's delete, keeps the customer as it was", async () => {
+    const externalId = unique("keep_");
+    const customer = await makeCustomer(tenant, { name: "Kept Name", external_id: externalId });
+    const deleted = await call(`${CUSTOMERS}${customer.id}/`, {
+      token: tenant.tokens.owner,
+      method: "DELETE",
+    });
+    expect(deleted.status).toBe(200);
+    await relayConnectEvents(tenant.account, {
+      only: (event) => event.type === "customer.created" && of(customer)(event),
+    });
+    const after = await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens.owner });
+    expect(after.body).toMatchObject({
+      deleted: true,
+      name: "Kept Name",
+      email: customer.email,
+      external_id: externalId,
+    });
+  });
+
+  it("a customer.updated that comes after the deletion (a Stripe retry) does not bring the customer back", async () => {
+    const customer = await makeCustomer(tenant, { name: "Before" });
+    // The update lands in a later Stripe second than the creation.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const updated = await call(`${CUSTOMERS}${customer.id}/`, {
+      token: tenant.tokens.owner,
+      method: "PATCH",
+      body: { name: "After" },
+    });
+    expect(updated.status).toBe(200);
+    const deleted = await call(`${CUSTOMERS}${customer.id}/`, {
+      token: tenant.tokens.owner,
+      method: "DELETE",
+    });
+    expect(deleted.status).toBe(200);
+    await relayConnectEvents(tenant.account, {
+      only: (event) => event.type === "customer.deleted" && of(customer)(event),
+    });
+    await relayConnectEvents(tenant.account, {
+      only: (event) => event.type === "customer.updated" && of(customer)(event),
+    });
+    const after = await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens.owner });
+    expect(after.body).toMatchObject({ deleted: true, name: "After" });
+    const told = (await tenantEvents(tenant.tenantId, "customer.updated")).filter(
+      (event) => event.data.object.id === customer.id,
+    );
+    expect(told.map((event) => event.data.object.deleted)).toEqual([false]);
+  });
+
+  it("a tie settled by reading Stripe's deleted stub keeps the fields and reports the deletion only", async () => {
+    const externalId = unique("stub_");
+    const customer = await makeCustomer(tenant, { name: "Stub Kept", external_id: externalId });
+    // Deleted at Stripe (the tenant's dashboard); the mirror has not seen that event.
+    const gone = await fetch(`${doubleUrl()}/v1/customers/${customer.stripe_customer_id}`, {
+      method: "DELETE",
+      headers: { Authorization: "Bearer sk_test_dashboard", "Stripe-Account": tenant.account },
+    });
+    expect(gone.status).toBe(200);
+    const row = await env.DB.prepare("SELECT last_event_created AS created FROM customers WHERE id = ?")
+      .bind(customer.id)
+      .first<{ created: number }>();
+    // An update of the row's second that says something else: the mirror reads the customer back.
+    const event = stripeEvent(
+      "customer.updated",
+      {
+        id: customer.stripe_customer_id,
+        object: "customer",
+        name: "Renamed",
+        email: customer.email,
+        livemode: false,
+        metadata: { external_id: externalId },
+      },
+      row?.created ?? 0,
+      { account: tenant.account },
+    );
+    expect(
+      (await sendSigned(event, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET })).status,
+    ).toBe(200);
+    expect((await processed([event.id], 15_000))[event.id]?.status).toBe("processed");
+
+    const after = await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens.owner });
+    expect(after.body).toMatchObject({
+      deleted: true,
+      name: "Stub Kept",
+      email: customer.email,
+      external_id: externalId,
+    });
+    const mine = async (type: string) =>
+      (await tenantEvents(tenant.tenantId, type))
+        .filter((told) => told.data.object.id === customer.id)
+        .map((told) => told.data.object);
+    expect(await mine("customer.deleted")).toEqual([
+      expect.objectContaining({ deleted: true, name: "Stub Kept", external_id: externalId }),
+    ]);
+    expect(await mine("customer.updated")).toEqual([]);
+  });
+});
+
 describe("payment methods, SetupIntents and the portal", () => {
   it("attaches a test card (the first becomes the default), lists, sets default, detaches", async () => {
     const customer = await makeCustomer(tenant);
@@ -321,6 +431,13 @@ describe("payment methods, SetupIntents and the portal", () => {
       customer: customer.id,
       stripe_account: tenant.account,
     });
+    // A second request with the same X-Request-Id is a new intent, not Stripe's replay of the first.
+    const again = await asKey(tenant.keys.test_secret, `${CUSTOMERS}${customer.id}/setup-intent/`, {
+      method: "POST",
+      headers: { "X-Request-Id": res.headers.get("X-Request-Id") ?? "" },
+    });
+    expect(again.headers.get("X-Request-Id")).toBe(res.headers.get("X-Request-Id"));
+    expect(again.body.id).not.toBe(res.body.id);
   });
 
   it("a portal session answers the portal's URL", async () => {

@@ -15,7 +15,14 @@ import { testContext } from "../context";
 import { call, expectError, registerTenant } from "../harness";
 import { applicationFeeOf, INVOICES, invoiceVerb, makeInvoice, payingCustomer } from "../invoicing";
 import { recordReceivedConnectEvents, stripeEventRows } from "../platform-billing/helpers";
-import { type DoubleEvent, doubleEvents, failNext, stripeObject, stripeRequests } from "../stripe-double";
+import {
+  type DoubleEvent,
+  doubleEvents,
+  doubleUrl,
+  failNext,
+  stripeObject,
+  stripeRequests,
+} from "../stripe-double";
 
 let tenant: BillingTenant;
 let plan: { id: string; stripe_price_id: string };
@@ -236,6 +243,42 @@ describe("one-off invoices", () => {
       (r) => r.method === "DELETE",
     );
     expect(deleted.length).toBeGreaterThan(0);
+  });
+});
+
+describe("a draft deleted at Stripe", () => {
+  it("is 404 to verbs at once, and once invoice.deleted is mirrored, to reads and lists; its older events do not bring it back", async () => {
+    const customer = await payingCustomer(tenant);
+    const draft = await makeInvoice(tenant, {
+      customer: customer.id,
+      currency: "usd",
+      items: [{ unit_amount: 1234, description: "To be deleted" }],
+    });
+    const ofDraft = (event: DoubleEvent) => event.data.object.id === draft.stripe_invoice_id;
+    await relayConnectEvents(tenant.account, { only: (event) => !ofDraft(event) });
+    // The tenant deletes the draft in its Stripe dashboard.
+    const gone = await fetch(`${doubleUrl()}/v1/invoices/${draft.stripe_invoice_id}`, {
+      method: "DELETE",
+      headers: { Authorization: "Bearer sk_test_dashboard", "Stripe-Account": tenant.account },
+    });
+    expect(gone.status).toBe(200);
+    // Stripe has no such invoice any more: 404, as Stripe answers, before the mirror knows.
+    const verb = (name: string) =>
+      call(`${INVOICES}${draft.id}/${name}/`, { token: tenant.tokens.billing, method: "POST" });
+    expectError(await verb("finalize"), 404, "not_found");
+
+    // The deletion's event first, the draft's older ones after it.
+    await relayConnectEvents(tenant.account, {
+      only: (event) => event.type === "invoice.deleted" && ofDraft(event),
+    });
+    const older = await relayConnectEvents(tenant.account, { only: ofDraft });
+    expect(older.map((event) => event.type)).toContain("invoice.created");
+
+    const read = (path: string) => call(path, { token: tenant.tokens.billing });
+    expectError(await read(`${INVOICES}${draft.id}/`), 404, "not_found");
+    const drafts = await read(`${INVOICES}?status=draft&customer=${customer.id}`);
+    expect(drafts.body.data.map((row: { id: string }) => row.id)).not.toContain(draft.id);
+    for (const name of ["finalize", "pay", "send", "void"]) expectError(await verb(name), 404, "not_found");
   });
 });
 

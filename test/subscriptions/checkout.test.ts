@@ -70,6 +70,41 @@ describe("Checkout sessions", () => {
     ]);
   });
 
+  it("checkout.session.completed mirrored before the subscription's events: the session and checkout.completed name the subscription", async () => {
+    const open = await asKey(tenant.keys.test_secret, CHECKOUT, {
+      body: { plan: plan.id, customer_email: "early@shop.example", ...urls },
+    });
+    expect(open.status, JSON.stringify(open.body)).toBe(201);
+    expect((await payCheckout(open.body.url)).status).toBe(302);
+    await relayConnectEvents(tenant.account, {
+      only: (event) =>
+        event.type === "checkout.session.completed" &&
+        event.data.object.id === open.body.stripe_checkout_session_id,
+    });
+    const completed = (await tenantEvents(tenant.tenantId, "checkout.completed")).find(
+      (event) => event.data.object.id === open.body.id,
+    );
+    const subscription = completed?.data.object.subscription;
+    expect(subscription).toMatch(/^subs_/);
+
+    // The subscription's own events, later, change nothing: one subscription, the one named.
+    await relayConnectEvents(tenant.account);
+    const row = await env.DB.prepare("SELECT subscription_id FROM checkout_sessions WHERE id = ?")
+      .bind(open.body.id)
+      .first<{ subscription_id: string | null }>();
+    expect(row?.subscription_id).toBe(subscription);
+    const subs = await call(`/api/v1/auth/subscriptions/?customer=${completed?.data.object.customer}`, {
+      token: tenant.tokens.owner,
+    });
+    expect(subs.body.data).toEqual([
+      expect.objectContaining({ id: subscription, plan: plan.id, status: "active" }),
+    ]);
+    const created = (await tenantEvents(tenant.tenantId, "subscription.created")).filter(
+      (event) => event.data.object.id === subscription,
+    );
+    expect(created).toHaveLength(1);
+  });
+
   it("secret keys and billing users may name an existing customer; developers may not open sessions", async () => {
     const customer = await makeCustomer(tenant);
     const byKey = await asKey(tenant.keys.test_secret, CHECKOUT, {

@@ -134,6 +134,18 @@ function customerRow(
   deleted: boolean,
   created: number | null,
 ): CustomerRow {
+  const now = run.ctx.clock.now();
+  // Stripe reads a deleted customer back as a stub (`{id, deleted: true}`): it confirms the
+  // deletion and says nothing of the fields, which stay as the mirror last saw them.
+  if (current && snapshot.deleted === true) {
+    return {
+      ...current,
+      status: "deleted",
+      deletedAt: current.deletedAt ?? now,
+      lastEventCreated: created ?? current.lastEventCreated,
+      updatedAt: now,
+    };
+  }
   const metadata = Object.fromEntries(
     Object.entries(obj(snapshot.metadata)).filter(
       (entry): entry is [string, string] =>
@@ -149,7 +161,6 @@ function customerRow(
     run.state.isFree("externalId", externalKey({ livemode, externalId: external }), stripeId)
       ? external
       : (current?.externalId ?? null);
-  const now = run.ctx.clock.now();
   return {
     id: current?.id ?? ourId(run, "customer", obj(snapshot.metadata).customer_id, stripeId),
     tenantId: run.tenant.id,
@@ -190,7 +201,9 @@ async function applyCustomer(run: MirrorRun, event: StripeEventLike, object: Obj
   const stripeId = str(object.id) ?? "";
   const current = run.state.customers.get(stripeId);
   const deleted = event.type === "customer.deleted";
-  if (deleted && current?.status === "deleted") return "already deleted";
+  // Deletion is final at Stripe: any other event of a deleted customer is older than its
+  // deletion (a retry, or one that waited), and changes nothing.
+  if (current?.status === "deleted") return deleted ? "already deleted" : "ignored: the customer is deleted";
   const settled = deleted
     ? { snapshot: object }
     : await snapshotToApply(
@@ -325,6 +338,7 @@ function invoiceRow(
     paymentIntentId: fields.paymentIntentId ?? current?.paymentIntentId ?? null,
     chargeId: fields.chargeId ?? current?.chargeId ?? null,
     amountRefunded: current?.amountRefunded ?? 0,
+    deletedAt: current?.deletedAt ?? null,
     lastEventCreated: created,
     createdAt: current?.createdAt ?? now,
     updatedAt: now,
@@ -335,6 +349,9 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
   const stripeId = str(object.id) ?? "";
   if (!stripeId || stripeId.startsWith("upcoming")) return "ignored: not a stored invoice";
   const current = run.state.invoices.get(stripeId);
+  // Only a draft can be deleted, and for good: every other event of it is older than its deletion.
+  if (current?.deletedAt) return "ignored: the invoice is deleted";
+  if (event.type === "invoice.deleted") return applyInvoiceDeleted(run, event, object, current);
   const notes: string[] = [];
   const settled = await snapshotToApply(
     current,
@@ -380,6 +397,30 @@ async function applyInvoice(run: MirrorRun, event: StripeEventLike, object: Obj)
   return notes.join("; ");
 }
 
+/**
+ * A draft deleted at Stripe stays in the mirror as deleted (`deletedAt`), so that none of its
+ * older events, in whatever order they come, lists it again; reads answer 404 for it. One the
+ * mirror never saw is stored deleted for the same reason. No tenant event: the tenant's API
+ * answers 404 for it from now on, as Stripe's does.
+ */
+function applyInvoiceDeleted(
+  run: MirrorRun,
+  event: StripeEventLike,
+  object: Obj,
+  current: InvoiceRow | undefined,
+): string {
+  const row = current ?? invoiceRow(run, undefined, object, event.created);
+  run.state.putInvoice(
+    {
+      ...row,
+      deletedAt: run.ctx.clock.now(),
+      lastEventCreated: Math.max(event.created, row.lastEventCreated ?? 0),
+    },
+    !current,
+  );
+  return "deleted";
+}
+
 // --- checkout ----------------------------------------------------------------------------------
 
 async function applyCheckout(run: MirrorRun, event: StripeEventLike, object: Obj): Promise<string> {
@@ -400,7 +441,9 @@ async function applyCheckout(run: MirrorRun, event: StripeEventLike, object: Obj
       })
     : undefined;
   const stripeSubscription = idOf(object.subscription);
-  const subscription = stripeSubscription ? run.state.subscriptions.get(stripeSubscription) : undefined;
+  const subscription = stripeSubscription
+    ? await checkoutSubscription(run, stripeSubscription, session.planId, event.created)
+    : undefined;
   const completed = {
     ...session,
     status: "complete" as const,
@@ -415,6 +458,30 @@ async function applyCheckout(run: MirrorRun, event: StripeEventLike, object: Obj
     completed.livemode,
   );
   return "mirrored: checkout.completed";
+}
+
+/**
+ * The subscription a completed session made. Stripe does not order its events: when the
+ * subscription's own have not come yet, it is read from Stripe and mirrored now (its
+ * `subscription.created` first), so `checkout.completed` and the session name it whatever the
+ * order. The read counts as of the session's event: the subscription's events up to then change
+ * nothing (stale, or a tie settled by reading Stripe again), later ones apply as usual.
+ */
+async function checkoutSubscription(
+  run: MirrorRun,
+  stripeSubscriptionId: string,
+  planId: string,
+  created: number,
+): Promise<CustomerSubscriptionRow> {
+  const known = run.state.subscriptions.get(stripeSubscriptionId);
+  if (known) return known;
+  const snapshot = await run.current("subscriptions", stripeSubscriptionId);
+  const row = subscriptionRow(run, undefined, snapshot, created);
+  // The run may not know the price (no event of the subscription names it): the session's plan.
+  const next = { ...row, planId: row.planId ?? planId };
+  run.state.putSubscription(next, true);
+  run.emit("subscription.created", serializeSubscription(next), next.livemode);
+  return next;
 }
 
 export type { Stripe };

@@ -7,6 +7,7 @@ import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, type ReadScope, readScope, visibleIn, writeScope } from "../../lib/scope";
+import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
 import { createdByApi } from "../billing-mirror/api-created";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
@@ -99,6 +100,16 @@ function stripeFields(input: CustomerInput) {
 }
 
 const normalEmail = (email: string | null | undefined) => (email ? email.trim().toLowerCase() : email);
+
+/**
+ * The row's watermark after Stripe answered a change of ours: the answer's time on Stripe's clock
+ * (`stripeSeconds`), never earlier than before, so an event of an older snapshot (a Stripe retry)
+ * does not undo our change.
+ */
+function watermark(current: CustomerRow, answer: Parameters<typeof stripeSeconds>[0]): number | null {
+  const stamp = stripeSeconds(answer);
+  return stamp === null ? current.lastEventCreated : Math.max(stamp, current.lastEventCreated ?? 0);
+}
 
 /**
  * Creates the customer on the tenant's connected account (idempotency key from our new id), then
@@ -244,45 +255,59 @@ export async function updateCustomer(ctx: RequestContext, idOrExternal: string, 
     ),
   });
   return withStripeUndo(ctx, async (undo) => {
-    await ctx.stripe.customers.update(current.stripeCustomerId, asStripe(next, current.metadata), {
-      stripeAccount,
-    });
+    const answer = await ctx.stripe.customers.update(
+      current.stripeCustomerId,
+      asStripe(next, current.metadata),
+      { stripeAccount },
+    );
     undo.push(`restore customer ${current.stripeCustomerId}`, () =>
       ctx.stripe.customers.update(current.stripeCustomerId, asStripe(current, next.metadata), {
         stripeAccount,
       }),
     );
-    const { email, name, phone, description, address, metadata, externalId, updatedAt } = next;
-    await commit(ctx, tenant, next, {
+    const updated: CustomerRow = { ...next, lastEventCreated: watermark(current, answer) };
+    const { email, name, phone, description, address, metadata, externalId, lastEventCreated, updatedAt } =
+      updated;
+    await commit(ctx, tenant, updated, {
       statement: ctx.db
         .update(customers)
-        .set({ email, name, phone, description, address, metadata, externalId, updatedAt })
+        .set({ email, name, phone, description, address, metadata, externalId, lastEventCreated, updatedAt })
         .where(eq(customers.id, current.id)),
       type: "customer.updated",
       metadata: { fields: Object.keys(input) },
     });
-    return next;
+    return updated;
   });
 }
 
-/** Deletes the customer at Stripe (which cancels its subscriptions there); the mirror keeps it as `deleted`. */
+/**
+ * Deletes the customer at Stripe (which cancels its subscriptions there); the mirror keeps it as
+ * `deleted`, for good (Stripe's deletion is final: no later event of the customer revives it).
+ */
 export async function deleteCustomer(ctx: RequestContext, idOrExternal: string) {
   const current = await findCustomer(ctx, idOrExternal);
   const scope = writeScope(ctx);
   if (current.livemode !== scope.livemode) throw notFound("Customer");
   if (current.status === "deleted") return current;
   const tenant = await connectedTenant(ctx, scope.tenantId, "deleting customers");
-  await ctx.stripe.customers.del(
+  const answer = await ctx.stripe.customers.del(
     current.stripeCustomerId,
     {},
     { stripeAccount: tenant.stripeConnectAccountId },
   );
   const now = ctx.clock.now();
-  const deleted: CustomerRow = { ...current, status: "deleted", deletedAt: now, updatedAt: now };
+  const lastEventCreated = watermark(current, answer);
+  const deleted: CustomerRow = {
+    ...current,
+    status: "deleted",
+    deletedAt: now,
+    lastEventCreated,
+    updatedAt: now,
+  };
   await commit(ctx, tenant, deleted, {
     statement: ctx.db
       .update(customers)
-      .set({ status: "deleted", deletedAt: now, updatedAt: now })
+      .set({ status: "deleted", deletedAt: now, lastEventCreated, updatedAt: now })
       .where(eq(customers.id, current.id)),
     type: "customer.deleted",
   });

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerRow, customers } from "../../db/schema";
+import { newId } from "../../lib/crypto";
 import { notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { connectedTenant } from "../stripe-connect/connected-account";
@@ -134,7 +135,8 @@ export async function createSetupIntent(ctx: RequestContext, idOrExternal: strin
       usage: "off_session",
       metadata: { tenant_id: customer.tenantId, customer_id: customer.id },
     },
-    { stripeAccount, idempotencyKey: `setup-intent:${customer.id}:${ctx.requestId}` },
+    // Ours per request, never the caller's X-Request-Id: a reused one made Stripe replay an old intent.
+    { stripeAccount, idempotencyKey: `setup-intent:${customer.id}:${newId("req")}` },
   );
   return {
     id: intent.id,

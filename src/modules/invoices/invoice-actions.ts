@@ -123,9 +123,32 @@ export interface PayInput {
   paid_out_of_band?: boolean | undefined;
 }
 
-/** Applies a verb; answers the invoice as Stripe left it. */
+/**
+ * Applies a verb; answers the invoice as Stripe left it. A draft deleted at Stripe whose
+ * `invoice.deleted` the mirror has not seen yet is 404, as Stripe answers (the event marks the
+ * mirror's row when it comes).
+ */
 export async function invoiceAction(ctx: RequestContext, id: string, verb: InvoiceVerb, pay: PayInput = {}) {
   const target = await writable(ctx, id, verb);
+  try {
+    return await applyVerb(ctx, target, verb, pay);
+  } catch (error) {
+    throw missingAtStripe(error) ? notFound("Invoice") : error;
+  }
+}
+
+/** Stripe's answer for an invoice it does not have (the one in the path, not a parameter's object). */
+const missingAtStripe = (error: unknown) =>
+  error instanceof Stripe.errors.StripeInvalidRequestError &&
+  error.code === "resource_missing" &&
+  error.param === "id";
+
+async function applyVerb(
+  ctx: RequestContext,
+  target: Awaited<ReturnType<typeof writable>>,
+  verb: InvoiceVerb,
+  pay: PayInput,
+) {
   const { row, tenant, stripeAccount } = target;
   const stripeId = row.stripeInvoiceId;
   const api = ctx.stripe.invoices;

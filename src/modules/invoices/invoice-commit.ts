@@ -34,6 +34,7 @@ export function invoiceRowFrom(
     ...fields,
     paymentIntentId: fields.paymentIntentId ?? previous?.paymentIntentId ?? null,
     chargeId: fields.chargeId ?? previous?.chargeId ?? null,
+    deletedAt: previous?.deletedAt ?? null,
     lastEventCreated:
       stamp === null
         ? (previous?.lastEventCreated ?? null)

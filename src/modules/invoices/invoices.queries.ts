@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lte } from "drizzle-orm";
+import { and, desc, eq, gte, isNull, lte } from "drizzle-orm";
 import type { RequestContext } from "../../context";
 import { customerSubscriptions, invoices } from "../../db/schema";
 import { notFound } from "../../lib/errors";
@@ -6,13 +6,16 @@ import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, readScope, visibleIn } from "../../lib/scope";
 import { findCustomer } from "../customers/customers.service";
 
-/** An invoice of the caller's tenant (and, for a key, its mode); another tenant's is 404. */
+/**
+ * An invoice of the caller's tenant (and, for a key, its mode); another tenant's is 404, and so is
+ * a draft deleted at Stripe (as Stripe answers for it).
+ */
 export async function findInvoice(ctx: RequestContext, id: string) {
   const scope = readScope(ctx);
   const row = await ctx.db
     .select()
     .from(invoices)
-    .where(and(eq(invoices.id, id), eq(invoices.tenantId, scope.tenantId)))
+    .where(and(eq(invoices.id, id), eq(invoices.tenantId, scope.tenantId), isNull(invoices.deletedAt)))
     .get();
   if (!row || !visibleIn(row, scope)) throw notFound("Invoice");
   return row;
@@ -32,7 +35,7 @@ const at = (value: string | number | undefined) => (typeof value === "string" ? 
 /**
  * Invoices newest first, with Stripe's filters: `status`, `customer` (id or `ext:`),
  * `subscription`, `created[gte|lte]`, `due_date[gte|lte]`. An unknown customer or subscription is
- * 404, as Stripe answers for a filter naming a missing object.
+ * 404, as Stripe answers for a filter naming a missing object. Deleted drafts are not listed.
  */
 export async function listInvoices(ctx: RequestContext, filters: InvoiceFilters) {
   const scope = readScope(ctx);
@@ -56,6 +59,7 @@ export async function listInvoices(ctx: RequestContext, filters: InvoiceFilters)
       and(
         eq(invoices.tenantId, scope.tenantId),
         inMode(invoices.livemode, scope),
+        isNull(invoices.deletedAt),
         filters.status ? eq(invoices.status, filters.status) : undefined,
         customerId ? eq(invoices.customerId, customerId) : undefined,
         filters.subscription ? eq(invoices.subscriptionId, filters.subscription) : undefined,

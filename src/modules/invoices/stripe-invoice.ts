@@ -22,6 +22,7 @@ export type StripeInvoiceFields = Omit<
   | "customerId"
   | "subscriptionId"
   | "amountRefunded"
+  | "deletedAt"
   | "lastEventCreated"
   | "createdAt"
   | "updatedAt"

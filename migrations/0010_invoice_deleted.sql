@@ -1,0 +1,1 @@
+ALTER TABLE `invoices` ADD `deleted_at` integer;

@@ -1,0 +1,1 @@
+CREATE INDEX `mrr_states_discount_end_idx` ON `mrr_states` (`discount_ends_at`);
