@@ -8,11 +8,15 @@ export function safeStripeMessage(message: string): string {
   return message.replace(SECRETS, (key) => `${key.slice(0, 8)}****`);
 }
 
+/** Stripe's codes for a change its object's state does not allow, with the state each names. */
+const STATE_ERRORS = new Map([["invalid_canceled_subscription_fields", "canceled"]]);
+
 /**
  * Maps a Stripe SDK error to the contract (the app's error handler calls it, once for every
- * route): 429 passes on as `rate_limited` with Retry-After;
- * everything else Stripe says is a 502 `stripe_error` carrying Stripe's message and code.
- * Errors that are not Stripe's are returned unchanged.
+ * route): 429 passes on as `rate_limited` with Retry-After; a refused discount or a change the
+ * object's state no longer allows is 409 `invalid_state_transition`; everything else Stripe says
+ * is a 502 `stripe_error` carrying Stripe's message and code. Errors that are not Stripe's are
+ * returned unchanged.
  */
 export function fromStripeError(error: unknown): unknown {
   if (!(error instanceof Stripe.errors.StripeError)) return error;
@@ -43,6 +47,20 @@ export function fromStripeError(error: unknown): unknown {
       `Stripe refused the discount: ${safeStripeMessage(error.message)}`,
       {
         extra: { status: error.code === "coupon_expired" ? "expired" : "not_redeemable" },
+        cause: error,
+      },
+    );
+  }
+  // Stripe refusing a change its object's state no longer allows (a subscription it canceled before
+  // the mirror heard of it) is the contract's refused transition, not a Stripe failure.
+  const state =
+    error instanceof Stripe.errors.StripeInvalidRequestError && STATE_ERRORS.get(error.code ?? "");
+  if (state) {
+    return new ApiError(
+      "invalid_state_transition",
+      `Stripe refused the change: ${safeStripeMessage(error.message)}`,
+      {
+        extra: { status: state },
         cause: error,
       },
     );

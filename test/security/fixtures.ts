@@ -119,12 +119,19 @@ const customerWithCard = async (a: SecurityTenant) => {
   return { id, payment_method: card.id as string };
 };
 
-/** A subscription (waiting for its first payment: every verb applies to it or answers 409). */
+/**
+ * A subscription in a trial: every verb applies to it (an `incomplete` one, waiting for its first
+ * payment, takes only metadata or cancelling now, as at Stripe).
+ */
 const subscription = async (a: SecurityTenant) => {
   const customerId = await customer(a);
   const planId = await plan(a);
   return (
-    await created("/api/v1/auth/subscriptions/", a.tokens.owner, { customer: customerId, plan: planId })
+    await created("/api/v1/auth/subscriptions/", a.tokens.owner, {
+      customer: customerId,
+      plan: planId,
+      trial_days: 7,
+    })
   ).id as string;
 };
 

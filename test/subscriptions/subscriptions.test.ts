@@ -9,7 +9,7 @@ import {
   relayConnectEvents,
   tenantEvents,
 } from "../billing";
-import { call, expectError, registerTenant } from "../harness";
+import { call, expectError, registerTenant, unique } from "../harness";
 import { doubleUrl, failNext, stripeObject, stripeRequests } from "../stripe-double";
 
 const SUBS = "/api/v1/auth/subscriptions/";
@@ -26,7 +26,8 @@ beforeAll(async () => {
   bigPlan = await makePlan(tenant, { name: "Big", price_cents: 5000, trial_days: 0 });
 });
 
-const subscribe = (body: Record<string, unknown>) => asKey(tenant.keys.test_secret, SUBS, { body });
+const subscribe = (body: Record<string, unknown>, owner = tenant) =>
+  asKey(owner.keys.test_secret, SUBS, { body });
 
 /** A customer with a saved default card. */
 async function payingCustomer(owner = tenant) {
@@ -40,6 +41,18 @@ async function payingCustomer(owner = tenant) {
   );
   expect(attached.status).toBe(201);
   return customer;
+}
+
+/** An active subscription of the owner's to `onPlan`, paid with the customer's saved card. */
+async function activeSub(owner: BillingTenant, onPlan: { id: string }) {
+  const customer = await payingCustomer(owner);
+  const res = await subscribe(
+    { customer: customer.id, plan: onPlan.id, payment_behavior: "allow_incomplete" },
+    owner,
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  expect(res.body.status).toBe("active");
+  return res.body;
 }
 
 async function confirm(clientSecret: string, account: string) {
@@ -226,6 +239,189 @@ describe("changing subscriptions", () => {
     expect(
       (await tenantEvents(tenant.tenantId, "subscription.canceled")).map((e) => e.data.object.id),
     ).toContain(sub.id);
+  });
+});
+
+/** Tests of their own tenant: its secret key's rate limit (per minute) is not shared. */
+describe("answers and refusals as Stripe's", () => {
+  let own: BillingTenant;
+  let basic: { id: string };
+  let big: { id: string };
+  beforeAll(async () => {
+    own = await billingTenant();
+    await env.DB.prepare("UPDATE tenants SET subscription_tier = 'pro' WHERE id = ?")
+      .bind(own.tenantId)
+      .run();
+    basic = await makePlan(own, { name: "Basic", price_cents: 2000, trial_days: 0 });
+    big = await makePlan(own, { name: "Big", price_cents: 5000, trial_days: 0 });
+  });
+  const key = () => own.keys.test_secret;
+  const stripeSub = (id: string) => stripeObject(`/v1/subscriptions/${id}`, own.account);
+
+  it("answers the latest invoice Stripe made before the mirror has it (the first one; after always_invoice)", async () => {
+    const customer = await makeCustomer(own);
+    const res = await subscribe({ customer: customer.id, plan: basic.id, quantity: 2 }, own);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const first = (await stripeSub(res.body.stripe_subscription_id)).latest_invoice;
+    expect(first).toEqual(expect.any(String));
+    expect(res.body.latest_invoice).toMatchObject({
+      id: null,
+      stripe_invoice_id: first,
+      status: "open",
+      amount_due: 4000,
+      amount_paid: 0,
+      currency: "usd",
+    });
+
+    const sub = await activeSub(own, basic);
+    const changed = await asKey(key(), `${SUBS}${sub.id}/`, {
+      method: "PATCH",
+      body: { plan: big.id, proration_behavior: "always_invoice" },
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    const proration = (await stripeSub(sub.stripe_subscription_id)).latest_invoice;
+    expect(proration).not.toBe(sub.latest_invoice?.stripe_invoice_id);
+    expect(changed.body.latest_invoice).toMatchObject({
+      id: null,
+      stripe_invoice_id: proration,
+      status: "paid",
+    });
+    expect(changed.body.latest_invoice.amount_paid).toBeGreaterThan(0);
+  });
+
+  it("a monthly → yearly change restarts the billing period now, as Stripe does for a new interval", async () => {
+    const yearly = await makePlan(own, {
+      name: "Yearly",
+      price_cents: 20000,
+      billing_interval: "year",
+      trial_days: 0,
+    });
+    const sub = await activeSub(own, basic);
+    const res = await asKey(key(), `${SUBS}${sub.id}/`, { method: "PATCH", body: { plan: yearly.id } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ interval: "year", latest_invoice: { status: "paid" } });
+    const days = (Date.parse(res.body.current_period_end) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(360);
+  });
+
+  describe("changes Stripe refuses", () => {
+    it("an incomplete subscription takes only metadata, or cancelling now: other changes are 409 before Stripe", async () => {
+      const customer = await makeCustomer(own);
+      const sub = (await subscribe({ customer: customer.id, plan: basic.id }, own)).body;
+      expect(sub.status).toBe("incomplete");
+      const verb = (name: string, body?: unknown) =>
+        asKey(key(), `${SUBS}${sub.id}/${name}`, {
+          method: name ? "POST" : "PATCH",
+          ...(body ? { body } : {}),
+        });
+      for (const [name, body] of [
+        ["pause/", undefined],
+        ["", { quantity: 5 }],
+        ["", { plan: big.id }],
+        ["cancel/", { at_period_end: true }],
+      ] as const) {
+        const refused = expectError(await verb(name, body), 409, "invalid_state_transition");
+        expect(refused.status).toBe("incomplete");
+      }
+      const changes = await stripeRequests({
+        path: `/v1/subscriptions/${sub.stripe_subscription_id}`,
+        account: own.account,
+      });
+      expect(changes.filter((r) => r.method === "POST")).toEqual([]);
+      expect((await verb("", { metadata: { seat: "solo" } })).body).toMatchObject({
+        status: "incomplete",
+        metadata: { seat: "solo" },
+      });
+      expect((await verb("cancel/", { at_period_end: false })).body.status).toBe("canceled");
+    });
+
+    it("a plan in another currency is a 400 validation_error (Stripe keeps one currency per subscription)", async () => {
+      const eur = await makePlan(own, { name: "Euro", price_cents: 2000, currency: "eur", trial_days: 0 });
+      const sub = await activeSub(own, basic);
+      const patch = (path: string) =>
+        asKey(key(), `${SUBS}${sub.id}/${path}`, {
+          method: path ? "POST" : "PATCH",
+          body: { plan: eur.id },
+        });
+      expect(expectError(await patch(""), 400, "validation_error").details).toEqual([
+        { field: "plan", message: expect.stringContaining("eur") },
+      ]);
+      expectError(await patch("preview/"), 400, "validation_error");
+      expect((await stripeSub(sub.stripe_subscription_id)).currency).toBe("usd");
+    });
+
+    it("a change on a subscription Stripe already canceled (the mirror not told yet) is 409 with the state", async () => {
+      const sub = await activeSub(own, basic);
+      const del = await fetch(`${doubleUrl()}/v1/subscriptions/${sub.stripe_subscription_id}`, {
+        method: "DELETE",
+        headers: { Authorization: "Bearer sk_test_x", "Stripe-Account": own.account },
+      });
+      expect(del.status).toBe(200);
+      const res = await asKey(key(), `${SUBS}${sub.id}/`, {
+        method: "PATCH",
+        body: { quantity: 2 },
+      });
+      expect(expectError(res, 409, "invalid_state_transition").status).toBe("canceled");
+    });
+  });
+
+  describe("a change's Stripe idempotency key", () => {
+    const patch = (id: string, quantity: number, requestId: string) =>
+      asKey(key(), `${SUBS}${id}/`, {
+        method: "PATCH",
+        body: { quantity },
+        headers: { "X-Request-Id": requestId },
+      });
+
+    it("is ours, not the caller's X-Request-Id: a reused one does not make Stripe replay an old change", async () => {
+      const sub = await activeSub(own, basic);
+      const rid = unique("rid-");
+      expect((await patch(sub.id, 2, rid)).status).toBe(200);
+      expect((await patch(sub.id, 3, unique("rid-"))).status).toBe(200);
+      const again = await patch(sub.id, 2, rid);
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+      const item = ((await stripeSub(sub.stripe_subscription_id)).items as { data: { quantity: number }[] })
+        .data[0];
+      expect({ api: again.body.quantity, stripe: item?.quantity }).toEqual({ api: 2, stripe: 2 });
+    });
+
+    it("a reused X-Request-Id with another change is that change, not a Stripe idempotency error", async () => {
+      const sub = await activeSub(own, basic);
+      const rid = unique("rid-");
+      expect((await patch(sub.id, 2, rid)).status).toBe(200);
+      const second = await patch(sub.id, 4, rid);
+      expect(second.status, JSON.stringify(second.body)).toBe(200);
+      expect(second.body.quantity).toBe(4);
+    });
+  });
+
+  describe("the API's view of a change and the mirror", () => {
+    it("never overwrites a newer mirrored state nor lowers its watermark", async () => {
+      const sub = await activeSub(own, basic);
+      // The mirror has applied a later change already (a Connect event newer on Stripe's clock).
+      const later = Math.floor(Date.now() / 1000) + 3600;
+      await env.DB.prepare(
+        "UPDATE customer_subscriptions SET quantity = 7, last_event_created = ? WHERE id = ?",
+      )
+        .bind(later, sub.id)
+        .run();
+      const res = await asKey(key(), `${SUBS}${sub.id}/`, {
+        method: "PATCH",
+        body: { quantity: 2 },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.quantity).toBe(7);
+      const row = await env.DB.prepare(
+        "SELECT quantity, last_event_created FROM customer_subscriptions WHERE id = ?",
+      )
+        .bind(sub.id)
+        .first();
+      expect(row).toEqual({ quantity: 7, last_event_created: later });
+      const told = (await tenantEvents(own.tenantId, "subscription.updated")).filter(
+        (e) => e.data.object.id === sub.id,
+      );
+      expect(told).toEqual([]);
+    });
   });
 });
 

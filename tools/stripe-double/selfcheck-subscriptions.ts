@@ -1,6 +1,7 @@
 // Self-check of subscription changes: fee validation, prorations (create_prorations, always_invoice,
 // none, proration_date), pending updates, pause_collection, cancel at period end and its undo,
-// trial_end=now, pausing at trial end and resuming, cancel with prorate/invoice_now, search.
+// trial_end=now, pausing at trial end and resuming, cancel with prorate/invoice_now, search, what an
+// incomplete subscription takes, one currency per subscription.
 import Stripe from "stripe";
 import {
   check,
@@ -256,4 +257,37 @@ export async function subscriptionsScenario(kit: Kit): Promise<void> {
     on,
   );
   check(tiers.data.length === 1 && tiers.data[0]?.id === sub.id, "metadata search");
+
+  step("incomplete takes only metadata and its payment method; one currency for life");
+  const waiting = await stripe.customers.create({ email: "waiting@example.test" }, on);
+  const incomplete = await stripe.subscriptions.create(
+    { customer: waiting.id, items: [{ price: basic.id }], payment_behavior: "default_incomplete" },
+    on,
+  );
+  check(incomplete.status === "incomplete", `incomplete: ${incomplete.status}`);
+  const tagged = await stripe.subscriptions.update(incomplete.id, { metadata: { k: "v" } }, on);
+  check(tagged.metadata.k === "v", "metadata on an incomplete subscription");
+  for (const change of [
+    { items: [{ id: incomplete.items.data[0]?.id, quantity: 3 }] },
+    { pause_collection: { behavior: "void" as const } },
+    { cancel_at_period_end: true },
+  ]) {
+    await expectError(
+      () => stripe.subscriptions.update(incomplete.id, change, on),
+      Stripe.errors.StripeInvalidRequestError,
+      `incomplete: ${Object.keys(change).join()}`,
+    );
+  }
+  check((await stripe.subscriptions.cancel(incomplete.id, {}, on)).status === "canceled", "cancel now");
+  const euroProduct = await stripe.products.create({ name: "Euro" }, on);
+  const euro = await stripe.prices.create(
+    { product: euroProduct.id, unit_amount: 1500, currency: "eur", recurring: { interval: "month" } },
+    on,
+  );
+  const mixed = await expectError(
+    () => stripe.subscriptions.update(sub.id, { items: [{ id: sub.items.data[0]?.id, price: euro.id }] }, on),
+    Stripe.errors.StripeInvalidRequestError,
+    "another currency",
+  );
+  check(mixed.message.includes("only supports `eur`"), `currency: ${mixed.message}`);
 }

@@ -1,9 +1,11 @@
 // POST /v1/subscriptions/:id: items (price, quantity, deleted, new), prorations
 // (`create_prorations` → pending proration invoice items, `always_invoice` → invoiced now, `none`),
-// `proration_date`, trial changes (`trial_end=now` ends the trial and bills), `billing_cycle_anchor=now`,
-// cancel at period end (and resuming it), `pause_collection`, and the payment behaviours: a refused
-// payment changes nothing (`error_if_incomplete`) or waits as a `pending_update`
-// (`pending_if_incomplete`).
+// `proration_date`, trial changes (`trial_end=now` ends the trial and bills), `billing_cycle_anchor=now`
+// and a new billing interval (the cycle restarts now and bills), cancel at period end (and resuming
+// it), `pause_collection`, and the payment behaviours: a refused payment changes nothing
+// (`error_if_incomplete`) or waits as a `pending_update` (`pending_if_incomplete`). A canceled subscription takes only metadata and cancellation details,
+// an incomplete one only metadata and its default payment method; a price in another currency than
+// the subscription's is refused.
 import { itemsOf, paymentMethodOf, periodEnd, type SubItem, setPeriod } from "./billing.ts";
 import { apiError, cardDeclined, invalid, noSuch } from "./errors.ts";
 import type { FormObject } from "./form.ts";
@@ -42,6 +44,9 @@ const PENDING_PARAMS = [
   "expand",
 ];
 
+/** What an `incomplete` subscription may change (Stripe: metadata and the default payment source). */
+const INCOMPLETE_PARAMS = ["metadata", "default_payment_method", "default_source", "expand"];
+
 export function newItems(ctx: Ctx, sub: Json, p: FormObject): SubItem[] {
   const items = clone(itemsOf(sub));
   for (const [i, entry] of (itemEntries(p) ?? []).entries()) {
@@ -62,6 +67,13 @@ export function newItems(ctx: Ctx, sub: Json, p: FormObject): SubItem[] {
     item.quantity = int(entry, "quantity", `items[${i}][quantity]`, 0) ?? item.quantity;
     item.metadata = applyMetadata(item.metadata as Json, entry);
   }
+  const currency = sub.currency as string | undefined;
+  const other = items.find((it) => currency && it.price.currency !== currency);
+  if (other)
+    throw invalid(
+      "items",
+      `The price specified only supports \`${other.price.currency}\`. This doesn't match the expected currency: \`${currency}\`.`,
+    );
   checkItems(items);
   for (const item of items) {
     item.current_period_start = Number(sub.current_period_start);
@@ -107,6 +119,15 @@ export function updateSubscription(ctx: Ctx): Reply {
       message: "A canceled subscription can only update its cancellation_details and metadata.",
     });
   }
+  const other = Object.keys(p).find((k) => !INCOMPLETE_PARAMS.includes(k));
+  if (sub.status === "incomplete" && other) {
+    throw apiError(400, {
+      type: "invalid_request_error",
+      param: other,
+      message:
+        "This subscription is incomplete: until its first invoice is paid it can only have its metadata, default_source and default_payment_method updated.",
+    });
+  }
   const before = clone(sub);
   const t = now();
   // Work out the whole change first, so a refused payment changes nothing.
@@ -128,12 +149,19 @@ export function updateSubscription(ctx: Ctx): Reply {
     throw invalid("trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future.");
   const anchor = oneOf(p, "billing_cycle_anchor", ["now", "unchanged"]);
   const trialing = sub.status === "trialing";
-  const restart = (trialEnd === "now" && trialing) || anchor === "now";
   const live = ["active", "past_due", "unpaid"].includes(sub.status as string);
+  // Stripe: a change of billing interval resets the billing cycle anchor to now and bills at once.
+  const cycle = (it: SubItem | undefined) =>
+    it
+      ? JSON.stringify([(it.price.recurring as Json).interval, (it.price.recurring as Json).interval_count])
+      : null;
+  const newInterval = live && cycle(items[0]) !== cycle(itemsOf(sub)[0]);
+  const resetCycle = anchor === "now" || newInterval;
+  const restart = (trialEnd === "now" && trialing) || resetCycle;
   const prorations =
     !live || proration === "none" || typeof trialEnd === "number"
       ? []
-      : anchor === "now"
+      : resetCycle
         ? prorationLines(ctx, sub, itemsOf(sub), [], at)
         : prorationLines(ctx, sub, itemsOf(sub), items, at);
   const invoiceNow = restart || (proration === "always_invoice" && prorations.length > 0);

@@ -1,17 +1,26 @@
 // Cancellation, its taking back, and pausing collection: each a Stripe change on the connected
-// account applied to the mirror with its tenant event, refused for a subscription that has ended.
+// account applied to the mirror with its tenant event, refused for a subscription that has ended
+// (and, but for cancelling now, for an incomplete one, as Stripe refuses it).
 import type { RequestContext } from "../../context";
 import { ApiError } from "../../lib/errors";
-import { applyChange, changeable, EXPAND, refuseEnded } from "./subscriptions.service";
+import {
+  type Answered,
+  applyChange,
+  changeable,
+  EXPAND,
+  refuseEnded,
+  refuseIncomplete,
+} from "./subscriptions.service";
 
 /** Cancels at period end (default; resumable until then) or now (`invoice_now`, `prorate` as Stripe's). */
 export async function cancelSubscription(
   ctx: RequestContext,
   id: string,
   input: { at_period_end: boolean; invoice_now?: boolean | undefined; prorate?: boolean | undefined },
-) {
+): Promise<Answered> {
   const { row, tenant, stripeAccount } = await changeable(ctx, id, "cancelling subscriptions");
-  refuseEnded(row, "cancelled");
+  if (input.at_period_end) refuseIncomplete(row, "cancelled at period end");
+  else refuseEnded(row, "cancelled");
   const subscription = input.at_period_end
     ? await ctx.stripe.subscriptions.update(
         row.stripeSubscriptionId,
@@ -33,9 +42,9 @@ export async function cancelSubscription(
 }
 
 /** Takes back a cancellation scheduled for the period end. */
-export async function resumeSubscription(ctx: RequestContext, id: string) {
+export async function resumeSubscription(ctx: RequestContext, id: string): Promise<Answered> {
   const { row, tenant, stripeAccount } = await changeable(ctx, id, "resuming subscriptions");
-  refuseEnded(row, "resumed");
+  refuseIncomplete(row, "resumed");
   if (!row.cancelAtPeriodEnd && !row.cancelAt) {
     throw new ApiError(
       "invalid_state_transition",
@@ -61,9 +70,9 @@ export async function setPaused(
     behavior: "keep_as_draft" | "mark_uncollectible" | "void";
     resumes_at?: string | undefined;
   } | null,
-) {
+): Promise<Answered> {
   const { row, tenant, stripeAccount } = await changeable(ctx, id, "pausing subscriptions");
-  refuseEnded(row, pause ? "paused" : "unpaused");
+  refuseIncomplete(row, pause ? "paused" : "unpaused");
   if (!pause && !row.pauseBehavior) {
     throw new ApiError("invalid_state_transition", "Collection of this subscription is not paused", {
       extra: { status: row.status },

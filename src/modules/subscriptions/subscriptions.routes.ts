@@ -163,8 +163,8 @@ const jsonOf = <T>(c: Context<AppEnv>, fallback: T): T =>
   c.req.header("Content-Type")?.includes("json") ? (c.req.valid("json" as never) as T) : fallback;
 
 const update = async (c: Context<AppEnv>, id: string, body: service.SubscriptionChanges) => {
-  const row = await service.updateSubscription(c.var.ctx, id, body);
-  return c.json(await service.subscriptionView(c.var.ctx, row), 200);
+  const { row, subscription } = await service.updateSubscription(c.var.ctx, id, body);
+  return c.json(await service.subscriptionView(c.var.ctx, row, subscription), 200);
 };
 
 export const subscriptionsRoutes = createRouter()
@@ -176,8 +176,14 @@ export const subscriptionsRoutes = createRouter()
     );
   })
   .openapi(createSubscriptionRoute, async (c) => {
-    const { row, clientSecret } = await service.createSubscription(c.var.ctx, c.req.valid("json"));
-    return c.json({ ...(await service.subscriptionView(c.var.ctx, row)), client_secret: clientSecret }, 201);
+    const { row, clientSecret, subscription } = await service.createSubscription(
+      c.var.ctx,
+      c.req.valid("json"),
+    );
+    return c.json(
+      { ...(await service.subscriptionView(c.var.ctx, row, subscription)), client_secret: clientSecret },
+      201,
+    );
   })
   .openapi(getRoute, async (c) => {
     const row = await service.findSubscription(c.var.ctx, c.req.valid("param").id);
@@ -191,19 +197,23 @@ export const subscriptionsRoutes = createRouter()
   })
   .openapi(cancelRoute, async (c) => {
     const body = jsonOf(c, { at_period_end: true });
-    const row = await lifecycle.cancelSubscription(c.var.ctx, c.req.valid("param").id, body);
-    return c.json(await service.subscriptionView(c.var.ctx, row), 200);
+    const { row, subscription } = await lifecycle.cancelSubscription(
+      c.var.ctx,
+      c.req.valid("param").id,
+      body,
+    );
+    return c.json(await service.subscriptionView(c.var.ctx, row, subscription), 200);
   })
   .openapi(resumeRoute, async (c) => {
-    const row = await lifecycle.resumeSubscription(c.var.ctx, c.req.valid("param").id);
-    return c.json(await service.subscriptionView(c.var.ctx, row), 200);
+    const { row, subscription } = await lifecycle.resumeSubscription(c.var.ctx, c.req.valid("param").id);
+    return c.json(await service.subscriptionView(c.var.ctx, row, subscription), 200);
   })
   .openapi(pauseRoute, async (c) => {
     const body = jsonOf(c, { behavior: "void" as const });
-    const row = await lifecycle.setPaused(c.var.ctx, c.req.valid("param").id, body);
-    return c.json(await service.subscriptionView(c.var.ctx, row), 200);
+    const { row, subscription } = await lifecycle.setPaused(c.var.ctx, c.req.valid("param").id, body);
+    return c.json(await service.subscriptionView(c.var.ctx, row, subscription), 200);
   })
   .openapi(unpauseRoute, async (c) => {
-    const row = await lifecycle.setPaused(c.var.ctx, c.req.valid("param").id, null);
-    return c.json(await service.subscriptionView(c.var.ctx, row), 200);
+    const { row, subscription } = await lifecycle.setPaused(c.var.ctx, c.req.valid("param").id, null);
+    return c.json(await service.subscriptionView(c.var.ctx, row, subscription), 200);
   });

@@ -139,7 +139,11 @@ const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
 
 const LatestInvoiceSchema = z
   .object({
-    id: z.string(),
+    id: z.string().nullable().openapi({
+      description:
+        "Our invoice id (`GET /api/v1/auth/invoices/{id}`); null in the answer to a create or a change whose invoice, just made by Stripe, the invoice mirror does not hold yet (moments later it does)",
+    }),
+    stripe_invoice_id: z.string().openapi({ description: "Stripe's invoice id (`in_...`)" }),
     status: z.string(),
     amount_due: z.number().int(),
     amount_paid: z.number().int(),
@@ -223,9 +227,24 @@ export const PreviewSchema = z
   })
   .openapi("SubscriptionPreview");
 
+export type LatestInvoice = z.infer<typeof LatestInvoiceSchema>;
+
+/** The latest invoice as the subscription's answers show it, from the invoice mirror. */
+export function latestInvoiceOf(invoice: InvoiceRow): LatestInvoice {
+  return {
+    id: invoice.id,
+    stripe_invoice_id: invoice.stripeInvoiceId,
+    status: invoice.status,
+    amount_due: invoice.amountDue,
+    amount_paid: invoice.amountPaid,
+    currency: invoice.currency,
+    hosted_invoice_url: invoice.hostedInvoiceUrl,
+  };
+}
+
 export function serializeSubscription(
   row: CustomerSubscriptionRow,
-  latestInvoice: InvoiceRow | null = null,
+  latestInvoice: LatestInvoice | null = null,
 ): z.infer<typeof SubscriptionSchema> {
   const per = row.intervalCount === 1 ? row.interval : `${row.intervalCount} ${row.interval}s`;
   return {
@@ -261,16 +280,7 @@ export function serializeSubscription(
         }
       : null,
     application_fee_percent: row.applicationFeePercent === null ? null : Number(row.applicationFeePercent),
-    latest_invoice: latestInvoice
-      ? {
-          id: latestInvoice.id,
-          status: latestInvoice.status,
-          amount_due: latestInvoice.amountDue,
-          amount_paid: latestInvoice.amountPaid,
-          currency: latestInvoice.currency,
-          hosted_invoice_url: latestInvoice.hostedInvoiceUrl,
-        }
-      : null,
+    latest_invoice: latestInvoice,
     metadata: row.metadata,
     livemode: row.livemode,
     stripe_subscription_id: row.stripeSubscriptionId,

@@ -1,9 +1,9 @@
-import { and, eq, type SQL } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerSubscriptionRow, customerSubscriptions, invoices, type PlanRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError, notFound, validationError } from "../../lib/errors";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
@@ -14,7 +14,7 @@ import { getPlan } from "../plans/plans.queries";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
 import { subscriptionFields, tenantMetadata } from "./stripe-subscription";
-import { serializeSubscription } from "./subscriptions.schemas";
+import { type LatestInvoice, latestInvoiceOf, serializeSubscription } from "./subscriptions.schemas";
 
 export const EXPAND = ["latest_invoice.confirmation_secret", "discounts", "discounts.source.coupon"];
 
@@ -30,16 +30,46 @@ export async function findSubscription(ctx: RequestContext, id: string) {
   return row;
 }
 
-/** The subscription with its latest invoice (from the invoice mirror), for the API's answers. */
-export async function subscriptionView(ctx: RequestContext, row: CustomerSubscriptionRow) {
-  const latest = row.latestInvoiceId
-    ? ((await ctx.db
-        .select()
-        .from(invoices)
-        .where(eq(invoices.stripeInvoiceId, row.latestInvoiceId))
-        .get()) ?? null)
-    : null;
-  return serializeSubscription(row, latest);
+/**
+ * The subscription with its latest invoice, for the API's answers: from the invoice mirror, else
+ * (an invoice Stripe made in the call being answered, whose events have not reached the mirror
+ * yet) from Stripe's answer to that call, `subscription` with `latest_invoice` expanded.
+ */
+export async function subscriptionView(
+  ctx: RequestContext,
+  row: CustomerSubscriptionRow,
+  subscription?: Stripe.Subscription,
+) {
+  if (!row.latestInvoiceId) return serializeSubscription(row);
+  const mirrored = await ctx.db
+    .select()
+    .from(invoices)
+    .where(eq(invoices.stripeInvoiceId, row.latestInvoiceId))
+    .get();
+  if (mirrored) return serializeSubscription(row, latestInvoiceOf(mirrored));
+  const invoice = subscription?.latest_invoice;
+  return serializeSubscription(
+    row,
+    invoice && typeof invoice === "object" && invoice.id === row.latestInvoiceId ? fromStripe(invoice) : null,
+  );
+}
+
+function fromStripe(invoice: Stripe.Invoice): LatestInvoice {
+  return {
+    id: null,
+    stripe_invoice_id: invoice.id ?? "",
+    status: invoice.status ?? "draft",
+    amount_due: invoice.amount_due,
+    amount_paid: invoice.amount_paid,
+    currency: invoice.currency,
+    hosted_invoice_url: invoice.hosted_invoice_url ?? null,
+  };
+}
+
+/** A subscription our API has just made or changed: the mirror's row and Stripe's answer. */
+export interface Answered {
+  row: CustomerSubscriptionRow;
+  subscription: Stripe.Subscription;
 }
 
 /** A plan the tenant sells in this mode, active. */
@@ -156,7 +186,7 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
       row.status === "incomplete" && invoice && typeof invoice === "object"
         ? (invoice.confirmation_secret?.client_secret ?? null)
         : null;
-    return { row, clientSecret: secret };
+    return { row, clientSecret: secret, subscription };
   });
 }
 
@@ -204,14 +234,34 @@ export function refuseEnded(row: CustomerSubscriptionRow, action: string) {
   }
 }
 
-/** Applies a Stripe change to the mirror with its tenant event (`subscription.updated` or `.canceled`). */
+/**
+ * Refuses what Stripe refuses on an `incomplete` subscription (its first invoice not paid yet):
+ * there only its metadata and default payment method may change, or it may be cancelled now.
+ */
+export function refuseIncomplete(row: CustomerSubscriptionRow, action: string) {
+  refuseEnded(row, action);
+  if (row.status === "incomplete") {
+    throw new ApiError(
+      "invalid_state_transition",
+      `An incomplete subscription cannot be ${action} until its first invoice is paid: only its metadata can change, or it can be cancelled now`,
+      { extra: { status: row.status } },
+    );
+  }
+}
+
+/**
+ * Applies a Stripe change to the mirror with its tenant event (`subscription.updated` or
+ * `.canceled`), ordered on Stripe's clock like every mirror write: if the mirror already holds a
+ * newer state (a Connect event of a later change got there first), the API's view changes nothing,
+ * tells nobody, and the answer is the mirror's row.
+ */
 export async function applyChange(
   ctx: RequestContext,
   tenant: ConnectedTenant,
   row: CustomerSubscriptionRow,
   subscription: Stripe.Subscription,
   changes: { planId?: string; action: string },
-) {
+): Promise<Answered> {
   const now = ctx.clock.now();
   const next = rowFrom({ ...row, planId: changes.planId ?? row.planId }, subscription, row, false, now);
   const type =
@@ -219,12 +269,25 @@ export async function applyChange(
       ? "subscription.canceled"
       : "subscription.updated";
   const { id: _id, tenantId: _t, createdAt: _c, ...fields } = next;
-  await commit(ctx, tenant, next, {
-    statement: ctx.db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
+  const stored = customerSubscriptions.lastEventCreated;
+  const stamp = next.lastEventCreated;
+  const written = await commit(ctx, tenant, next, {
+    statement: ctx.db
+      .update(customerSubscriptions)
+      .set(fields)
+      .where(
+        and(
+          eq(customerSubscriptions.id, row.id),
+          stamp === null ? sql`${stored} IS NULL` : sql`(${stored} IS NULL OR ${stored} <= ${stamp})`,
+        ),
+      ),
+    unlessRecorded: sql`SELECT 1 FROM ${customerSubscriptions} WHERE ${customerSubscriptions.id} = ${row.id} AND ${
+      stamp === null ? sql`${stored} IS NOT NULL` : sql`${stored} > ${stamp}`
+    }`,
     type,
     metadata: { action: changes.action, previous_status: row.status },
   });
-  return next;
+  return { row: written ? next : await findSubscription(ctx, row.id), subscription };
 }
 
 export interface SubscriptionChanges {
@@ -244,6 +307,13 @@ export async function itemChange(
 ) {
   const plan =
     input.plan && input.plan !== row.planId ? await sellablePlan(ctx, input.plan, row.livemode) : null;
+  // Stripe bills a subscription in one currency for its whole life.
+  if (plan && plan.currency !== row.currency) {
+    throw validationError(
+      "plan",
+      `This plan is billed in ${plan.currency}, but the subscription in ${row.currency}: subscribe the customer to it separately`,
+    );
+  }
   if (!plan && input.quantity === undefined) return null;
   if (!row.stripeItemId)
     throw new ApiError("stripe_error", "Stripe gave this subscription no item to change");
@@ -260,7 +330,11 @@ export async function itemChange(
 }
 
 /** Changes plan, quantity, discount or metadata, with Stripe's proration (`proration_behavior`). */
-export async function updateSubscription(ctx: RequestContext, id: string, input: SubscriptionChanges) {
+export async function updateSubscription(
+  ctx: RequestContext,
+  id: string,
+  input: SubscriptionChanges,
+): Promise<Answered> {
   const { row, tenant, stripeAccount } = await changeable(ctx, id, "changing subscriptions");
   refuseEnded(row, "changed");
   const change = await itemChange(ctx, row, input);
@@ -272,18 +346,20 @@ export async function updateSubscription(ctx: RequestContext, id: string, input:
           row.livemode,
         )
       : null;
+  if (change || discount || input.coupon === null) refuseIncomplete(row, "changed");
   const params: Stripe.SubscriptionUpdateParams = {
-    proration_behavior: input.proration_behavior,
     expand: EXPAND,
-    ...(change ? { items: change.items } : {}),
+    ...(change ? { items: change.items, proration_behavior: input.proration_behavior } : {}),
     ...(discount ? { discounts: [discount.stripe] } : input.coupon === null ? { discounts: "" } : {}),
     ...(input.metadata || change?.plan
       ? { metadata: stripeMetadata(row, input.metadata, change?.plan?.id) }
       : {}),
   };
+  // A fresh key per request (never the caller's X-Request-Id): Stripe would replay an old change
+  // for a reused one. The SDK's own retries of this call reuse it.
   const subscription = await ctx.stripe.subscriptions.update(row.stripeSubscriptionId, params, {
     stripeAccount,
-    idempotencyKey: `subscription-update:${row.id}:${ctx.requestId}`,
+    idempotencyKey: `subscription-update:${row.id}:${newId("req")}`,
   });
   return applyChange(ctx, tenant, row, subscription, {
     ...(change?.plan ? { planId: change.plan.id } : {}),

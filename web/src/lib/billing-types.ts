@@ -95,7 +95,9 @@ export interface Subscription {
   } | null;
   application_fee_percent: number | null;
   latest_invoice: {
-    id: string;
+    /** Null until the invoice mirror holds an invoice Stripe has just made. */
+    id: string | null;
+    stripe_invoice_id: string;
     status: string;
     amount_due: number;
     amount_paid: number;

@@ -206,9 +206,16 @@ function LatestInvoice({ subscription }: { subscription: Subscription }) {
           items={[
             [
               "Invoice",
-              <a key="id" href={`${BASE}/invoices/${invoice.id}`}>
-                <code class="break">{invoice.id}</code>
-              </a>,
+              // Stripe's id until the invoice mirror holds it: no page of ours yet.
+              invoice.id ? (
+                <a key="id" href={`${BASE}/invoices/${invoice.id}`}>
+                  <code class="break">{invoice.id}</code>
+                </a>
+              ) : (
+                <code key="id" class="break">
+                  {invoice.stripe_invoice_id}
+                </code>
+              ),
             ],
             [
               "Status",
