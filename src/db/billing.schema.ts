@@ -325,6 +325,15 @@ export const mrrMovements = sqliteTable(
   (t) => [
     index("mrr_movements_tenant_time_idx").on(t.tenantId, t.livemode, t.effectiveAt, t.id),
     index("mrr_movements_customer_idx").on(t.tenantId, t.customerId, t.effectiveAt),
+    // Customers lost in a period (`churnedCustomers`): its churn rows alone, the customer in the index.
+    index("mrr_movements_churn_idx").on(
+      t.tenantId,
+      t.livemode,
+      t.type,
+      t.currency,
+      t.effectiveAt,
+      t.customerId,
+    ),
   ],
 );
 

@@ -8,6 +8,12 @@ export function safeStripeMessage(message: string): string {
   return message.replace(SECRETS, (key) => `${key.slice(0, 8)}****`);
 }
 
+/** Stripe's answer for an object it does not have (the one in the path, not a parameter's object). */
+export const missingAtStripe = (error: unknown) =>
+  error instanceof Stripe.errors.StripeInvalidRequestError &&
+  error.code === "resource_missing" &&
+  error.param === "id";
+
 /** Stripe's codes for a change its object's state does not allow, with the state each names. */
 const STATE_ERRORS = new Map([["invalid_canceled_subscription_fields", "canceled"]]);
 

@@ -119,4 +119,20 @@ describe("Idempotency-Key", () => {
       expectError(other, 409, "idempotency_key_reused");
     }
   });
+
+  it("a user whose role changed since is another caller: the admin, made billing, is refused the admin's answer", async () => {
+    const own = await billingTenant();
+    const key = unique("idem-");
+    const body = { email: `${unique("r")}@example.com` };
+    const asAdmin = () =>
+      call(CUSTOMERS, { token: own.tokens.admin, body, headers: { "Idempotency-Key": key } });
+    expect((await asAdmin()).status).toBe(201);
+    const changed = await call(`/api/v1/auth/tenants/users/${own.userIds.admin}/`, {
+      token: own.tokens.owner,
+      method: "PATCH",
+      body: { role: "billing" },
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expectError(await asAdmin(), 409, "idempotency_key_reused");
+  });
 });

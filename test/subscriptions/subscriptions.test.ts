@@ -362,6 +362,9 @@ describe("answers and refusals as Stripe's", () => {
         body: { quantity: 2 },
       });
       expect(expectError(res, 409, "invalid_state_transition").status).toBe("canceled");
+      // Cancelling it now: Stripe no longer has a live subscription to cancel (404 there).
+      const cancel = await asKey(key(), `${SUBS}${sub.id}/cancel/`, { body: { at_period_end: false } });
+      expect(expectError(cancel, 409, "invalid_state_transition").status).toBe("canceled");
     });
   });
 

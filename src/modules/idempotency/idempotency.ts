@@ -64,10 +64,14 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
  * Who may be answered a stored answer: the replay comes before the role check and the service's
  * mode check, so an answer kept for one caller must not reach a caller those checks would refuse
  * (a live key replaying a test key's request, a developer an owner's). Keys of one mode and kind
- * are one principal, as a regenerated key is the same caller; a user is their own.
+ * are one principal, as a regenerated key is the same caller; a user is their own, in their role
+ * (one whose role changed since is another caller: the old answer may be one the new role may not
+ * have).
  */
 function principalOf(caller: ApiKeyCaller | UserCaller): string {
-  return caller.kind === "api_key" ? `api_key ${caller.mode} ${caller.keyKind}` : `user ${caller.userId}`;
+  return caller.kind === "api_key"
+    ? `api_key ${caller.mode} ${caller.keyKind}`
+    : `user ${caller.userId} ${caller.role}`;
 }
 
 type Claim = { kind: "run" } | { kind: "replay"; status: number; body: string };

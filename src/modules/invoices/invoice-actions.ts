@@ -4,6 +4,7 @@ import type { RequestContext } from "../../context";
 import { type InvoiceRow, type InvoiceStatus, invoices } from "../../db/schema";
 import { ApiError, notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
+import { missingAtStripe } from "../../stripe/errors";
 import { invoiceEventTypes } from "../billing-mirror/rules";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitInvoiceChange, invoiceRowFrom, platformFee } from "./invoice-commit";
@@ -136,12 +137,6 @@ export async function invoiceAction(ctx: RequestContext, id: string, verb: Invoi
     throw missingAtStripe(error) ? notFound("Invoice") : error;
   }
 }
-
-/** Stripe's answer for an invoice it does not have (the one in the path, not a parameter's object). */
-const missingAtStripe = (error: unknown) =>
-  error instanceof Stripe.errors.StripeInvalidRequestError &&
-  error.code === "resource_missing" &&
-  error.param === "id";
 
 async function applyVerb(
   ctx: RequestContext,

@@ -3,6 +3,7 @@
 // (and, but for cancelling now, for an incomplete one, as Stripe refuses it).
 import type { RequestContext } from "../../context";
 import { ApiError } from "../../lib/errors";
+import { missingAtStripe } from "../../stripe/errors";
 import {
   type Answered,
   applyChange,
@@ -27,15 +28,26 @@ export async function cancelSubscription(
         { cancel_at_period_end: true, expand: EXPAND },
         { stripeAccount },
       )
-    : await ctx.stripe.subscriptions.cancel(
-        row.stripeSubscriptionId,
-        {
-          ...(input.invoice_now !== undefined ? { invoice_now: input.invoice_now } : {}),
-          ...(input.prorate !== undefined ? { prorate: input.prorate } : {}),
-          expand: EXPAND,
-        },
-        { stripeAccount },
-      );
+    : await ctx.stripe.subscriptions
+        .cancel(
+          row.stripeSubscriptionId,
+          {
+            ...(input.invoice_now !== undefined ? { invoice_now: input.invoice_now } : {}),
+            ...(input.prorate !== undefined ? { prorate: input.prorate } : {}),
+            expand: EXPAND,
+          },
+          { stripeAccount },
+        )
+        .catch((error: unknown) => {
+          // Stripe has no live subscription to cancel: it ended there before the mirror heard.
+          if (missingAtStripe(error)) {
+            throw new ApiError("invalid_state_transition", "This subscription has already ended at Stripe", {
+              extra: { status: "canceled" },
+              cause: error,
+            });
+          }
+          throw error;
+        });
   return applyChange(ctx, tenant, row, subscription, {
     action: input.at_period_end ? "cancel_scheduled" : "canceled",
   });

@@ -1,0 +1,1 @@
+CREATE INDEX `mrr_movements_churn_idx` ON `mrr_movements` (`tenant_id`,`livemode`,`type`,`currency`,`effective_at`,`customer_id`);
