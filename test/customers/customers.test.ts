@@ -273,6 +273,45 @@ describe("customers", () => {
   });
 });
 
+describe("the API's writes against the mirror's clock", () => {
+  const later = Math.floor(Date.now() / 1000) + 3600;
+  const mirroredLater = (id: string) =>
+    env.DB.prepare("UPDATE customers SET name = 'Mirrored', last_event_created = ? WHERE id = ?")
+      .bind(later, id)
+      .run();
+  const stored = (id: string) =>
+    env.DB.prepare("SELECT name, status, last_event_created FROM customers WHERE id = ?").bind(id).first();
+
+  it("an update never overwrites a state the mirror stored from a newer event, nor tells it again", async () => {
+    const customer = await makeCustomer(tenant, { name: "Before" });
+    await mirroredLater(customer.id);
+    const res = await call(`${CUSTOMERS}${customer.id}/`, {
+      token: tenant.tokens.owner,
+      method: "PATCH",
+      body: { name: "From the API" },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.name).toBe("Mirrored");
+    expect(await stored(customer.id)).toEqual({
+      name: "Mirrored",
+      status: "active",
+      last_event_created: later,
+    });
+    const told = (await tenantEvents(tenant.tenantId, "customer.updated")).filter(
+      (event) => event.data.object.id === customer.id,
+    );
+    expect(told).toEqual([]);
+  });
+
+  it("a delete is final whatever the mirror stored, and never lowers its watermark", async () => {
+    const customer = await makeCustomer(tenant, { name: "Before" });
+    await mirroredLater(customer.id);
+    const res = await call(`${CUSTOMERS}${customer.id}/`, { token: tenant.tokens.owner, method: "DELETE" });
+    expect(res.status).toBe(200);
+    expect(await stored(customer.id)).toMatchObject({ status: "deleted", last_event_created: later });
+  });
+});
+
 describe("the mirror of a deleted customer", () => {
   const of = (customer: { stripe_customer_id: string }) => (event: DoubleEvent) =>
     event.data.object.id === customer.stripe_customer_id;

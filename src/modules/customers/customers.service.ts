@@ -112,6 +112,20 @@ function watermark(current: CustomerRow, answer: Parameters<typeof stripeSeconds
 }
 
 /**
+ * Where the API's write of a customer may land, ordered on Stripe's clock like every mirror
+ * write: not over a state the mirror stored meanwhile from a newer event (`newer`, the test the
+ * tenant event's `unlessRecorded` makes).
+ */
+function ordered(id: string, stamp: number | null) {
+  const stored = customers.lastEventCreated;
+  const newer = stamp === null ? sql`${stored} IS NOT NULL` : sql`${stored} > ${stamp}`;
+  return {
+    where: and(eq(customers.id, id), sql`NOT (${newer})`),
+    unlessRecorded: sql`SELECT 1 FROM ${customers} WHERE ${customers.id} = ${id} AND ${newer}`,
+  };
+}
+
+/**
  * Creates the customer on the tenant's connected account (idempotency key from our new id), then
  * one D1 batch (row, `customer.created` event, audit). A taken `external_id` is refused before
  * Stripe is called, and again by the unique index (the Stripe customer is then deleted).
@@ -265,18 +279,27 @@ export async function updateCustomer(ctx: RequestContext, idOrExternal: string, 
         stripeAccount,
       }),
     );
-    const updated: CustomerRow = { ...next, lastEventCreated: watermark(current, answer) };
+    // Stamped with Stripe's time of this change: a state the mirror stored from a later event
+    // (read with `current` or since) stays.
+    const updated: CustomerRow = {
+      ...next,
+      lastEventCreated: stripeSeconds(answer) ?? current.lastEventCreated,
+    };
     const { email, name, phone, description, address, metadata, externalId, lastEventCreated, updatedAt } =
       updated;
-    await commit(ctx, tenant, updated, {
+    // A newer state stored meanwhile (a Connect event of a later change) stays, untold again,
+    // and is the answer.
+    const { where, unlessRecorded } = ordered(current.id, lastEventCreated);
+    const told = await commit(ctx, tenant, updated, {
       statement: ctx.db
         .update(customers)
         .set({ email, name, phone, description, address, metadata, externalId, lastEventCreated, updatedAt })
-        .where(eq(customers.id, current.id)),
+        .where(where),
+      unlessRecorded,
       type: "customer.updated",
       metadata: { fields: Object.keys(input) },
     });
-    return updated;
+    return told ? updated : await findCustomer(ctx, current.id);
   });
 }
 
@@ -304,10 +327,18 @@ export async function deleteCustomer(ctx: RequestContext, idOrExternal: string) 
     lastEventCreated,
     updatedAt: now,
   };
+  // Deletion is final whatever the mirror stored meanwhile; its watermark never goes back.
+  const stored = customers.lastEventCreated;
   await commit(ctx, tenant, deleted, {
     statement: ctx.db
       .update(customers)
-      .set({ status: "deleted", deletedAt: now, lastEventCreated, updatedAt: now })
+      .set({
+        status: "deleted",
+        deletedAt: now,
+        // SQLite's max() is null when either is: then whichever is not.
+        lastEventCreated: sql`coalesce(max(${stored}, ${lastEventCreated}), ${stored}, ${lastEventCreated})`,
+        updatedAt: now,
+      })
       .where(eq(customers.id, current.id)),
     type: "customer.deleted",
   });
