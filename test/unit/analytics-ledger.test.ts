@@ -196,6 +196,27 @@ describe("the ledger of a customer", () => {
     ).toEqual([]);
   });
 
+  it("a discount end is recorded from the latest state that names it, whatever the states' order", () => {
+    const ends = T0 + 90 * DAY;
+    const first = state("s1", 0, 750, { discountEndsAt: ends, mrrAfterDiscount: 1000 });
+    const doubled = state("s1", 30, 1500, { discountEndsAt: ends, mrrAfterDiscount: 2000 });
+    for (const order of [
+      [first, doubled],
+      [doubled, first],
+    ]) {
+      expect(dueDiscountEnds(order, ends)).toEqual([
+        {
+          ...doubled,
+          sourceEventId: discountEndSource("s1", ends),
+          effectiveAt: ends,
+          mrr: 2000,
+          discountEndsAt: null,
+          mrrAfterDiscount: null,
+        },
+      ]);
+    }
+  });
+
   it("keeps currencies apart: each is a series of its own", () => {
     const ledger = deriveLedger([state("s1", 0, 1000), state("s2", 0, 900, { currency: "eur" })]);
     expect(ledger.movements.map((m) => [m.currency, m.type])).toEqual([

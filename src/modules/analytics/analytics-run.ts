@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import { type MrrStateRow, mrrMovements, mrrStates, revenueEntries } from "../../db/schema";
 import { newId } from "../../lib/crypto";
+import { errorFields } from "../../lib/logger";
 import { DISCOUNT_END_PREFIX, deriveLedger, dueDiscountEnds, type MrrState } from "./ledger";
 import { mrrStateOf, type PriceTerms } from "./mrr";
 import { moneyStatements, planStatements, rollupStatements } from "./rollup-writes";
@@ -52,14 +53,13 @@ export function ledgerRewrite(
   const ended = dueDiscountEnds([...stored, ...added], now);
   const inserted = [...added, ...ended];
   if (!inserted.length) return [];
-  const before = stored;
   const after = [...stored, ...inserted];
   const livemode = after[0]?.livemode ?? false;
   const statements: BatchItem<"sqlite">[] = [
     unchangedSince(ctx, tenantId, customerId, stored.length),
     ...inserted.map((row) => db.insert(mrrStates).values(row).onConflictDoNothing()),
   ];
-  const oldLedger = deriveLedger(before.map(toState));
+  const oldLedger = deriveLedger(stored.map(toState));
   const newLedger = deriveLedger(after.map(toState));
   if (JSON.stringify(oldLedger) === JSON.stringify(newLedger)) return statements;
   statements.push(
@@ -133,7 +133,7 @@ export async function recordDueDiscountEnds(ctx: RequestContext): Promise<number
       ctx.log.error("analytics discount end failed", {
         tenant_id: tenantId,
         customer_id: customerId,
-        error: String(error),
+        ...errorFields(error),
       });
     }
   }

@@ -106,29 +106,31 @@ const isDiscountEnd = (state: MrrState) => state.sourceEventId.startsWith(DISCOU
 
 /**
  * The discount ends among `states` that have come by `now` and are not recorded yet, as the
- * states that record them (the subscription's MRR without the discount from its end on). Each
- * end is recorded once, even one a later state made moot (the ledger ignores that one), so an
- * end is never due twice. Generic so that a stored row's extra fields carry over.
+ * states that record them (the subscription's MRR without the discount from its end on), each
+ * copied from the latest state that names the end. Each end is recorded once, even one a later
+ * state made moot (the ledger ignores that one), so an end is never due twice. Generic so that a
+ * stored row's extra fields carry over.
  */
 export function dueDiscountEnds<T extends MrrState>(states: T[], now: number): T[] {
   const recorded = new Set(states.filter(isDiscountEnd).map((state) => state.sourceEventId));
-  const due = new Map<string, T>();
+  const latest = new Map<string, { state: T; ends: number; mrr: number }>();
   for (const state of states) {
-    const ends = state.discountEndsAt;
-    if (isDiscountEnd(state) || ends === null || state.mrrAfterDiscount === null) continue;
+    const { discountEndsAt: ends, mrrAfterDiscount: mrr } = state;
+    if (isDiscountEnd(state) || ends === null || mrr === null) continue;
     if (ends <= state.effectiveAt || ends > now) continue;
     const source = discountEndSource(state.subscriptionId, ends);
-    if (recorded.has(source) || due.has(source)) continue;
-    due.set(source, {
-      ...state,
-      sourceEventId: source,
-      effectiveAt: ends,
-      mrr: state.mrrAfterDiscount,
-      discountEndsAt: null,
-      mrrAfterDiscount: null,
-    });
+    const held = latest.get(source);
+    if (!recorded.has(source) && (!held || held.state.effectiveAt < state.effectiveAt))
+      latest.set(source, { state, ends, mrr });
   }
-  return [...due.values()];
+  return [...latest].map(([source, { state, ends, mrr }]) => ({
+    ...state,
+    sourceEventId: source,
+    effectiveAt: ends,
+    mrr,
+    discountEndsAt: null,
+    mrrAfterDiscount: null,
+  }));
 }
 
 /**

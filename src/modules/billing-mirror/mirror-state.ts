@@ -93,6 +93,26 @@ export class MirrorState {
     this.checkouts.set(row.stripeSessionId, row);
     mark(this.dirty.checkout, row.stripeSessionId, row, false);
   }
+
+  /**
+   * Takes in rows read after the run started (`loadMirrorState` for an object a snapshot names
+   * mid-run), each only where the run holds none: the run's own rows, read or changed, win.
+   */
+  adoptMissing(read: MirrorState) {
+    const pairs: [Map<string, unknown>, Map<string, unknown>][] = [
+      [this.customers, read.customers],
+      [this.subscriptions, read.subscriptions],
+      [this.invoices, read.invoices],
+      [this.checkouts, read.checkouts],
+      [this.planByPrice, read.planByPrice],
+      [this.owners.customer, read.owners.customer],
+      [this.owners.subscription, read.owners.subscription],
+      [this.owners.invoice, read.owners.invoice],
+      [this.owners.externalId, read.owners.externalId],
+    ];
+    for (const [into, from] of pairs)
+      for (const [key, value] of from) if (!into.has(key)) into.set(key, value);
+  }
 }
 
 /** The key of a customer's external id in `owners.externalId` (unique per tenant and mode). */

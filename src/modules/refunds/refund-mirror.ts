@@ -131,19 +131,9 @@ async function mirrorInvoiceNow(run: MirrorRun, stripeInvoice: string, created: 
     created,
     data: { object: await run.current("invoices", stripeInvoice) },
   };
-  const named = await loadMirrorState(run.ctx, run.tenant.id, [event]);
-  const { state } = run;
-  for (const [into, from] of [
-    [state.customers, named.customers],
-    [state.subscriptions, named.subscriptions],
-    [state.invoices, named.invoices],
-    [state.owners.customer, named.owners.customer],
-    [state.owners.subscription, named.owners.subscription],
-    [state.owners.invoice, named.owners.invoice],
-  ] as [Map<string, unknown>, Map<string, unknown>][])
-    for (const [key, value] of from) if (!into.has(key)) into.set(key, value);
+  run.state.adoptMissing(await loadMirrorState(run.ctx, run.tenant.id, [event]));
   await applyMirrorEvent(run, event);
-  return state.invoices.get(stripeInvoice) ?? null;
+  return run.state.invoices.get(stripeInvoice) ?? null;
 }
 
 /** Applies one refund snapshot of Stripe's time `created`; answers the note recorded on the event. */
