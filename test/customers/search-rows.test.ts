@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { countingD1 } from "../../src/bench-d1-counter";
 import type { ApiKeyCaller } from "../../src/context";
 import { database } from "../../src/db/client";
-import { listCustomers } from "../../src/modules/customers/customers.service";
+import { listCustomers } from "../../src/modules/customers/customers.queries";
 import { testContext } from "../context";
 import { registerTenant } from "../harness";
 

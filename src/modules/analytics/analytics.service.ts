@@ -3,7 +3,7 @@ import { type RequestContext, tenantCaller } from "../../context";
 import { analyticsPlans, type MovementType, mrrMovements, plans, revenueEntries } from "../../db/schema";
 import { validationError } from "../../lib/errors";
 import { decodeCursor, toPage } from "../../lib/pagination";
-import { findCustomer } from "../customers/customers.service";
+import { findCustomer } from "../customers/customers.queries";
 import { currenciesOf, type Interval, periodFigures, type SeriesScope, seriesOf } from "./analytics.reads";
 import { summaryFigures } from "./figures";
 import { dayOf } from "./rollups";

@@ -4,7 +4,7 @@ import { checkoutSessions, customerSubscriptions, customers, invoices } from "..
 import { dunningStatements } from "../dunning/dunning-run";
 import { refundStatements } from "../refunds/refund-mirror";
 import { upsertedFields } from "./api-created";
-import type { MirrorRun } from "./mirror.service";
+import type { MirrorRun } from "./mirror-run";
 
 /**
  * What a mirror run's writes can collide on when the API wrote meanwhile: a new row's Stripe id

@@ -2,8 +2,9 @@ import type { CustomerRow, CustomerSubscriptionRow, InvoiceRow } from "../../db/
 
 /**
  * The mirror's rules, as pure functions: whether a Stripe event's snapshot is newer than what a
- * row shows, whether it changes the row, and which tenant event reports the change. The service
- * (`mirror.service.ts`) loads rows, resolves ties and writes; these decide.
+ * row shows, whether it changes the row, and which tenant event reports the change. The appliers
+ * (`mirror-customers.ts`, `mirror-subscriptions.ts`, `mirror-invoices.ts`, `mirror-checkout.ts`,
+ * dispatched by `mirror.service.ts`) build rows, resolve ties and record; these decide.
  *
  * Order never matters: each row keeps the Stripe `created` of the newest snapshot applied; an
  * older snapshot changes nothing ("stale"); a snapshot of the same second that says something

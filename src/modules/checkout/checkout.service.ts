@@ -3,7 +3,7 @@ import { type CheckoutSessionRow, checkoutSessions } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { ApiError, forbidden, notFound, validationError } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
-import { activeCustomer } from "../customers/customers.service";
+import { activeCustomer } from "../customers/customers.queries";
 import { getPlan } from "../plans/plans.queries";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";

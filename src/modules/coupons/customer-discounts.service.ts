@@ -4,7 +4,7 @@ import { customerDiscounts } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
-import { activeCustomer, findCustomer } from "../customers/customers.service";
+import { activeCustomer, findCustomer } from "../customers/customers.queries";
 import { customerDiscount, findCoupon, resolveDiscount } from "./discounts";
 
 /**

@@ -8,7 +8,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { readScope, writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
-import { activeCustomer } from "../customers/customers.service";
+import { activeCustomer } from "../customers/customers.queries";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { findCoupon } from "./discounts";
 

@@ -6,6 +6,7 @@ import { jsonBody, jsonResponse, stripeErrorResponses, USER_OR_KEY_AUTH } from "
 import { pageBody } from "../../lib/pagination";
 import { billingReaders, billingWriters } from "../api-keys/middleware";
 import { billingState, billingStates, EMPTY_BILLING_STATE as noBilling } from "./billing-state";
+import * as queries from "./customers.queries";
 import {
   AttachPaymentMethodBody,
   CreateCustomerBody,
@@ -175,7 +176,7 @@ const update = async (c: Context<AppEnv>, id: string, body: Parameters<typeof se
 
 export const customersRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const page = await service.listCustomers(c.var.ctx, c.req.valid("query"));
+    const page = await queries.listCustomers(c.var.ctx, c.req.valid("query"));
     const states = await billingStates(
       c.var.ctx,
       page.page.map((row) => row.id),
@@ -189,7 +190,7 @@ export const customersRoutes = createRouter()
     c.json(serializeCustomer(await service.createCustomer(c.var.ctx, c.req.valid("json"))), 201),
   )
   .openapi(getRoute, async (c) => {
-    const row = await service.findCustomer(c.var.ctx, c.req.valid("param").id);
+    const row = await queries.findCustomer(c.var.ctx, c.req.valid("param").id);
     return c.json({ ...serializeCustomer(row), billing: await billingState(c.var.ctx, row.id) }, 200);
   })
   .openapi(updateConfig("patch"), (c) => update(c, c.req.valid("param").id, c.req.valid("json")))

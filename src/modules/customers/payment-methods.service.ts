@@ -7,8 +7,8 @@ import { notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
+import { activeCustomer, findCustomer } from "./customers.queries";
 import { serializeCustomer } from "./customers.schemas";
-import { activeCustomer, findCustomer } from "./customers.service";
 
 /** A customer the caller may bill, with the tenant's connected account it lives on. */
 async function billable(ctx: RequestContext, idOrExternal: string, forWhat: string) {

@@ -4,7 +4,7 @@ import type { DunningStepRow, InvoiceRow } from "../../db/schema";
 import { dunningSteps } from "../../db/schema";
 import { type AuditEntry, auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
-import type { MirrorRun } from "../billing-mirror/mirror.service";
+import type { MirrorRun } from "../billing-mirror/mirror-run";
 import { serializeInvoice } from "../invoices/invoices.schemas";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";

@@ -1,7 +1,7 @@
 import Stripe from "stripe";
 import type { CustomerSubscriptionRow, InvoiceRow } from "../../db/schema";
 import { stripeSeconds } from "../../stripe/client";
-import type { MirrorRun } from "../billing-mirror/mirror.service";
+import type { MirrorRun } from "../billing-mirror/mirror-run";
 import { subscriptionEventType } from "../billing-mirror/rules";
 import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";

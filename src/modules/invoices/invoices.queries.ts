@@ -4,7 +4,7 @@ import { customerSubscriptions, invoices } from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, readScope, visibleIn } from "../../lib/scope";
-import { findCustomer } from "../customers/customers.service";
+import { findCustomer } from "../customers/customers.queries";
 
 /**
  * An invoice of the caller's tenant (and, for a key, its mode); another tenant's is 404, and so is

@@ -7,7 +7,7 @@ import { writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
 import { createdByApi } from "../billing-mirror/api-created";
 import { discountsFor } from "../coupons/discounts";
-import { activeCustomer } from "../customers/customers.service";
+import { activeCustomer } from "../customers/customers.queries";
 import { getPlan } from "../plans/plans.queries";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { commitInvoiceChange, invoiceRowFrom } from "./invoice-commit";

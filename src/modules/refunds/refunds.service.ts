@@ -8,7 +8,7 @@ import { moneyDisplay } from "../../lib/money";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
-import { findCustomer } from "../customers/customers.service";
+import { findCustomer } from "../customers/customers.queries";
 import { findInvoice } from "../invoices/invoices.queries";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import { connectedTenant } from "../stripe-connect/connected-account";

@@ -3,7 +3,8 @@ import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { moneyDisplay as moneyDisplayOf } from "../../lib/money";
 import { connectedTenant } from "../stripe-connect/connected-account";
-import { findSubscription, itemChange, refuseEnded, type SubscriptionChanges } from "./subscriptions.service";
+import { itemChange, type SubscriptionChanges } from "./subscription-update";
+import { findSubscription, refuseEnded } from "./subscriptions.service";
 
 /**
  * What a plan or quantity change would cost (Stripe's invoice preview with the proration, and

@@ -3,7 +3,7 @@ import type { RequestContext } from "../../context";
 import { type CustomerSubscriptionRow, customerSubscriptions } from "../../db/schema";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, readScope } from "../../lib/scope";
-import { findCustomer } from "../customers/customers.service";
+import { findCustomer } from "../customers/customers.queries";
 
 export interface SubscriptionFilters {
   limit: number;

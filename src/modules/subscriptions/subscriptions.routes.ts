@@ -6,6 +6,7 @@ import { jsonBody, jsonResponse, stripeErrorResponses, USER_OR_KEY_AUTH } from "
 import { billingReaders, billingWriters } from "../api-keys/middleware";
 import * as lifecycle from "./subscription-lifecycle";
 import { previewSubscription } from "./subscription-preview";
+import { type SubscriptionChanges, updateSubscription } from "./subscription-update";
 import { listSubscriptions } from "./subscriptions.queries";
 import {
   CancelBody,
@@ -162,8 +163,8 @@ const unpauseRoute = createRoute({
 const jsonOf = <T>(c: Context<AppEnv>, fallback: T): T =>
   c.req.header("Content-Type")?.includes("json") ? (c.req.valid("json" as never) as T) : fallback;
 
-const update = async (c: Context<AppEnv>, id: string, body: service.SubscriptionChanges) => {
-  const { row, subscription } = await service.updateSubscription(c.var.ctx, id, body);
+const update = async (c: Context<AppEnv>, id: string, body: SubscriptionChanges) => {
+  const { row, subscription } = await updateSubscription(c.var.ctx, id, body);
   return c.json(await service.subscriptionView(c.var.ctx, row, subscription), 200);
 };
 

@@ -1,0 +1,77 @@
+// The mirror's subscriptions: every snapshot is a point of the MRR history; the newest is the row.
+import type { CustomerSubscriptionRow } from "../../db/schema";
+import type { StripeEventLike } from "../platform-billing/stripe-mapping";
+import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subscription";
+import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
+import { customerFor } from "./mirror-customers";
+import { type MirrorRun, type Obj, ourId, snapshotToApply, str } from "./mirror-run";
+import { SUBSCRIPTION_FIELDS, subscriptionEventType } from "./rules";
+
+export function subscriptionRow(
+  run: MirrorRun,
+  current: CustomerSubscriptionRow | undefined,
+  snapshot: Obj,
+  created: number,
+  /** The id a subscription new to the mirror takes (one per event, shared by its analytics state). */
+  newRowId?: string,
+): CustomerSubscriptionRow {
+  const { discount, metadata, livemode, ...fields } = subscriptionFields(snapshot);
+  const customer = customerFor(run, fields.stripeCustomerId, livemode);
+  const now = run.ctx.clock.now();
+  return {
+    ...fields,
+    id:
+      current?.id ??
+      newRowId ??
+      ourId(run, "subscription", metadata.subscription_id, fields.stripeSubscriptionId),
+    tenantId: run.tenant.id,
+    livemode: current?.livemode ?? livemode,
+    customerId: current?.customerId ?? customer.id,
+    planId:
+      (fields.stripePriceId && run.state.planByPrice.get(fields.stripePriceId)) || (current?.planId ?? null),
+    discount: discount === undefined ? (current?.discount ?? null) : discount,
+    metadata: tenantMetadata(metadata),
+    lastEventCreated: created,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+export async function applySubscription(
+  run: MirrorRun,
+  event: StripeEventLike,
+  object: Obj,
+): Promise<string> {
+  const stripeId = str(object.id) ?? "";
+  const current = run.state.subscriptions.get(stripeId);
+  if (event.type === "customer.subscription.trial_will_end") {
+    if (!current) return "ignored: unknown subscription";
+    run.emit("subscription.trial_will_end", serializeSubscription(current), current.livemode);
+    return "notified: subscription.trial_will_end";
+  }
+  // Every snapshot is a point of the subscription's MRR history, even one older than the mirror.
+  const asOfEvent = subscriptionRow(run, current, object, event.created);
+  run.analytics.addSnapshot({
+    subscriptionId: asOfEvent.id,
+    customerId: asOfEvent.customerId,
+    planId: asOfEvent.planId,
+    livemode: asOfEvent.livemode,
+    sourceEventId: event.id,
+    created: event.created,
+    terms: asOfEvent,
+  });
+  const settled = await snapshotToApply(
+    current,
+    event.created,
+    (snapshot) => subscriptionRow(run, current, snapshot, event.created, asOfEvent.id),
+    SUBSCRIPTION_FIELDS,
+    object,
+    () => run.current("subscriptions", stripeId),
+  );
+  if ("skip" in settled) return settled.skip;
+  const next = subscriptionRow(run, current, settled.snapshot, event.created, asOfEvent.id);
+  const type = subscriptionEventType(current, next);
+  run.state.putSubscription(next, !current);
+  if (type) run.emit(type, serializeSubscription(next), next.livemode);
+  return type ? `mirrored: ${type}` : "no change";
+}
