@@ -240,7 +240,8 @@ export const checkoutSessions = sqliteTable(
 
 /**
  * The first answer of each `Idempotency-Key` a tenant sent, replayed for 24 h for the same key and
- * request; `responseStatus` null while the first request is still running.
+ * request; `responseStatus` null while the first request is still running; `responseBody` null
+ * with a status when the answer showed a secret once and was not kept.
  */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",

@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 409,
   /** An Idempotency-Key whose first request is still running. */
   idempotency_key_in_use: 409,
+  /** An Idempotency-Key whose request was done, with an answer that showed a secret once. */
+  idempotency_answer_not_kept: 409,
   /** The object's state does not allow this action (e.g. voiding a paid invoice). */
   invalid_state_transition: 409,
   payload_too_large: 413,

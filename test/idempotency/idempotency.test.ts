@@ -1,6 +1,7 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { asKey, type BillingTenant, billingTenant } from "../billing";
-import { call, expectError, unique } from "../harness";
+import { call, expectError, PASSWORD, registerTenant, unique } from "../harness";
 import { stripeRequests } from "../stripe-double";
 
 const CUSTOMERS = "/api/v1/auth/customers/";
@@ -134,5 +135,61 @@ describe("Idempotency-Key", () => {
     });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expectError(await asAdmin(), 409, "idempotency_key_reused");
+  });
+
+  // D1 keeps API keys and setup tokens only as hashes: an answer that shows one is not stored,
+  // and a retry with its key is refused rather than run again (it would make other secrets).
+  it("an answer that shows a secret once (new API keys, a setup token) is not stored, and its retry is refused", async () => {
+    const own = await registerTenant();
+    const keyOf = (label: string) => unique(`idem-${label}-`);
+    const regenerateKey = keyOf("keys");
+    const regenerate = () =>
+      call("/api/v1/auth/tenants/api-keys/regenerate/", {
+        token: own.owner.access,
+        body: { key_type: "live", confirm: true },
+        headers: { "Idempotency-Key": regenerateKey },
+      });
+    const first = await regenerate();
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Cache-Control")).toBe("no-store");
+    const secret = first.body.keys.live_secret as string;
+    const inviteKey = keyOf("invite");
+    const invited = await call("/api/v1/auth/tenants/users/", {
+      token: own.owner.access,
+      body: { email: `${unique("inv")}@example.com`, role: "developer" },
+      headers: { "Idempotency-Key": inviteKey },
+    });
+    expect(invited.status).toBe(201);
+    const setupToken = invited.body.setup_token as string;
+    expect(setupToken).toMatch(/^ust_/);
+
+    const stored = await env.DB.prepare(
+      "SELECT response_status, response_body FROM idempotency_keys WHERE tenant_id = ? ORDER BY key",
+    )
+      .bind(own.tenantId)
+      .all();
+    expect(JSON.stringify(stored.results)).not.toContain(secret);
+    expect(JSON.stringify(stored.results)).not.toContain(setupToken);
+    expect(stored.results).toEqual([
+      { response_status: 201, response_body: null },
+      { response_status: 200, response_body: null },
+    ]);
+
+    const retried = await regenerate();
+    expectError(retried, 409, "idempotency_answer_not_kept");
+    // The retry made no keys: those of the first answer are the tenant's.
+    const verified = await call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": secret } });
+    expect(verified.status).toBe(200);
+  });
+
+  it("tokens are answered with Cache-Control: no-store; other answers are stored and replayed as before", async () => {
+    const own = await registerTenant();
+    const login = await call("/api/v1/auth/tenants/login/", {
+      body: { email: own.owner.email, password: PASSWORD },
+    });
+    expect(login.status).toBe(200);
+    expect(login.headers.get("Cache-Control")).toBe("no-store");
+    const created = await post(unique("idem-"), { email: `${unique("c")}@example.com` });
+    expect(created.headers.get("Cache-Control")).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ import { createRouter } from "../../lib/create-app";
 import { API_KEY_AUTH, BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { requireApiKey } from "../api-keys/middleware";
 import { requireRole, requireUser } from "../auth/middleware";
+import { SHOWN_ONCE } from "../idempotency/idempotency";
 import {
   ListKeysResponse,
   RegenerateBody,
@@ -134,6 +135,7 @@ export const apiKeysRoutes = createRouter()
         old_keys_expire_at: expires,
       },
       200,
+      SHOWN_ONCE,
     );
   })
   .openapi(revokeConfig("post"), (c) => revoke(c, c.req.valid("json")))

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, publicErrorResponses } from "../../lib/openapi";
+import { SHOWN_ONCE } from "../idempotency/idempotency";
 import {
   ChangePasswordBody,
   LoginBody,
@@ -126,6 +127,7 @@ export const authRoutes = createRouter()
         api_keys: apiKeys,
       },
       201,
+      SHOWN_ONCE,
     );
   })
   .openapi(loginRoute, async (c) => {
@@ -138,11 +140,12 @@ export const authRoutes = createRouter()
         tokens: tokenPair(session),
       },
       200,
+      SHOWN_ONCE,
     );
   })
   .openapi(refreshRoute, async (c) => {
     const session = await auth.refresh(c.var.ctx, c.req.valid("json"));
-    return c.json(tokenPair(session), 200);
+    return c.json(tokenPair(session), 200, SHOWN_ONCE);
   })
   .openapi(meRoute, async (c) => {
     const { user, tenant } = await auth.me(c.var.ctx);

@@ -4,6 +4,7 @@ import type { AppEnv } from "../../env";
 import { createRouter } from "../../lib/create-app";
 import { errorResponses, jsonBody, jsonResponse, publicErrorResponses } from "../../lib/openapi";
 import * as auth from "../auth/auth.service";
+import { SHOWN_ONCE } from "../idempotency/idempotency";
 import * as usersService from "../users/users.service";
 import { assetRoutes } from "./assets";
 import {
@@ -128,17 +129,17 @@ const logoutRoute = createRoute({
 const sessionRoutes = createRouter()
   .openapi(loginRoute, async (c) => {
     const result = await auth.login(c.var.ctx, c.req.valid("json"));
-    return c.json(startSession(c, result), 200);
+    return c.json(startSession(c, result), 200, SHOWN_ONCE);
   })
   .openapi(registerRoute, async (c) => {
     const result = await auth.register(c.var.ctx, c.req.valid("json"));
-    return c.json({ ...startSession(c, result), api_keys: result.apiKeys }, 201);
+    return c.json({ ...startSession(c, result), api_keys: result.apiKeys }, 201, SHOWN_ONCE);
   })
   .openapi(setupRoute, async (c) => {
     const result = await usersService.completeSetup(c.var.ctx, c.req.valid("json"));
-    return c.json(startSession(c, result), 200);
+    return c.json(startSession(c, result), 200, SHOWN_ONCE);
   })
-  .openapi(refreshRoute, async (c) => c.json(await refreshSession(c), 200))
+  .openapi(refreshRoute, async (c) => c.json(await refreshSession(c), 200, SHOWN_ONCE))
   .openapi(logoutRoute, async (c) => {
     await endSession(c);
     return c.json({ message: "Signed out" }, 200);

@@ -14,8 +14,17 @@ import { ApiError, validationError } from "../../lib/errors";
  * `idempotency_key_in_use` (retry it). The key is claimed in D1 by one conditional upsert, so of
  * concurrent requests exactly one runs (and makes the Stripe calls). Answers that say the request
  * never started (validation, authentication, role, rate limit) or that failed on our side or
- * Stripe's (5xx) are not kept, so the request can be sent again as it was.
+ * Stripe's (5xx) are not kept, so the request can be sent again as it was. An answer marked
+ * `Cache-Control: no-store` (one that shows a secret once: new API keys, a setup token, a new
+ * webhook secret) is not stored either, since D1 keeps those secrets only as hashes, if at all;
+ * its key stays claimed, and a retry is 409 `idempotency_answer_not_kept` rather than a second run.
  */
+/**
+ * The headers of an answer that shows a secret once (tokens, API keys, a setup token, a new webhook
+ * secret): no cache may keep it (RFC 9111), and neither does the Idempotency-Key store.
+ */
+export const SHOWN_ONCE = { "Cache-Control": "no-store" } as const;
+
 const REPLAY_FOR_MS = 24 * 60 * 60 * 1000;
 /** A first request that died without answering stops holding its key after this. */
 const LOCK_MS = 60_000;
@@ -49,9 +58,10 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
     const status = c.res.status;
     const text = await c.res.clone().text();
     if (status < 500 && !NOT_KEPT.has(status) && text.length <= MAX_STORED_BODY) {
+      const showsSecret = /\bno-store\b/.test(c.res.headers.get("Cache-Control") ?? "");
       await ctx.db
         .update(idempotencyKeys)
-        .set({ responseStatus: status, responseBody: text })
+        .set({ responseStatus: status, responseBody: showsSecret ? null : text })
         .where(and(eq(idempotencyKeys.tenantId, caller.tenantId), eq(idempotencyKeys.key, key)));
       stored = true;
     }
@@ -121,6 +131,12 @@ async function claim(
     throw new ApiError(
       "idempotency_key_reused",
       "This Idempotency-Key was used with another request or by another caller; use a new key for a new request",
+    );
+  }
+  if (held.responseStatus !== null && held.responseBody === null) {
+    throw new ApiError(
+      "idempotency_answer_not_kept",
+      "The request with this Idempotency-Key was done, but its answer showed a secret once and was not kept; send the request again with a new key",
     );
   }
   if (held.responseStatus === null || held.responseBody === null) {

@@ -4,6 +4,7 @@ import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, publicErrorRespons
 import { MessageResponse, SessionResponse, serializeTenant, serializeUser } from "../auth/auth.schemas";
 import { requireRole, requireUser } from "../auth/middleware";
 import { tokenPair } from "../auth/sessions";
+import { SHOWN_ONCE } from "../idempotency/idempotency";
 import {
   InviteUserBody,
   InviteUserResponse,
@@ -90,6 +91,7 @@ export const usersRoutes = createRouter()
         tokens: tokenPair(session),
       },
       200,
+      SHOWN_ONCE,
     );
   })
   .openapi(listRoute, async (c) => {
@@ -106,6 +108,7 @@ export const usersRoutes = createRouter()
         setup_token_expires_at: user.setupTokenExpiresAt?.toISOString() ?? null,
       },
       201,
+      setupToken ? SHOWN_ONCE : {},
     );
   })
   .openapi(updateRoute, async (c) => {

@@ -4,6 +4,7 @@ import { createRouter } from "../../lib/create-app";
 import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { pageBody } from "../../lib/pagination";
 import { requireRole, requireUser } from "../auth/middleware";
+import { SHOWN_ONCE } from "../idempotency/idempotency";
 import * as endpoints from "./endpoint.service";
 import * as events from "./events.service";
 import { maskWebhookSecret } from "./signing";
@@ -168,6 +169,7 @@ export const webhooksRoutes = createRouter()
           : {}),
       },
       200,
+      secretIsNew ? SHOWN_ONCE : {},
     );
   })
   .openapi(deleteConfigRoute, async (c) => {
