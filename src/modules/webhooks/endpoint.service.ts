@@ -1,8 +1,8 @@
-import { eq } from "drizzle-orm";
-import { type RequestContext, userCaller } from "../../context";
+import { and, eq } from "drizzle-orm";
+import { type RequestContext, type UserCaller, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { type WebhookEndpointRow, webhookEndpoints } from "../../db/schema";
-import { auditInsert } from "../../lib/audit";
+import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { checkWebhookUrl } from "../../lib/url-safety";
@@ -24,11 +24,18 @@ export interface ConfigureInput {
   enabled_events?: string[] | undefined;
 }
 
+/** How many times a save is tried again after another save of the same endpoint went first. */
+const SAVE_ATTEMPTS = 3;
+
 /**
  * Saves the tenant's endpoint. The URL must pass the SSRF rules. The first configuration
  * creates the secret; `regenerate_secret` rotates it, the old one signing alongside for 24 h.
  * Saving re-enables an endpoint that deliveries had disabled. Answers the row and whether the
- * secret is new (only then is it shown in full).
+ * secret is new (only then is it shown in full). The write holds only over the secret it read,
+ * so a secret answered as new is always one that signs: of first saves at once (a double click)
+ * one makes the secret and the others are made again over it, answering it masked; a rotation
+ * that another save overtook is 409 rather than a second rotation, which would retire the
+ * secret the first one answered within moments.
  */
 export async function configureEndpoint(ctx: RequestContext, input: ConfigureInput) {
   const principal = userCaller(ctx);
@@ -36,6 +43,24 @@ export async function configureEndpoint(ctx: RequestContext, input: ConfigureInp
     allowInsecureLocalhost: ctx.config.app.WEBHOOK_ALLOW_INSECURE_URLS,
   });
   if (!checked.ok) throw validationError("webhook_url", checked.reason);
+  for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+    const saved = await saveEndpoint(ctx, principal, checked.url.href, input);
+    if (saved) {
+      await endpointChanged(ctx, principal.tenantId);
+      return saved;
+    }
+    if (input.regenerate_secret) break;
+  }
+  throw new ApiError("conflict", "The webhook configuration is being changed by another request; try again");
+}
+
+/** One try of a save, over the row as read now; null when another save changed it meanwhile. */
+async function saveEndpoint(
+  ctx: RequestContext,
+  principal: UserCaller,
+  url: string,
+  input: ConfigureInput,
+): Promise<{ endpoint: WebhookEndpointRow; secretIsNew: boolean } | null> {
   const { db, clock } = ctx;
   const now = clock.now();
   const current = await findEndpoint(db, principal.tenantId);
@@ -43,7 +68,7 @@ export async function configureEndpoint(ctx: RequestContext, input: ConfigureInp
   const secret = rotate ? generateWebhookSecret() : current.secret;
   const row: WebhookEndpointRow = {
     tenantId: principal.tenantId,
-    url: checked.url.href,
+    url,
     secret,
     previousSecret: current && rotate ? current.secret : (current?.previousSecret ?? null),
     previousSecretExpiresAt:
@@ -58,25 +83,33 @@ export async function configureEndpoint(ctx: RequestContext, input: ConfigureInp
     createdAt: current?.createdAt ?? now,
     updatedAt: now,
   };
-  await db.batch([
-    db
-      .insert(webhookEndpoints)
-      .values(row)
-      .onConflictDoUpdate({ target: webhookEndpoints.tenantId, set: row }),
-    auditInsert(db, {
+  const written = { tenantId: webhookEndpoints.tenantId };
+  const write = current
+    ? db
+        .update(webhookEndpoints)
+        .set(row)
+        .where(and(eq(webhookEndpoints.tenantId, row.tenantId), eq(webhookEndpoints.secret, current.secret)))
+        .returning(written)
+    : db
+        .insert(webhookEndpoints)
+        .values(row)
+        .onConflictDoNothing({ target: webhookEndpoints.tenantId })
+        .returning(written);
+  const [rows] = await db.batch([
+    write,
+    auditInsertIfChanged(db, {
       tenantId: principal.tenantId,
       actorType: "user",
       actorId: principal.userId,
       action: rotate && current ? "webhook_endpoint.secret_rotated" : "webhook_endpoint.configured",
       targetType: "webhook_endpoint",
-      targetId: row.url ?? "",
+      targetId: url,
       metadata: { enabled_events: row.enabledEvents, re_enabled: current?.status === "disabled" },
       requestId: ctx.requestId,
       at: now,
     }),
   ]);
-  await endpointChanged(ctx, principal.tenantId);
-  return { endpoint: row, secretIsNew: rotate };
+  return rows.length ? { endpoint: row, secretIsNew: rotate } : null;
 }
 
 /**

@@ -55,7 +55,7 @@ const postConfigRoute = createRoute({
   tags,
   summary: "Set the webhook URL (owner, admin)",
   description:
-    "The URL must be https with no credentials and no private, loopback, link-local, CGNAT, reserved or documentation address or internal name (checked again at every delivery). The first configuration creates a `whsec_` secret; `regenerate_secret` rotates it and the previous one keeps signing for 24 h. The secret is shown in full only when it is new. Saving re-enables a disabled endpoint.",
+    "The URL must be https with no credentials and no private, loopback, link-local, CGNAT, reserved or documentation address or internal name (checked again at every delivery). The first configuration creates a `whsec_` secret; `regenerate_secret` rotates it and the previous one keeps signing for 24 h. The secret is shown in full only when it is new. Saving re-enables a disabled endpoint. A rotation overtaken by another save at the same moment is 409 `conflict` (read the configuration and rotate again if still wanted).",
   security: BEARER_AUTH,
   middleware: editors,
   request: { body: jsonBody(ConfigureBody) },
