@@ -325,6 +325,24 @@ describe("changing plans", () => {
     expect(inactive.body.data.map((p: { id: string }) => p.id)).toContain(plan.body.id);
   });
 
+  it("the same DELETE five times at once deactivates once: one plan.deactivated event, one audit record", async () => {
+    const plan = await call(PLANS, { token: team.tokens.owner, body: pro({ name: "Retiring twice" }) });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        call(`${PLANS}${plan.body.id}/`, { token: team.tokens.owner, method: "DELETE" }),
+      ),
+    );
+    for (const answer of answers) expect(answer.body).toMatchObject({ id: plan.body.id, is_active: false });
+    const reported = await env.DB.prepare(
+      `SELECT (SELECT count(*) FROM webhook_events WHERE tenant_id = ?1 AND type = 'plan.deactivated'
+                 AND json_extract(payload, '$.data.object.id') = ?2) AS events,
+              (SELECT count(*) FROM audit_log WHERE action = 'plan.deactivated' AND target_id = ?2) AS audits`,
+    )
+      .bind(team.tenantId, plan.body.id)
+      .first();
+    expect(reported).toEqual({ events: 1, audits: 1 });
+  });
+
   it("duplicate copies features, metadata and trial with a new name and price, recording the origin", async () => {
     const origin = await call(PLANS, { token: team.tokens.owner, body: pro({ name: "Origin" }) });
     const copy = await call(`${PLANS}${origin.body.id}/duplicate/`, {

@@ -1,17 +1,17 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, ne, type SQL, sql } from "drizzle-orm";
 import { auditActor, type RequestContext } from "../../context";
 import { withLimitSlot } from "../../coordinator/client";
 import type { Database } from "../../db/client";
 import { type BillingInterval, type PlanRow, plans, type TenantRow } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import { auditInsert } from "../../lib/audit";
+import { type AuditEntry, auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
 import { effectiveLimits } from "../../lib/tiers";
 import { withStripeUndo } from "../../stripe/undo";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
-import { dispatchEvents, insertEvent, prepareEvent } from "../webhooks/events.service";
+import { dispatchEvents, insertEvent, insertEventUnless, prepareEvent } from "../webhooks/events.service";
 import { getPlan, planViewer } from "./plans.queries";
 import { serializePlan } from "./plans.schemas";
 
@@ -50,7 +50,12 @@ function stripeProduct(plan: PlanRow, previousMetadata: Record<string, string>) 
   };
 }
 
-/** The change's D1 batch: the plan statement, its tenant event (outbox) and its audit record. */
+/**
+ * The change's D1 batch: the plan statement, its tenant event (outbox) and its audit record. With
+ * `alreadyDone` (a query that finds the change made, seen before the batch's own statement), the
+ * event and audit record are written only by the request whose statement made it, so the same
+ * change sent several times at once is reported once. Answers whether this request made it.
+ */
 async function commitPlanChange(
   ctx: RequestContext,
   tenant: TenantRow,
@@ -59,9 +64,10 @@ async function commitPlanChange(
     statement: Parameters<Database["batch"]>[0][number];
     event: string;
     audit: string;
+    alreadyDone?: SQL;
   },
   metadata?: Record<string, unknown>,
-) {
+): Promise<boolean> {
   const { db } = ctx;
   const now = ctx.clock.now();
   const event = prepareEvent(
@@ -74,21 +80,28 @@ async function commitPlanChange(
     },
     now,
   );
-  await db.batch([
-    change.statement,
-    insertEvent(db, event),
-    auditInsert(db, {
-      tenantId: tenant.id,
-      ...auditActor(ctx),
-      action: change.audit,
-      targetType: "plan",
-      targetId: change.plan.id,
-      ...(metadata ? { metadata } : {}),
-      requestId: ctx.requestId,
-      at: now,
-    }),
-  ]);
+  const audit: AuditEntry = {
+    tenantId: tenant.id,
+    ...auditActor(ctx),
+    action: change.audit,
+    targetType: "plan",
+    targetId: change.plan.id,
+    ...(metadata ? { metadata } : {}),
+    requestId: ctx.requestId,
+    at: now,
+  };
+  if (change.alreadyDone) {
+    const [inserted] = await db.batch([
+      insertEventUnless(db, event, change.alreadyDone),
+      change.statement,
+      auditInsertIfChanged(db, audit),
+    ]);
+    if (!inserted.length) return false;
+  } else {
+    await db.batch([change.statement, insertEvent(db, event), auditInsert(db, audit)]);
+  }
   await dispatchEvents(ctx, [event]);
+  return true;
 }
 
 export interface NewPlan {
@@ -269,13 +282,17 @@ export async function deactivatePlan(ctx: RequestContext, planId: string): Promi
   );
   const now = ctx.clock.now();
   const deactivated: PlanRow = { ...plan, isActive: false, updatedAt: now };
-  await commitPlanChange(ctx, tenant, {
+  const made = await commitPlanChange(ctx, tenant, {
     plan: deactivated,
-    statement: ctx.db.update(plans).set({ isActive: false, updatedAt: now }).where(eq(plans.id, plan.id)),
+    statement: ctx.db
+      .update(plans)
+      .set({ isActive: false, updatedAt: now })
+      .where(and(eq(plans.id, plan.id), eq(plans.isActive, true))),
     event: "plan.deactivated",
     audit: "plan.deactivated",
+    alreadyDone: sql`SELECT 1 FROM ${plans} WHERE ${plans.id} = ${plan.id} AND ${plans.isActive} = 0`,
   });
-  return deactivated;
+  return made ? deactivated : getPlan(ctx, plan.id);
 }
 
 /** A new plan with a new name and price; features, metadata, trial and visibility are copied. */
