@@ -176,7 +176,11 @@ export function createApp() {
     if (error instanceof HTTPException && error.status < 500) {
       const status = error.status as ContentfulStatusCode;
       const code = STATUS_CODES[status] ?? "validation_error";
-      return c.json(errorBody(code, error.message || "Bad request", id), status);
+      const message = error.message || "Bad request";
+      // Hono's own refusals of a body (malformed JSON) name no field: the contract's bad-input
+      // answer still lists what was wrong, for the body as a whole.
+      const details = code === "validation_error" ? [{ field: "body", message }] : undefined;
+      return c.json(errorBody(code, message, id, details), status);
     }
     logFailure(c, id, error);
     return c.json(errorBody("internal_error", "An unexpected error occurred", id), 500);

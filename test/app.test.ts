@@ -18,9 +18,10 @@ describe("the app's contract for every route", () => {
     expect((await call("/health/")).status).toBe(200);
   });
 
-  it("answers malformed JSON with 400 validation_error", async () => {
+  it("answers malformed JSON with 400 validation_error, its details naming the body", async () => {
     const res = await call(REGISTER, { rawBody: '{"company_name": "x",' });
     expectError(res, 400, "validation_error");
+    expect(res.body.details).toEqual([{ field: "body", message: expect.any(String) }]);
   });
 
   it("answers a body that is not JSON at all with 415 in the error shape", async () => {
