@@ -199,6 +199,28 @@ describe("tenant users", () => {
   });
 });
 
+describe("invitations refused for a taken email", () => {
+  // An email is one login across tenants: a refused invite tells that the email has an account
+  // somewhere, so refusals are counted like failed registrations (10 an hour, per tenant).
+  it("another tenant's user email probed by invite: 409 ten times, then 429; invitations that succeed do not count", async () => {
+    const victim = await registerTenant();
+    const tenant = await registerTenant();
+    const invite = (email: string) =>
+      call(USERS, {
+        token: tenant.owner.access,
+        body: { email, role: "developer" },
+        headers: { "CF-Connecting-IP": freshIp() },
+      });
+    expect((await invite(`${unique("new")}@example.com`)).status).toBe(201);
+    for (let i = 0; i < 10; i++) expectError(await invite(victim.owner.email), 409, "conflict");
+    const locked = await invite(victim.owner.email);
+    expectError(locked, 429, "rate_limited");
+    expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
+    // Locked for a free email too: the answer no longer tells the two apart.
+    expectError(await invite(`${unique("free")}@example.com`), 429, "rate_limited");
+  });
+});
+
 describe("the users limit of the tenant's platform tier", () => {
   it("refuses the user past the tier's limit with 402 naming it", async () => {
     const team = await registerTeam();

@@ -39,6 +39,11 @@ export const THROTTLES = {
   loginIp: fifteenMinutes(30),
   /** Failed registrations (taken email, bad input) from one IP. */
   register: { maxAttempts: 10, windowMs: 60 * MINUTE, lockMs: 60 * MINUTE },
+  /**
+   * Failed invitations of one tenant: an email is one login across tenants, so a taken one is
+   * refused, and like registration that would tell anyone which emails have an account.
+   */
+  invite: { maxAttempts: 10, windowMs: 60 * MINUTE, lockMs: 60 * MINUTE },
   /** Invalid or replayed refresh tokens from one IP. */
   refresh: fifteenMinutes(30),
   /** Wrong current passwords of one user at change-password. */

@@ -46,12 +46,20 @@ export async function inviteUser(ctx: RequestContext, input: InviteInput) {
   const principal = userCaller(ctx);
   if (input.password !== undefined) checkPassword(input.password, input.email, "password");
   const tenant = await loadTenant(ctx.db, principal.tenantId);
+  // Counted before, given back by the insert that succeeds: only refused invitations stay counted.
+  const attemptKey = `invite-tenant:${tenant.id}`;
+  await takeAttempts(
+    ctx.db,
+    [[attemptKey, THROTTLES.invite]],
+    ctx.clock.now(),
+    "Too many refused invitations. Try again later.",
+  );
   const userId = newId("usr");
   return withLimitSlot(
     ctx,
     tenant.id,
     { kind: "users", limit: effectiveLimits(tenant).users, rowId: userId, what: "users" },
-    () => insertInvitedUser(ctx, principal, userId, input),
+    () => insertInvitedUser(ctx, principal, userId, input, attemptKey),
   );
 }
 
@@ -60,6 +68,7 @@ async function insertInvitedUser(
   principal: { tenantId: string; userId: string },
   userId: string,
   input: InviteInput,
+  attemptKey: string,
 ) {
   const { db, clock } = ctx;
   const now = clock.now();
@@ -93,6 +102,7 @@ async function insertInvitedUser(
         requestId: ctx.requestId,
         at: now,
       }),
+      refundAttempt(db, attemptKey),
     ]);
   } catch (error) {
     if (uniqueViolation(error) === "users.email")
