@@ -196,6 +196,21 @@ export function advanceSubscription(
   return control<Record<string, unknown>>("POST", `/subscriptions/${subscriptionId}/advance`, options);
 }
 
+/** At Stripe, the account's requirements fall past due: charges and payouts disabled (restricted). */
+export function restrictAccount(accountId: string) {
+  return control<Record<string, unknown>>("POST", `/accounts/${accountId}/restrict`);
+}
+
+/** At Stripe, the account finishes onboarding (everything enabled). */
+export function onboardAccount(accountId: string) {
+  return control<Record<string, unknown>>("POST", `/accounts/${accountId}/onboard`);
+}
+
+/** The account's owner disconnects the platform in their Stripe Dashboard. */
+export function deauthorizeAtStripe(accountId: string) {
+  return control<Record<string, unknown>>("POST", `/accounts/${accountId}/deauthorize`);
+}
+
 /** A pending refund succeeds (or a `pm_card_refundFail` refund fails). */
 export function settleRefund(refundId: string, status?: "succeeded" | "failed") {
   return control<Record<string, unknown>>("POST", `/refunds/${refundId}/settle`, status ? { status } : {});

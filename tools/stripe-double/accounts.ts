@@ -1,5 +1,5 @@
 // Connect accounts (platform-level objects; a connected account sees only itself).
-import { apiError, invalid, noSuch } from "./errors.ts";
+import { accountInvalid, apiError, invalid, noSuch } from "./errors.ts";
 import type { FormObject } from "./form.ts";
 import { allow, allowList, applyMetadata, listReply, nullableStr, obj, oneOf, reply, str } from "./params.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
@@ -140,11 +140,31 @@ function typeFromController(c: FormObject): string {
   return "standard";
 }
 
-/** The account `id` as the request may see it: the platform sees all, a connected account only itself. */
+/**
+ * The account `id` as the request may see it: the platform sees every account still connected to
+ * it (one that deauthorized the platform answers 403 `account_invalid`), a connected account only
+ * itself.
+ */
 export function visibleAccount(ctx: Ctx, id: string, param = "id"): Json {
   const stored = find(ctx.state, "account", id, null);
   if (!stored || (ctx.scope !== null && ctx.scope !== id)) throw noSuch("account", id, param);
+  if (ctx.state.accounts.get(id)?.connected === false) throw accountInvalid(ctx.apiKey ?? "", id);
   return stored.obj;
+}
+
+/** Requirements past due: Stripe disables charges and payouts until the account provides them. */
+export function restrict(account: Json): void {
+  const due = ["individual.verification.document"];
+  account.charges_enabled = false;
+  account.payouts_enabled = false;
+  account.requirements = {
+    ...requirements(true),
+    currently_due: [...due],
+    eventually_due: [...due],
+    past_due: [...due],
+    disabled_reason: "requirements.past_due",
+  };
+  account.capabilities = { card_payments: "inactive", transfers: "inactive" };
 }
 
 const UPDATABLE = ["metadata", "email", "business_type", "business_profile", "settings", "default_currency"];

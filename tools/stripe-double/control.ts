@@ -1,10 +1,12 @@
 // Control endpoints under /__double/ for tests and development (JSON in, JSON out).
 import { onboard } from "./account-links.ts";
+import { restrict } from "./accounts.ts";
 import { defaultErrorFor, HttpError } from "./errors.ts";
+import { revokeAccess } from "./oauth.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
-import { type FailRule, type Json, type LoggedRequest, resetState } from "./state.ts";
+import { clone, type FailRule, type Json, type LoggedRequest, resetState } from "./state.ts";
 import { advanceSubscription, retrySubscription } from "./subscription-cycle.ts";
-import { emit, flush } from "./webhooks.ts";
+import { diff, emit, flush } from "./webhooks.ts";
 
 function bad(message: string): HttpError {
   return new HttpError(400, { error: { type: "invalid_request_error", message } });
@@ -149,11 +151,39 @@ function advance(ctx: Ctx): Reply {
 }
 
 function onboardAccount(ctx: Ctx): Reply {
+  const stored = storedAccount(ctx);
+  onboard(ctx.state, stored.id);
+  return { status: 200, body: stored.obj };
+}
+
+/** The account's requirements fall past due: charges and payouts are disabled (`account.updated`). */
+function restrictAccount(ctx: Ctx): Reply {
+  const stored = storedAccount(ctx);
+  const before = clone(stored.obj);
+  restrict(stored.obj);
+  const previous = diff(before, stored.obj);
+  if (previous)
+    emit(ctx.state, { type: "account.updated", object: stored.obj, account: stored.id, previous });
+  return { status: 200, body: stored.obj };
+}
+
+/** The account's owner disconnects the platform in their Dashboard. */
+function deauthorizeAccount(ctx: Ctx): Reply {
+  const stored = storedAccount(ctx);
+  const meta = ctx.state.accounts.get(stored.id);
+  if (!meta?.connected) throw bad(`Account '${stored.id}' is not connected to the platform`);
+  revokeAccess(ctx.state, stored.id, meta.clientId ?? "ca_double_platform", {
+    requestId: null,
+    livemode: stored.obj.livemode === true,
+  });
+  return { status: 200, body: { stripe_user_id: stored.id } };
+}
+
+function storedAccount(ctx: Ctx) {
   const id = ctx.match[0] ?? "";
   const stored = ctx.state.objects.get(id);
   if (stored?.kind !== "account") throw bad(`No such account: '${id}'`);
-  onboard(ctx.state, id);
-  return { status: 200, body: stored.obj };
+  return stored;
 }
 
 function objects(ctx: Ctx): Reply {
@@ -194,6 +224,8 @@ export const controlRoutes: Route[] = [
   }),
   control("POST", "/subscriptions/:id/advance", advance),
   control("POST", "/accounts/:id/onboard", onboardAccount),
+  control("POST", "/accounts/:id/restrict", restrictAccount),
+  control("POST", "/accounts/:id/deauthorize", deauthorizeAccount),
   control("GET", "/objects", objects),
   control("POST", "/clock", addClockRule),
   control("DELETE", "/clock", (ctx) => {

@@ -102,3 +102,15 @@ export function defaultErrorFor(status: number): StripeErrorBody {
       return { type: "api_error", message: "An unknown error occurred" };
   }
 }
+
+/** An API key as Stripe echoes it in an error: its start and end only. */
+export const maskKey = (key: string) => `${key.slice(0, 8)}****${key.slice(-4)}`;
+
+/** Stripe's answer to a key asking for an account it has no access to (deauthorized, deleted, unknown). */
+export function accountInvalid(key: string, account: string): HttpError {
+  return apiError(403, {
+    type: "invalid_request_error",
+    code: "account_invalid",
+    message: `The provided key '${maskKey(key)}' does not have access to account '${account}' (or that account does not exist). Application access may have been revoked.`,
+  });
+}

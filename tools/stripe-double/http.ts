@@ -2,12 +2,11 @@
 // failures, idempotent replays and writing answers.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pathMatches } from "./control.ts";
-import { apiError, type HttpError } from "./errors.ts";
+import { accountInvalid, apiError, type HttpError, maskKey } from "./errors.ts";
 import type { Ctx, Reply } from "./router.ts";
 import type { FailRule, LoggedRequest, SavedResponse, State } from "./state.ts";
 
 const KEY = /^(sk|rk)_(test|live)_[0-9A-Za-z_]+$/;
-const mask = (key: string) => `${key.slice(0, 8)}****${key.slice(-4)}`;
 
 export function header(req: IncomingMessage, name: string): string | null {
   const v = req.headers[name];
@@ -42,20 +41,14 @@ export function authenticate(ctx: Ctx, stripeAccount: string | null): void {
     );
   }
   if (ctx.state.revokedKeys.has(key))
-    throw unauthorized(`Expired API Key provided: ${mask(key)}`, "api_key_expired");
-  if (!KEY.test(key)) throw unauthorized(`Invalid API Key provided: ${mask(key)}`);
+    throw unauthorized(`Expired API Key provided: ${maskKey(key)}`, "api_key_expired");
+  if (!KEY.test(key)) throw unauthorized(`Invalid API Key provided: ${maskKey(key)}`);
   ctx.livemode = key.includes("_live_");
   // An OAuth access token acts on its account, like a Stripe-Account header.
   const target = stripeAccount ?? ctx.state.accessTokens.get(key) ?? null;
   if (!target) return;
   const meta = ctx.state.accounts.get(target);
-  if (!meta || meta.deleted || !meta.connected) {
-    throw apiError(403, {
-      type: "invalid_request_error",
-      code: "account_invalid",
-      message: `The provided key '${mask(key)}' does not have access to account '${target}' (or that account does not exist). Application access may have been revoked.`,
-    });
-  }
+  if (!meta || meta.deleted || !meta.connected) throw accountInvalid(key, target);
   ctx.scope = target;
 }
 

@@ -167,22 +167,37 @@ function deauthorize(ctx: Ctx): Reply {
       `This application is not connected to stripe account ${accountId}, or that account does not exist.`,
     );
   }
-  meta.connected = false;
-  for (const tokens of [ctx.state.accessTokens, ctx.state.refreshTokens]) {
+  revokeAccess(ctx.state, accountId, clientId, { requestId: ctx.requestId, livemode: ctx.livemode });
+  return { status: 200, body: { stripe_user_id: accountId } };
+}
+
+/**
+ * The platform loses the account (its `oauth.deauthorize`, or the account's owner disconnecting
+ * it in their Dashboard): its OAuth keys are revoked, the platform can no longer read or act on
+ * it (403 `account_invalid`) until it connects again, and `account.application.deauthorized`.
+ */
+export function revokeAccess(
+  state: State,
+  accountId: string,
+  clientId: string,
+  origin: { requestId: string | null; livemode: boolean },
+): void {
+  const meta = state.accounts.get(accountId);
+  if (meta) meta.connected = false;
+  for (const tokens of [state.accessTokens, state.refreshTokens]) {
     for (const [key, account] of tokens) {
       if (account !== accountId) continue;
       tokens.delete(key);
-      ctx.state.revokedKeys.add(key);
+      state.revokedKeys.add(key);
     }
   }
-  emit(ctx.state, {
+  emit(state, {
     type: "account.application.deauthorized",
     object: application(clientId),
     account: accountId,
-    requestId: ctx.requestId,
-    livemode: ctx.livemode,
+    requestId: origin.requestId,
+    livemode: origin.livemode,
   });
-  return { status: 200, body: { stripe_user_id: accountId } };
 }
 
 export const oauthRoutes: Route[] = [

@@ -52,6 +52,18 @@ export async function connectScenario(kit: Kit): Promise<Stripe.Account> {
     "missing return_url",
   ).then((e) => check(e.code === "parameter_missing" && e.param === "return_url", `param ${e.param}`));
 
+  const restrict = await fetch(`${double.url}/__double/accounts/${account.id}/restrict`, { method: "POST" });
+  check(restrict.status === 200, `restrict answered ${restrict.status}`);
+  const restricted = await stripe.accounts.retrieve(account.id);
+  check(
+    !restricted.charges_enabled &&
+      restricted.details_submitted &&
+      restricted.requirements?.disabled_reason === "requirements.past_due",
+    "restricted",
+  );
+  await fetch(`${double.url}/__double/accounts/${account.id}/onboard`, { method: "POST" });
+  check((await stripe.accounts.retrieve(account.id)).charges_enabled, "onboarded again");
+
   return onboarded;
 }
 
@@ -107,6 +119,16 @@ export async function oauthScenario(kit: Kit): Promise<void> {
     Stripe.errors.StripeAuthenticationError,
     "revoked access token",
   );
+  const gone = await expectError(
+    () => stripe.accounts.retrieve(token.stripe_user_id ?? ""),
+    Stripe.errors.StripePermissionError,
+    "a deauthorized account is out of the platform's reach",
+  );
+  check(gone.code === "account_invalid" && gone.statusCode === 403, `deauthorized account: ${gone.code}`);
+  const reconnect = await fetch(`${authorizeUrl}&account=${token.stripe_user_id}`, { redirect: "manual" });
+  check(reconnect.status === 302, `reconnect answered ${reconnect.status}`);
+  const reconnected = await stripe.accounts.retrieve(token.stripe_user_id ?? "");
+  check(reconnected.charges_enabled === true, "a reconnected account is readable again");
   const denied = await fetch(`${authorizeUrl}&deny=1`, { redirect: "manual" });
   const deniedTo = new URL(denied.headers.get("location") ?? "");
   check(
