@@ -14,6 +14,14 @@ export const missingAtStripe = (error: unknown) =>
   error.code === "resource_missing" &&
   error.param === "id";
 
+/**
+ * Stripe refusing the platform an account it lost (deauthorized, or no longer there): 403,
+ * `account_invalid`, "Application access may have been revoked".
+ */
+export const accessRevoked = (error: unknown) =>
+  error instanceof Stripe.errors.StripePermissionError ||
+  (error instanceof Stripe.errors.StripeError && error.code === "account_invalid");
+
 /** Stripe's codes for a change its object's state does not allow, with the state each names. */
 const STATE_ERRORS = new Map([["invalid_canceled_subscription_fields", "canceled"]]);
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectError, registerTeam, registerTenant } from "../harness";
-import { connectTenant } from "../stripe-double";
+import { connectTenant, deauthorizeAtStripe, restrictAccount } from "../stripe-double";
 import {
   CONNECT_SECRET,
   nowSeconds,
@@ -157,19 +157,7 @@ describe("Connect events", () => {
       t,
       { account },
     );
-    const restricted = stripeEvent(
-      "account.updated",
-      {
-        id: account,
-        object: "account",
-        charges_enabled: false,
-        payouts_enabled: false,
-        details_submitted: true,
-        requirements: { disabled_reason: "requirements.past_due" },
-      },
-      t + 1,
-      { account },
-    );
+    const restricted = stripeEvent("account.updated", await restrictAccount(account), t + 1, { account });
     for (const event of [created, restricted]) {
       expect(
         (await sendSigned(event, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET })).status,
@@ -192,6 +180,7 @@ describe("Connect events", () => {
       .first();
     expect(status).toEqual({ stripe_connect_status: "restricted" });
 
+    await deauthorizeAtStripe(account); // the owner disconnects the platform in their Dashboard
     const deauthorized = stripeEvent(
       "account.application.deauthorized",
       { id: "ca_x", object: "application" },

@@ -1,7 +1,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
+import { testContext } from "../context";
 import { call, expectError, registerTeam, registerTenant } from "../harness";
-import { connectTenant, failNext, followToApi, stripeRequests, visit } from "../stripe-double";
+import { CONNECT_SECRET, nowSeconds, processed, sendSigned, stripeEvent } from "../platform-billing/helpers";
+import {
+  connectTenant,
+  deauthorizeAtStripe,
+  failNext,
+  followToApi,
+  restrictAccount,
+  stripeRequests,
+  visit,
+} from "../stripe-double";
 
 const CONNECT = "/api/v1/auth/tenants/stripe/connect/";
 const STATUS = "/api/v1/auth/tenants/stripe/status/";
@@ -176,5 +187,122 @@ describe("disconnect of a platform-controlled account", () => {
     const deauth = await stripeRequests({ path: "/oauth/deauthorize" });
     expect(deauth.some((r) => r.params.stripe_user_id === accountId)).toBe(false);
     expect((await call(CONNECT, { token: tenant.owner.access, method: "POST" })).status).toBe(200);
+  });
+});
+
+async function oauthConnect(ownerToken: string, account?: string) {
+  const started = await call(CONNECT, { token: ownerToken, body: { flow: "oauth" } });
+  expect(started.status, JSON.stringify(started.body)).toBe(200);
+  return followToApi(await visit(`${started.body.url}${account ? `&account=${account}` : ""}`));
+}
+
+const connectRow = (tenantId: string) =>
+  env.DB.prepare(
+    "SELECT stripe_connect_account_id AS account, stripe_connect_status AS status FROM tenants WHERE id = ?",
+  )
+    .bind(tenantId)
+    .first<{ account: string | null; status: string }>();
+
+const sendConnect = (event: Record<string, unknown>) =>
+  sendSigned(event, { path: "/webhooks/stripe/connect", secret: CONNECT_SECRET });
+
+async function deliver(event: { id: string }) {
+  expect((await sendConnect(event)).status).toBe(200);
+  return (await processed([event.id]))[event.id];
+}
+
+const RESTRICTED_SNAPSHOT = {
+  object: "account",
+  charges_enabled: false,
+  payouts_enabled: false,
+  details_submitted: true,
+  requirements: { disabled_reason: "requirements.past_due" },
+};
+const ACTIVE_SNAPSHOT = {
+  object: "account",
+  charges_enabled: true,
+  payouts_enabled: true,
+  details_submitted: true,
+};
+
+describe("Connect events in any order: the account as Stripe has it now", () => {
+  it("an older account.updated delivered after a newer one does not roll the status back", async () => {
+    const tenant = await registerTenant();
+    const account = await connectTenant(tenant.owner.access);
+    const t = nowSeconds();
+    const older = stripeEvent("account.updated", { id: account, ...RESTRICTED_SNAPSHOT }, t, { account });
+    const newer = stripeEvent("account.updated", { id: account, ...ACTIVE_SNAPSHOT }, t + 30, { account });
+    await deliver(newer);
+    expect((await connectRow(tenant.tenantId))?.status).toBe("active");
+    // Stripe retries the older event (its first delivery failed): it arrives last.
+    await deliver(older);
+    expect((await connectRow(tenant.tenantId))?.status, "after the older event arrived last").toBe("active");
+  });
+
+  it("a restriction at Stripe holds when an older account.updated saying active arrives after it", async () => {
+    const tenant = await registerTenant();
+    const account = await connectTenant(tenant.owner.access);
+    const t = nowSeconds();
+    const wasActive = stripeEvent("account.updated", { id: account, ...ACTIVE_SNAPSHOT }, t - 30, {
+      account,
+    });
+    const now = await restrictAccount(account);
+    await deliver(stripeEvent("account.updated", now, t, { account }));
+    expect((await connectRow(tenant.tenantId))?.status).toBe("restricted");
+    await deliver(wasActive);
+    expect((await connectRow(tenant.tenantId))?.status).toBe("restricted");
+  });
+
+  it("a late deauthorization from before a reconnection of the same account leaves the new connection", async () => {
+    const tenant = await registerTenant();
+    const first = await oauthConnect(tenant.owner.access);
+    expect(first.status).toBe(200);
+    const account = first.body.account_id as string;
+    // The owner disconnects (we deauthorize at Stripe, which sends account.application.deauthorized)
+    // and connects the same account again before that event is processed.
+    expect((await call(DISCONNECT, { token: tenant.owner.access, method: "POST" })).status).toBe(200);
+    const deauthorizedAt = nowSeconds() - 5;
+    expect((await oauthConnect(tenant.owner.access, account)).status).toBe(200);
+    expect(await connectRow(tenant.tenantId)).toEqual({ account, status: "active" });
+
+    const late = stripeEvent(
+      "account.application.deauthorized",
+      { id: "ca_test_client", object: "application" },
+      deauthorizedAt,
+      { account },
+    );
+    expect((await deliver(late))?.outcome).toMatch(/^ignored/);
+    expect(await connectRow(tenant.tenantId)).toEqual({ account, status: "active" });
+  });
+
+  it("a deauthorization Stripe confirms (the account is out of reach) detaches the account", async () => {
+    const tenant = await registerTenant();
+    const account = (await oauthConnect(tenant.owner.access)).body.account_id as string;
+    await deauthorizeAtStripe(account); // the owner disconnects us in their Stripe Dashboard
+    const event = stripeEvent(
+      "account.application.deauthorized",
+      { id: "ca_test_client", object: "application" },
+      nowSeconds(),
+      { account },
+    );
+    expect(await deliver(event)).toEqual({ status: "processed", outcome: "deauthorized" });
+    expect(await connectRow(tenant.tenantId)).toEqual({ account: null, status: "deauthorized" });
+  });
+
+  it("an account.updated processed while Stripe is unreachable fails, changes nothing, and its retry applies it", async () => {
+    const tenant = await registerTenant();
+    const account = await connectTenant(tenant.owner.access);
+    const now = await restrictAccount(account);
+    // The SDK tries three times.
+    await failNext({ method: "GET", path: `/v1/accounts/${account}`, status: 500, times: 3 });
+    const event = stripeEvent("account.updated", now, nowSeconds(), { account });
+    expect(await deliver(event)).toMatchObject({
+      status: "failed",
+      outcome: expect.stringMatching(/will retry/),
+    });
+    expect((await connectRow(tenant.tenantId))?.status).toBe("active");
+
+    expect(await processStripeEvents(testContext(), tenant.tenantId, [event.id])).toEqual({ retry: [] });
+    expect((await connectRow(tenant.tenantId))?.status).toBe("restricted");
   });
 });

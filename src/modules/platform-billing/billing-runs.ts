@@ -19,9 +19,9 @@ import { applyMirrorEvent, isMirrorEvent } from "../billing-mirror/mirror.servic
 import { MIRROR_CONFLICTS, mirrorStatements } from "../billing-mirror/mirror-commit";
 import { MirrorRun } from "../billing-mirror/mirror-run";
 import { loadMirrorState } from "../billing-mirror/mirror-state";
-import { accountStatus } from "../stripe-connect/account-status";
 import { dispatchEvents, insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
-import { FORWARDED_CONNECT_EVENTS, type StripeEventLike, toBillingEvent } from "./stripe-mapping";
+import { applyConnectEvent } from "./connect-events";
+import { type StripeEventLike, toBillingEvent } from "./stripe-mapping";
 import {
   type BillingEvent,
   type BillingState,
@@ -83,44 +83,6 @@ function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemod
       outcome.audits.push(effect);
     }
   }
-}
-
-function applyConnectEvent(outcome: Outcome, tenant: TenantRow, event: StripeEventLike, now: Date): string {
-  const forwarded = FORWARDED_CONNECT_EVENTS[event.type];
-  if (forwarded) {
-    outcome.events.push(
-      prepareEvent(
-        {
-          tenantId: tenant.id,
-          companyName: tenant.companyName,
-          type: forwarded,
-          object: event.data.object,
-          livemode: event.livemode ?? false,
-        },
-        now,
-      ),
-    );
-    return `forwarded as ${forwarded}`;
-  }
-  const accountId = event.account ?? (event.data.object.id as string | undefined) ?? null;
-  if (accountId !== (outcome.tenantChanges.stripeConnectAccountId ?? tenant.stripeConnectAccountId)) {
-    return "ignored: not the tenant's current account";
-  }
-  if (event.type === "account.updated") {
-    const status = accountStatus(event.data.object as never);
-    outcome.tenantChanges.stripeConnectStatus = status;
-    return `connect status ${status}`;
-  }
-  if (event.type === "account.application.deauthorized") {
-    Object.assign(outcome.tenantChanges, {
-      stripeConnectAccountId: null,
-      stripeConnectStatus: "deauthorized",
-      stripeConnectFlow: null,
-    });
-    outcome.audits.push({ kind: "audit", action: "stripe.deauthorized", metadata: { account: accountId } });
-    return "deauthorized";
-  }
-  return "recorded";
 }
 
 function applyPlatformEvent(outcome: Outcome, tenant: TenantRow, event: StripeEventLike, now: Date): string {
@@ -352,7 +314,7 @@ export async function processStripeEvents(
         mirror && row.endpoint === "connect" && isMirrorEvent(row.type)
           ? await applyMirrorEvent(mirror, event)
           : row.endpoint === "connect"
-            ? applyConnectEvent(outcome, tenant, event, now)
+            ? await applyConnectEvent(ctx, outcome, tenant, event, now)
             : applyPlatformEvent(outcome, tenant, event, now);
       outcome.notes.set(row.id, { status: "processed", outcome: note });
     } catch (error) {
