@@ -1,15 +1,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { UserCaller } from "../../src/context";
 import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
+import { connectStatus } from "../../src/modules/stripe-connect/stripe-connect.service";
 import { testContext } from "../context";
-import { call, expectError, registerTeam, registerTenant } from "../harness";
+import { call, expectError, registerTeam, registerTenant, type TestTenant } from "../harness";
 import { CONNECT_SECRET, nowSeconds, processed, sendSigned, stripeEvent } from "../platform-billing/helpers";
 import {
   connectTenant,
   deauthorizeAtStripe,
   failNext,
   followToApi,
+  onboardAccount,
   restrictAccount,
+  stripeObject,
   stripeRequests,
   visit,
 } from "../stripe-double";
@@ -304,5 +308,68 @@ describe("Connect events in any order: the account as Stripe has it now", () => 
 
     expect(await processStripeEvents(testContext(), tenant.tenantId, [event.id])).toEqual({ retry: [] });
     expect((await connectRow(tenant.tenantId))?.status).toBe("restricted");
+  });
+});
+
+describe("the status read", () => {
+  const ownerContext = (tenant: TestTenant, at: number) => {
+    const caller: UserCaller = {
+      kind: "user",
+      userId: tenant.owner.id,
+      tenantId: tenant.tenantId,
+      role: "owner",
+      sessionId: "test-session",
+      tenantStatus: "active",
+    };
+    return testContext({ caller, clock: { now: () => new Date(at) } });
+  };
+
+  async function onboardingTenant() {
+    const tenant = await registerTenant();
+    expect((await call(CONNECT, { token: tenant.owner.access, method: "POST" })).status).toBe(200);
+    const account = (await call(STATUS, { token: tenant.owner.access })).body.account_id as string;
+    expect(await connectRow(tenant.tenantId)).toEqual({ account, status: "onboarding" });
+    return { tenant, account };
+  }
+
+  it("answers the status an account.updated stored, not the copy it cached before", async () => {
+    const { tenant, account } = await onboardingTenant();
+    // The owner finishes onboarding at Stripe but never comes back through our return URL.
+    await onboardAccount(account);
+    await deliver(
+      stripeEvent("account.updated", await stripeObject(`/v1/accounts/${account}`), nowSeconds(), {
+        account,
+      }),
+    );
+    expect((await connectRow(tenant.tenantId))?.status).toBe("active");
+
+    const read = await call(STATUS, { token: tenant.owner.access });
+    expect({ answered: read.body.status, stored: (await connectRow(tenant.tenantId))?.status }).toEqual({
+      answered: "active",
+      stored: "active",
+    });
+  });
+
+  it("never writes its cached copy over the stored status", async () => {
+    const { tenant } = await onboardingTenant();
+    // An account.updated committed while the read was caching its copy (the race a dropped cache
+    // entry leaves open).
+    await env.DB.prepare("UPDATE tenants SET stripe_connect_status = 'active' WHERE id = ?")
+      .bind(tenant.tenantId)
+      .run();
+    expect((await call(STATUS, { token: tenant.owner.access })).status).toBe(200);
+    expect((await connectRow(tenant.tenantId))?.status).toBe("active");
+  });
+
+  it("keeps Stripe's answer 30 s, then asks again", async () => {
+    const { tenant, account } = await onboardingTenant();
+    const t0 = Date.now();
+    expect((await connectStatus(ownerContext(tenant, t0)))?.status).toBe("onboarding");
+    await onboardAccount(account);
+    expect((await connectStatus(ownerContext(tenant, t0 + 29_000)))?.status, "within 30 s").toBe(
+      "onboarding",
+    );
+    expect((await connectStatus(ownerContext(tenant, t0 + 31_000)))?.status, "after 30 s").toBe("active");
+    expect((await connectRow(tenant.tenantId))?.status).toBe("active");
   });
 });

@@ -7,6 +7,7 @@ import type { RequestContext } from "../../context";
 import type { TenantRow } from "../../db/schema";
 import { accessRevoked } from "../../stripe/errors";
 import { accountStatus } from "../stripe-connect/account-status";
+import { forgetCachedAccount } from "../stripe-connect/stripe-connect.service";
 import { type PreparedEvent, prepareEvent } from "../webhooks/events.service";
 import { FORWARDED_CONNECT_EVENTS, type StripeEventLike } from "./stripe-mapping";
 import type { Effect } from "./suspension";
@@ -60,7 +61,10 @@ export async function applyConnectEvent(
     // Out of reach: the platform lost the account; its deauthorization event detaches it.
     if (!account) return "ignored: Stripe no longer gives access to the account";
     const status = accountStatus(account);
-    outcome.tenantChanges.stripeConnectStatus = status;
+    if (status !== (outcome.tenantChanges.stripeConnectStatus ?? tenant.stripeConnectStatus)) {
+      outcome.tenantChanges.stripeConnectStatus = status;
+      await forgetCachedAccount(ctx, accountId);
+    }
     return `connect status ${status} (the account as Stripe has it now)`;
   }
   if (event.type === "account.application.deauthorized") {
@@ -73,6 +77,7 @@ export async function applyConnectEvent(
       stripeConnectFlow: null,
     });
     outcome.audits.push({ kind: "audit", action: "stripe.deauthorized", metadata: { account: accountId } });
+    await forgetCachedAccount(ctx, accountId);
     return "deauthorized";
   }
   return "recorded";

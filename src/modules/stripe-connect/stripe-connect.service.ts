@@ -13,6 +13,8 @@ import { accountStatus } from "./account-status";
 
 const STATE_TTL_SECONDS = 600;
 const STATUS_CACHE_SECONDS = 30;
+/** The shortest `expirationTtl` KV accepts. */
+const KV_MIN_TTL_SECONDS = 60;
 export const CALLBACK_PATH = "/api/v1/auth/tenants/stripe/callback/";
 
 export type ConnectFlow = "account_links" | "oauth";
@@ -281,23 +283,49 @@ async function applyAccount(
   return tenant;
 }
 
-/** The account as Stripe sees it now (cached in KV for 30 s); keeps the tenant's status in sync. */
+/** Stripe's answer kept in KV, with when it was read (ms): KV cannot expire an entry under 60 s. */
+interface CachedAccount {
+  account: Stripe.Account;
+  read_at: number;
+}
+
+/**
+ * The account as Stripe sees it now, Stripe's answer kept 30 s. Only an answer just read from
+ * Stripe updates the tenant's stored status: a kept one may be older than what an
+ * `account.updated` stored since (processing one drops the kept answer when the status changes).
+ */
 export async function connectStatus(ctx: RequestContext) {
-  const { db, kv } = ctx;
+  const { db, kv, clock } = ctx;
   const principal = userCaller(ctx);
   const tenant = await loadTenant(db, principal.tenantId);
   const accountId = tenant.stripeConnectAccountId;
   if (!accountId) return null;
-  let account = await kv.get<Stripe.Account>(statusKey(accountId), "json");
-  if (!account) {
-    account = await ctx.stripe.accounts.retrieve(accountId);
-    await kv.put(statusKey(accountId), JSON.stringify(account), { expirationTtl: STATUS_CACHE_SECONDS + 60 });
+  const now = clock.now().getTime();
+  const cached = await kv.get<CachedAccount>(statusKey(accountId), "json");
+  const age = cached?.account ? now - cached.read_at : Number.POSITIVE_INFINITY;
+  if (cached && age >= 0 && age < STATUS_CACHE_SECONDS * 1000) {
+    return { account: cached.account, status: accountStatus(cached.account) };
   }
+  const account = await ctx.stripe.accounts.retrieve(accountId);
+  const entry: CachedAccount = { account, read_at: now };
+  await kv.put(statusKey(accountId), JSON.stringify(entry), { expirationTtl: KV_MIN_TTL_SECONDS });
   const status = accountStatus(account);
   if (status !== tenant.stripeConnectStatus) {
-    await db.update(tenants).set({ stripeConnectStatus: status }).where(eq(tenants.id, tenant.id));
+    await db
+      .update(tenants)
+      .set({ stripeConnectStatus: status })
+      // Not over a disconnect or a new account stored while Stripe answered.
+      .where(and(eq(tenants.id, tenant.id), eq(tenants.stripeConnectAccountId, accountId)));
   }
   return { account, status };
+}
+
+/**
+ * Drops the status read's kept answer of an account whose status an event changes. Done while the
+ * event is applied, before its run commits: a read in between asks Stripe, whose answer is as new.
+ */
+export function forgetCachedAccount(ctx: RequestContext, accountId: string) {
+  return ctx.kv.delete(statusKey(accountId));
 }
 
 /**
