@@ -1,10 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { UserCaller } from "../../src/context";
+import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
-import { refreshTenantKeyRecords } from "../../src/modules/api-keys/api-keys.service";
+import { refreshTenantKeyRecords, regenerateKeys } from "../../src/modules/api-keys/api-keys.service";
 import { testContext } from "../context";
 import { eventually } from "../eventually";
-import { call, expectError, registerTeam } from "../harness";
+import { call, expectError, registerTeam, registerTenant } from "../harness";
 
 const KEYS = "/api/v1/auth/tenants/api-keys/";
 const VERIFY = "/api/v1/auth/tenants/verify/";
@@ -272,6 +274,127 @@ describe("revoke", () => {
     expect(res.body.tenant.id).toBe(b.tenantId);
     const listed = await call(KEYS, { token: b.token });
     expect(listed.body.keys[0].key).toBe(b.keys.live_public);
+  });
+});
+
+describe("concurrent regenerates and revokes", () => {
+  const keyRow = async (key: string) =>
+    env.DB.prepare("SELECT status, revoked_reason, expires_at FROM api_keys WHERE key_hash = ?")
+      .bind(await sha256Hex(key))
+      .first<{ status: string; revoked_reason: string | null; expires_at: number | null }>();
+
+  it("a rollover regenerate whose batch comes after a revoke answers 409 and leaves the key revoked", async () => {
+    const tenant = await registerTenant();
+    const caller: UserCaller = {
+      kind: "user",
+      userId: tenant.owner.id,
+      tenantId: tenant.tenantId,
+      role: "owner",
+      sessionId: "ses_test",
+      tenantStatus: "active",
+    };
+    const real = database(env.DB);
+    // The regenerate has read the live keys; the owner's revoke commits before its batch runs.
+    const db = new Proxy(real, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (name !== "batch") return typeof value === "function" ? value.bind(target) : value;
+        return async (statements: Parameters<typeof real.batch>[0]) => {
+          const revoked = await call(`${KEYS}revoke/`, {
+            token: tenant.owner.access,
+            body: { key_type: "live", reason: "leak", confirm: true },
+          });
+          expect(revoked.status).toBe(200);
+          return target.batch(statements);
+        };
+      },
+    });
+    await expect(
+      regenerateKeys(testContext({ db, caller }), { scope: "live", expireOldIn: "7d" }),
+    ).rejects.toMatchObject({ status: 409, code: "conflict" });
+
+    expect(await keyRow(tenant.keys.live_secret)).toEqual({
+      status: "revoked",
+      revoked_reason: "leak",
+      expires_at: null,
+    });
+    expectError(await verify(tenant.keys.live_secret), 401, "unauthenticated");
+    const regenerated = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'api_keys.regenerated'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(regenerated?.n).toBe(0);
+  });
+
+  it("a revoke and a rollover regenerate sent together never leave the revoked key usable", async () => {
+    for (let round = 0; round < 5; round++) {
+      const tenant = await registerTenant();
+      const [revoke, regenerate] = await Promise.all([
+        call(`${KEYS}revoke/`, {
+          token: tenant.owner.access,
+          body: { key_type: "live", reason: "leak", confirm: true },
+        }),
+        call(`${KEYS}regenerate/`, {
+          token: tenant.owner.access,
+          body: { key_type: "live", confirm: true, expire_old_in: "7d" },
+        }),
+      ]);
+      expect(revoke.status, JSON.stringify(revoke.body)).toBe(200);
+      expect([200, 409]).toContain(regenerate.status);
+      expect(await keyRow(tenant.keys.live_secret)).toMatchObject({
+        status: "revoked",
+        revoked_reason: "leak",
+      });
+      expectError(await verify(tenant.keys.live_secret), 401, "unauthenticated");
+    }
+  });
+
+  it("of twenty regenerates at once one wins; the others answer 409 and change nothing", async () => {
+    const tenant = await registerTenant();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        call(`${KEYS}regenerate/`, { token: tenant.owner.access, body: { key_type: "test", confirm: true } }),
+      ),
+    );
+    const won = answers.filter((answer) => answer.status === 200);
+    expect(won).toHaveLength(1);
+    for (const lost of answers.filter((answer) => answer.status !== 200)) expectError(lost, 409, "conflict");
+
+    expect((await verify(won[0]?.body.keys.test_secret)).status).toBe(200);
+    expectError(await verify(tenant.keys.test_secret), 401, "unauthenticated");
+    const rows = await env.DB.prepare(
+      "SELECT count(*) AS n FROM api_keys WHERE tenant_id = ? AND mode = 'test' AND status = 'active'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(2);
+    const audited = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'api_keys.regenerated'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(audited?.n).toBe(1);
+  });
+
+  it("of ten revokes at once one revokes and audits; the others answer 409", async () => {
+    const tenant = await registerTenant();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call(`${KEYS}revoke/`, {
+          token: tenant.owner.access,
+          body: { key_type: "live", reason: "leak", confirm: true },
+        }),
+      ),
+    );
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+    for (const lost of answers.filter((answer) => answer.status !== 200)) expectError(lost, 409, "conflict");
+    const audited = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'api_keys.revoked'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(audited?.n).toBe(1);
   });
 });
 

@@ -1,9 +1,9 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, getTableColumns, gt, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
 import { type RequestContext, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { type ApiKeyRow, apiKeys, type KeyKind, type KeyMode, type TenantRow } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import { auditInsert } from "../../lib/audit";
+import { auditInsertIfChanged } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { effectiveLimits } from "../../lib/tiers";
@@ -122,13 +122,60 @@ export async function listKeys(ctx: RequestContext): Promise<ListedKey[]> {
     );
 }
 
+/** SQL: the key is usable at `now` (active and not past the end of a rollover). */
+const usableAt = (now: Date) =>
+  and(eq(apiKeys.status, "active"), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)));
+
+const usableKeysOf = (tenantId: string, modes: KeyMode[], now: Date) =>
+  and(eq(apiKeys.tenantId, tenantId), inArray(apiKeys.mode, modes), usableAt(now));
+
+const idIn = (rows: ApiKeyRow[]) =>
+  inArray(
+    apiKeys.id,
+    rows.map((row) => row.id),
+  );
+
 async function liveKeysOf(db: Database, tenantId: string, modes: KeyMode[], now: Date): Promise<ApiKeyRow[]> {
-  const rows = await db
+  return db
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.status, "active"), inArray(apiKeys.mode, modes)));
-  return rows.filter((row) => isUsable(keyState(row, now)));
+    .where(usableKeysOf(tenantId, modes, now));
 }
+
+const countOf = (where: SQL | undefined) => sql`(SELECT count(*) FROM ${apiKeys} WHERE ${where})`;
+
+/**
+ * SQL, the compare of a compare-and-set: the usable keys of these modes are still exactly `read`
+ * (none retired and none issued since they were read). Concurrent changes read the same keys;
+ * the first batch to commit changes them, so this no longer holds for the others.
+ */
+function stillExactly(tenantId: string, modes: KeyMode[], now: Date, read: ApiKeyRow[]) {
+  const usable = usableKeysOf(tenantId, modes, now);
+  return sql`${countOf(usable)} = ${read.length} AND ${countOf(and(usable, idIn(read)))} = ${read.length}`;
+}
+
+/**
+ * Inserts the minted keys only if `condition` holds; it is evaluated once, before the rows go
+ * in (one scalar subquery over the values). Values in the table's column order, as drizzle's
+ * INSERT ... SELECT lists every column.
+ */
+function insertKeysIf(db: Database, minted: MintedKeys, condition: SQL) {
+  const columns = Object.entries(getTableColumns(apiKeys));
+  const values = minted.rows.map((row) => {
+    const cells = columns.map(([name, column]) => {
+      const value = row[name as keyof ApiKeyRow];
+      return value === null ? sql`NULL` : sql`${column.mapToDriverValue(value)}`;
+    });
+    return sql`(${sql.join(cells, sql`, `)})`;
+  });
+  return db
+    .insert(apiKeys)
+    .select(sql`SELECT * FROM (VALUES ${sql.join(values, sql`, `)}) WHERE ${condition}`)
+    .returning({ id: apiKeys.id });
+}
+
+const concurrentChange = () =>
+  new ApiError("conflict", "The keys were changed by another request meanwhile; list them and try again");
 
 export interface RegenerateResult {
   fullKeys: Record<string, string>;
@@ -137,8 +184,11 @@ export interface RegenerateResult {
 
 /**
  * Issues new keys for the modes in `scope`. The old keys die at once, or with `expireOldIn`
- * live on until then (a rollover). D1 (keys + audit) commits in one batch; then the edge
- * records are published, so this isolate refuses a dead key on its very next request.
+ * live on until then (a rollover, which only ever brings an end nearer). D1 (keys + audit)
+ * commits in one batch, as a compare-and-set: only if the usable keys are still those read, so
+ * of concurrent regenerates (or one racing a revoke) one wins and the others answer 409 having
+ * changed nothing. Then the edge records of what the batch wrote are published, so this isolate
+ * refuses a dead key on its very next request.
  */
 export async function regenerateKeys(
   ctx: RequestContext,
@@ -155,29 +205,16 @@ export async function regenerateKeys(
     ? new Date(now.getTime() + ROLLOVER_WINDOWS[input.expireOldIn])
     : null;
 
-  const retired: ApiKeyRow[] = old.map((row) =>
-    oldKeysExpireAt
-      ? // A key already expiring sooner keeps its earlier end.
-        {
-          ...row,
-          expiresAt: row.expiresAt && row.expiresAt < oldKeysExpireAt ? row.expiresAt : oldKeysExpireAt,
-        }
-      : { ...row, status: "revoked", revokedAt: now, revokedReason: "regenerated" },
-  );
-  await db.batch([
-    insertKeys(db, minted),
-    ...retired.map((row) =>
-      db
-        .update(apiKeys)
-        .set({
-          status: row.status,
-          expiresAt: row.expiresAt,
-          revokedAt: row.revokedAt,
-          revokedReason: row.revokedReason,
-        })
-        .where(eq(apiKeys.id, row.id)),
+  const [retired, inserted] = await db.batch([
+    retireKeys(db, old, oldKeysExpireAt, now, stillExactly(tenant.id, modes, now, old)),
+    // Only if the retire above matched every key read (`changes()`) or, with none read, if none
+    // has been issued since: the same compare, as the count of usable keys the retire left.
+    insertKeysIf(
+      db,
+      minted,
+      sql`changes() = ${old.length} AND ${countOf(usableKeysOf(tenant.id, modes, now))} = ${oldKeysExpireAt ? old.length : 0}`,
     ),
-    auditInsert(db, {
+    auditInsertIfChanged(db, {
       tenantId: tenant.id,
       actorType: "user",
       actorId: principal.userId,
@@ -193,6 +230,7 @@ export async function regenerateKeys(
       at: now,
     }),
   ]);
+  if (inserted.length !== minted.rows.length) throw concurrentChange();
 
   const records = new Map(minted.records);
   for (const row of retired) records.set(row.keyHash, edgeRecord(tenant, row));
@@ -200,7 +238,33 @@ export async function regenerateKeys(
   return { fullKeys: minted.fullKeys, oldKeysExpireAt };
 }
 
-/** Revokes every usable key of the modes in `scope`, at once; the reason goes to the audit log. */
+/**
+ * The update that retires the old keys of a regenerate if they are `unchanged`, returning the
+ * rows as written: revoked now, or in a rollover only an end set, never later than one the key
+ * already had (status and revocation untouched, so a revoked key cannot come back).
+ */
+function retireKeys(db: Database, old: ApiKeyRow[], oldKeysExpireAt: Date | null, now: Date, unchanged: SQL) {
+  const end = oldKeysExpireAt?.getTime();
+  return db
+    .update(apiKeys)
+    .set(
+      end
+        ? { expiresAt: sql`min(coalesce(${apiKeys.expiresAt}, ${end}), ${end})` }
+        : { status: "revoked", revokedAt: now, revokedReason: "regenerated" },
+    )
+    .where(and(idIn(old), unchanged))
+    .returning();
+}
+
+/** How often a revoke reads the keys again when another change committed between its read and batch. */
+const REVOKE_ATTEMPTS = 5;
+
+/**
+ * Revokes every usable key of the modes in `scope`, at once; the reason goes to the audit log.
+ * The batch is a compare-and-set like a regenerate's: when another change committed in between
+ * (a regenerate's new keys, a parallel revoke), it changes nothing and the revoke reads the keys
+ * again, so it never leaves a key issued meanwhile alive, nor audits keys another revoke took.
+ */
 export async function revokeKeys(
   ctx: RequestContext,
   input: { scope: KeyScope; reason: string },
@@ -208,48 +272,60 @@ export async function revokeKeys(
   const { db, kv, clock } = ctx;
   const principal = userCaller(ctx);
   const now = clock.now();
+  const modes = modesOf(input.scope);
   const tenant = await loadTenant(db, principal.tenantId);
-  const old = await liveKeysOf(db, tenant.id, modesOf(input.scope), now);
-  if (!old.length) throw new ApiError("conflict", "There are no active keys of that type to revoke");
+  for (let attempt = 0; attempt < REVOKE_ATTEMPTS; attempt++) {
+    const old = await liveKeysOf(db, tenant.id, modes, now);
+    if (!old.length) throw new ApiError("conflict", "There are no active keys of that type to revoke");
+    const revoked = await revokeIfUnchanged(ctx, { ...input, tenantId: tenant.id, modes, old, now });
+    if (!revoked.length) continue;
+    await publishKeyRecords(
+      kv,
+      new Map(revoked.map((row) => [row.keyHash, edgeRecord(tenant, row)])),
+      now.getTime(),
+    );
+    const order = ["live_public", "live_secret", "test_public", "test_secret"];
+    return [...new Set(revoked.map((row) => seedKeyType(row.kind, row.mode)))].sort(
+      (a, b) => order.indexOf(a) - order.indexOf(b),
+    );
+  }
+  throw concurrentChange();
+}
 
-  const revoked = old.map((row) => ({
-    ...row,
-    status: "revoked" as const,
-    revokedAt: now,
-    revokedReason: input.reason,
-  }));
-  await db.batch([
+/** Revokes `old` and audits it in one batch if they are still the usable keys; the rows revoked. */
+async function revokeIfUnchanged(
+  ctx: RequestContext,
+  change: {
+    tenantId: string;
+    scope: KeyScope;
+    modes: KeyMode[];
+    reason: string;
+    old: ApiKeyRow[];
+    now: Date;
+  },
+): Promise<ApiKeyRow[]> {
+  const { db } = ctx;
+  const { tenantId, old, now } = change;
+  const [revoked] = await db.batch([
     db
       .update(apiKeys)
-      .set({ status: "revoked", revokedAt: now, revokedReason: input.reason })
-      .where(
-        inArray(
-          apiKeys.id,
-          old.map((row) => row.id),
-        ),
-      ),
-    auditInsert(db, {
-      tenantId: tenant.id,
+      .set({ status: "revoked", revokedAt: now, revokedReason: change.reason })
+      .where(and(idIn(old), stillExactly(tenantId, change.modes, now, old)))
+      .returning(),
+    auditInsertIfChanged(db, {
+      tenantId,
       actorType: "user",
-      actorId: principal.userId,
+      actorId: userCaller(ctx).userId,
       action: "api_keys.revoked",
       targetType: "api_keys",
-      targetId: input.scope,
-      reason: input.reason,
+      targetId: change.scope,
+      reason: change.reason,
       metadata: { key_ids: old.map((row) => row.id) },
       requestId: ctx.requestId,
       at: now,
     }),
   ]);
-  await publishKeyRecords(
-    kv,
-    new Map(revoked.map((row) => [row.keyHash, edgeRecord(tenant, row)])),
-    now.getTime(),
-  );
-  const order = ["live_public", "live_secret", "test_public", "test_secret"];
-  return [...new Set(revoked.map((row) => seedKeyType(row.kind, row.mode)))].sort(
-    (a, b) => order.indexOf(a) - order.indexOf(b),
-  );
+  return revoked;
 }
 
 /**
