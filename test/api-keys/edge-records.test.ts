@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
+import { refreshTenantKeyRecords } from "../../src/modules/api-keys/api-keys.service";
 import {
   cachedKeyRecord,
   type EdgeKeyRecord,
@@ -11,6 +12,7 @@ import {
   refreshDue,
   refreshKeyRecord,
 } from "../../src/modules/api-keys/edge-store";
+import { testContext } from "../context";
 import { call, PASSWORD, unique } from "../harness";
 import { registerKey, verifyThroughWorker } from "./keys";
 
@@ -79,6 +81,54 @@ describe("API-key edge records", () => {
     await fill;
     const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
     expect(record?.status).toBe("revoked");
+  });
+
+  it("a tenant-wide re-publish read before a revocation never leaves the revoked key active in KV", async () => {
+    const { key, hash, access, tenantId } = await registerKey();
+    let revocation: Promise<unknown> | undefined;
+    // The re-publish (suspension, reactivation, plan change) has read the keys from D1; the
+    // revocation commits and publishes before the re-publish's KV writes land.
+    const slowKv = {
+      get: (name: string, type: "json") => env.KV.get(name, type),
+      put: async (name: string, value: string, options?: KVNamespacePutOptions) => {
+        revocation ??= call("/api/v1/auth/tenants/api-keys/revoke/", {
+          token: access,
+          body: { key_type: "live", reason: "leaked", confirm: true },
+        }).then((res) => expect(res.status).toBe(200));
+        await revocation;
+        return env.KV.put(name, value, options);
+      },
+    } as unknown as KVNamespace;
+    await refreshTenantKeyRecords(testContext({ kv: slowKv }), tenantId);
+
+    const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
+    expect(record?.status).toBe("revoked");
+    expect(cachedKeyRecord(hash, Date.now())?.status).toBe("revoked");
+    // Another isolate, whose copy aged out, reads KV: the key is refused.
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + ISOLATE_CACHE_MS + 1);
+    const answer = await verifyThroughWorker(key);
+    await answer.done;
+    expect(answer.status).toBe(401);
+    vi.restoreAllMocks();
+  });
+
+  it("this isolate never takes a revoked key for active again, whatever KV says later", async () => {
+    const { key, hash, access } = await registerKey();
+    expect((await call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } })).status).toBe(200);
+    const active = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
+    const revoked = await call("/api/v1/auth/tenants/api-keys/revoke/", {
+      token: access,
+      body: { key_type: "live", reason: "leaked", confirm: true },
+    });
+    expect(revoked.status).toBe(200);
+    // A stale active record lands in KV after the revocation (KV keeps the last write).
+    await env.KV.put(`apikey:${hash}`, JSON.stringify(active));
+    const later = Date.now() + ISOLATE_CACHE_MS + 1;
+    const found = await lookupKey(
+      { db: database(env.DB), kv: env.KV, now: later, waitUntil: () => {} },
+      hash,
+    );
+    expect(found?.status).toBe("revoked");
   });
 
   it("remembers the hash of a key that was found, and of no other", async () => {

@@ -4,13 +4,18 @@ import worker from "../../src/index";
 import { sha256Hex } from "../../src/lib/crypto";
 import { call, PASSWORD, unique } from "../harness";
 
-/** A new tenant's live secret key (free tier), its SHA-256 and the owner's access token. */
+/** A new tenant's live secret key (free tier), its SHA-256, the owner's access token and the tenant. */
 export async function registerKey() {
   const res = await call("/api/v1/auth/tenants/register/", {
     body: { company_name: `Keys ${unique()}`, email: `${unique("k")}@example.com`, password: PASSWORD },
   });
   const key = res.body.api_keys.live_secret as string;
-  return { key, hash: await sha256Hex(key), access: res.body.tokens.access as string };
+  return {
+    key,
+    hash: await sha256Hex(key),
+    access: res.body.tokens.access as string,
+    tenantId: res.body.tenant.id as string,
+  };
 }
 
 /**

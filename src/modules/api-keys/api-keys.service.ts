@@ -7,7 +7,7 @@ import { auditInsertIfChanged } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { effectiveLimits } from "../../lib/tiers";
-import { type EdgeKeyRecord, publishKeyRecords } from "./edge-store";
+import { type EdgeKeyRecord, publishFromD1, publishKeyRecords } from "./edge-store";
 import {
   generateApiKey,
   isUsable,
@@ -234,7 +234,7 @@ export async function regenerateKeys(
 
   const records = new Map(minted.records);
   for (const row of retired) records.set(row.keyHash, edgeRecord(tenant, row));
-  await publishKeyRecords(kv, records, now.getTime());
+  await publishFromD1(db, kv, records, now.getTime());
   return { fullKeys: minted.fullKeys, oldKeysExpireAt };
 }
 
@@ -279,7 +279,8 @@ export async function revokeKeys(
     if (!old.length) throw new ApiError("conflict", "There are no active keys of that type to revoke");
     const revoked = await revokeIfUnchanged(ctx, { ...input, tenantId: tenant.id, modes, old, now });
     if (!revoked.length) continue;
-    await publishKeyRecords(
+    await publishFromD1(
+      db,
       kv,
       new Map(revoked.map((row) => [row.keyHash, edgeRecord(tenant, row)])),
       now.getTime(),
@@ -330,12 +331,14 @@ async function revokeIfUnchanged(
 
 /**
  * Re-publishes the edge records of every key of a tenant from D1, after a tenant-wide change
- * (suspension, reactivation, tier): KV everywhere, and this isolate's cache at once.
+ * (suspension, reactivation, tier): KV everywhere, and this isolate's cache at once. A key
+ * revoked after the read is published again as revoked (`publishFromD1`).
  */
 export async function refreshTenantKeyRecords(ctx: RequestContext, tenantId: string) {
   const tenant = await loadTenant(ctx.db, tenantId);
   const rows = await ctx.db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId));
-  await publishKeyRecords(
+  await publishFromD1(
+    ctx.db,
     ctx.kv,
     new Map(rows.map((row) => [row.keyHash, edgeRecord(tenant, row)])),
     ctx.clock.now().getTime(),

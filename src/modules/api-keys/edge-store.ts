@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, inArray, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { apiKeys, type KeyKind, type KeyMode, type TenantStatus, tenants } from "../../db/schema";
 import { effectiveLimits } from "../../lib/tiers";
@@ -74,10 +74,18 @@ function makeRoom(map: Map<string, unknown>) {
   }
 }
 
-function remember(hash: string, record: EdgeKeyRecord | null, now: number) {
+function remember(hash: string, record: EdgeKeyRecord | null, now: number): EdgeKeyRecord | null {
+  // A revoked key is never active again (revocation is final in D1): while this isolate remembers
+  // the revocation, an older record read from KV or built before the revocation committed (KV
+  // keeps whichever write landed last) must not replace it here.
+  const known = isolateCache.get(hash)?.record;
+  if (known?.status === "revoked" && record?.status === "active" && known.key_id === record.key_id) {
+    record = { ...record, status: "revoked" };
+  }
   isolateCache.delete(hash);
   makeRoom(isolateCache);
   isolateCache.set(hash, { record, until: now + ISOLATE_CACHE_MS, write: ++writes });
+  return record;
 }
 
 /**
@@ -101,8 +109,29 @@ export function rememberKnownKey(rawKey: string, hash: string) {
 
 /** Reads the key record from D1 (the source of truth), or null if no such key exists. */
 export async function loadKeyRecord(db: Database, hash: string): Promise<EdgeKeyRecord | null> {
-  const row = await db
+  const [found] = await selectKeyRecords(db, eq(apiKeys.keyHash, hash));
+  return found?.[1] ?? null;
+}
+
+/** D1 binds at most 100 parameters per statement; a tenant accumulates keys with each regenerate. */
+const HASHES_PER_READ = 90;
+
+/** Reads the records of these key hashes from D1, by hash; a hash with no key is absent. */
+export async function loadKeyRecords(db: Database, hashes: string[]): Promise<Map<string, EdgeKeyRecord>> {
+  const records = new Map<string, EdgeKeyRecord>();
+  for (let start = 0; start < hashes.length; start += HASHES_PER_READ) {
+    const chunk = hashes.slice(start, start + HASHES_PER_READ);
+    for (const [hash, record] of await selectKeyRecords(db, inArray(apiKeys.keyHash, chunk))) {
+      records.set(hash, record);
+    }
+  }
+  return records;
+}
+
+async function selectKeyRecords(db: Database, which: SQL): Promise<[string, EdgeKeyRecord][]> {
+  const rows = await db
     .select({
+      key_hash: apiKeys.keyHash,
       key_id: apiKeys.id,
       tenant_id: apiKeys.tenantId,
       company_name: tenants.companyName,
@@ -116,15 +145,15 @@ export async function loadKeyRecord(db: Database, hash: string): Promise<EdgeKey
     })
     .from(apiKeys)
     .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))
-    .where(eq(apiKeys.keyHash, hash))
-    .get();
-  if (!row) return null;
-  const { limits, ...rest } = row;
-  return {
-    ...rest,
-    expires_at: row.expires_at?.getTime() ?? null,
-    rate_limit: effectiveLimits({ subscriptionTier: row.tier, limits }).api_requests_per_minute,
-  };
+    .where(which);
+  return rows.map(({ key_hash, limits, ...row }) => [
+    key_hash,
+    {
+      ...row,
+      expires_at: row.expires_at?.getTime() ?? null,
+      rate_limit: effectiveLimits({ subscriptionTier: row.tier, limits }).api_requests_per_minute,
+    },
+  ]);
 }
 
 export interface LookupDeps {
@@ -184,8 +213,7 @@ async function readThrough(deps: LookupDeps, hash: string): Promise<EdgeKeyRecor
   // its way: that record is newer than what the read found.
   const newer = isolateCache.get(hash);
   if (newer && newer.write > startedAfter) return newer.record;
-  remember(hash, record, deps.now);
-  return record;
+  return remember(hash, record, deps.now);
 }
 
 /**
@@ -198,8 +226,11 @@ async function readThrough(deps: LookupDeps, hash: string): Promise<EdgeKeyRecor
 export async function fillRecord(db: Database, kv: KVNamespace, hash: string, read: EdgeKeyRecord) {
   await writeRecord(kv, hash, read);
   const current = await loadKeyRecord(db, hash);
-  if (current && JSON.stringify(current) !== JSON.stringify(read)) await writeRecord(kv, hash, current);
+  if (current && !sameRecord(current, read)) await writeRecord(kv, hash, current);
 }
+
+/** Records are built with their fields in one order; a mismatch only costs a needless write. */
+const sameRecord = (a: EdgeKeyRecord, b: EdgeKeyRecord) => JSON.stringify(a) === JSON.stringify(b);
 
 function writeRecord(kv: KVNamespace, hash: string, record: EdgeKeyRecord) {
   return kv.put(kvKey(hash), JSON.stringify(record), { expirationTtl: KV_RECORD_TTL_SECONDS });
@@ -212,4 +243,30 @@ function writeRecord(kv: KVNamespace, hash: string, record: EdgeKeyRecord) {
 export async function publishKeyRecords(kv: KVNamespace, records: Map<string, EdgeKeyRecord>, now: number) {
   for (const [hash, record] of records) remember(hash, record, now);
   await Promise.all([...records].map(([hash, record]) => writeRecord(kv, hash, record)));
+}
+
+/**
+ * Publishes records built from D1, then reads D1 again and publishes again the records that
+ * changed meanwhile, as `fillRecord` does. KV keeps the last write, whoever made it: without the
+ * second read, records read before a revocation committed (a tenant-wide re-publish, a
+ * rollover's "expiring") could land after the revocation's own write and make the key active in
+ * KV again for a day. With it, a revocation that committed before the second read is written
+ * again here, after this publisher's first writes.
+ */
+export async function publishFromD1(
+  db: Database,
+  kv: KVNamespace,
+  records: Map<string, EdgeKeyRecord>,
+  now: number,
+) {
+  if (!records.size) return;
+  await publishKeyRecords(kv, records, now);
+  const current = await loadKeyRecords(db, [...records.keys()]);
+  const changed = new Map(
+    [...current].filter(([hash, record]) => {
+      const published = records.get(hash);
+      return !published || !sameRecord(record, published);
+    }),
+  );
+  if (changed.size) await publishKeyRecords(kv, changed, now);
 }
