@@ -136,6 +136,34 @@ describe("the suspension lifecycle from Stripe's events", () => {
     expect(await audits(tenant.tenantId, "tenant.suspended")).toBe(1);
     expect(await tenantEvents(tenant.tenantId, "tenant.suspended")).toBe(1);
   });
+
+  it("an update that changes nothing we store leaves no audit record", async () => {
+    const { tenant, sub, plan } = await subscribedTenant();
+    // As Stripe sends it: the item names the price (which tenant_subscriptions does not store).
+    const object = subscriptionObject(sub.stripe_subscription_id, sub.stripe_customer_id, "active", {
+      items: {
+        object: "list",
+        data: [
+          {
+            id: "si_x",
+            current_period_start: nowSeconds(),
+            current_period_end: nowSeconds() + 2_592_000,
+            price: { id: plan.priceId },
+          },
+        ],
+      },
+    });
+    const first = stripeEvent("customer.subscription.updated", object, nowSeconds() + 1);
+    await sendSigned(first);
+    await processed([first.id]);
+    const before = await audits(tenant.tenantId, "billing.subscription_synced");
+    // Only what we do not mirror changed (its metadata, say): the same snapshot, a second later.
+    const second = stripeEvent("customer.subscription.updated", object, nowSeconds() + 2);
+    await sendSigned(second);
+    await processed([second.id]);
+    // The run still moves the snapshot watermark (so an older event stays stale), but audits nothing.
+    expect(await audits(tenant.tenantId, "billing.subscription_synced")).toBe(before);
+  });
 });
 
 describe("order never matters", () => {

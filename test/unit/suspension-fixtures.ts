@@ -94,7 +94,6 @@ export const billed: BillingState = {
   ...INITIAL_BILLING_STATE,
   stripeSubscriptionId: SUB,
   ...P1,
-  priceId: PRICE,
   lastEventCreated: T0,
   lastInvoiceEventCreated: T0,
 };
@@ -184,7 +183,7 @@ export const ANNOUNCED = "emit:subscription.past_due";
 export const PAST_DUE = [ANNOUNCED, "audit:billing.payment_failed"];
 export const SUSPENDED = ["emit:tenant.suspended", "audit:tenant.suspended"];
 export const REACTIVATED = ["emit:tenant.reactivated", "audit:tenant.reactivated"];
-export const SYNCED_FROM_NONE = { stripeSubscriptionId: SUB, ...P1, priceId: PRICE };
+export const SYNCED_FROM_NONE = { stripeSubscriptionId: SUB, ...P1 };
 export const BY_PAYMENT = { tenantStatus: "suspended", suspendedReason: "payment_failed" } as const;
 export const BY_CANCEL = { tenantStatus: "suspended", suspendedReason: "subscription_cancelled" } as const;
 export const LIFTED = { tenantStatus: "active", suspendedReason: null } as const;

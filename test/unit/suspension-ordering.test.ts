@@ -50,7 +50,7 @@ import {
 // depending on arrival order is exactly this (the tests below check it against an oracle):
 //
 // - Never order-dependent: the mirrored snapshot fields (stripeSubscriptionId, currentPeriodStart,
-//   currentPeriodEnd, trialEnd, cancelAtPeriodEnd, priceId) are the newest snapshot's, and each
+//   currentPeriodEnd, trialEnd, cancelAtPeriodEnd) are the newest snapshot's, and each
 //   watermark is the newest `created` of its own stream (null when the stream had no event).
 // - subscriptionStatus: both streams set it. Let S be the newest snapshot and I the newest invoice
 //   outcome. If S is the deletion, or I is older than S, the status is S's in every order. If I is

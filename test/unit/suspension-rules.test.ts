@@ -86,7 +86,6 @@ describe("constants", () => {
       currentPeriodEnd: null,
       trialEnd: null,
       cancelAtPeriodEnd: false,
-      priceId: null,
       lastEventCreated: null,
       lastInvoiceEventCreated: null,
     });
@@ -334,7 +333,6 @@ describe("other subscriptions (rule 2)", () => {
       subscriptionStatus: "active",
       tenantStatus: "active",
     });
-    expect(state.priceId).toBe("price_max");
     expect(state.lastEventCreated).toBe(20);
     expect(state.lastInvoiceEventCreated).toBeNull();
     expect(labels(effects)).toEqual([SYNC, SYNC]);
@@ -431,7 +429,7 @@ describe("staleness (rule 1): each stream against its own watermark", () => {
     const first = transition(INITIAL_BILLING_STATE, later);
     const second = transition(first.state, created("incomplete", 100));
     expect(second).toEqual({ state: first.state, effects: [], applied: false, note: "stale" });
-    expect(second.state).toMatchObject({ subscriptionStatus: "active", priceId: "price_max", ...P2 });
+    expect(second.state).toMatchObject({ subscriptionStatus: "active", ...P2 });
   });
 });
 

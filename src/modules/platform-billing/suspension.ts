@@ -32,7 +32,6 @@ export interface BillingState {
   currentPeriodEnd: number | null;
   trialEnd: number | null;
   cancelAtPeriodEnd: boolean;
-  priceId: string | null;
   /** Stripe `created` (unix s) of the newest subscription snapshot applied. */
   lastEventCreated: number | null;
   /** Stripe `created` (unix s) of the newest invoice outcome applied. */
@@ -125,7 +124,6 @@ export const INITIAL_BILLING_STATE: BillingState = {
   currentPeriodEnd: null,
   trialEnd: null,
   cancelAtPeriodEnd: false,
-  priceId: null,
   lastEventCreated: null,
   lastInvoiceEventCreated: null,
 };
@@ -344,8 +342,10 @@ function isBillingSuspensionReason(reason: string | null): reason is BillingSusp
 }
 
 function mirror(state: BillingState, snapshot: SubscriptionSnapshot): BillingState {
-  const { currentPeriodStart, currentPeriodEnd, trialEnd, cancelAtPeriodEnd, priceId } = snapshot;
-  const terms = { currentPeriodStart, currentPeriodEnd, trialEnd, cancelAtPeriodEnd, priceId };
+  // Only what tenant_subscriptions stores: a field kept here but not stored would reload as null
+  // and make every later snapshot look like a change (audited as synced though nothing changed).
+  const { currentPeriodStart, currentPeriodEnd, trialEnd, cancelAtPeriodEnd } = snapshot;
+  const terms = { currentPeriodStart, currentPeriodEnd, trialEnd, cancelAtPeriodEnd };
   const subscriptionStatus = fromStripeSubscriptionStatus(snapshot.status);
   return { ...state, ...terms, subscriptionStatus, stripeSubscriptionId: snapshot.id };
 }
