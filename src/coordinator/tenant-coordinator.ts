@@ -18,6 +18,7 @@ import {
   runGapAfter,
   schedule,
 } from "./deliveries";
+import { oweKeyRecords, payOwedKeyRecords } from "./key-republish";
 import { createSlotsTable, type LimitSlotKind, releaseSlot, reserveSlot } from "./limit-slots";
 
 /** What every call names: its tenant (checked against this object's) and the calling request. */
@@ -30,7 +31,8 @@ interface CallMeta {
  * One instance per tenant (`getByName(tenantId)`): everything that must not race for one tenant
  * runs here, and one tenant's work never waits on another's: the tenant's webhook delivery
  * schedule (driven by the alarm), the platform-billing state machine (suspension and
- * reactivation from Stripe's events) and the slots of its plan's count limits. Called by RPC
+ * reactivation from Stripe's events), the API keys' edge records a committed run could not
+ * publish (retried from the alarm) and the slots of its plan's count limits. Called by RPC
  * from the Worker and the queue consumer; it owns no rule itself, it runs the modules' rules.
  */
 export class TenantCoordinator extends DurableObject<Env> {
@@ -117,7 +119,9 @@ export class TenantCoordinator extends DurableObject<Env> {
   async applyStripeEvents(call: CallMeta & { eventIds: string[] }): Promise<ProcessResult> {
     await this.tenantId(call.tenantId);
     const ctx = this.context(call.requestId, "stripe events");
-    return this.oneAtATime(() => processStripeEvents(ctx, call.tenantId, call.eventIds));
+    const result = await this.oneAtATime(() => processStripeEvents(ctx, call.tenantId, call.eventIds));
+    await this.keepKeyRecordsOwed(result);
+    return result;
   }
 
   /** Applies billing events the API produced itself (subscription calls) through the same machine. */
@@ -126,7 +130,15 @@ export class TenantCoordinator extends DurableObject<Env> {
   ): Promise<void> {
     await this.tenantId(call.tenantId);
     const ctx = this.context(call.requestId, "billing");
-    await this.oneAtATime(() => applyBillingEvents(ctx, call.tenantId, call.events, call.changes ?? {}));
+    const result = await this.oneAtATime(() =>
+      applyBillingEvents(ctx, call.tenantId, call.events, call.changes ?? {}),
+    );
+    await this.keepKeyRecordsOwed(result);
+  }
+
+  /** A run committed a tenant change KV did not take: the alarm publishes it until KV does. */
+  private async keepKeyRecordsOwed(result: { keysUnpublished?: true }) {
+    if (result.keysUnpublished) await this.wakeBy(await oweKeyRecords(this.ctx.storage, Date.now()));
   }
 
   /**
@@ -171,6 +183,8 @@ export class TenantCoordinator extends DurableObject<Env> {
         tenantId,
       );
       this.runGap = runGapAfter(ran.oldestWaitedMs);
+      const retryOwedAt = await payOwedKeyRecords(ctx, this.ctx.storage, tenantId, Date.now());
+      if (retryOwedAt !== null) await this.wakeBy(retryOwedAt);
     }
     // Due times are on this object's clock; the alarm is on the system's: wait the difference.
     const next = nextDueAt(this.ctx.storage.sql);

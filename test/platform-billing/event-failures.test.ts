@@ -1,13 +1,28 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
 import worker from "../../src/index";
+import { sha256Hex } from "../../src/lib/crypto";
 import { ingestStripeEvent } from "../../src/modules/stripe-events/ingest.service";
 import type { QueueMessage } from "../../src/queue/messages";
 import { testContext } from "../context";
-import { registerTenant, unique } from "../harness";
+import { call, registerTenant, unique } from "../harness";
 import { connectTenant } from "../stripe-double";
-import { nowSeconds, stripeEvent, stripeEventRows } from "./helpers";
+import {
+  nowSeconds,
+  platformPlan,
+  stripeEvent,
+  stripeEventRows,
+  subscribed,
+  subscriptionObject,
+} from "./helpers";
 
 type StripeMessage = QueueMessage & { event_id: string; endpoint?: string; payload?: string };
 
@@ -300,5 +315,63 @@ describe("a pass whose payloads are too large for one bound value", () => {
         attempts: 0,
       });
     }
+  });
+});
+
+/** A KV whose writes fail, as when KV is down. */
+const kvRefusingWrites = new Proxy(env.KV, {
+  get(target, name) {
+    if (name === "put") return () => Promise.reject(new Error("KV unavailable"));
+    const value = Reflect.get(target, name, target);
+    return typeof value === "function" ? value.bind(target) : value;
+  },
+});
+
+/** Gives the tenant's coordinator this KV for its next runs. */
+const coordinatorKv = (stub: DurableObjectStub<TenantCoordinator>, kv: KVNamespace) =>
+  runInDurableObject(stub, (instance: TenantCoordinator) => {
+    const self = instance as unknown as { env: Env };
+    self.env = { ...self.env, KV: kv };
+  });
+
+describe("a run whose D1 batch committed but whose KV write failed", () => {
+  it("stays processed, and the coordinator republishes the keys' edge records once KV works", async () => {
+    const tenant = await registerTenant();
+    const keys = await call("/api/v1/auth/tenants/api-keys/regenerate/", {
+      token: tenant.owner.access,
+      body: { key_type: "test", confirm: true },
+    });
+    const hash = await sha256Hex(keys.body.keys.test_secret as string);
+    const edgeStatus = async () =>
+      (await env.KV.get<{ tenant_status: string }>(`apikey:${hash}`, "json"))?.tenant_status;
+    const sub = await subscribed(tenant.owner.access, (await platformPlan("starter")).id);
+    expect(await edgeStatus()).toBe("active");
+
+    // The subscription was deleted at Stripe: the contract suspends the tenant at once.
+    const deleted = stripeEvent(
+      "customer.subscription.deleted",
+      subscriptionObject(sub.stripe_subscription_id, sub.stripe_customer_id, "canceled"),
+      nowSeconds() + 5,
+    );
+    await env.DB.prepare(
+      "INSERT INTO stripe_events (id, endpoint, type, account, livemode, created, payload, status, attempts, received_at) VALUES (?, 'platform', ?, NULL, 0, ?, ?, 'received', 0, ?)",
+    )
+      .bind(deleted.id, deleted.type, deleted.created, JSON.stringify(deleted), Date.now())
+      .run();
+    const stub = env.TENANT_COORDINATOR.getByName(tenant.tenantId);
+    await coordinatorKv(stub, kvRefusingWrites);
+    const result = await stub.applyStripeEvents({ tenantId: tenant.tenantId, eventIds: [deleted.id] });
+
+    // The run is done (a queue retry would find nothing to do), counted once.
+    expect(result.retry).toEqual([]);
+    expect(await row(deleted.id)).toMatchObject({ status: "processed", attempts: 1 });
+    expect(await edgeStatus(), "KV refused the write").toBe("active");
+    // The coordinator owes the records: its alarm tries again (still failing), then KV is back.
+    await runDurableObjectAlarm(stub);
+    expect(await edgeStatus()).toBe("active");
+    await coordinatorKv(stub, env.KV);
+    await runDurableObjectAlarm(stub);
+    expect(await edgeStatus(), "tenant_status in the key's KV edge record").toBe("suspended");
+    expect(await row(deleted.id)).toMatchObject({ status: "processed", attempts: 1 });
   });
 });

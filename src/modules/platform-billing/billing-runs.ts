@@ -14,13 +14,13 @@ import { auditInsert } from "../../lib/audit";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
-import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
 import { applyMirrorEvent, isMirrorEvent } from "../billing-mirror/mirror.service";
 import { MIRROR_CONFLICTS, mirrorStatements } from "../billing-mirror/mirror-commit";
 import { MirrorRun } from "../billing-mirror/mirror-run";
 import { loadMirrorState } from "../billing-mirror/mirror-state";
-import { dispatchEvents, insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
+import { insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
 import { applyConnectEvent } from "./connect-events";
+import { publishCommittedRun } from "./run-publication";
 import { type StripeEventLike, toBillingEvent } from "./stripe-mapping";
 import {
   type BillingEvent,
@@ -145,15 +145,15 @@ function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | und
 /**
  * Writes what a run decided in one D1 batch: the tenant (status, suspension, Connect fields),
  * its subscription mirror, the tenant events (outbox) and audit records, and the events'
- * outcomes. Then the events are handed off and, if the tenant's status changed, the API keys'
- * edge records are republished so keys see the suspension or reactivation.
+ * outcomes. Answers whether the API keys' edge records must be republished (the tenant's status
+ * or Connect account changed), which `publishCommittedRun` does once the batch committed.
  */
 async function commit(
   ctx: RequestContext,
   tenant: TenantRow,
   previous: TenantSubscriptionRow | undefined,
   outcome: Outcome,
-) {
+): Promise<{ keysChanged: boolean }> {
   const { db } = ctx;
   const now = ctx.clock.now();
   const { state } = outcome;
@@ -224,16 +224,18 @@ async function commit(
         .where(eq(stripeEvents.id, id)),
     ),
   ]);
-  await dispatchEvents(ctx, outcome.events);
-  if (statusChanged || "stripeConnectAccountId" in tenantChanges) {
-    await refreshTenantKeyRecords(ctx, tenant.id);
-  }
+  return { keysChanged: statusChanged || "stripeConnectAccountId" in tenantChanges };
 }
 
 /** What a run leaves to the queue: the events that failed on their own and deserve a retry. */
 export interface ProcessResult {
   retry: string[];
+  /** Set when the run committed but the API keys' edge records could not be republished. */
+  keysUnpublished?: true;
 }
+
+const published = (result: { keysUnpublished: boolean }) =>
+  result.keysUnpublished ? { keysUnpublished: true as const } : {};
 
 /** Where a run stood before an event, so an event that throws halfway leaves no trace in it. */
 function checkpoint(outcome: Outcome) {
@@ -261,7 +263,8 @@ function restore(outcome: Outcome, mark: ReturnType<typeof checkpoint>) {
  * handed back for a retry with backoff (a Connect event too large to forward can never succeed,
  * so it is marked failed for the operator and not retried); the others are committed. A run
  * whose commit failed because an API create stored an object the run found absent runs once
- * more at once (`again`); any other failed commit throws, so the queue retries all of it.
+ * more at once (`again`); any other failed commit throws, so the queue retries all of it. What
+ * follows a commit (`publishCommittedRun`) never fails the run.
  */
 export async function processStripeEvents(
   ctx: RequestContext,
@@ -339,8 +342,9 @@ export async function processStripeEvents(
     outcome.mirror.push(...mirrorStatements(mirror), ...(await mirror.analytics.statements()));
     outcome.events.push(...mirror.events);
   }
+  let committed: { keysChanged: boolean };
   try {
-    await commit(ctx, tenant, subscription, outcome);
+    committed = await commit(ctx, tenant, subscription, outcome);
   } catch (error) {
     // The API stored an object the run found absent (see `mirrorStatements`): nothing of the run
     // was written; once more, from the rows as they are now.
@@ -366,7 +370,8 @@ export async function processStripeEvents(
       );
     throw error;
   }
-  return { retry };
+  const publication = await publishCommittedRun(ctx, tenant.id, outcome.events, committed.keysChanged);
+  return { retry, ...published(publication) };
 }
 
 /**
@@ -378,11 +383,12 @@ export async function applyBillingEvents(
   tenantId: string,
   events: BillingEvent[],
   changes: Partial<TenantSubscriptionRow> = {},
-) {
+): Promise<Omit<ProcessResult, "retry">> {
   const { tenant, subscription } = await findTenantWithSubscription(ctx.db, tenantId);
-  if (!tenant) return;
+  if (!tenant) return {};
   const outcome = newOutcome(tenant, subscription);
   outcome.subscriptionChanges = { ...changes };
   for (const event of events) applyBilling(outcome, tenant, event, false, ctx.clock.now());
-  await commit(ctx, tenant, subscription, outcome);
+  const { keysChanged } = await commit(ctx, tenant, subscription, outcome);
+  return published(await publishCommittedRun(ctx, tenant.id, outcome.events, keysChanged));
 }

@@ -1,0 +1,33 @@
+import type { RequestContext } from "../../context";
+import { errorFields } from "../../lib/logger";
+import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
+import { dispatchEvents, type PreparedEvent } from "../webhooks/events.service";
+
+/**
+ * What a billing run hands on once its D1 batch committed: the tenant events to their delivery
+ * (a failed hand-off is left to the sweep) and, when the tenant's status or Connect account
+ * changed, the API keys' edge records. The run is done by then, so neither may fail it: a run
+ * marked failed is retried, finds its events processed and publishes nothing, and KV would keep
+ * the old tenant status for a day. Answers whether the edge records still lack the committed
+ * state; the tenant's coordinator then owes them (`coordinator/key-republish.ts`) and
+ * publishes them again until that works.
+ */
+export async function publishCommittedRun(
+  ctx: RequestContext,
+  tenantId: string,
+  events: PreparedEvent[],
+  keysChanged: boolean,
+): Promise<{ keysUnpublished: boolean }> {
+  await dispatchEvents(ctx, events);
+  if (!keysChanged) return { keysUnpublished: false };
+  try {
+    await refreshTenantKeyRecords(ctx, tenantId);
+    return { keysUnpublished: false };
+  } catch (error) {
+    ctx.log.error("API key records not republished after a billing run; owed, retried", {
+      tenant_id: tenantId,
+      ...errorFields(error),
+    });
+    return { keysUnpublished: true };
+  }
+}
