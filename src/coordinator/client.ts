@@ -1,4 +1,5 @@
 import type { RequestContext } from "../context";
+import { ApiError } from "../lib/errors";
 import { limitReached } from "../lib/tiers";
 import type { LimitSlotKind } from "./limit-slots";
 import type { TenantCoordinator } from "./tenant-coordinator";
@@ -32,5 +33,35 @@ export async function withLimitSlot<T>(
     return await work();
   } finally {
     await coordinator.releaseLimitSlot(rowId);
+  }
+}
+
+/** What the work under a subscribe claim gets: the attempt number, and how the attempt ended. */
+export interface SubscribeClaim {
+  readonly attempt: number;
+  /** Set while Stripe may hold a subscription D1 does not know of: the attempt number then stays. */
+  outcomeUnknown: boolean;
+}
+
+/**
+ * Runs `work` holding the tenant's one subscribe claim (`./subscribe-claim`), released afterwards
+ * whether `work` succeeded or failed; 409 `conflict` when another request holds it.
+ */
+export async function withSubscribeClaim<T>(
+  ctx: RequestContext,
+  tenantId: string,
+  work: (claim: SubscribeClaim) => Promise<T>,
+): Promise<T> {
+  const coordinator = ctx.coordinator(tenantId);
+  const claimId = crypto.randomUUID();
+  const attempt = await coordinator.claimSubscribe({ tenantId, claimId, requestId: ctx.requestId });
+  if (attempt === null) {
+    throw new ApiError("conflict", "Another subscribe request of this tenant is in progress");
+  }
+  const claim: SubscribeClaim = { attempt, outcomeUnknown: false };
+  try {
+    return await work(claim);
+  } finally {
+    await coordinator.releaseSubscribe({ claimId, outcomeKnown: !claim.outcomeUnknown });
   }
 }

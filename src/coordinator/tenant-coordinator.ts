@@ -20,6 +20,7 @@ import {
 } from "./deliveries";
 import { oweKeyRecords, payOwedKeyRecords } from "./key-republish";
 import { createSlotsTable, type LimitSlotKind, releaseSlot, reserveSlot } from "./limit-slots";
+import { claimSubscribe, createSubscribeClaimTable, releaseSubscribe } from "./subscribe-claim";
 
 /** What every call names: its tenant (checked against this object's) and the calling request. */
 interface CallMeta {
@@ -32,7 +33,8 @@ interface CallMeta {
  * runs here, and one tenant's work never waits on another's: the tenant's webhook delivery
  * schedule (driven by the alarm), the platform-billing state machine (suspension and
  * reactivation from Stripe's events), the API keys' edge records a committed run could not
- * publish (retried from the alarm) and the slots of its plan's count limits. Called by RPC
+ * publish (retried from the alarm), the slots of its plan's count limits and its one platform
+ * subscribe in flight. Called by RPC
  * from the Worker and the queue consumer; it owns no rule itself, it runs the modules' rules.
  */
 export class TenantCoordinator extends DurableObject<Env> {
@@ -58,6 +60,7 @@ export class TenantCoordinator extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       createScheduleTable(ctx.storage.sql);
       createSlotsTable(ctx.storage.sql);
+      createSubscribeClaimTable(ctx.storage.sql);
     });
   }
 
@@ -162,6 +165,16 @@ export class TenantCoordinator extends DurableObject<Env> {
 
   async releaseLimitSlot(rowId: string): Promise<void> {
     releaseSlot(this.ctx.storage.sql, rowId);
+  }
+
+  /** Claims the tenant's one subscribe in flight (`./subscribe-claim`): its attempt number, or null. */
+  async claimSubscribe(call: CallMeta & { claimId: string }): Promise<number | null> {
+    await this.tenantId(call.tenantId);
+    return claimSubscribe(this.ctx.storage.sql, call.claimId, this.clock.now().getTime());
+  }
+
+  async releaseSubscribe(call: { claimId: string; outcomeKnown: boolean }): Promise<void> {
+    releaseSubscribe(this.ctx.storage.sql, call.claimId, call.outcomeKnown);
   }
 
   override async alarm(): Promise<void> {

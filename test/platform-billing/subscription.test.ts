@@ -1,7 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectError, registerTeam, registerTenant } from "../harness";
-import { connectTenant, deauthorizeAtStripe, restrictAccount } from "../stripe-double";
+import {
+  connectTenant,
+  deauthorizeAtStripe,
+  failNext,
+  restrictAccount,
+  stripeObject,
+  stripeRequests,
+} from "../stripe-double";
 import {
   CONNECT_SECRET,
   nowSeconds,
@@ -263,5 +270,73 @@ describe("platform plan limits changed by the operator", () => {
     const details = await call("/api/v1/auth/tenants/details/", { token: tenant.owner.access });
     expect(details.body.usage_limits).toMatchObject({ api_requests_per_minute: 1200, users: 50 });
     expect((await verify()).headers.get("RateLimit-Limit")).toBe("1200");
+  });
+});
+
+describe("subscribing twice at once", () => {
+  const liveAtStripe = async (customer: string) => {
+    const list = (await stripeObject(`/v1/subscriptions?customer=${customer}&status=all`)) as {
+      data: { id: string; status: string }[];
+    };
+    return list.data.filter((sub) => !["canceled", "incomplete_expired"].includes(sub.status));
+  };
+
+  it("one request (of two, different plans) subscribes; the other is 409 and changes nothing", async () => {
+    const tenant = await registerTenant();
+    const plans = await Promise.all([platformPlan("starter"), platformPlan("pro")]);
+    // Stripe answers the creates slowly, so the two requests are sure to overlap.
+    await failNext({
+      method: "POST",
+      path: "/v1/subscriptions",
+      idempotency_key_prefix: `tenant-subscription:${tenant.tenantId}:`,
+      delay_ms: 300,
+      times: 2,
+    });
+    const answers = await Promise.all(
+      plans.map((plan) =>
+        call(SUBSCRIPTION, {
+          token: tenant.owner.access,
+          body: { plan_id: plan.id, payment_method_id: "pm_card_visa" },
+        }),
+      ),
+    );
+    expect(answers.map((res) => res.status).sort()).toEqual([201, 409]);
+    const [won, lost] = answers[0]?.status === 201 ? answers : [answers[1], answers[0]];
+    expectError(lost as never, 409, "conflict");
+    const now = (await call(SUBSCRIPTION, { token: tenant.owner.access })).body;
+    expect(now).toMatchObject({
+      stripe_subscription_id: won?.body.stripe_subscription_id,
+      plan: { id: won?.body.plan.id },
+    });
+    const live = await liveAtStripe(now.stripe_customer_id as string);
+    expect(live.map((sub) => sub.id)).toEqual([now.stripe_subscription_id]);
+  });
+
+  it("a card Stripe declined at the create releases the claim: another card then subscribes", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan();
+    const subscribe = (card: string) =>
+      call(SUBSCRIPTION, { token: tenant.owner.access, body: { plan_id: plan.id, payment_method_id: card } });
+    // Attached fine, declined when the subscription's first invoice is charged (Stripe keeps that
+    // answer under the create's idempotency key).
+    expectError(await subscribe("pm_card_chargeCustomerFail"), 502, "stripe_error");
+    const again = await subscribe("pm_card_visa");
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(await liveAtStripe(again.body.stripe_customer_id)).toHaveLength(1);
+  });
+
+  it("after no answer from Stripe, the next attempt sends the same idempotency key (Stripe replays, never makes two)", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan();
+    const prefix = `tenant-subscription:${tenant.tenantId}:`;
+    await failNext({ method: "POST", path: "/v1/subscriptions", idempotency_key_prefix: prefix, times: 3 });
+    const body = { plan_id: plan.id, payment_method_id: "pm_card_visa" };
+    expectError(await call(SUBSCRIPTION, { token: tenant.owner.access, body }), 502, "stripe_error");
+    const again = await call(SUBSCRIPTION, { token: tenant.owner.access, body });
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    const keys = (await stripeRequests({ path: "/v1/subscriptions" }))
+      .map((request) => request.headers.idempotency_key)
+      .filter((key) => key?.startsWith(prefix));
+    expect(new Set(keys).size).toBe(1);
   });
 });

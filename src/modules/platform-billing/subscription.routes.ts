@@ -107,7 +107,7 @@ const postRoute = createRoute({
   tags,
   summary: "Subscribe to a platform plan (owner)",
   description:
-    "Creates the Stripe customer (`metadata.tenant_id`) with the payment method from Stripe.js, then the subscription (optional trial). Works for a suspended tenant too: this is how it fixes billing.",
+    "Creates the Stripe customer (`metadata.tenant_id`) with the payment method from Stripe.js, then the subscription (optional trial). Works for a suspended tenant too: this is how it fixes billing. One subscribe of a tenant at a time: a second one meanwhile is 409 `conflict`.",
   security: BEARER_AUTH,
   middleware: owner,
   request: { body: jsonBody(SubscribeBody) },

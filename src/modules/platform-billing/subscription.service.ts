@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import { type RequestContext, userCaller } from "../../context";
+import { type SubscribeClaim, withSubscribeClaim } from "../../coordinator/client";
 import {
   type PlatformPlanRow,
   platformPlans,
@@ -132,11 +133,29 @@ export interface SubscribeInput {
 /**
  * Subscribes the tenant to a platform plan: the Stripe customer (`metadata.tenant_id`, the
  * payment method from Stripe.js as its default) is made once, then the subscription; both with
- * idempotency keys, so a retried request never makes a second one. A declined card is Stripe's
+ * idempotency keys, so a retried request never makes a second one. One subscribe of a tenant
+ * runs at a time (the tenant's subscribe claim, held from the live check to the D1 write): a
+ * second request meanwhile is 409 `conflict` and changes nothing. A declined card is Stripe's
  * answer, passed on; nothing is stored then. The trial is the plan's (set by the operator), and
  * a tenant gets one trial ever: a tenant that had one (and cancelled) pays at once.
  */
 export async function subscribe(ctx: RequestContext, input: SubscribeInput) {
+  const { tenantId } = userCaller(ctx);
+  return withSubscribeClaim(ctx, tenantId, (claim) => subscribeClaimed(ctx, input, claim));
+}
+
+/**
+ * Whether Stripe answered and refused, so it made nothing. A 409 (a concurrent request with the
+ * key) or an idempotency error (the key was used for another request) says nothing of that.
+ */
+function refusedByStripe(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeError) || error instanceof Stripe.errors.StripeIdempotencyError)
+    return false;
+  const status = error.statusCode ?? 500;
+  return status >= 400 && status < 500 && status !== 409;
+}
+
+async function subscribeClaimed(ctx: RequestContext, input: SubscribeInput, claim: SubscribeClaim) {
   const { stripe } = ctx;
   const principal = userCaller(ctx);
   const { tenant, subscription } = await loadSubscription(ctx, principal.tenantId);
@@ -169,19 +188,27 @@ export async function subscribe(ctx: RequestContext, input: SubscribeInput) {
   await stripe.customers.update(customer, {
     invoice_settings: { default_payment_method: input.payment_method_id },
   });
-  const created = await stripe.subscriptions.create(
-    {
-      customer,
-      items: [{ price: plan.stripePriceId }],
-      default_payment_method: input.payment_method_id,
-      ...(trialDays ? { trial_period_days: trialDays } : {}),
-      payment_behavior: "error_if_incomplete",
-      metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
-    },
-    {
-      idempotencyKey: `tenant-subscription:${tenant.id}:${plan.id}:${subscription?.updatedAt.getTime() ?? 0}`,
-    },
-  );
+  // The key names the tenant's state and the claim's attempt, not the request: a retry after an
+  // unknown outcome sends it again (Stripe replays or refuses), and no other request makes a second.
+  const idempotencyKey = `tenant-subscription:${tenant.id}:${subscription?.updatedAt.getTime() ?? 0}:${claim.attempt}`;
+  const created = await stripe.subscriptions
+    .create(
+      {
+        customer,
+        items: [{ price: plan.stripePriceId }],
+        default_payment_method: input.payment_method_id,
+        ...(trialDays ? { trial_period_days: trialDays } : {}),
+        payment_behavior: "error_if_incomplete",
+        metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
+      },
+      { idempotencyKey },
+    )
+    .catch((error: unknown) => {
+      if (!refusedByStripe(error)) claim.outcomeUnknown = true;
+      throw error;
+    });
+  // Stripe made it: until D1 has it, the next attempt must send the same key.
+  claim.outcomeUnknown = true;
   await settle(
     ctx,
     { tenant, userId: principal.userId },
@@ -196,6 +223,7 @@ export async function subscribe(ctx: RequestContext, input: SubscribeInput) {
     plan,
     "subscription.created",
   );
+  claim.outcomeUnknown = false;
   return loadSubscription(ctx, tenant.id);
 }
 
