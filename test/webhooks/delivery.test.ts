@@ -6,9 +6,11 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
+import { auditLog, webhookEndpoints } from "../../src/db/schema";
 import worker from "../../src/index";
 import { ApiError } from "../../src/lib/errors";
 import { emitTenantEvent } from "../../src/modules/webhooks/events.service";
@@ -160,6 +162,41 @@ describe("delivery through the queue and the tenant's coordinator", () => {
     // Saving the configuration again re-enables it.
     await call(CONFIG, { token: tenant.owner.access, body: { webhook_url: hookUrl(hook) } });
     expect((await call(CONFIG, { token: tenant.owner.access })).body.status).toBe("enabled");
+  });
+
+  it("an answer from the old URL, landing after the tenant saved a new one, leaves the new endpoint as saved", async () => {
+    const oldHook = unique("old");
+    const newHook = unique("new");
+    // The old receiver is being retired: it answers 410, slowly.
+    await behave(oldHook, [], { status: 410, delay_ms: 1_000 });
+    const { tenant } = await tenantWithHook({ name: oldHook });
+    const first = await emit(tenant.tenantId);
+    // The delivery is in flight to the old URL when the tenant moves to its new one.
+    await received(oldHook, 1);
+    const moved = await call(CONFIG, { token: tenant.owner.access, body: { webhook_url: hookUrl(newHook) } });
+    expect(moved.status).toBe(200);
+    await eventually(async () => {
+      const res = await call(`${DELIVERIES}${first.id}/`, { token: tenant.owner.access });
+      expect(res.body.attempts).toBe(1);
+    });
+
+    const config = (await call(CONFIG, { token: tenant.owner.access })).body;
+    expect(config).toMatchObject({ webhook_url: hookUrl(newHook), status: "enabled", disabled_reason: null });
+    const { db } = testContext();
+    const endpoint = await db
+      .select()
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.tenantId, tenant.tenantId))
+      .get();
+    expect(endpoint?.failingSince).toBeNull();
+    const disabledRecords = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.tenantId, tenant.tenantId), eq(auditLog.action, "webhook_endpoint.disabled")));
+    expect(disabledRecords).toEqual([]);
+    const second = await emit(tenant.tenantId);
+    const [request] = await received(newHook, 1);
+    expect(request?.headers["webhook-id"]).toBe(second.id);
   });
 
   it("a redirect is a failure and is not followed", async () => {
