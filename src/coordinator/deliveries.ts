@@ -55,11 +55,17 @@ export interface DeliveryDeps {
 /**
  * The coordinator's copy of its tenant's endpoint: read from D1 at most every
  * `ENDPOINT_CACHE_MS`, kept up to date with what deliveries change (failing since, disabled), and
- * forgotten when the tenant saves or removes its configuration (`forget`).
+ * forgotten when the tenant saves or removes its configuration (`forget`). `generation` counts
+ * the forgets, so a run tells whether the endpoint it read may have changed since.
  */
 export class EndpointCache {
   #row: WebhookEndpointRow | null = null;
   #loadedAt: number | null = null;
+  #generation = 0;
+
+  get generation(): number {
+    return this.#generation;
+  }
 
   /** The endpoint (null: none configured), or undefined when it must be read again. */
   current(now: number): WebhookEndpointRow | null | undefined {
@@ -81,6 +87,7 @@ export class EndpointCache {
   forget() {
     this.#loadedAt = null;
     this.#row = null;
+    this.#generation++;
   }
 }
 
@@ -214,11 +221,13 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
 
   // D1 is read only for what the run does not have: the endpoint after its cache aged, and the
   // payloads of events that came by id (resend, recover, sweep, messages too large to carry).
+  const generation = deps.endpoints.generation;
+  const endpointReplaced = () => deps.endpoints.generation !== generation;
   const cached = deps.endpoints.current(now);
   const missing = due.filter((row) => row.payload === null || row.event_type === null);
   const [endpointRows, eventRows] = await readForRun(ctx, tenantId, cached === undefined, missing);
   let endpoint = cached === undefined ? (endpointRows?.[0] ?? null) : cached;
-  if (cached === undefined) deps.endpoints.remember(endpoint, now);
+  if (cached === undefined && !endpointReplaced()) deps.endpoints.remember(endpoint, now);
   const loaded = new Map((eventRows ?? []).map((event) => [event.id, event]));
 
   const writes = new RunWrites();
@@ -231,6 +240,9 @@ export async function deliverDue(deps: DeliveryDeps, tenantId: string): Promise<
   // An event goes out only in a run whose batch also writes its row (if it has none yet).
   const sendable = due.filter((row) => row.unrecorded_at === null || recordedNow.has(row.event_id));
   await inBatches(sendable, DELIVERY_CONCURRENCY, async (row) => {
+    // Once the tenant saved or removed its configuration, no send starts to what this run read:
+    // the rest stay due, untouched, for the next run, which reads the endpoint again.
+    if (endpointReplaced()) return;
     const event: Deliverable | undefined =
       row.payload !== null && row.event_type !== null
         ? { id: row.event_id, tenantId, type: row.event_type, payload: row.payload }

@@ -107,7 +107,10 @@ export class TenantCoordinator extends DurableObject<Env> {
     await this.wakeBy(Math.max(Date.now(), this.lastRunAt + this.runGap));
   }
 
-  /** The tenant saved or removed its webhook configuration: the next delivery reads it again. */
+  /**
+   * The tenant saved or removed its webhook configuration: the run under way starts no more sends
+   * to the endpoint it read (`EndpointCache.generation`), and the next run reads it again.
+   */
   async endpointChanged(): Promise<void> {
     this.endpoints.forget();
   }

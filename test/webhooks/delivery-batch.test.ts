@@ -200,6 +200,27 @@ describe("one D1 batch per alarm run", () => {
     expect(request?.headers["webhook-id"]).toBe(event?.id);
     expect(await received(hook, 0, 0)).toHaveLength(1);
   });
+
+  it("once the URL is removed, the run starts no more sends to it; the rest wait for the next run", async () => {
+    const { tenant, hook, stub } = await tenantWithHook();
+    // A slow receiver: the run sends its 30 events 10 at a time, each answered after 1 s.
+    await behave(hook, [], { status: 200, delay_ms: 1_000 });
+    const events = await storeAndHand(tenant.tenantId, stub, 30, true);
+    await received(hook, 1);
+    expect((await call(CONFIG, { token: tenant.owner.access, method: "DELETE" })).status).toBe(200);
+
+    // The 10 in flight finish; the 20 not started are settled by the next run, which reads the
+    // endpoint again and finds no URL.
+    const statuses = await eventually(async () => {
+      const rows = await Promise.all(events.map((event) => eventRow(event.id)));
+      const counts: Record<string, number> = {};
+      for (const row of rows) counts[row?.status ?? "missing"] = (counts[row?.status ?? "missing"] ?? 0) + 1;
+      expect(counts.pending).toBeUndefined();
+      return counts;
+    });
+    expect(statuses).toEqual({ delivered: 10, skipped: 20 });
+    expect(await received(hook, 0, 0)).toHaveLength(10);
+  });
 });
 
 /** A queue that keeps what it is sent (or refuses it), standing in for the events queue. */
