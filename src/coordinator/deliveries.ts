@@ -362,6 +362,7 @@ function judgeAttempt(
   writes: RunWrites,
   event: Deliverable,
   endpoint: WebhookEndpointRow,
+  /** The schedule's count, for the retry policy (a resend restarts it; the log's number does not). */
   attempt: number,
   result: SendResult,
 ): WebhookEndpointRow {
@@ -392,7 +393,6 @@ function judgeAttempt(
     newId("att"),
     event.id,
     event.tenantId,
-    attempt,
     result.url,
     result.status ?? null,
     outcome.outcome,

@@ -8,7 +8,7 @@ import { auditInsertIfChanged } from "../lib/audit";
  * end in one D1 batch; the schedule follows in one storage transaction once D1 has committed.
  */
 export class RunWrites {
-  /** `[id, event_id, tenant_id, attempt, url, status_code, outcome, reason, duration_ms, response_body, created_at]` */
+  /** `[id, event_id, tenant_id, url, status_code, outcome, reason, duration_ms, response_body, created_at]` */
   readonly attempts: unknown[][] = [];
   /** `[event_id, status, last_attempt_at, next_attempt_at, delivered_at, last_error]` */
   readonly attempted: unknown[][] = [];
@@ -77,22 +77,6 @@ export async function writeRun(
         .bind(tenantId, JSON.stringify(rows)),
     );
   }
-  if (writes.attempts.length) {
-    // One statement for every attempt of the run, its rows in one bound JSON array (D1 binds at
-    // most 100 parameters). An event deleted meanwhile (its tenant was) is left out, not an error.
-    statements.push(
-      d1
-        .prepare(
-          `INSERT INTO webhook_attempts (id, event_id, tenant_id, attempt, url, status_code, outcome, reason,
-             duration_ms, response_body, created_at)
-           SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, a.value ->> 3, a.value ->> 4, a.value ->> 5,
-             a.value ->> 6, a.value ->> 7, a.value ->> 8, a.value ->> 9, a.value ->> 10
-           FROM json_each(?) AS a
-           WHERE EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = a.value ->> 1)`,
-        )
-        .bind(JSON.stringify(writes.attempts)),
-    );
-  }
   if (attemptOf.size) {
     statements.push(
       d1
@@ -115,6 +99,23 @@ export async function writeRun(
            WHERE webhook_events.id = u.value ->> 0`,
         )
         .bind(JSON.stringify(writes.settled)),
+    );
+  }
+  if (writes.attempts.length) {
+    // One statement for every attempt of the run, its rows in one bound JSON array (D1 binds at
+    // most 100 parameters), after the event rows: each attempt is numbered by its event's running
+    // count, which a resend does not restart (the schedule's own counter does, for the retry
+    // policy). An event deleted meanwhile (its tenant was) is left out, not an error.
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO webhook_attempts (id, event_id, tenant_id, attempt, url, status_code, outcome, reason,
+             duration_ms, response_body, created_at)
+           SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, e.attempts, a.value ->> 3, a.value ->> 4,
+             a.value ->> 5, a.value ->> 6, a.value ->> 7, a.value ->> 8, a.value ->> 9
+           FROM json_each(?) AS a JOIN webhook_events e ON e.id = a.value ->> 1`,
+        )
+        .bind(JSON.stringify(writes.attempts)),
     );
   }
   let endpointWrite: number | null = null;

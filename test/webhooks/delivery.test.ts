@@ -327,6 +327,44 @@ describe("delivery log, resend and recover", () => {
       "not_found",
     );
   });
+
+  it("after a resend, the attempt log is in the order the attempts were made, numbered on", async () => {
+    const hook = unique("relog");
+    // First life of the event: a 500, then a 410 (endpoint disabled, event failed).
+    await behave(hook, [{ status: 500 }, { status: 410 }], { status: 200 });
+    const { tenant, stub } = await tenantWithHook({ name: hook, before: freeze });
+    const event = await emit(tenant.tenantId);
+    await received(hook, 1);
+    await eventually(async () => expect((await stub.scheduleState()).waiting).toBe(1));
+    await advance(stub, 5_000);
+    await received(hook, 2);
+    await eventually(async () => {
+      const res = await call(`${DELIVERIES}${event.id}/`, { token: tenant.owner.access });
+      expect(res.body.status).toBe("failed");
+    });
+
+    // The tenant re-enables its endpoint and resends; the receiver now answers 200. The
+    // coordinator's clock has not moved: the resend's attempt has the same time as the 410's.
+    await call(CONFIG, { token: tenant.owner.access, body: { webhook_url: hookUrl(hook) } });
+    const resent = await call(`${DELIVERIES}${event.id}/resend/`, {
+      token: tenant.owner.access,
+      method: "POST",
+    });
+    expect(resent.status).toBe(202);
+    await received(hook, 3);
+    const detail = await eventually(async () => {
+      const res = await call(`${DELIVERIES}${event.id}/`, { token: tenant.owner.access });
+      expect(res.body.status).toBe("delivered");
+      return res;
+    });
+    const log = detail.body.attempt_log as { attempt: number; status_code: number }[];
+    expect(log.map(({ attempt, status_code }) => ({ attempt, status_code }))).toEqual([
+      { attempt: 1, status_code: 500 },
+      { attempt: 2, status_code: 410 },
+      { attempt: 3, status_code: 200 },
+    ]);
+    expect(detail.body.attempts).toBe(3);
+  });
 });
 
 describe("queue consumers", () => {

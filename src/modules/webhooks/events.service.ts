@@ -209,7 +209,8 @@ async function findDelivery(db: Database, tenantId: string, eventId: string) {
     .select()
     .from(webhookAttempts)
     .where(eq(webhookAttempts.eventId, eventId))
-    .orderBy(webhookAttempts.attempt);
+    // In the order they were made (rowid: those of one instant, as inserted).
+    .orderBy(webhookAttempts.createdAt, sql`rowid`);
   return { event, attempts };
 }
 
