@@ -160,4 +160,24 @@ describe("POST /webhooks/test/", () => {
       expect.objectContaining({ attempt: 1, status_code: 200, outcome: "success", response_body: "fine" }),
     ]);
   });
+
+  it("is not queued again by recover when it failed: a test send is sent once", async () => {
+    const team = await registerTeam();
+    const hook = unique("test-recover");
+    await behave(hook, [{ status: 500 }], { status: 200 });
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
+    const sent = await call(TEST, { token: team.tokens.owner, body: {} });
+    expect(sent.body.status_code).toBe(500);
+
+    const recover = await call("/api/v1/auth/tenants/webhooks/recover/", {
+      token: team.tokens.owner,
+      body: { since: new Date(Date.now() - 3600_000).toISOString() },
+    });
+    expect(recover.status).toBe(202);
+    expect(recover.body.requeued).toBe(0);
+    const detail = await call(`/api/v1/auth/tenants/webhooks/deliveries/${sent.body.event_sent.id}/`, {
+      token: team.tokens.owner,
+    });
+    expect(detail.body).toMatchObject({ status: "failed", attempts: 1 });
+  });
 });

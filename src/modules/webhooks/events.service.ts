@@ -238,7 +238,10 @@ export async function resendEvent(ctx: RequestContext, eventId: string) {
   return event;
 }
 
-/** Re-queues every failed event of the calling user's tenant created since `since`; answers how many. */
+/**
+ * Re-queues every failed event of the calling user's tenant created since `since`; answers how
+ * many. Test sends are left out: they are sent once, never retried.
+ */
 export async function recoverFailed(ctx: RequestContext, since: Date): Promise<number> {
   const { tenantId } = userCaller(ctx);
   const failed = await ctx.db
@@ -248,6 +251,7 @@ export async function recoverFailed(ctx: RequestContext, since: Date): Promise<n
       and(
         eq(webhookEvents.tenantId, tenantId),
         eq(webhookEvents.status, "failed"),
+        eq(webhookEvents.isTest, false),
         gte(webhookEvents.createdAt, since),
       ),
     )

@@ -156,7 +156,7 @@ function RecoverDialog({
     <ActionDialog
       open={open}
       title="Recover failed events"
-      message="Every failed event created since this time is sent again, with the same event ids (receivers dedupe on them)."
+      message="Every failed event created since this time is sent again (test sends excepted), with the same event ids (receivers dedupe on them)."
       confirmLabel="Recover"
       action={action}
       onClose={onClose}
