@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Clock, createContext, type RequestContext, systemClock } from "../context";
 import type { TenantSubscriptionRow } from "../db/schema";
+import { errorFields } from "../lib/logger";
 import {
   applyBillingEvents,
   type ProcessResult,
@@ -17,6 +18,7 @@ import {
   nextDueAt,
   runGapAfter,
   schedule,
+  WRITE_RETRY_MS,
 } from "./deliveries";
 import { oweKeyRecords, payOwedKeyRecords } from "./key-republish";
 import { createSlotsTable, type LimitSlotKind, releaseSlot, reserveSlot } from "./limit-slots";
@@ -187,18 +189,31 @@ export class TenantCoordinator extends DurableObject<Env> {
     const tenantId = await this.tenantId();
     if (tenantId) {
       const ctx = this.context(undefined, "alarm");
-      const ran = await deliverDue(
-        {
-          ctx,
-          sql: this.ctx.storage.sql,
-          transaction: (work) => this.ctx.storage.transactionSync(work),
-          endpoints: this.endpoints,
-          allowInsecureLocalhost: ctx.config.app.WEBHOOK_ALLOW_INSECURE_URLS,
-          timeoutMs: this.deliveryTimeoutMs,
-        },
-        tenantId,
-      );
-      this.runGap = runGapAfter(ran.oldestWaitedMs);
+      try {
+        const ran = await deliverDue(
+          {
+            ctx,
+            sql: this.ctx.storage.sql,
+            transaction: (work) => this.ctx.storage.transactionSync(work),
+            endpoints: this.endpoints,
+            allowInsecureLocalhost: ctx.config.app.WEBHOOK_ALLOW_INSECURE_URLS,
+            timeoutMs: this.deliveryTimeoutMs,
+          },
+          tenantId,
+        );
+        this.runGap = runGapAfter(ran.oldestWaitedMs);
+      } catch (error) {
+        // A run that failed before it sent (D1 unreachable for the endpoint or the payloads) left
+        // its events scheduled as they were. It must not throw: the runtime retries a failed
+        // alarm a few times and then drops it, and events that are only in this object's storage
+        // (emitted on their own) would wait for the tenant's next event. The next run is set
+        // below like any other, after the pause of a failed write.
+        ctx.log.error("delivery run failed; it runs again shortly", {
+          ...errorFields(error),
+          outcome: "retry",
+        });
+        this.runGap = WRITE_RETRY_MS;
+      }
       const retryOwedAt = await payOwedKeyRecords(ctx, this.ctx.storage, tenantId, Date.now());
       if (retryOwedAt !== null) await this.wakeBy(retryOwedAt);
     }

@@ -1,5 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { applyBillingEvents } from "../../src/modules/platform-billing/billing-runs";
+import { toBillingEvent } from "../../src/modules/platform-billing/stripe-mapping";
+import { testContext } from "../context";
 import { call, expectError, registerTeam, registerTenant } from "../harness";
 import {
   connectTenant,
@@ -338,5 +341,30 @@ describe("subscribing twice at once", () => {
       .map((request) => request.headers.idempotency_key)
       .filter((key) => key?.startsWith(prefix));
     expect(new Set(keys).size).toBe(1);
+  });
+});
+
+describe("billing events the API applies itself", () => {
+  it("report the tenant's transition in the mode of the platform's Stripe key (live here)", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan("starter");
+    const sub = await subscribed(tenant.owner.access, plan.id);
+    const ended = toBillingEvent(
+      stripeEvent(
+        "customer.subscription.deleted",
+        subscriptionObject(sub.stripe_subscription_id, sub.stripe_customer_id, "canceled"),
+        nowSeconds() + 5,
+      ),
+    );
+    if (!ended) throw new Error("not a billing event");
+    const ctx = testContext();
+    const live = testContext({ config: { ...ctx.config, stripe: { ...ctx.config.stripe, livemode: true } } });
+    await applyBillingEvents(live, tenant.tenantId, [ended]);
+    const rows = await env.DB.prepare(
+      "SELECT payload FROM webhook_events WHERE tenant_id = ? AND type = 'tenant.suspended'",
+    )
+      .bind(tenant.tenantId)
+      .all<{ payload: string }>();
+    expect(rows.results.map((row) => JSON.parse(row.payload).livemode)).toEqual([true]);
   });
 });

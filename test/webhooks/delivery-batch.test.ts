@@ -11,7 +11,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MIN_RUN_GAP_MS, WRITE_RETRY_MS } from "../../src/coordinator/deliveries";
+import { MIN_RUN_GAP_MS, schedule, WRITE_RETRY_MS } from "../../src/coordinator/deliveries";
 import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
 import worker from "../../src/index";
 import {
@@ -285,6 +285,55 @@ describe("an event emitted on its own", () => {
     expect(row).toMatchObject({ attempts: 1, payload: event.payload, created_at: event.createdAt.getTime() });
     const logged = await detail(tenant.owner.access, event.id);
     expect(logged.attempt_log).toEqual([expect.objectContaining({ attempt: 1, outcome: "success" })]);
+  });
+
+  it("waits out a run whose D1 read failed: the run does not throw, and it sets its own next alarm", async () => {
+    const { tenant, hook, stub, frozenAt } = await tenantWithHook();
+    const event = prepareEvent(
+      {
+        tenantId: tenant.tenantId,
+        type: "plan.updated",
+        object: { id: "plan_waits" },
+        companyName: "Batch Co",
+      },
+      new Date(frozenAt),
+    );
+    const { row } = event;
+    const unreachable = new Proxy(env.DB, {
+      get(target, name) {
+        if (name === "prepare" || name === "batch")
+          return () => {
+            throw new Error("D1 unreachable");
+          };
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    // Only in the coordinator's storage (emitted on its own), and the endpoint not read yet.
+    const ran = await runInDurableObject(stub, async (instance: TenantCoordinator, state) => {
+      await state.storage.put("tenant_id", tenant.tenantId);
+      schedule(state.storage.sql, [row.id], frozenAt, [
+        { id: row.id, type: row.type, payload: row.payload, unrecorded_at: frozenAt },
+      ]);
+      const self = instance as unknown as { env: Env };
+      const healthy = self.env;
+      self.env = { ...healthy, DB: unreachable };
+      try {
+        await instance.alarm();
+        return { threw: false, alarm: await state.storage.getAlarm() };
+      } catch {
+        return { threw: true, alarm: await state.storage.getAlarm() };
+      } finally {
+        self.env = healthy;
+      }
+    });
+    // The runtime gives up on an alarm that keeps throwing; this one sets its next run itself.
+    expect(ran.threw).toBe(false);
+    expect(ran.alarm).toBeGreaterThanOrEqual(Date.now() + WRITE_RETRY_MS - 1_000);
+    expect(await stub.scheduleState()).toEqual({ waiting: 1, nextDueAt: frozenAt });
+    await advance(stub, WRITE_RETRY_MS);
+    const [request] = await received(hook, 1);
+    expect(request?.body).toBe(row.payload);
   });
 
   it("whose row is already in D1 (a batch that committed before its schedule did) gets its attempt on that row", async () => {

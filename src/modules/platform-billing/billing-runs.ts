@@ -388,7 +388,9 @@ export async function applyBillingEvents(
   if (!tenant) return {};
   const outcome = newOutcome(tenant, subscription);
   outcome.subscriptionChanges = { ...changes };
-  for (const event of events) applyBilling(outcome, tenant, event, false, ctx.clock.now());
+  // The API's own subscription calls use the platform's Stripe key: its mode is theirs.
+  const livemode = ctx.config.stripe.livemode;
+  for (const event of events) applyBilling(outcome, tenant, event, livemode, ctx.clock.now());
   const { keysChanged } = await commit(ctx, tenant, subscription, outcome);
   return published(await publishCommittedRun(ctx, tenant.id, outcome.events, keysChanged));
 }
