@@ -10,6 +10,7 @@ import {
   registerTenant,
   unique,
 } from "../harness";
+import { platformPlan, subscribed } from "../platform-billing/helpers";
 
 const USERS = "/api/v1/auth/tenants/users/";
 
@@ -218,6 +219,19 @@ describe("invitations refused for a taken email", () => {
     expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
     // Locked for a free email too: the answer no longer tells the two apart.
     expectError(await invite(`${unique("free")}@example.com`), 429, "rate_limited");
+  });
+
+  it("a team invited at once is not throttled: eleven invitations of free addresses together all succeed", async () => {
+    const tenant = await registerTenant();
+    await subscribed(tenant.owner.access, (await platformPlan("pro", { users: null })).id);
+    const invite = () =>
+      call(USERS, {
+        token: tenant.owner.access,
+        body: { email: `${unique("team")}@example.com`, role: "developer" },
+      });
+    const answers = await Promise.all(Array.from({ length: 11 }, invite));
+    expect(answers.map((res) => res.status)).toEqual(Array(11).fill(201));
+    expect((await invite()).status).toBe(201);
   });
 });
 

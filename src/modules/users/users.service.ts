@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { type RequestContext, userCaller } from "../../context";
 import { withLimitSlot } from "../../coordinator/client";
-import { type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
+import { loginThrottles, type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
 import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId, randomBase62, sha256Hex } from "../../lib/crypto";
@@ -11,7 +11,7 @@ import { hashPassword, passwordProblems } from "../../lib/password";
 import { effectiveLimits } from "../../lib/tiers";
 import type { Session } from "../auth/auth.service";
 import { issueSession } from "../auth/sessions";
-import { refundAttempt, THROTTLES, takeAttempts } from "../auth/throttle";
+import { assertNotLocked, refundAttempt, THROTTLES, takeAttempts } from "../auth/throttle";
 
 const SETUP_TOKEN_TTL_MS = 72 * 60 * 60 * 1000;
 
@@ -46,21 +46,39 @@ export async function inviteUser(ctx: RequestContext, input: InviteInput) {
   const principal = userCaller(ctx);
   if (input.password !== undefined) checkPassword(input.password, input.email, "password");
   const tenant = await loadTenant(ctx.db, principal.tenantId);
-  // Counted before, given back by the insert that succeeds: only refused invitations stay counted.
-  const attemptKey = `invite-tenant:${tenant.id}`;
-  await takeAttempts(
-    ctx.db,
-    [[attemptKey, THROTTLES.invite]],
-    ctx.clock.now(),
-    "Too many refused invitations. Try again later.",
-  );
+  await refuseTakenEmail(ctx, tenant.id, input.email);
   const userId = newId("usr");
   return withLimitSlot(
     ctx,
     tenant.id,
     { kind: "users", limit: effectiveLimits(tenant).users, rowId: userId, what: "users" },
-    () => insertInvitedUser(ctx, principal, userId, input, attemptKey),
+    () => insertInvitedUser(ctx, principal, userId, input),
   );
+}
+
+const emailTaken = () => new ApiError("conflict", "A user with this email already exists");
+
+/**
+ * An email is one login across tenants, so inviting one another tenant's user holds is refused,
+ * and that answer tells that the email has an account. Such refusals are counted per tenant (10
+ * an hour, like failed registrations per IP), each before it is answered, so parallel probes meet
+ * the limit too; once locked, every invitation of the tenant is 429, a free address included, so
+ * answers cannot be told apart. Invitations of free addresses, and of the tenant's own users, are
+ * never counted: a team invited at once is not throttled.
+ */
+async function refuseTakenEmail(ctx: RequestContext, tenantId: string, email: string) {
+  const { db } = ctx;
+  const now = ctx.clock.now();
+  const key = `invite-tenant:${tenantId}`;
+  const message = "Too many refused invitations. Try again later.";
+  const [throttle, holder] = await db.batch([
+    db.select().from(loginThrottles).where(eq(loginThrottles.key, key)),
+    db.select({ tenantId: users.tenantId }).from(users).where(eq(users.email, email)),
+  ]);
+  assertNotLocked([throttle[0]], now, message);
+  if (!holder[0]) return;
+  if (holder[0].tenantId !== tenantId) await takeAttempts(db, [[key, THROTTLES.invite]], now, message);
+  throw emailTaken();
 }
 
 async function insertInvitedUser(
@@ -68,7 +86,6 @@ async function insertInvitedUser(
   principal: { tenantId: string; userId: string },
   userId: string,
   input: InviteInput,
-  attemptKey: string,
 ) {
   const { db, clock } = ctx;
   const now = clock.now();
@@ -102,11 +119,9 @@ async function insertInvitedUser(
         requestId: ctx.requestId,
         at: now,
       }),
-      refundAttempt(db, attemptKey),
     ]);
   } catch (error) {
-    if (uniqueViolation(error) === "users.email")
-      throw new ApiError("conflict", "A user with this email already exists");
+    if (uniqueViolation(error) === "users.email") throw emailTaken();
     throw error;
   }
   return { user, setupToken };
