@@ -432,3 +432,30 @@ describe("suspended tenants and rate limits", () => {
     throw new Error("two window boundaries in a row");
   });
 });
+
+// D1 binds at most 100 parameters a statement; a tenant's usable keys add up over rollovers.
+describe("keys piled up by rollovers", () => {
+  it("twelve rollovers of every key type within the window, then a revoke of all 52: each 200", async () => {
+    const tenant = await registerTenant();
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await call(`${KEYS}regenerate/`, {
+        token: tenant.owner.access,
+        body: { key_type: "all", confirm: true, expire_old_in: "7d" },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual(Array(12).fill(200));
+    const listed = await call(KEYS, { token: tenant.owner.access });
+    expect(listed.body.keys).toHaveLength(52);
+    const revoked = await call(`${KEYS}revoke/`, {
+      token: tenant.owner.access,
+      body: { key_type: "all", reason: "leaked", confirm: true },
+    });
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+    const verified = await call("/api/v1/auth/tenants/verify/", {
+      headers: { "X-API-Key": tenant.keys.live_secret },
+    });
+    expect(verified.status).toBe(401);
+  });
+});
