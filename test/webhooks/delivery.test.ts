@@ -328,6 +328,33 @@ describe("delivery log, resend and recover", () => {
     );
   });
 
+  it("recovers 150 failed events at once (in chunks of 100, within D1's 100 parameters)", async () => {
+    const tenant = await registerTenant();
+    const created = Date.now() - 60_000;
+    const ids = Array.from({ length: 150 }, (_, n) => `evt_recover${n}${unique()}`);
+    await env.DB.batch(
+      ids.map((id) =>
+        env.DB.prepare(
+          `INSERT INTO webhook_events (id, tenant_id, type, payload, status, attempts, created_at)
+           VALUES (?, ?, 'plan.updated', '{}', 'failed', 8, ?)`,
+        ).bind(id, tenant.tenantId, created),
+      ),
+    );
+    const recover = await call("/api/v1/auth/tenants/webhooks/recover/", {
+      token: tenant.owner.access,
+      body: { since: new Date(created - 1_000).toISOString() },
+    });
+    expect(recover.status, JSON.stringify(recover.body)).toBe(202);
+    expect(recover.body.requeued).toBe(150);
+    // Each left failed (pending again, or already settled by its delivery run: no endpoint here).
+    const stillFailed = await env.DB.prepare(
+      "SELECT count(*) AS n FROM webhook_events WHERE tenant_id = ? AND status = 'failed'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(stillFailed?.n).toBe(0);
+  });
+
   it("after a resend, the attempt log is in the order the attempts were made, numbered on", async () => {
     const hook = unique("relog");
     // First life of the event: a 500, then a 410 (endpoint disabled, event failed).

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import { type RequestContext, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { type WebhookEventRow, webhookAttempts, webhookEvents } from "../../db/schema";
@@ -223,7 +223,13 @@ async function requeue(ctx: RequestContext, tenantId: string, eventIds: string[]
     await ctx.db
       .update(webhookEvents)
       .set({ status: "pending", nextAttemptAt: now })
-      .where(and(eq(webhookEvents.tenantId, tenantId), inArray(webhookEvents.id, chunk)));
+      // The chunk's ids as one bound JSON array: with the other values, 100 ids passed D1's 100 parameters.
+      .where(
+        and(
+          eq(webhookEvents.tenantId, tenantId),
+          sql`${webhookEvents.id} IN (SELECT value FROM json_each(${JSON.stringify(chunk)}))`,
+        ),
+      );
     await ctx.queue.send(deliverMessage(tenantId, chunk, ctx.requestId), { contentType: "json" });
   }
 }
