@@ -13,10 +13,22 @@ const OWED_KEY = "key_records_owed";
 /** Backoff between attempts: 2, 4, 8 ... seconds, at most 5 minutes. */
 const retryDelayMs = (attempts: number) => Math.min(300, 2 ** attempts) * 1000;
 
+/**
+ * The debt: failed payments so far, and which debt it is. Each new debt gets the next number, so
+ * a payment that read an older one does not clear one a run recorded while it was publishing
+ * (a coordinator takes other calls while it waits on D1 and KV): that one may hold a change the
+ * payment's read of D1 came too early to see.
+ */
+interface Debt {
+  attempts: number;
+  debt: number;
+}
+
 /** Records the debt; answers when (system time) the alarm should try to pay it. */
 export async function oweKeyRecords(storage: DurableObjectStorage, now: number): Promise<number> {
-  const attempts = (await storage.get<number>(OWED_KEY)) ?? 0;
-  await storage.put(OWED_KEY, attempts);
+  const owed = await storage.get<Debt>(OWED_KEY);
+  const attempts = owed?.attempts ?? 0;
+  await storage.put(OWED_KEY, { attempts, debt: (owed?.debt ?? 0) + 1 } satisfies Debt);
   return now + retryDelayMs(attempts);
 }
 
@@ -30,19 +42,22 @@ export async function payOwedKeyRecords(
   tenantId: string,
   now: number,
 ): Promise<number | null> {
-  const attempts = await storage.get<number>(OWED_KEY);
-  if (attempts === undefined) return null;
+  const owed = await storage.get<Debt>(OWED_KEY);
+  if (owed === undefined) return null;
   try {
     await refreshTenantKeyRecords(ctx, tenantId);
-    await storage.delete(OWED_KEY);
-    return null;
   } catch (error) {
     ctx.log.error("owed API key records still not republished; retrying", {
       tenant_id: tenantId,
-      attempts: attempts + 1,
+      attempts: owed.attempts + 1,
       ...errorFields(error),
     });
-    await storage.put(OWED_KEY, attempts + 1);
-    return now + retryDelayMs(attempts + 1);
+    const current = (await storage.get<Debt>(OWED_KEY)) ?? owed;
+    await storage.put(OWED_KEY, { ...current, attempts: owed.attempts + 1 } satisfies Debt);
+    return now + retryDelayMs(owed.attempts + 1);
   }
+  const current = await storage.get<Debt>(OWED_KEY);
+  if (current?.debt !== owed.debt) return now; // renewed meanwhile: pay that one too, now
+  await storage.delete(OWED_KEY);
+  return null;
 }

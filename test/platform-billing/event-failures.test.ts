@@ -7,6 +7,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { oweKeyRecords, payOwedKeyRecords } from "../../src/coordinator/key-republish";
 import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
 import worker from "../../src/index";
 import { sha256Hex } from "../../src/lib/crypto";
@@ -373,5 +374,48 @@ describe("a run whose D1 batch committed but whose KV write failed", () => {
     await runDurableObjectAlarm(stub);
     expect(await edgeStatus(), "tenant_status in the key's KV edge record").toBe("suspended");
     expect(await row(deleted.id)).toMatchObject({ status: "processed", attempts: 1 });
+  });
+});
+
+describe("owed API key records", () => {
+  // A coordinator takes other calls while the alarm's payment waits on D1 and KV: a run may owe
+  // a change the payment read D1 too early to see.
+  it("a debt recorded while an older one is being paid stays owed, and is paid next", async () => {
+    const tenant = await registerTenant();
+    const stub = env.TENANT_COORDINATOR.getByName(tenant.tenantId);
+    const paid = await runInDurableObject(stub, async (_instance: TenantCoordinator, state) => {
+      const now = Date.now();
+      await oweKeyRecords(state.storage, now);
+      let renewed = false;
+      const kv = new Proxy(env.KV, {
+        get(target, name) {
+          if (name === "put")
+            return async (key: string, value: string, options?: KVNamespacePutOptions) => {
+              if (!renewed) {
+                renewed = true;
+                await oweKeyRecords(state.storage, now);
+              }
+              return target.put(key, value, options);
+            };
+          const value = Reflect.get(target, name, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const first = await payOwedKeyRecords(testContext({ kv }), state.storage, tenant.tenantId, now);
+      const owedAfterFirst = await state.storage.get("key_records_owed");
+      const second = await payOwedKeyRecords(testContext(), state.storage, tenant.tenantId, now);
+      return {
+        renewed,
+        first,
+        owedAfterFirst,
+        second,
+        owedAfterSecond: await state.storage.get("key_records_owed"),
+      };
+    });
+    expect(paid.renewed).toBe(true);
+    expect(paid.first).not.toBeNull();
+    expect(paid.owedAfterFirst).toBeDefined();
+    expect(paid.second).toBeNull();
+    expect(paid.owedAfterSecond).toBeUndefined();
   });
 });
