@@ -1,5 +1,6 @@
 import type { RequestContext } from "../context";
 import { ApiError } from "../lib/errors";
+import { errorFields } from "../lib/logger";
 import { limitReached } from "../lib/tiers";
 import type { LimitSlotKind } from "./limit-slots";
 import type { TenantCoordinator } from "./tenant-coordinator";
@@ -62,6 +63,9 @@ export async function withSubscribeClaim<T>(
   try {
     return await work(claim);
   } finally {
-    await coordinator.releaseSubscribe({ claimId, outcomeKnown: !claim.outcomeUnknown });
+    // The work's outcome is the answer: a claim not released lapses after CLAIM_TTL_MS.
+    await coordinator
+      .releaseSubscribe({ claimId, outcomeKnown: !claim.outcomeUnknown })
+      .catch((error: unknown) => ctx.log.error("subscribe claim not released", errorFields(error)));
   }
 }

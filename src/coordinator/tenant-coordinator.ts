@@ -144,6 +144,11 @@ export class TenantCoordinator extends DurableObject<Env> {
     await this.keepKeyRecordsOwed(result);
   }
 
+  /** A request committed a tenant change whose API-key records KV did not take: owed, as below. */
+  async oweKeyRecords(): Promise<void> {
+    await this.keepKeyRecordsOwed({ keysUnpublished: true });
+  }
+
   /** A run committed a tenant change KV did not take: the alarm publishes it until KV does. */
   private async keepKeyRecordsOwed(result: { keysUnpublished?: true }) {
     if (result.keysUnpublished) await this.wakeBy(await oweKeyRecords(this.ctx.storage, Date.now()));

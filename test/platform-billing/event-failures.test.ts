@@ -7,10 +7,13 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import type { UserCaller } from "../../src/context";
 import { oweKeyRecords, payOwedKeyRecords } from "../../src/coordinator/key-republish";
 import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
 import worker from "../../src/index";
 import { sha256Hex } from "../../src/lib/crypto";
+import type { EdgeKeyRecord } from "../../src/modules/api-keys/edge-store";
+import { subscribe } from "../../src/modules/platform-billing/subscription.service";
 import { ingestStripeEvent } from "../../src/modules/stripe-events/ingest.service";
 import type { QueueMessage } from "../../src/queue/messages";
 import { testContext } from "../context";
@@ -417,5 +420,33 @@ describe("owed API key records", () => {
     expect(paid.owedAfterFirst).toBeDefined();
     expect(paid.second).toBeNull();
     expect(paid.owedAfterSecond).toBeUndefined();
+  });
+});
+
+describe("a subscribe whose D1 write committed but whose KV write failed", () => {
+  it("answers the subscription, and the coordinator republishes the keys' tier once KV works", async () => {
+    const tenant = await registerTenant();
+    const plan = await platformPlan("pro");
+    const hash = await sha256Hex(tenant.keys.test_secret);
+    const caller: UserCaller = {
+      kind: "user",
+      userId: tenant.owner.id,
+      tenantId: tenant.tenantId,
+      role: "owner",
+      sessionId: "ses_kv",
+      tenantStatus: "active",
+    };
+    const answered = await subscribe(testContext({ kv: kvRefusingWrites, caller }), {
+      plan_id: plan.id,
+      payment_method_id: "pm_card_visa",
+    });
+    expect(answered.tenant.subscriptionTier).toBe("pro");
+    const stub = env.TENANT_COORDINATOR.getByName(tenant.tenantId);
+    const owed = () => runInDurableObject(stub, (_i, state) => state.storage.get("key_records_owed"));
+    expect(await owed()).toBeDefined();
+    await runDurableObjectAlarm(stub);
+    expect(await owed()).toBeUndefined();
+    const record = await env.KV.get<EdgeKeyRecord>(`apikey:${hash}`, "json");
+    expect(record?.tier).toBe("pro");
   });
 });
