@@ -332,19 +332,30 @@ describe("subscribing twice at once", () => {
     expect(await liveAtStripe(again.body.stripe_customer_id)).toHaveLength(1);
   });
 
-  it("after no answer from Stripe, the next attempt sends the same idempotency key (Stripe replays, never makes two)", async () => {
+  it("after a failed create, the next attempt sends the same idempotency key only while Stripe cannot tell what it made", async () => {
     const tenant = await registerTenant();
     const plan = await platformPlan();
     const prefix = `tenant-subscription:${tenant.tenantId}:`;
-    await failNext({ method: "POST", path: "/v1/subscriptions", idempotency_key_prefix: prefix, times: 3 });
     const body = { plan_id: plan.id, payment_method_id: "pm_card_visa" };
+    const keysSent = async () =>
+      new Set(
+        (await stripeRequests({ path: "/v1/subscriptions" }))
+          .map((request) => request.headers.idempotency_key)
+          .filter((key) => key?.startsWith(prefix)),
+      );
+    // The create fails (5xx, retries included) and so does the list that would tell: unknown.
+    await failNext({ method: "POST", path: "/v1/subscriptions", idempotency_key_prefix: prefix, times: 3 });
+    await failNext({ method: "GET", path: "/v1/subscriptions", times: 3 });
     expectError(await call(SUBSCRIPTION, { token: tenant.owner.access, body }), 502, "stripe_error");
+    // The create fails again, but Stripe lists nothing made with that key: a 5xx stays stored
+    // under it at Stripe for 24 h, so the attempt after this one takes a new key.
+    await failNext({ method: "POST", path: "/v1/subscriptions", idempotency_key_prefix: prefix, times: 3 });
+    expectError(await call(SUBSCRIPTION, { token: tenant.owner.access, body }), 502, "stripe_error");
+    expect((await keysSent()).size).toBe(1);
     const again = await call(SUBSCRIPTION, { token: tenant.owner.access, body });
     expect(again.status, JSON.stringify(again.body)).toBe(201);
-    const keys = (await stripeRequests({ path: "/v1/subscriptions" }))
-      .map((request) => request.headers.idempotency_key)
-      .filter((key) => key?.startsWith(prefix));
-    expect(new Set(keys).size).toBe(1);
+    expect((await keysSent()).size).toBe(2);
+    expect(await liveAtStripe(again.body.stripe_customer_id)).toHaveLength(1);
   });
 });
 

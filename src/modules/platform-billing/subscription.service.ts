@@ -214,12 +214,13 @@ async function subscribeClaimed(ctx: RequestContext, input: SubscribeInput, clai
         default_payment_method: input.payment_method_id,
         ...(trialDays ? { trial_period_days: trialDays } : {}),
         payment_behavior: "error_if_incomplete",
-        metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
+        metadata: { tenant_id: tenant.id, platform_plan_id: plan.id, subscribe_attempt: idempotencyKey },
       },
       { idempotencyKey },
     )
-    .catch((error: unknown) => {
-      if (!refusedByStripe(error)) claim.outcomeUnknown = true;
+    .catch(async (error: unknown) => {
+      if (!refusedByStripe(error) && (await madeByAttempt(ctx, customer, idempotencyKey)) !== false)
+        claim.outcomeUnknown = true;
       throw error;
     });
   // Stripe made it: until D1 has it, the next attempt must send the same key.
@@ -240,6 +241,25 @@ async function subscribeClaimed(ctx: RequestContext, input: SubscribeInput, clai
   );
   claim.outcomeUnknown = false;
   return loadSubscription(ctx, tenant.id);
+}
+
+/**
+ * Whether the create of this attempt made a subscription at Stripe, after it failed without
+ * Stripe's refusal (no answer, a 5xx): false when Stripe lists none of the customer's with the
+ * attempt's key, so the next attempt may use a new one (Stripe keeps a 5xx under its key for 24 h
+ * and would answer it again); null when Stripe cannot tell now (the same key is sent again).
+ */
+async function madeByAttempt(
+  ctx: RequestContext,
+  customer: string,
+  attempt: string,
+): Promise<boolean | null> {
+  try {
+    const listed = await ctx.stripe.subscriptions.list({ customer, status: "all", limit: 100 });
+    return listed.data.some((subscription) => subscription.metadata?.subscribe_attempt === attempt);
+  } catch {
+    return null;
+  }
 }
 
 function requireLive(
