@@ -6,6 +6,7 @@ import { loadTenant } from "../../db/tenants";
 import { auditInsertIfChanged } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
 import { effectiveLimits } from "../../lib/tiers";
 import { type EdgeKeyRecord, publishFromD1, publishKeyRecords } from "./edge-store";
 import {
@@ -329,6 +330,24 @@ async function revokeIfUnchanged(
     }),
   ]);
   return revoked;
+}
+
+/**
+ * `refreshTenantKeyRecords` after a tenant change D1 has committed, which a KV failure must not
+ * fail: false (logged) when KV refused, and the caller owes the records to the tenant's
+ * coordinator (`coordinator/key-republish.ts`), whose alarm publishes them until KV takes them.
+ */
+export async function republishAfterCommit(ctx: RequestContext, tenantId: string, after: string) {
+  try {
+    await refreshTenantKeyRecords(ctx, tenantId);
+    return true;
+  } catch (error) {
+    ctx.log.error(`API key records not republished after ${after}; owed, retried`, {
+      tenant_id: tenantId,
+      ...errorFields(error),
+    });
+    return false;
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { RequestContext } from "../../context";
-import { errorFields } from "../../lib/logger";
-import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
+import { republishAfterCommit } from "../api-keys/api-keys.service";
 import { dispatchEvents, type PreparedEvent } from "../webhooks/events.service";
 
 /**
@@ -19,15 +18,6 @@ export async function publishCommittedRun(
   keysChanged: boolean,
 ): Promise<{ keysUnpublished: boolean }> {
   await dispatchEvents(ctx, events);
-  if (!keysChanged) return { keysUnpublished: false };
-  try {
-    await refreshTenantKeyRecords(ctx, tenantId);
-    return { keysUnpublished: false };
-  } catch (error) {
-    ctx.log.error("API key records not republished after a billing run; owed, retried", {
-      tenant_id: tenantId,
-      ...errorFields(error),
-    });
-    return { keysUnpublished: true };
-  }
+  const published = !keysChanged || (await republishAfterCommit(ctx, tenantId, "a billing run"));
+  return { keysUnpublished: !published };
 }

@@ -13,9 +13,8 @@ import {
 import { findTenantWithSubscription } from "../../db/tenants";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
-import { errorFields } from "../../lib/logger";
 import { stripeSeconds } from "../../stripe/client";
-import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
+import { republishAfterCommit } from "../api-keys/api-keys.service";
 import { subscriptionSnapshot } from "./stripe-mapping";
 import type { BillingEvent } from "./suspension";
 
@@ -128,16 +127,11 @@ async function settle(
 
 /**
  * The API keys' edge records carry the tier's rate limit. The change is committed by now, so a KV
- * failure must not fail the request: the records are owed to the tenant's coordinator, whose
- * alarm publishes them from D1 until KV takes them.
+ * failure must not fail the request: the records are owed to the tenant's coordinator.
  */
 async function publishTierToKeys(ctx: RequestContext, tenantId: string) {
-  try {
-    await refreshTenantKeyRecords(ctx, tenantId);
-  } catch (error) {
-    ctx.log.error("API key records not republished after a plan change; owed, retried", errorFields(error));
+  if (!(await republishAfterCommit(ctx, tenantId, "a plan change")))
     await ctx.coordinator(tenantId).oweKeyRecords();
-  }
 }
 
 export interface SubscribeInput {
