@@ -56,6 +56,11 @@ export class TenantCoordinator extends DurableObject<Env> {
   private lastRunAt = 0;
   private runGap = MIN_RUN_GAP_MS;
   private readonly endpoints = new EndpointCache();
+  /**
+   * Whether API-key records may be owed (`./key-republish`): true until the alarm has looked, and
+   * whenever a run owes them, so a delivery run reads that storage only when there can be a debt.
+   */
+  private keyRecordsMayBeOwed = true;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -151,7 +156,9 @@ export class TenantCoordinator extends DurableObject<Env> {
 
   /** A run committed a tenant change KV did not take: the alarm publishes it until KV does. */
   private async keepKeyRecordsOwed(result: { keysUnpublished?: true }) {
-    if (result.keysUnpublished) await this.wakeBy(await oweKeyRecords(this.ctx.storage, Date.now()));
+    if (!result.keysUnpublished) return;
+    this.keyRecordsMayBeOwed = true;
+    await this.wakeBy(await oweKeyRecords(this.ctx.storage, Date.now()));
   }
 
   /**
@@ -219,8 +226,15 @@ export class TenantCoordinator extends DurableObject<Env> {
         });
         this.runGap = WRITE_RETRY_MS;
       }
-      const retryOwedAt = await payOwedKeyRecords(ctx, this.ctx.storage, tenantId, Date.now());
-      if (retryOwedAt !== null) await this.wakeBy(retryOwedAt);
+      if (this.keyRecordsMayBeOwed) {
+        // Cleared first: a debt recorded while this payment runs sets it again.
+        this.keyRecordsMayBeOwed = false;
+        const retryOwedAt = await payOwedKeyRecords(ctx, this.ctx.storage, tenantId, Date.now());
+        if (retryOwedAt !== null) {
+          this.keyRecordsMayBeOwed = true;
+          await this.wakeBy(retryOwedAt);
+        }
+      }
     }
     // Due times are on this object's clock; the alarm is on the system's: wait the difference.
     const next = nextDueAt(this.ctx.storage.sql);
