@@ -1,17 +1,18 @@
 import { and, eq, ne, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { auditActor, type RequestContext } from "../../context";
 import { withLimitSlot } from "../../coordinator/client";
 import type { Database } from "../../db/client";
 import { type BillingInterval, type PlanRow, plans, type TenantRow } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import { type AuditEntry, auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
 import { effectiveLimits } from "../../lib/tiers";
 import { withStripeUndo } from "../../stripe/undo";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
-import { dispatchEvents, insertEvent, insertEventUnless, prepareEvent } from "../webhooks/events.service";
+import { prepareEvent } from "../webhooks/events.service";
+import { commitWithEvents } from "../webhooks/outbox";
 import { getPlan, planViewer } from "./plans.queries";
 import { serializePlan } from "./plans.schemas";
 
@@ -51,24 +52,24 @@ function stripeProduct(plan: PlanRow, previousMetadata: Record<string, string>) 
 }
 
 /**
- * The change's D1 batch: the plan statement, its tenant event (outbox) and its audit record. With
- * `alreadyDone` (a query that finds the change made, seen before the batch's own statement), the
- * event and audit record are written only by the request whose statement made it, so the same
- * change sent several times at once is reported once. Answers whether this request made it.
+ * The change's D1 batch through the outbox: the plan statement, its tenant event and its audit
+ * record. With `alreadyDone` (a query that finds the change made, seen before the batch's own
+ * statement), the event and audit record are written only by the request whose statement made
+ * it, so the same change sent several times at once is reported once. Answers whether this
+ * request made it.
  */
 async function commitPlanChange(
   ctx: RequestContext,
   tenant: TenantRow,
   change: {
     plan: PlanRow;
-    statement: Parameters<Database["batch"]>[0][number];
+    statement: BatchItem<"sqlite">;
     event: string;
     audit: string;
     alreadyDone?: SQL;
   },
   metadata?: Record<string, unknown>,
 ): Promise<boolean> {
-  const { db } = ctx;
   const now = ctx.clock.now();
   const event = prepareEvent(
     {
@@ -80,28 +81,22 @@ async function commitPlanChange(
     },
     now,
   );
-  const audit: AuditEntry = {
-    tenantId: tenant.id,
-    ...auditActor(ctx),
-    action: change.audit,
-    targetType: "plan",
-    targetId: change.plan.id,
-    ...(metadata ? { metadata } : {}),
-    requestId: ctx.requestId,
-    at: now,
-  };
-  if (change.alreadyDone) {
-    const [inserted] = await db.batch([
-      insertEventUnless(db, event, change.alreadyDone),
-      change.statement,
-      auditInsertIfChanged(db, audit),
-    ]);
-    if (!inserted.length) return false;
-  } else {
-    await db.batch([change.statement, insertEvent(db, event), auditInsert(db, audit)]);
-  }
-  await dispatchEvents(ctx, [event]);
-  return true;
+  const written = await commitWithEvents(ctx, {
+    statements: [change.statement],
+    events: [event],
+    audit: {
+      tenantId: tenant.id,
+      ...auditActor(ctx),
+      action: change.audit,
+      targetType: "plan",
+      targetId: change.plan.id,
+      ...(metadata ? { metadata } : {}),
+      requestId: ctx.requestId,
+      at: now,
+    },
+    ...(change.alreadyDone ? { unlessRecorded: change.alreadyDone, auditOnlyIfChanged: true } : {}),
+  });
+  return written.length > 0;
 }
 
 export interface NewPlan {

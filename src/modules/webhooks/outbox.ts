@@ -2,7 +2,7 @@ import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { auditActor, type RequestContext } from "../../context";
 import type { TenantRow } from "../../db/schema";
-import { type AuditEntry, auditInsert } from "../../lib/audit";
+import { type AuditEntry, auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import {
   dispatchEvents,
   insertEvent,
@@ -57,7 +57,8 @@ export async function commitChange(ctx: RequestContext, change: Change): Promise
  * statements, its events and its audit record in one D1 batch, then the events handed to
  * delivery. With `unlessRecorded`, the events go first in the batch, each written only if that
  * query finds nothing (it sees the table as it was before the change, in the same transaction).
- * Answers the events written.
+ * With `auditOnlyIfChanged`, the audit record is written only if the last statement changed a row
+ * (a change guarded in SQL, made once of several requests at once). Answers the events written.
  */
 export async function commitWithEvents(
   ctx: RequestContext,
@@ -66,13 +67,14 @@ export async function commitWithEvents(
     events: PreparedEvent[];
     audit: AuditEntry;
     unlessRecorded?: SQL;
+    auditOnlyIfChanged?: boolean;
   },
 ): Promise<PreparedEvent[]> {
   const { db } = ctx;
   const { events, unlessRecorded } = change;
   const [first, ...rest] = change.statements;
   if (!first) throw new Error("an outbox commit needs at least one statement");
-  const audit = auditInsert(db, change.audit);
+  const audit = (change.auditOnlyIfChanged ? auditInsertIfChanged : auditInsert)(db, change.audit);
   const [firstGuarded, ...laterGuarded] = unlessRecorded
     ? events.map((event) => insertEventUnless(db, event, unlessRecorded))
     : [];
