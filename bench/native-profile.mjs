@@ -5,15 +5,19 @@
 // figures are close to the bench's; `--against bare` profiles the bare route in the same process
 // right after, and prints both side by side with the difference per part and per function.
 // Needs `perf` (Debian: linux-perf) and root or kernel.perf_event_paranoid ≤ 1.
+// A delivery scenario (webhooks, webhooks-500) runs once as the bench runs it; its figures are per
+// delivered event.
 // Usage: node bench/native-profile.mjs --scenario apikey-warm [--against bare] [--seconds 10]
-//        [--top 25] [--skip-build]
+//        [--top 25] [--skip-build] [--call-graph dwarf,16384 --keep /tmp/perf.data]
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { clockTicksPerSecond } from "./lib/cpu.mjs";
 import { waitForIdle } from "./lib/load.mjs";
 import { startProfiledWorker, warmedScenario } from "./lib/profile-target.mjs";
+import { runDelivery } from "./lib/webhook-delivery.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +26,10 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     top: { type: "string", default: "25" },
     "skip-build": { type: "boolean", default: false },
+    // perf's --call-graph mode (`dwarf,16384` unwinds workerd, built without frame pointers).
+    "call-graph": { type: "string", default: "" },
+    // Keeps the last scenario's perf.data at this path, for `perf report` by hand.
+    keep: { type: "string", default: "" },
   },
 });
 const log = (message) => process.stderr.write(`[native-profile] ${message}\n`);
@@ -58,22 +66,55 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 
-/** Seeds and warms the scenario as the bench does, then loads it for `seconds` under perf. */
+/**
+ * Seeds and warms the scenario as the bench does, then loads it for `seconds` under perf. A
+ * delivery scenario (webhooks, webhooks-500) runs once as the bench runs it, and its figures are
+ * per delivered event.
+ */
 async function profileScenario(name, pids, seconds) {
-  const { load } = await warmedScenario(name, { mf, baseUrl, pids, seconds, warmup: 2, log });
+  const { default: scenario } = await import(`./scenarios/${name}.mjs`);
+  const load = scenario.delivery
+    ? undefined
+    : (await warmedScenario(name, { mf, baseUrl, pids, seconds, warmup: 2, log })).load;
   const data = path.join(scratch, `${name}.data`);
-  const perf = startPerf(["record", "-q", "-F", String(FREQUENCY), "-p", pids.join(","), "-o", data]);
+  const perf = startPerf([
+    "record",
+    "-q",
+    ...(values["call-graph"] ? ["--call-graph", values["call-graph"]] : []),
+    "-F",
+    String(FREQUENCY),
+    "-p",
+    pids.join(","),
+    "-o",
+    data,
+  ]);
   // perf attaches within milliseconds; a sampler that already failed (no perf, no permission)
   // throws here, before any load.
   await Promise.race([perf.exited.then(perf.fail), new Promise((resolve) => setTimeout(resolve, 300))]);
-  const result = await load(seconds);
+  let requests;
+  if (load) {
+    const result = await load(seconds);
+    requests = result.requests.total;
+    log(
+      `${name}: ${requests} requests, ${(requests / seconds).toFixed(0)}/s under perf, non-2xx ${result.non2xx}`,
+    );
+  } else {
+    const run = await runDelivery({
+      mf,
+      baseUrl,
+      pids,
+      ticksPerSecond: clockTicksPerSecond(),
+      delivery: scenario.delivery,
+    });
+    requests = run.delivered;
+    log(
+      `${name}: ${run.delivered} events delivered, ${run.deliveredPerSecond.toFixed(0)}/s under perf, p50 ${run.p50Ms} ms, ${run.cpuMsPerEvent?.toFixed(2)} ms CPU each, missing ${run.missing}`,
+    );
+  }
   perf.child.kill("SIGINT");
   await perf.exited;
   await waitForIdle(pids);
-  const requests = result.requests.total;
-  log(
-    `${name}: ${requests} requests, ${(requests / seconds).toFixed(0)}/s under perf, non-2xx ${result.non2xx}`,
-  );
+  if (values.keep) copyFileSync(data, values.keep);
   return { name, requests, samples: leafSamples(data) };
 }
 
