@@ -19,6 +19,8 @@ export default defineConfig(async () => {
             TEST_RECEIVER_URL: inject("receiverUrl"),
             // Receivers in tests are on 127.0.0.1; every other private address stays refused.
             WEBHOOK_ALLOW_INSECURE_URLS: "true",
+            // An Idempotency-Key's lock of 3 s (60 in production), so a test can outlast it.
+            IDEMPOTENCY_LOCK_SECONDS: "3",
             TEST_MIGRATIONS: migrations,
             JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
             PLATFORM_ADMIN_TOKEN: "test-platform-admin-token",

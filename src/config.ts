@@ -21,6 +21,8 @@ const AppConfigSchema = z.object({
   CORS_ALLOWED_ORIGINS: z.string().optional().default("http://localhost:3000"),
   PLATFORM_FEE_PERCENT: z.coerce.number().min(0).max(100).optional().default(15),
   WEBHOOK_ALLOW_INSECURE_URLS: flag,
+  /** How long an Idempotency-Key's first request holds the key unless it renews it (a crashed one). */
+  IDEMPOTENCY_LOCK_SECONDS: z.coerce.number().int().min(1).max(3600).optional().default(60),
 });
 
 const AuthConfigSchema = z.object({

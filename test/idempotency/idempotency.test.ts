@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { asKey, type BillingTenant, billingTenant } from "../billing";
 import { call, expectError, PASSWORD, registerTenant, unique } from "../harness";
-import { stripeRequests } from "../stripe-double";
+import { failNext, stripeRequests } from "../stripe-double";
 
 const CUSTOMERS = "/api/v1/auth/customers/";
 
@@ -10,6 +10,10 @@ let tenant: BillingTenant;
 beforeAll(async () => {
   tenant = await billingTenant();
 });
+
+/** The key's lock in tests (IDEMPOTENCY_LOCK_SECONDS in vitest.config.ts): 3 s, not 60. */
+const LOCK_MS = 3_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const post = (key: string, body: Record<string, unknown>, as = tenant) =>
   asKey(as.keys.test_secret, CUSTOMERS, { body, headers: { "Idempotency-Key": key } });
@@ -191,5 +195,57 @@ describe("Idempotency-Key", () => {
     expect(login.headers.get("Cache-Control")).toBe("no-store");
     const created = await post(unique("idem-"), { email: `${unique("c")}@example.com` });
     expect(created.headers.get("Cache-Control")).toBeNull();
+  });
+
+  // A request slower than the lock (Stripe slow: 10 s a call, two retries) is not dead: it keeps
+  // its key while it runs, so a client's retry meanwhile does not make a second customer.
+  it("a first request that runs past the lock keeps its key: a retry meanwhile is 409 in use, Stripe is called once", {
+    timeout: 20_000,
+  }, async () => {
+    const own = await billingTenant();
+    const key = unique("idem-slow-");
+    const email = `${unique("slow")}@example.com`;
+    await failNext({
+      method: "POST",
+      path: "/v1/customers",
+      account: own.account,
+      delay_ms: LOCK_MS + 2_000,
+    });
+    const first = post(key, { email }, own);
+    await sleep(LOCK_MS + 1_000);
+    expectError(await post(key, { email }, own), 409, "idempotency_key_in_use");
+    const answered = await first;
+    expect(answered.status).toBe(201);
+    expect(await stripeCustomerCreates(email)).toHaveLength(1);
+    const replayed = await post(key, { email }, own);
+    expect(replayed.body.id).toBe(answered.body.id);
+  });
+
+  // A request that did lose its key (its lock lapsed: the Worker stalled, its renewals failed)
+  // must not write over, or free, the claim of the request that took the key over.
+  it("a request that lost its key to a takeover neither stores its answer over the new holder's nor frees the key", {
+    timeout: 20_000,
+  }, async () => {
+    const own = await billingTenant();
+    const key = unique("idem-lost-");
+    const email = `${unique("lost")}@example.com`;
+    await failNext({ method: "POST", path: "/v1/customers", account: own.account, delay_ms: 2_500 });
+    const first = post(key, { email }, own);
+    const lapse = env.DB.prepare(
+      "UPDATE idempotency_keys SET locked_until = 0 WHERE tenant_id = ? AND key = ? AND response_status IS NULL",
+    ).bind(own.tenantId, key);
+    let takeover = await post(key, { email }, own);
+    for (let tries = 0; takeover.status !== 201 && tries < 50; tries++) {
+      await lapse.run();
+      takeover = await post(key, { email }, own);
+    }
+    expect(takeover.status).toBe(201);
+    const late = await first;
+    expect(late.status).toBe(201);
+    expect(late.body.id).not.toBe(takeover.body.id);
+    // The stored answer is the holder's: the late request did not replace it.
+    const replayed = await post(key, { email }, own);
+    expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replayed.body.id).toBe(takeover.body.id);
   });
 });

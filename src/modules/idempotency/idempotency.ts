@@ -1,10 +1,11 @@
-import { and, eq, lt, or, sql } from "drizzle-orm";
+import { and, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Context, Next } from "hono";
 import type { ApiKeyCaller, RequestContext, UserCaller } from "../../context";
 import { idempotencyKeys } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { sha256Hex } from "../../lib/crypto";
 import { ApiError, validationError } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
 
 /**
  * `Idempotency-Key` on any POST of a tenant's caller, as Stripe has it: the first answer (status
@@ -12,7 +13,8 @@ import { ApiError, validationError } from "../../lib/errors";
  * request, or by another caller (another mode or kind of key, another user), is 409
  * `idempotency_key_reused`; a second request while the first is running is 409
  * `idempotency_key_in_use` (retry it). The key is claimed in D1 by one conditional upsert, so of
- * concurrent requests exactly one runs (and makes the Stripe calls). Answers that say the request
+ * concurrent requests exactly one runs (and makes the Stripe calls); it renews its lock while it
+ * runs, and only a request that died lets a retry take the key over. Answers that say the request
  * never started (validation, authentication, role, rate limit) or that failed on our side or
  * Stripe's (5xx) are not kept, so the request can be sent again as it was. An answer marked
  * `Cache-Control: no-store` (one that shows a secret once: new API keys, a setup token, a new
@@ -26,8 +28,6 @@ import { ApiError, validationError } from "../../lib/errors";
 export const SHOWN_ONCE = { "Cache-Control": "no-store" } as const;
 
 const REPLAY_FOR_MS = 24 * 60 * 60 * 1000;
-/** A first request that died without answering stops holding its key after this. */
-const LOCK_MS = 60_000;
 const MAX_STORED_BODY = 256 * 1024;
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const NOT_KEPT = new Set([400, 401, 403, 409, 429]);
@@ -45,13 +45,16 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
   const fingerprint = await sha256Hex(
     `${principalOf(caller)}\n${c.req.method} ${new URL(c.req.url).pathname.replace(/\/$/, "")}\n${body}`,
   );
-  const claimed = await claim(ctx, caller.tenantId, key, fingerprint);
+  const lockMs = ctx.config.app.IDEMPOTENCY_LOCK_SECONDS * 1000;
+  const claimed = await claim(ctx, caller.tenantId, key, fingerprint, lockMs);
   if (claimed.kind === "replay") {
     return c.body(claimed.body, claimed.status as 200, {
       "Content-Type": "application/json",
       "Idempotent-Replayed": "true",
     });
   }
+  const held = heldClaim(caller.tenantId, key, claimed.at);
+  const stopRenewing = renewWhileRunning(ctx, held, lockMs);
   let stored = false;
   try {
     await next();
@@ -62,12 +65,53 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
       await ctx.db
         .update(idempotencyKeys)
         .set({ responseStatus: status, responseBody: showsSecret ? null : text })
-        .where(and(eq(idempotencyKeys.tenantId, caller.tenantId), eq(idempotencyKeys.key, key)));
+        .where(held);
       stored = true;
     }
   } finally {
-    if (!stored) await release(ctx, caller.tenantId, key);
+    stopRenewing();
+    if (!stored) await ctx.db.delete(idempotencyKeys).where(held);
   }
+}
+
+/**
+ * The row of this request's claim while it runs: the key, claimed at `at` (a takeover writes its
+ * own time, at least one lock later) and not answered yet. A request whose key was taken over
+ * (its lock lapsed) neither stores its answer over the new holder's nor frees the key it holds.
+ */
+function heldClaim(tenantId: string, key: string, at: Date) {
+  return and(
+    eq(idempotencyKeys.tenantId, tenantId),
+    eq(idempotencyKeys.key, key),
+    eq(idempotencyKeys.createdAt, at),
+    sql`${idempotencyKeys.responseStatus} IS NULL`,
+  );
+}
+
+/**
+ * Renews the lock every third of it while the request runs: the lock is for a first request that
+ * died, and one that is slow (Stripe answering late, its retries) is not dead, so a client's retry
+ * meanwhile is 409 in use rather than a second run. Answers the function that stops it.
+ */
+function renewWhileRunning(ctx: RequestContext, held: SQL | undefined, lockMs: number): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = true;
+  const renew = async () => {
+    try {
+      await ctx.db
+        .update(idempotencyKeys)
+        .set({ lockedUntil: new Date(ctx.clock.now().getTime() + lockMs) })
+        .where(held);
+    } catch (error) {
+      ctx.log.warn("idempotency lock not renewed", errorFields(error));
+    }
+    if (running) timer = setTimeout(renew, lockMs / 3);
+  };
+  timer = setTimeout(renew, lockMs / 3);
+  return () => {
+    running = false;
+    clearTimeout(timer);
+  };
 }
 
 /**
@@ -84,13 +128,14 @@ function principalOf(caller: ApiKeyCaller | UserCaller): string {
     : `user ${caller.userId} ${caller.role}`;
 }
 
-type Claim = { kind: "run" } | { kind: "replay"; status: number; body: string };
+type Claim = { kind: "run"; at: Date } | { kind: "replay"; status: number; body: string };
 
 async function claim(
   ctx: RequestContext,
   tenantId: string,
   key: string,
   fingerprint: string,
+  lockMs: number,
 ): Promise<Claim> {
   const now = ctx.clock.now();
   const fresh = {
@@ -99,7 +144,7 @@ async function claim(
     fingerprint,
     responseStatus: null,
     responseBody: null,
-    lockedUntil: new Date(now.getTime() + LOCK_MS),
+    lockedUntil: new Date(now.getTime() + lockMs),
     expiresAt: new Date(now.getTime() + REPLAY_FOR_MS),
     createdAt: now,
   };
@@ -120,13 +165,13 @@ async function claim(
       ),
     })
     .returning({ fingerprint: idempotencyKeys.fingerprint });
-  if (won) return { kind: "run" };
+  if (won) return { kind: "run", at: now };
   const held = await ctx.db
     .select()
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.tenantId, tenantId), eq(idempotencyKeys.key, key)))
     .get();
-  if (!held) return claim(ctx, tenantId, key, fingerprint);
+  if (!held) return claim(ctx, tenantId, key, fingerprint, lockMs);
   if (held.fingerprint !== fingerprint) {
     throw new ApiError(
       "idempotency_key_reused",
@@ -149,18 +194,6 @@ async function claim(
     );
   }
   return { kind: "replay", status: held.responseStatus, body: held.responseBody };
-}
-
-async function release(ctx: RequestContext, tenantId: string, key: string) {
-  await ctx.db
-    .delete(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.tenantId, tenantId),
-        eq(idempotencyKeys.key, key),
-        sql`${idempotencyKeys.responseStatus} IS NULL`,
-      ),
-    );
 }
 
 /** Cron: forgets answers older than their 24 h. */
