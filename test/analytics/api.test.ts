@@ -150,6 +150,47 @@ describe("analytics as things stand now", () => {
     ]);
   });
 
+  it("a CSV export neutralises a tenant's text a spreadsheet would run, and keeps negative amounts as numbers", {
+    timeout: 60_000,
+  }, async () => {
+    const other = await billingTenant();
+    const name = '=HYPERLINK("http://evil.example","Basic")';
+    const plan = await makePlan(other, { name, price_cents: 5000, currency: "usd" });
+    const sub: Sub = {
+      id: "sub_formula",
+      customer: "cus_formula",
+      price: plan.stripe_price_id,
+      amount: 5000,
+      currency: "usd",
+      interval: "month",
+      quantity: 1,
+      status: "active",
+    };
+    const gone: Sub = { ...sub, id: "sub_formula_gone", customer: "cus_formula_gone" };
+    const created = Math.floor(Date.now() / 1000) - 7200;
+    await deliver([
+      stripeEvent("customer.subscription.created", subscription(sub), created, { account: other.account }),
+      stripeEvent("customer.subscription.created", subscription(gone), created, { account: other.account }),
+      stripeEvent(
+        "customer.subscription.deleted",
+        subscription({ ...gone, status: "canceled" }),
+        created + 60,
+        {
+          account: other.account,
+        },
+      ),
+    ]);
+    const read = (path: string) =>
+      call(`/api/v1/auth/analytics/${path}`, { token: other.tokens.owner, headers: { Accept: "text/csv" } });
+    const plans = await read("plans/?mode=test");
+    expect(plans.status).toBe(200);
+    expect(plans.body.raw.split("\r\n")[1]).toBe(
+      `${plan.id},"'=HYPERLINK(""http://evil.example"",""Basic"")",usd,5000,1`,
+    );
+    const movements = await read("movements/?mode=test&type=churn");
+    expect(movements.body.raw.split("\r\n")[1]).toContain(",usd,5000,0,-5000,");
+  });
+
   it("customer churn rate counts customers lost, each once (one customer lost twice in the period)", {
     timeout: 60_000,
   }, async () => {
