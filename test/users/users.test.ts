@@ -122,6 +122,37 @@ describe("tenant users", () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
   });
 
+  it("a user read as a non-owner but promoted meanwhile is moved off owner or removed only if another owner remains", async () => {
+    // At once: the admin is promoted to owner, the first owner steps down to admin (allowed: the
+    // admin is an owner by then), and the admin, read as an admin by the third request, is made a
+    // developer or removed. The third must not leave the tenant without an owner. The removal starts
+    // after 0 to 2 round trips to /health, which moves its reads and its delete among the others'.
+    const thirds = [["demote", 0] as const, ...[0, 1, 2].map((trips) => ["remove", trips] as const)];
+    for (const [third, trips] of thirds) {
+      const team = await registerTeam();
+      const url = (id: string) => `${USERS}${id}/`;
+      const token = team.tokens.owner;
+      const results = await Promise.all([
+        call(url(team.userIds.admin), { token, method: "PATCH", body: { role: "owner" } }),
+        call(url(team.userIds.owner), { token, method: "PATCH", body: { role: "admin" } }),
+        (async () => {
+          if (third === "demote") {
+            return call(url(team.userIds.admin), { token, method: "PATCH", body: { role: "developer" } });
+          }
+          for (let i = 0; i < trips; i++) await call("/health");
+          return call(url(team.userIds.admin), { token, method: "DELETE" });
+        })(),
+      ]);
+      const owners = await env.DB.prepare(
+        "SELECT count(*) AS n FROM users WHERE tenant_id = ? AND role = 'owner'",
+      )
+        .bind(team.tenantId)
+        .first<{ n: number }>();
+      const statuses = results.map((r) => r.status);
+      expect(owners?.n, `${third} after ${trips}: ${JSON.stringify(statuses)}`).toBe(1);
+    }
+  });
+
   it("a removed user's tokens stop working at once", async () => {
     const team = await registerTeam();
     const removed = await call(`${USERS}${team.userIds.billing}/`, {

@@ -20,10 +20,12 @@ function checkPassword(password: string, email: string, field: string) {
   if (problems.length) throw validationError(field, `Password ${problems.join(", ")}`);
 }
 
-// True while another active owner remains besides the user being changed; evaluated inside the
-// UPDATE/DELETE statement itself so two owners demoting each other at once cannot both succeed.
-const anotherOwnerRemains = (userId: string, tenantId: string) =>
-  sql`(SELECT count(*) FROM ${users} o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.is_active = 1 AND o.id != ${userId}) > 0`;
+// The guard of every UPDATE that moves a user off owner and every DELETE of a user: true unless
+// the row is an owner and no other active owner remains. It reads the row's role inside the
+// statement, not the request's earlier read, so neither two owners demoting each other at once nor
+// a user promoted to owner meanwhile (read as an admin) can leave the tenant without an owner.
+const tenantKeepsAnOwner = (userId: string, tenantId: string) =>
+  sql`(${users.role} != 'owner' OR EXISTS (SELECT 1 FROM ${users} o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.is_active = 1 AND o.id != ${userId}))`;
 
 export async function listUsers(ctx: RequestContext): Promise<UserRow[]> {
   const principal = userCaller(ctx);
@@ -144,7 +146,7 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
     .get();
   if (!current) throw notFound("User");
 
-  const demotesOwner = current.role === "owner" && input.role !== undefined && input.role !== "owner";
+  const movesOffOwner = input.role !== undefined && input.role !== "owner";
   const changes = {
     ...(input.role !== undefined ? { role: input.role } : {}),
     ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
@@ -155,7 +157,7 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
     db
       .update(users)
       .set(changes)
-      .where(demotesOwner ? and(scope, anotherOwnerRemains(userId, principal.tenantId)) : scope)
+      .where(movesOffOwner ? and(scope, tenantKeepsAnOwner(userId, principal.tenantId)) : scope)
       .returning(),
     auditInsertIfChanged(db, {
       tenantId: principal.tenantId,
@@ -191,10 +193,11 @@ export async function removeUser(ctx: RequestContext, userId: string): Promise<v
   if (!target) throw notFound("User");
 
   const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
-  const guarded =
-    target.role === "owner" ? and(scope, anotherOwnerRemains(userId, principal.tenantId)) : scope;
   const [deleted] = await db.batch([
-    db.delete(users).where(guarded).returning({ id: users.id }),
+    db
+      .delete(users)
+      .where(and(scope, tenantKeepsAnOwner(userId, principal.tenantId)))
+      .returning({ id: users.id }),
     auditInsertIfChanged(db, {
       tenantId: principal.tenantId,
       actorType: "user",
