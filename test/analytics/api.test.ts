@@ -191,6 +191,48 @@ describe("analytics as things stand now", () => {
     expect(movements.body.raw.split("\r\n")[1]).toContain(",usd,5000,0,-5000,");
   });
 
+  it("predicted LTV divides by the unrounded churn rate, as the summary's LTV does", {
+    timeout: 60_000,
+  }, async () => {
+    const other = await billingTenant();
+    const plan = await makePlan(other, { name: "Basic", price_cents: 5000, currency: "usd" });
+    const now = Math.floor(Date.now() / 1000);
+    const sub = (n: number): Sub => ({
+      id: `sub_ltv_${n}`,
+      customer: `cus_ltv_${n}`,
+      price: plan.stripe_price_id,
+      amount: 5000,
+      currency: "usd",
+      interval: "month",
+      quantity: 1,
+      status: "active",
+    });
+    const event = (type: string, s: Sub, at: number) =>
+      stripeEvent(type, subscription(s), at, { account: other.account });
+    // Three customers 40 days ago; one lost 5 days ago: a churn rate of 1/3 over the last 30 days.
+    await deliver([
+      ...[1, 2, 3].map((n) => event("customer.subscription.created", sub(n), now - 40 * 86_400)),
+      event("customer.subscription.deleted", { ...sub(3), status: "canceled" }, now - 5 * 86_400),
+    ]);
+    const customer = await env.DB.prepare(
+      "SELECT id FROM customers WHERE tenant_id = ? AND stripe_customer_id = ?",
+    )
+      .bind(other.tenantId, "cus_ltv_1")
+      .first<{ id: string }>();
+    const read = (path: string) => call(`/api/v1/auth/analytics/${path}`, { token: other.tokens.owner });
+    const summary = await read("summary/?mode=test");
+    expect(summary.body.currencies).toMatchObject([{ customer_churn_rate: 0.3333, arpa: 5000 }]);
+    // 5000 / (1/3 × 30.4375/30) = 14784.4; with the rate rounded to 0.3333 it would be 14786.
+    const ltv = Math.round(5000 / ((1 / 3) * (365.25 / 12 / 30)));
+    expect(ltv).toBe(14784);
+    expect(summary.body.currencies[0].ltv).toBe(ltv);
+    const res = await read(`customers/${customer?.id}/`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.currencies).toEqual([
+      { currency: "usd", mrr: 5000, lifetime_revenue: 0, predicted_ltv: ltv },
+    ]);
+  });
+
   it("customer churn rate counts customers lost, each once (one customer lost twice in the period)", {
     timeout: 60_000,
   }, async () => {

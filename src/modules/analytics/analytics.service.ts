@@ -5,7 +5,7 @@ import { validationError } from "../../lib/errors";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { findCustomer } from "../customers/customers.queries";
 import { currenciesOf, type Interval, periodFigures, type SeriesScope, seriesOf } from "./analytics.reads";
-import { summaryFigures } from "./figures";
+import { lifetimeValue, monthlyChurnRate, summaryFigures } from "./figures";
 import { dayOf } from "./rollups";
 
 const DAY_MS = 86_400_000;
@@ -191,20 +191,17 @@ export async function customerAnalytics(ctx: RequestContext, idOrExternal: strin
   const figures = await Promise.all(
     currencies.map(async (currency) => {
       const period = await periodFigures(ctx, scope, currency, today - 29 * DAY_MS, today);
-      const tenant = summaryFigures(period, 30);
       // Now: the ledger holds what has happened (a discount's end once it has come); a state
       // Stripe stamped a moment ahead of our clock waits for it.
       const now = ctx.clock.now().getTime();
       const last = history.filter((m) => m.currency === currency && m.effectiveAt <= now).at(-1);
       const mrr = last?.mrrAfter ?? 0;
       const paid = money.find((m) => m.currency === currency);
-      const monthlyChurn =
-        tenant.customer_churn_rate === null ? null : tenant.customer_churn_rate * (365.25 / 12 / 30);
       return {
         currency,
         mrr,
         lifetime_revenue: (paid?.paid ?? 0) - (paid?.refunded ?? 0),
-        predicted_ltv: monthlyChurn ? Math.round(mrr / monthlyChurn) : null,
+        predicted_ltv: lifetimeValue(mrr, monthlyChurnRate(period, 30)),
       };
     }),
   );

@@ -25,10 +25,25 @@ const round4 = (value: number | null) => (value === null ? null : Math.round(val
 export const mayChurnTwice = (flows: Pick<Flows, "churnCount" | "reactivationCount">) =>
   flows.churnCount >= 2 && flows.reactivationCount >= 1;
 
+/** The period's customer churn rate, unrounded (the figures show it rounded to 4 decimals). */
+const customerChurnRate = (period: PeriodFigures) => ratio(period.customersLost, period.start.customers);
+
+/**
+ * The period's customer churn rate scaled to a month (30.4375 days), unrounded: what LTV divides
+ * by. Rounding it first (to the 4 decimals shown) would move the LTV.
+ */
+export function monthlyChurnRate(period: PeriodFigures, days: number): number | null {
+  const churnRate = customerChurnRate(period);
+  return churnRate === null ? null : churnRate * (AVERAGE_MONTH_DAYS / days);
+}
+
+/** MRR per month over the unrounded monthly churn rate, rounded only here; null without churn. */
+export const lifetimeValue = (mrr: number | null, monthlyChurn: number | null) =>
+  mrr === null || !monthlyChurn ? null : Math.round(mrr / monthlyChurn);
+
 export function summaryFigures(period: PeriodFigures, days: number) {
   const { start, end, flows } = period;
-  const churnRate = ratio(period.customersLost, start.customers);
-  const monthlyChurn = churnRate === null ? null : churnRate * (AVERAGE_MONTH_DAYS / days);
+  const churnRate = customerChurnRate(period);
   const arpa = ratio(end.mrr, end.customers);
   const netChurn = ratio(
     flows.churnMrr + flows.contractionMrr - flows.expansionMrr - flows.reactivationMrr,
@@ -46,7 +61,7 @@ export function summaryFigures(period: PeriodFigures, days: number) {
     arpa: arpa === null ? null : Math.round(arpa),
     customer_churn_rate: round4(churnRate),
     net_mrr_churn_rate: round4(netChurn),
-    ltv: arpa === null || !monthlyChurn ? null : Math.round(arpa / monthlyChurn),
+    ltv: lifetimeValue(arpa, monthlyChurnRate(period, days)),
     trial_conversion_rate: round4(ratio(flows.trialsConverted, flows.trialsConverted + flows.trialsLost)),
     movements: {
       new: { mrr: flows.newMrr, count: flows.newCount },
