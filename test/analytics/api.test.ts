@@ -125,6 +125,16 @@ describe("analytics API", () => {
       "validation_error",
     );
     expect(JSON.stringify(backwards)).toContain("from");
+    // Every range read refuses a backwards range the same way, the ledger's list included.
+    for (const path of ["mrr/", "movements/"]) {
+      const refused = await expectError(
+        await get(`${path}?from=2026-03-02&to=2026-03-01T23:00:00Z`),
+        400,
+        "validation_error",
+      );
+      expect(refused.details).toEqual([{ field: "from", message: "`from` must not be after `to`" }]);
+    }
+    expect((await get("movements/?from=2026-03-01&to=2026-03-01T08:00:00Z")).status).toBe(200);
     await expectError(await get("mrr/?from=2020-01-01&to=2026-01-01"), 400, "validation_error");
     await expectError(await get("mrr/?interval=year"), 400, "validation_error");
     await expectError(await get("summary/?currency=US"), 400, "validation_error");

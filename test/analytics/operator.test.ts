@@ -119,6 +119,11 @@ describe("analytics reconciliation", () => {
       expect.arrayContaining([`${tenant.tenantId}|false|eur`, `${tenant.tenantId}|false|usd`]),
     );
     await expectError(await admin("reconciliations/?cursor=nonsense"), 400, "validation_error");
+    const backwards = "from=2026-03-02&to=2026-03-01";
+    for (const path of [`summary/?${backwards}`, `tenants/${tenant.tenantId}/?${backwards}`]) {
+      const refused = await expectError(await admin(path), 400, "validation_error");
+      expect(refused.details).toEqual([{ field: "from", message: "`from` must not be after `to`" }]);
+    }
   });
 
   it("checks each tenant once a day from the cron", async () => {

@@ -23,12 +23,23 @@ export interface RangeQuery {
   to?: string | undefined;
 }
 
+const backwards = () => validationError("from", "`from` must not be after `to`");
+
+/** The days asked for (UTC), each when given; a `from` after `to` is refused (400). */
+function askedDays(query: RangeQuery) {
+  const from = query.from ? dayOf(Date.parse(query.from)) : undefined;
+  const to = query.to ? dayOf(Date.parse(query.to)) : undefined;
+  if (from !== undefined && to !== undefined && from > to) throw backwards();
+  return { from, to };
+}
+
 /** [from, to] as UTC days, inclusive; the last 30 days by default. */
 export function dayRange(ctx: RequestContext, query: RangeQuery) {
   const today = dayOf(ctx.clock.now().getTime());
-  const to = query.to ? dayOf(Date.parse(query.to)) : today;
-  const from = query.from ? dayOf(Date.parse(query.from)) : to - 29 * DAY_MS;
-  if (from > to) throw validationError("from", "`from` must not be after `to`");
+  const asked = askedDays(query);
+  const to = asked.to ?? today;
+  const from = asked.from ?? to - 29 * DAY_MS;
+  if (from > to) throw backwards();
   const days = (to - from) / DAY_MS + 1;
   if (days > MAX_DAYS) throw validationError("from", `At most ${MAX_DAYS} days per request`);
   return { from, to, days };
@@ -107,6 +118,7 @@ export interface MovementFilters extends RangeQuery {
 /** The ledger, newest first. */
 export async function listMovements(ctx: RequestContext, filters: MovementFilters) {
   const scope = analyticsScope(ctx, filters.mode);
+  const { from, to } = askedDays(filters);
   const customerId = filters.customer ? (await findCustomer(ctx, filters.customer)).id : undefined;
   const after = decodeCursor(filters.cursor);
   const rows = await ctx.db
@@ -119,8 +131,8 @@ export async function listMovements(ctx: RequestContext, filters: MovementFilter
         filters.type ? eq(mrrMovements.type, filters.type) : undefined,
         filters.currency ? eq(mrrMovements.currency, filters.currency) : undefined,
         customerId ? eq(mrrMovements.customerId, customerId) : undefined,
-        filters.from ? gte(mrrMovements.effectiveAt, dayOf(Date.parse(filters.from))) : undefined,
-        filters.to ? lte(mrrMovements.effectiveAt, dayOf(Date.parse(filters.to)) + DAY_MS - 1) : undefined,
+        from !== undefined ? gte(mrrMovements.effectiveAt, from) : undefined,
+        to !== undefined ? lte(mrrMovements.effectiveAt, to + DAY_MS - 1) : undefined,
         after
           ? sql`(${mrrMovements.effectiveAt} < ${after.createdAt.getTime()} OR (${mrrMovements.effectiveAt} = ${after.createdAt.getTime()} AND ${mrrMovements.id} < ${after.id}))`
           : undefined,
