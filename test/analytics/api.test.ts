@@ -118,6 +118,37 @@ describe("analytics API", () => {
     );
   });
 
+  it("keeps a series within from..to: edge buckets are cut at the range, as the summary of it", async () => {
+    const ranges = [
+      // MRR on the 21st: $420 + $200 − $50 + $25 + $50 − $120; on the 12th: $420 + $200 − $50 + $25.
+      ["month", "2026-03-10", "2026-03-21", 52_500],
+      ["month", "2026-02-15", "2026-03-21", 52_500],
+      ["week", "2026-03-06", "2026-03-12", 59_500],
+      ["day", "2026-03-06", "2026-03-12", 59_500],
+    ] as const;
+    for (const [interval, from, to, mrr] of ranges) {
+      const range = `from=${from}&to=${to}&currency=usd&mode=test`;
+      const series = (await get(`mrr/?${range}&interval=${interval}`)).body.series[0].data as Record<
+        string,
+        number | string
+      >[];
+      const figures = (await get(`summary/?${range}`)).body.currencies[0];
+      const sum = (kind: string) => series.reduce((total, point) => total + Number(point[kind]), 0);
+      const label = `${interval} ${from}..${to}`;
+      expect(series[0]?.period_start, label).toBe(from);
+      expect(["new", "expansion", "contraction", "churn", "reactivation"].map(sum), label).toEqual([
+        figures.movements.new.mrr,
+        figures.movements.expansion.mrr,
+        figures.movements.contraction.mrr,
+        figures.movements.churn.mrr,
+        figures.movements.reactivation.mrr,
+      ]);
+      expect(series.at(-1)?.mrr, label).toBe(figures.mrr);
+      expect(series.at(-1)?.paying_customers, label).toBe(figures.paying_customers);
+      expect(series.at(-1)?.mrr, label).toBe(mrr);
+    }
+  });
+
   it("refuses a bad range with the field at fault", async () => {
     const backwards = await expectError(
       await get("summary/?from=2026-03-02&to=2026-03-01"),

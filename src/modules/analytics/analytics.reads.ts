@@ -171,6 +171,7 @@ const nextMonth = (ms: number) => {
 export type Interval = "day" | "week" | "month";
 
 export interface Bucket {
+  /** The bucket's first day: `from` for a first bucket cut at it. */
   start: number;
   end: Stocks;
   flows: Flows;
@@ -193,7 +194,12 @@ export const weekOf = (ms: number) => {
   return day - weekday * DAY_MS;
 };
 
-/** A series of buckets: monthly from the monthly rollups, days and weeks from the daily ones. */
+/**
+ * A series of buckets within [from, to]: the first and last cut at `from` and `to` (a partial
+ * bucket starts at `from`, its flows and stocks go no further than `to`), so the series adds up to
+ * the summary of the same range. Whole months from the monthly rollups, days (and weeks, and the
+ * months' cut edges) from the daily ones.
+ */
 export async function seriesOf(
   ctx: RequestContext,
   scope: SeriesScope,
@@ -203,23 +209,33 @@ export async function seriesOf(
   interval: Interval,
 ): Promise<Bucket[]> {
   const starts = bucketStarts(from, to, interval);
-  const table = interval === "month" ? analyticsMonthly : analyticsDaily;
-  const first = starts[0] ?? from;
-  const lastEnd = interval === "month" ? nextMonth(monthOf(to)) - 1 : to + DAY_MS - 1;
-  const [before, rows] = await ctx.db.batch([
-    stockBefore(ctx, table, scope, currency, first),
-    rowsBetween(ctx, table, scope, currency, first, lastEnd),
+  const firstFull = monthOf(from) === from ? from : nextMonth(from);
+  const afterLastFull = monthOf(to + DAY_MS) === to + DAY_MS ? to + DAY_MS : monthOf(to);
+  const months = interval === "month" && firstFull < afterLastFull;
+  const [before, headDays, monthRows, tailDays] = await ctx.db.batch([
+    stockBefore(ctx, analyticsDaily, scope, currency, from),
+    rowsBetween(ctx, analyticsDaily, scope, currency, from, (months ? firstFull : to + DAY_MS) - 1),
+    rowsBetween(
+      ctx,
+      analyticsMonthly,
+      scope,
+      currency,
+      months ? firstFull : 1,
+      months ? afterLastFull - 1 : 0,
+    ),
+    rowsBetween(ctx, analyticsDaily, scope, currency, months ? afterLastFull : 1, months ? to : 0),
   ]);
+  const rows: RollupRow[] = [...headDays, ...monthRows, ...tailDays];
   let stocks: Stocks = before[0] ?? zeroStocks();
   let next = 0;
   return starts.map((start, i) => {
-    const end = starts[i + 1] ?? lastEnd + 1;
+    const end = starts[i + 1] ?? to + DAY_MS;
     const flows = zeroFlows();
     for (; next < rows.length && (rows[next]?.bucket ?? 0) < end; next++) {
       const row = rows[next] as RollupRow;
       addFlows(flows, row);
       stocks = { mrr: row.mrr, subscribers: row.subscribers, customers: row.customers };
     }
-    return { start, end: stocks, flows };
+    return { start: Math.max(start, from), end: stocks, flows };
   });
 }

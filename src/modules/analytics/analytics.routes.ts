@@ -40,7 +40,7 @@ const mrrRoute = createRoute({
   path: `${BASE}/mrr`,
   tags,
   summary: "MRR series with each bucket's movements",
-  description: `\`interval\`: day, week (ISO, from Monday) or month (default). ${note}`,
+  description: `\`interval\`: day, week (ISO, from Monday) or month (default). The first and last buckets are cut at \`from\` and \`to\` (a cut first bucket starts at \`from\`), so the series adds up to the summary of the same range. ${note}`,
   security: USER_OR_KEY_AUTH,
   middleware: billingReaders,
   request: { query: MrrQuery },
