@@ -153,6 +153,26 @@ describe("tenant users", () => {
     }
   });
 
+  it("a user removed by a concurrent request is not found (404), not a last-owner conflict", async () => {
+    const team = await registerTeam();
+    const url = `${USERS}${team.userIds.developer}/`;
+    const token = team.tokens.owner;
+    const removals = await Promise.all([
+      call(url, { token, method: "DELETE" }),
+      call(url, { token, method: "DELETE" }),
+    ]);
+    expect(removals.map((r) => r.status).sort()).toEqual([200, 404]);
+    expectError(removals.find((r) => r.status === 404) ?? removals[0], 404, "not_found");
+    // A change racing a removal finds the user or answers 404, never 409.
+    const other = `${USERS}${team.userIds.billing}/`;
+    const [removed, changed] = await Promise.all([
+      call(other, { token, method: "DELETE" }),
+      call(other, { token, method: "PATCH", body: { role: "admin" } }),
+    ]);
+    expect(removed.status).toBe(200);
+    expect([200, 404]).toContain(changed.status);
+  });
+
   it("a removed user's tokens stop working at once", async () => {
     const team = await registerTeam();
     const removed = await call(`${USERS}${team.userIds.billing}/`, {

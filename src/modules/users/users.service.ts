@@ -153,7 +153,7 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
     ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
   };
   const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
-  const [updated] = await db.batch([
+  const [updated, , still] = await db.batch([
     db
       .update(users)
       .set(changes)
@@ -170,9 +170,12 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
       requestId: ctx.requestId,
       at: now,
     }),
+    // Read in the same transaction: no row changed and none there means a concurrent removal (404).
+    db.select({ id: users.id }).from(users).where(scope),
   ]);
   const user = updated[0];
   if (!user) {
+    if (!still.length) throw notFound("User");
     throw new ApiError(
       "conflict",
       "The last owner of a tenant cannot be demoted; promote another owner first",
@@ -193,7 +196,7 @@ export async function removeUser(ctx: RequestContext, userId: string): Promise<v
   if (!target) throw notFound("User");
 
   const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
-  const [deleted] = await db.batch([
+  const [deleted, , still] = await db.batch([
     db
       .delete(users)
       .where(and(scope, tenantKeepsAnOwner(userId, principal.tenantId)))
@@ -209,8 +212,10 @@ export async function removeUser(ctx: RequestContext, userId: string): Promise<v
       requestId: ctx.requestId,
       at: now,
     }),
+    db.select({ id: users.id }).from(users).where(scope),
   ]);
   if (!deleted.length) {
+    if (!still.length) throw notFound("User");
     throw new ApiError(
       "conflict",
       "The last owner of a tenant cannot be removed; promote another owner first",
