@@ -91,6 +91,85 @@ describe("customers", () => {
     expect(await countRows(tenant.tenantId)).toBe(before);
   });
 
+  it("metadata: at most 47 keys (Stripe's 50 less our 3), on create and update, 400 before Stripe", async () => {
+    const keys = (n: number, prefix = "k") =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, "v"]));
+    const before = await countRows(tenant.tenantId);
+    const tooMany = expectError(
+      await asKey(tenant.keys.test_secret, CUSTOMERS, {
+        body: { metadata: keys(48), external_id: unique("meta_") },
+      }),
+      400,
+      "validation_error",
+    );
+    expect(tooMany.details).toEqual([{ field: "metadata", message: expect.stringMatching(/47/) }]);
+    expect(await countRows(tenant.tenantId)).toBe(before);
+
+    const full = await makeCustomer(tenant, { metadata: keys(47), external_id: unique("meta_") });
+    expect(
+      Object.keys(
+        (await stripeObject(`/v1/customers/${full.stripe_customer_id}`, tenant.account)).metadata as object,
+      ),
+    ).toHaveLength(50);
+    const updates = async () =>
+      (await stripeRequests({ path: `/v1/customers/${full.stripe_customer_id}`, account: tenant.account }))
+        .length;
+    const sent = await updates();
+    expectError(
+      await call(`${CUSTOMERS}${full.id}/`, {
+        token: tenant.tokens.billing,
+        method: "PATCH",
+        body: { metadata: keys(48, "x") },
+      }),
+      400,
+      "validation_error",
+    );
+    expect(await updates()).toBe(sent);
+  });
+
+  it("a customer made in the tenant's Stripe dashboard with 48 to 50 metadata keys: a change that would pass 50 at Stripe is 400", async () => {
+    const dashboardCustomer = async (n: number) => {
+      const metadata = Object.fromEntries(Array.from({ length: n }, (_, i) => [`own${i}`, "v"]));
+      const made = await fetch(`${doubleUrl()}/v1/customers`, {
+        method: "POST",
+        headers: {
+          Authorization: "Bearer sk_test_tenant_dashboard",
+          "Stripe-Account": tenant.account,
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({
+          email: `dash${n}@example.com`,
+          ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`metadata[${k}]`, v])),
+        }),
+      });
+      expect(made.status).toBe(200);
+      const stripeId = ((await made.json()) as { id: string }).id;
+      await relayConnectEvents(tenant.account, { only: (event) => event.data.object.id === stripeId });
+      const row = await env.DB.prepare("SELECT id FROM customers WHERE stripe_customer_id = ?")
+        .bind(stripeId)
+        .first<{ id: string }>();
+      return { path: `${CUSTOMERS}${row?.id}/`, metadata };
+    };
+    const patch = (path: string, body: Record<string, unknown>) =>
+      asKey(tenant.keys.test_secret, path, { method: "PATCH", body });
+    const refusedForMetadata = (res: Awaited<ReturnType<typeof patch>>) =>
+      expect(expectError(res, 400, "validation_error").details).toEqual([
+        { field: "metadata", message: expect.stringMatching(/47/) },
+      ]);
+
+    // 50 keys of its own and our 2 (tenant_id, customer_id): Stripe would refuse any change.
+    const fifty = await dashboardCustomer(50);
+    refusedForMetadata(await patch(fifty.path, { name: "Renamed" }));
+    // 48 keys and our 2 fit; our external_id on top does not.
+    const fortyEight = await dashboardCustomer(48);
+    expect((await patch(fortyEight.path, { name: "Renamed" })).status).toBe(200);
+    refusedForMetadata(await patch(fortyEight.path, { external_id: unique("dash_") }));
+    const fitted = Object.fromEntries(Object.entries(fortyEight.metadata).slice(0, 47));
+    const fixed = await patch(fortyEight.path, { external_id: unique("dash_"), metadata: fitted });
+    expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+    expect(fixed.body.metadata).toEqual(fitted);
+  });
+
   it("updates Stripe first; a Stripe refusal leaves the customer as it was", async () => {
     const customer = await makeCustomer(tenant, { name: "Before" });
     const updated = await call(`${CUSTOMERS}${customer.id}/`, {

@@ -3,9 +3,18 @@ import type { CustomerRow } from "../../db/schema";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { BillingStateSchema } from "./billing-state";
 
+/**
+ * Stripe keeps at most 50 metadata keys on a customer and we add ours (`tenant_id`,
+ * `customer_id`, `external_id`): the tenant has the other 47.
+ */
+export const MAX_CUSTOMER_METADATA_KEYS = 47;
+
 const Metadata = z
   .record(z.string().min(1).max(40), z.string().max(500))
-  .refine((value) => Object.keys(value).length <= 50, "At most 50 metadata keys")
+  .refine(
+    (value) => Object.keys(value).length <= MAX_CUSTOMER_METADATA_KEYS,
+    `At most ${MAX_CUSTOMER_METADATA_KEYS} metadata keys`,
+  )
   .openapi({ example: { crm_id: "A-1042" } });
 
 export const AddressSchema = z

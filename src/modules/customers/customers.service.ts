@@ -4,7 +4,7 @@ import type { RequestContext } from "../../context";
 import { type CustomerRow, customers, type PostalAddress } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError, notFound, validationError } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
@@ -12,7 +12,10 @@ import { createdByApi } from "../billing-mirror/api-created";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
 import { activeCustomer, findCustomer } from "./customers.queries";
-import { serializeCustomer } from "./customers.schemas";
+import { MAX_CUSTOMER_METADATA_KEYS, serializeCustomer } from "./customers.schemas";
+
+/** The most metadata keys Stripe keeps on an object. */
+const STRIPE_METADATA_KEYS = 50;
 
 const externalIdTaken = () =>
   new ApiError("conflict", "Another customer of this tenant already has this external_id");
@@ -231,12 +234,17 @@ export async function updateCustomer(ctx: RequestContext, idOrExternal: string, 
       previous,
     ),
   });
-  return withStripeUndo(ctx, async (undo) => {
-    const answer = await ctx.stripe.customers.update(
-      current.stripeCustomerId,
-      asStripe(next, current.metadata),
-      { stripeAccount },
+  const sent = asStripe(next, current.metadata);
+  // A customer made in the tenant's Stripe dashboard may carry up to Stripe's 50 keys of its own,
+  // which leave no room for ours: Stripe would refuse the change.
+  if (Object.values(sent.metadata).filter((value) => value !== "").length > STRIPE_METADATA_KEYS) {
+    throw validationError(
+      "metadata",
+      `This customer has ${Object.keys(next.metadata).length} metadata keys, which leave no room for ours at Stripe: send metadata with at most ${MAX_CUSTOMER_METADATA_KEYS} keys`,
     );
+  }
+  return withStripeUndo(ctx, async (undo) => {
+    const answer = await ctx.stripe.customers.update(current.stripeCustomerId, sent, { stripeAccount });
     undo.push(`restore customer ${current.stripeCustomerId}`, () =>
       ctx.stripe.customers.update(current.stripeCustomerId, asStripe(current, next.metadata), {
         stripeAccount,
