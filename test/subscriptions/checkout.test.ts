@@ -143,6 +143,33 @@ describe("Checkout sessions", () => {
     }
   });
 
+  it("metadata: at most 46 keys (Stripe's 50 less the subscription's 4 of ours), 400 before Stripe", async () => {
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
+    const customer = await makeCustomer(tenant);
+    const sessions = async () =>
+      (await stripeRequests({ path: "/v1/checkout/sessions", account: tenant.account })).length;
+    const before = await sessions();
+    const refused = expectError(
+      await asKey(tenant.keys.test_secret, CHECKOUT, {
+        body: { plan: plan.id, customer: customer.id, metadata: keys(47), ...urls },
+      }),
+      400,
+      "validation_error",
+    );
+    expect(refused.details).toEqual([{ field: "metadata", message: expect.stringMatching(/46/) }]);
+    expect(await sessions()).toBe(before);
+
+    const full = await asKey(tenant.keys.test_secret, CHECKOUT, {
+      body: { plan: plan.id, customer: customer.id, metadata: keys(46), ...urls },
+    });
+    expect(full.status, JSON.stringify(full.body)).toBe(201);
+    const [create] = (
+      await stripeRequests({ path: "/v1/checkout/sessions", account: tenant.account })
+    ).filter((r) => r.headers.idempotency_key === `checkout:${full.body.id}`);
+    const sent = create?.params.subscription_data as { metadata: Record<string, string> } | undefined;
+    expect(Object.keys(sent?.metadata ?? {})).toHaveLength(50);
+  });
+
   it("refuses bad URLs and unknown plans", async () => {
     expectError(
       await asKey(tenant.keys.test_secret, CHECKOUT, {

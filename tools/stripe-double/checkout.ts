@@ -100,6 +100,8 @@ function create(ctx: Ctx): Reply {
       throw e;
     }
   }
+  // Stripe checks the subscription's metadata (at most 50 keys...) when the session is created.
+  applyMetadata({}, data, "metadata");
   const t = now();
   const expiresAt = int(p, "expires_at") ?? t + 86400;
   if (expiresAt < t + 1800 || expiresAt > t + 86400) {

@@ -6,6 +6,12 @@ const RedirectUrl = z
   .max(2000)
   .openapi({ example: "https://tenant.example/thanks?session={CHECKOUT_SESSION_ID}" });
 
+/**
+ * Stripe keeps at most 50 metadata keys on the subscription, and the session gives it 4 of ours
+ * (`tenant_id`, `plan_id`, `checkout_session_id`, `customer_id`): the tenant has the other 46.
+ */
+export const MAX_CHECKOUT_METADATA_KEYS = 46;
+
 export const CreateCheckoutBody = z
   .object({
     plan: z.string().min(1).max(60),
@@ -31,7 +37,16 @@ export const CreateCheckoutBody = z
       .optional()
       .openapi({ description: "Default: the plan's (not with a publishable key)" }),
     allow_promotion_codes: z.boolean().optional(),
-    metadata: z.record(z.string().min(1).max(40), z.string().max(500)).optional(),
+    metadata: z
+      .record(z.string().min(1).max(40), z.string().max(500))
+      .refine(
+        (value) => Object.keys(value).length <= MAX_CHECKOUT_METADATA_KEYS,
+        `At most ${MAX_CHECKOUT_METADATA_KEYS} metadata keys`,
+      )
+      .optional()
+      .openapi({
+        description: `Given to the subscription (at most ${MAX_CHECKOUT_METADATA_KEYS} keys: it has 4 of ours)`,
+      }),
   })
   .openapi("CreateCheckoutSessionRequest");
 
