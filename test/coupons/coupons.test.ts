@@ -269,6 +269,41 @@ describe("coupons", () => {
     );
   });
 
+  it("promotion codes: an expires_at already past is 400 before Stripe; a code past its expires_at is refused up front", async () => {
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "P", trial_days: 0 });
+    const coupon = await makeCoupon(own, { percent_off: 10 });
+    const codes = `${COUPONS}${coupon.id}/promotion-codes/`;
+    const created = async () =>
+      (await stripeRequests({ path: "/v1/promotion_codes", account: own.account })).length;
+    const before = await created();
+    const past = expectError(
+      await asKey(own.keys.test_secret, codes, {
+        body: { code: unique("PAST").toUpperCase(), expires_at: new Date(Date.now() - 60_000).toISOString() },
+      }),
+      400,
+      "validation_error",
+    );
+    expect(past.details).toEqual([{ field: "expires_at", message: expect.any(String) }]);
+    expect(await created()).toBe(before);
+
+    const code = unique("SOON").toUpperCase();
+    const soon = await asKey(own.keys.test_secret, codes, {
+      body: { code, expires_at: new Date(Date.now() + 1_500).toISOString() },
+    });
+    expect(soon.status, JSON.stringify(soon.body)).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const customer = await payingCustomer(own);
+    const subscriptions = async () =>
+      (await stripeRequests({ path: "/v1/subscriptions", account: own.account })).length;
+    const sent = await subscriptions();
+    const refused = await asKey(own.keys.test_secret, SUBS, {
+      body: { customer: customer.id, plan: ownPlan.id, promotion_code: code },
+    });
+    expect(expectError(refused, 409, "invalid_state_transition").status).toBe("expired");
+    expect(await subscriptions()).toBe(sent);
+  });
+
   it("promotion codes: two creates of one code at once are 201 and 409; one whose D1 write fails is deactivated at Stripe again", async () => {
     const own = await billingTenant();
     const coupon = await makeCoupon(own, { percent_off: 10 });

@@ -4,7 +4,7 @@ import type { RequestContext } from "../../context";
 import { type PromotionCodeRow, promotionCodes } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError, notFound, validationError } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { readScope, writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
@@ -44,9 +44,13 @@ function audit(ctx: RequestContext, action: string, targetType: string, targetId
  * connected account; idempotency key from the coupon and this attempt). An active code the tenant
  * already has is 409: here, or at Stripe, which holds one active promotion code per code and so
  * settles two creates of one code at once. If the D1 write fails, the code this attempt made is
- * deactivated again (Stripe cannot delete one), so it does not hold the code.
+ * deactivated again (Stripe cannot delete one), so it does not hold the code. An `expires_at`
+ * already past is 400 before Stripe is asked.
  */
 export async function createPromotionCode(ctx: RequestContext, couponId: string, input: NewPromotionCode) {
+  // Stripe refuses a code that could never be redeemed: ours says so as bad input, not as a 502.
+  if (input.expires_at && Date.parse(input.expires_at) <= ctx.clock.now().getTime())
+    throw validationError("expires_at", "expires_at must be in the future");
   const coupon = await findCoupon(ctx, couponId, readScope(ctx).livemode);
   const scope = writeScope(ctx);
   if (coupon.livemode !== scope.livemode) throw notFound("Coupon");
