@@ -12,8 +12,15 @@ import {
   tenantEvents,
 } from "../billing";
 import { testContext } from "../context";
-import { call, expectError, registerTenant } from "../harness";
-import { applicationFeeOf, INVOICES, invoiceVerb, makeInvoice, payingCustomer } from "../invoicing";
+import { call, expectError, registerTenant, unique } from "../harness";
+import {
+  applicationFeeOf,
+  INVOICES,
+  invoiceVerb,
+  makeCoupon,
+  makeInvoice,
+  payingCustomer,
+} from "../invoicing";
 import { recordReceivedConnectEvents, stripeEventRows } from "../platform-billing/helpers";
 import {
   type DoubleEvent,
@@ -217,6 +224,31 @@ describe("one-off invoices", () => {
       "invalid_state_transition",
     );
     expect((await stripeRequests({ path: "/v1/invoices", account: tenant.account })).length).toBe(before);
+  });
+
+  it("an amount-off coupon in another currency is 400 on the field that named it, by coupon or promotion code, before Stripe", async () => {
+    const own = await billingTenant();
+    const usd = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+    const customer = await makeCustomer(own);
+    const euros = await makeCoupon(own, { percent_off: undefined, amount_off: 300, currency: "eur" });
+    const code = unique("EUR").toUpperCase();
+    const promo = await asKey(own.keys.test_secret, `/api/v1/auth/coupons/${euros.id}/promotion-codes/`, {
+      body: { code },
+    });
+    expect(promo.status, JSON.stringify(promo.body)).toBe(201);
+    const before = (await stripeRequests({ path: "/v1/invoices", account: own.account })).length;
+    for (const [discount, field] of [
+      [{ coupon: euros.id }, "coupon"],
+      [{ promotion_code: code }, "promotion_code"],
+    ] as const) {
+      const res = await asKey(own.keys.test_secret, INVOICES, {
+        body: { customer: customer.id, items: [{ plan: usd.id }], ...discount },
+      });
+      expect(expectError(res, 400, "validation_error").details).toEqual([
+        { field, message: expect.stringMatching(/eur.*usd/) },
+      ]);
+    }
+    expect((await stripeRequests({ path: "/v1/invoices", account: own.account })).length).toBe(before);
   });
 
   it("a Stripe failure while adding items leaves no draft behind, here or at Stripe", async () => {

@@ -472,3 +472,76 @@ describe("reading subscriptions", () => {
     );
   });
 });
+
+describe("discounts in another currency", () => {
+  it("an amount-off coupon in another currency than the subscription's is 400 before Stripe: named, by promotion code, the customer's own, and on a change", async () => {
+    const own = await billingTenant();
+    const usd = await makePlan(own, { name: "Dollars", price_cents: 2000, trial_days: 0 });
+    const coupons = "/api/v1/auth/coupons/";
+    const makeCoupon = async (body: Record<string, unknown>) => {
+      const res = await asKey(own.keys.test_secret, coupons, { body: { duration: "forever", ...body } });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body as { id: string };
+    };
+    const euros = await makeCoupon({ amount_off: 500, currency: "eur" });
+    const code = unique("EUROS").toUpperCase();
+    const promo = await asKey(own.keys.test_secret, `${coupons}${euros.id}/promotion-codes/`, {
+      body: { code },
+    });
+    expect(promo.status, JSON.stringify(promo.body)).toBe(201);
+    const customer = await payingCustomer(own);
+    const creates = async () =>
+      (await stripeRequests({ path: "/v1/subscriptions", account: own.account })).filter(
+        (r) => r.method === "POST",
+      ).length;
+    const before = await creates();
+    const refused = async (body: Record<string, unknown>, field: string) =>
+      expect(
+        expectError(
+          await subscribe({ customer: customer.id, plan: usd.id, ...body }, own),
+          400,
+          "validation_error",
+        ).details,
+      ).toEqual([{ field, message: expect.stringMatching(/eur.*usd/) }]);
+    await refused({ coupon: euros.id }, "coupon");
+    await refused({ promotion_code: code }, "promotion_code");
+    const carried = await asKey(own.keys.test_secret, `/api/v1/auth/customers/${customer.id}/discount/`, {
+      body: { coupon: euros.id },
+    });
+    expect(carried.status, JSON.stringify(carried.body)).toBe(200);
+    await refused({}, "coupon");
+    expect(await creates()).toBe(before);
+
+    const other = await payingCustomer(own);
+    const sub = await subscribe(
+      { customer: other.id, plan: usd.id, payment_behavior: "allow_incomplete" },
+      own,
+    );
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const changes = async () =>
+      (
+        await stripeRequests({
+          path: `/v1/subscriptions/${sub.body.stripe_subscription_id}`,
+          account: own.account,
+        })
+      ).length;
+    const sent = await changes();
+    for (const [body, field] of [
+      [{ coupon: euros.id }, "coupon"],
+      [{ promotion_code: code }, "promotion_code"],
+    ] as const) {
+      const res = await asKey(own.keys.test_secret, `${SUBS}${sub.body.id}/`, { method: "PATCH", body });
+      expect(expectError(res, 400, "validation_error").details).toEqual([
+        { field, message: expect.stringMatching(/eur.*usd/) },
+      ]);
+    }
+    expect(await changes()).toBe(sent);
+
+    const dollars = await makeCoupon({ amount_off: 500, currency: "usd" });
+    const ok = await asKey(own.keys.test_secret, `${SUBS}${sub.body.id}/`, {
+      method: "PATCH",
+      body: { coupon: dollars.id },
+    });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+  });
+});

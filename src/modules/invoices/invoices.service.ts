@@ -6,6 +6,7 @@ import { ApiError, notFound, validationError } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { withStripeUndo } from "../../stripe/undo";
 import { createdByApi } from "../billing-mirror/api-created";
+import { assertDiscountCurrency } from "../coupons/discount-currency";
 import { discountsFor } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.queries";
 import { getPlan } from "../plans/plans.queries";
@@ -87,8 +88,7 @@ export async function createInvoice(ctx: RequestContext, input: NewInvoice) {
   const plans = await itemPlans(ctx, input.items, scope.livemode);
   const currency = invoiceCurrency(input, plans);
   const discount = await discountsFor(ctx, customer, input);
-  if (discount?.coupon.currency && discount.coupon.currency !== currency)
-    throw validationError("coupon", `This coupon takes ${discount.coupon.currency} off, not ${currency}`);
+  assertDiscountCurrency(discount, currency);
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating invoices");
   const stripeAccount = tenant.stripeConnectAccountId;
   const id = newId("inv");

@@ -4,6 +4,7 @@ import type { RequestContext } from "../../context";
 import type { CustomerSubscriptionRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { ApiError, validationError } from "../../lib/errors";
+import { assertDiscountCurrency } from "../coupons/discount-currency";
 import { resolveDiscount } from "../coupons/discounts";
 import {
   type Answered,
@@ -71,6 +72,7 @@ export async function updateSubscription(
           row.livemode,
         )
       : null;
+  assertDiscountCurrency(discount, row.currency);
   if (change || discount || input.coupon === null) refuseIncomplete(row, "changed");
   const params: Stripe.SubscriptionUpdateParams = {
     expand: EXPAND,

@@ -8,6 +8,7 @@ import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
 import { createdByApi } from "../billing-mirror/api-created";
+import { assertDiscountCurrency } from "../coupons/discount-currency";
 import { discountsFor } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.queries";
 import { getPlan } from "../plans/plans.queries";
@@ -138,6 +139,7 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
   const trialDays = input.trial_days ?? plan.trialDays;
   // The coupon or promotion code named (one of the tenant's), else the customer's own.
   const discount = await discountsFor(ctx, customer, input);
+  assertDiscountCurrency(discount, plan.currency);
   const discounts = discount ? [discount.stripe] : undefined;
   return withStripeUndo(ctx, async (undo) => {
     const subscription = await ctx.stripe.subscriptions.create(
