@@ -284,6 +284,27 @@ describe("customers", () => {
     expectError(await list("cursor=garbage!!"), 400, "validation_error");
   });
 
+  it("metadata filters match the key exactly, whatever characters it holds (backslash, quotes, dots)", async () => {
+    const own = await billingTenant();
+    const keys = ["back\\slash", "end\\", 'say"hi"', "sayhi", "a.b", "it's"];
+    const made = new Map<string, string>();
+    for (const key of keys) made.set(key, (await makeCustomer(own, { metadata: { [key]: "yes" } })).id);
+    const found: Record<string, unknown> = {};
+    for (const key of keys) {
+      const res = await asKey(
+        own.keys.test_secret,
+        `${CUSTOMERS}?${new URLSearchParams({ [`metadata[${key}]`]: "yes" })}`,
+      );
+      found[key] = res.status === 200 ? res.body.data.map((c: { id: string }) => c.id) : res.status;
+    }
+    expect(found).toEqual(Object.fromEntries(keys.map((key) => [key, [made.get(key)]])));
+    const none = await asKey(
+      own.keys.test_secret,
+      `${CUSTOMERS}?${new URLSearchParams({ "metadata[sayhi]": "no" })}`,
+    );
+    expect(none.body.data).toEqual([]);
+  });
+
   it("roles: every role reads, developers may not change; publishable keys are refused", async () => {
     const customer = await makeCustomer(tenant);
     for (const role of ["owner", "admin", "developer", "billing"] as const) {

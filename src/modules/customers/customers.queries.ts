@@ -55,14 +55,18 @@ export interface CustomerFilters {
   [key: string]: string | number | undefined;
 }
 
-/** `metadata[key]=value` query parameters as SQL conditions on the JSON column. */
+/**
+ * `metadata[key]=value` query parameters as SQL conditions on the JSON column: the key and the
+ * value are bound parameters matched against `json_each`'s entries, never a JSON path built from
+ * the key (a backslash or a quote in it made a bad path, or one naming another key).
+ */
 function metadataConditions(filters: CustomerFilters): SQL[] {
   const conditions: SQL[] = [];
   for (const [name, value] of Object.entries(filters)) {
     const match = /^metadata\[([^\]]{1,40})\]$/.exec(name);
     if (!match?.[1] || typeof value !== "string") continue;
     conditions.push(
-      sql`json_extract(${customers.metadata}, ${`$."${match[1].replaceAll('"', "")}"`}) = ${value}`,
+      sql`EXISTS (SELECT 1 FROM json_each(${customers.metadata}) WHERE json_each.key = ${match[1]} AND json_each.value = ${value})`,
     );
   }
   if (conditions.length > 5) throw validationError("metadata", "At most 5 metadata filters");
