@@ -545,3 +545,41 @@ describe("discounts in another currency", () => {
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
   });
 });
+
+describe("cancel options", () => {
+  it("invoice_now or prorate without at_period_end: false (a cancel at period end) is 400 before Stripe; with it, they reach Stripe", async () => {
+    const own = await billingTenant();
+    const monthly = await makePlan(own, { name: "Monthly", price_cents: 2000, trial_days: 0 });
+    const sub = await activeSub(own, monthly);
+    const cancel = (body: Record<string, unknown>) =>
+      asKey(own.keys.test_secret, `${SUBS}${sub.id}/cancel/`, { body });
+    const calls = async () =>
+      (
+        await stripeRequests({
+          path: `/v1/subscriptions/${sub.stripe_subscription_id}`,
+          account: own.account,
+        })
+      ).length;
+    const before = await calls();
+    for (const [body, fields] of [
+      [{ invoice_now: true }, ["invoice_now"]],
+      [{ prorate: false }, ["prorate"]],
+      [{ at_period_end: true, invoice_now: false, prorate: true }, ["invoice_now", "prorate"]],
+    ] as const) {
+      const refused = expectError(await cancel(body), 400, "validation_error");
+      expect(refused.details, JSON.stringify(body)).toEqual(
+        fields.map((field) => ({ field, message: expect.stringContaining("at_period_end: false") })),
+      );
+    }
+    expect(await calls()).toBe(before);
+    expect((await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`)).body.cancel_at_period_end).toBe(false);
+
+    const now = await cancel({ at_period_end: false, invoice_now: true, prorate: true });
+    expect(now.status, JSON.stringify(now.body)).toBe(200);
+    expect(now.body.status).toBe("canceled");
+    const [sent] = (
+      await stripeRequests({ path: `/v1/subscriptions/${sub.stripe_subscription_id}`, account: own.account })
+    ).filter((r) => r.method === "DELETE");
+    expect(sent?.params).toMatchObject({ invoice_now: "true", prorate: "true" });
+  });
+});

@@ -108,6 +108,19 @@ export const CancelBody = z
       .openapi({ description: "When cancelling now: invoice pending usage and prorations" }),
     prorate: z.boolean().optional().openapi({ description: "When cancelling now: credit the unused time" }),
   })
+  // A cancel at period end invoices and prorates nothing (Stripe takes neither there): asked for
+  // one, the caller meant to cancel now, and is told so rather than answered as if they had.
+  .superRefine((body, check) => {
+    if (!body.at_period_end) return;
+    for (const field of ["invoice_now", "prorate"] as const) {
+      if (body[field] !== undefined)
+        check.addIssue({
+          code: "custom",
+          path: [field],
+          message: `${field} applies only when cancelling now: send at_period_end: false with it`,
+        });
+    }
+  })
   .openapi("CancelSubscriptionRequest");
 
 export const PauseBody = z
