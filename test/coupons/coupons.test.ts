@@ -211,6 +211,22 @@ describe("coupons", () => {
     expectError(await call(`${COUPONS}${theirs.id}/`, { token: tenant.tokens.owner }), 404, "not_found");
   });
 
+  it("two deletes of one coupon at once: both answer it deleted, and one audit record tells it", async () => {
+    const own = await billingTenant();
+    const coupon = await makeCoupon(own);
+    const [first, second] = await Promise.all(
+      [0, 1].map(() => asKey(own.keys.test_secret, `${COUPONS}${coupon.id}/`, { method: "DELETE" })),
+    );
+    expect([first?.status, second?.status]).toEqual([200, 200]);
+    expect([first?.body.deleted, second?.body.deleted]).toEqual([true, true]);
+    const audits = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'coupon.deleted' AND target_id = ?",
+    )
+      .bind(own.tenantId, coupon.id)
+      .first<{ n: number }>();
+    expect(audits?.n).toBe(1);
+  });
+
   it("promotion codes: created for a coupon, redeemed by code at subscription creation, deactivated", async () => {
     const coupon = await makeCoupon(tenant, { percent_off: 25 });
     const code = unique("WELCOME").toUpperCase();

@@ -2,7 +2,7 @@ import { and, desc, eq, isNull } from "drizzle-orm";
 import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CouponRow, coupons } from "../../db/schema";
-import { auditInsert } from "../../lib/audit";
+import { type AuditEntry, auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
@@ -27,15 +27,15 @@ export interface NewCoupon {
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
-/** An audit record of a coupon change, for the change's batch. */
-function audited(
+/** The audit record of a coupon change. */
+function auditEntry(
   ctx: RequestContext,
   scope: ReturnType<typeof writeScope>,
   action: string,
   id: string,
   metadata = {},
-) {
-  return auditInsert(ctx.db, {
+): AuditEntry {
+  return {
     tenantId: scope.tenantId,
     ...scope.actor,
     action,
@@ -44,8 +44,11 @@ function audited(
     metadata,
     requestId: ctx.requestId,
     at: ctx.clock.now(),
-  });
+  };
 }
+
+/** An audit record of a coupon change, for the change's batch. */
+const audited = (...args: Parameters<typeof auditEntry>) => auditInsert(args[0].db, auditEntry(...args));
 
 /**
  * Creates a coupon on the tenant's connected account under our id (or the tenant's own code);
@@ -179,16 +182,23 @@ export async function deleteCoupon(ctx: RequestContext, id: string) {
         throw error;
     });
   const now = ctx.clock.now();
+  // Only the delete that marks the row tells it: another one at once (both read it live) finds
+  // it marked, writes no second audit record and answers the row as the first stored it.
   await ctx.db.batch([
     ctx.db
       .update(coupons)
       .set({ deletedAt: now, updatedAt: now })
       .where(
-        and(eq(coupons.tenantId, row.tenantId), eq(coupons.livemode, row.livemode), eq(coupons.id, row.id)),
+        and(
+          eq(coupons.tenantId, row.tenantId),
+          eq(coupons.livemode, row.livemode),
+          eq(coupons.id, row.id),
+          isNull(coupons.deletedAt),
+        ),
       ),
-    audited(ctx, scope, "coupon.deleted", row.id),
+    auditInsertIfChanged(ctx.db, auditEntry(ctx, scope, "coupon.deleted", row.id)),
   ]);
-  return { ...row, deletedAt: now, updatedAt: now };
+  return findCoupon(ctx, row.id, row.livemode);
 }
 
 export async function listCoupons(
