@@ -28,7 +28,8 @@ const STATE_ERRORS = new Map([["invalid_canceled_subscription_fields", "canceled
 /**
  * Maps a Stripe SDK error to the contract (the app's error handler calls it, once for every
  * route): 429 passes on as `rate_limited` with Retry-After; a refused discount or a change the
- * object's state no longer allows is 409 `invalid_state_transition`; everything else Stripe says
+ * object's state no longer allows is 409 `invalid_state_transition`; a payment method id Stripe
+ * does not have is 404 `not_found`; everything else Stripe says
  * is a 502 `stripe_error` carrying Stripe's message and code. Errors that are not Stripe's are
  * returned unchanged.
  */
@@ -64,6 +65,17 @@ export function fromStripeError(error: unknown): unknown {
         cause: error,
       },
     );
+  }
+  // A payment method id the caller gave that Stripe does not have, or not on this customer, is an
+  // unknown object named in the request (404, as for plans and customers), not a Stripe failure.
+  if (
+    error instanceof Stripe.errors.StripeInvalidRequestError &&
+    error.code === "resource_missing" &&
+    /(^|_)payment_method\]?$/.test(error.param ?? "")
+  ) {
+    return new ApiError("not_found", `Payment method not found: ${safeStripeMessage(error.message)}`, {
+      cause: error,
+    });
   }
   // Stripe refusing a change its object's state no longer allows (a subscription it canceled before
   // the mirror heard of it) is the contract's refused transition, not a Stripe failure.

@@ -5,10 +5,12 @@ import {
   type BillingTenant,
   billingTenant,
   makeCustomer,
+  makePlan,
   relayConnectEvents,
   tenantEvents,
 } from "../billing";
 import { call, expectError, registerTenant, unique } from "../harness";
+import { makeInvoice, payingCustomer } from "../invoicing";
 import { CONNECT_SECRET, processed, sendSigned, stripeEvent } from "../platform-billing/helpers";
 import { type DoubleEvent, doubleUrl, failNext, stripeObject, stripeRequests } from "../stripe-double";
 
@@ -556,6 +558,28 @@ describe("payment methods, SetupIntents and the portal", () => {
       502,
       "stripe_error",
     );
+  });
+
+  it("a payment method id Stripe does not have (or not on this customer) is 404, wherever it is given", async () => {
+    const own = await billingTenant();
+    const plan = await makePlan(own, { trial_days: 0 });
+    const customer = await payingCustomer(own);
+    const draft = await makeInvoice(own, {
+      customer: customer.id,
+      currency: "usd",
+      items: [{ unit_amount: 100, description: "x" }],
+    });
+    for (const [path, body] of [
+      [`${CUSTOMERS}${customer.id}/payment-methods/`, { payment_method: "pm_nope" }],
+      [
+        "/api/v1/auth/subscriptions/",
+        { customer: customer.id, plan: plan.id, default_payment_method: "pm_nope" },
+      ],
+      [`/api/v1/auth/invoices/${draft.id}/pay/`, { payment_method: "pm_nope" }],
+    ] as const) {
+      const res = await asKey(own.keys.test_secret, path, { body });
+      expect(expectError(res, 404, "not_found").message, path).toMatch(/pm_nope/);
+    }
   });
 
   it("a SetupIntent answers its client secret and what Stripe.js needs", async () => {
