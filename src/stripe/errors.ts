@@ -28,8 +28,9 @@ const STATE_ERRORS = new Map([["invalid_canceled_subscription_fields", "canceled
 /**
  * Maps a Stripe SDK error to the contract (the app's error handler calls it, once for every
  * route): 429 passes on as `rate_limited` with Retry-After; a refused discount or a change the
- * object's state no longer allows is 409 `invalid_state_transition`; a payment method id Stripe
- * does not have is 404 `not_found`; everything else Stripe says
+ * object's state no longer allows is 409 `invalid_state_transition`; a declined card is 402
+ * `payment_failed`; a payment method id Stripe does not have is 404 `not_found`; everything else
+ * Stripe says
  * is a 502 `stripe_error` carrying Stripe's message and code. Errors that are not Stripe's are
  * returned unchanged.
  */
@@ -65,6 +66,14 @@ export function fromStripeError(error: unknown): unknown {
         cause: error,
       },
     );
+  }
+  // A card Stripe declined (a subscription charged at once, a card checked as it is saved) is the
+  // contract's 402 with Stripe's reason, as an invoice's pay answers it, not a Stripe failure.
+  if (error instanceof Stripe.errors.StripeCardError) {
+    return new ApiError("payment_failed", `The payment failed: ${safeStripeMessage(error.message)}`, {
+      extra: { decline_code: error.decline_code ?? error.code ?? null },
+      cause: error,
+    });
   }
   // A payment method id the caller gave that Stripe does not have, or not on this customer, is an
   // unknown object named in the request (404, as for plans and customers), not a Stripe failure.

@@ -555,8 +555,8 @@ describe("payment methods, SetupIntents and the portal", () => {
     );
     expectError(
       await asKey(tenant.keys.test_secret, path, { body: { payment_method: "pm_card_chargeDeclined" } }),
-      502,
-      "stripe_error",
+      402,
+      "payment_failed",
     );
   });
 

@@ -107,14 +107,14 @@ describe("the tenant's platform subscription", () => {
     expect(again.body).toMatchObject({ status: "active", tenant_status: "active", suspended_reason: null });
   });
 
-  it("passes a declined card on as Stripe's error and stores no subscription", async () => {
+  it("answers a declined card with 402 payment_failed and Stripe's reason, and stores no subscription", async () => {
     const tenant = await registerTenant();
     const plan = await platformPlan();
     const res = await call(SUBSCRIPTION, {
       token: tenant.owner.access,
       body: { plan_id: plan.id, payment_method_id: "pm_card_chargeDeclined" },
     });
-    expectError(res, 502, "stripe_error");
+    expectError(res, 402, "payment_failed");
     expect(res.body.message).toMatch(/declined/i);
     expect((await call(SUBSCRIPTION, { token: tenant.owner.access })).body).toMatchObject({
       status: "none",
@@ -326,7 +326,7 @@ describe("subscribing twice at once", () => {
       call(SUBSCRIPTION, { token: tenant.owner.access, body: { plan_id: plan.id, payment_method_id: card } });
     // Attached fine, declined when the subscription's first invoice is charged (Stripe keeps that
     // answer under the create's idempotency key).
-    expectError(await subscribe("pm_card_chargeCustomerFail"), 502, "stripe_error");
+    expectError(await subscribe("pm_card_chargeCustomerFail"), 402, "payment_failed");
     const again = await subscribe("pm_card_visa");
     expect(again.status, JSON.stringify(again.body)).toBe(201);
     expect(await liveAtStripe(again.body.stripe_customer_id)).toHaveLength(1);

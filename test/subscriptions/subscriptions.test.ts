@@ -128,6 +128,34 @@ describe("creating subscriptions", () => {
     expect(res.body).toMatchObject({ status: "active", client_secret: null });
   });
 
+  it("a declined card with error_if_incomplete is 402 payment_failed with Stripe's reason, and no subscription", async () => {
+    const own = await billingTenant();
+    const monthly = await makePlan(own, { name: "Monthly", price_cents: 2000, trial_days: 0 });
+    const customer = await makeCustomer(own);
+    const attached = await asKey(
+      own.keys.test_secret,
+      `/api/v1/auth/customers/${customer.id}/payment-methods/`,
+      {
+        body: { payment_method: "pm_card_chargeCustomerFail" },
+      },
+    );
+    expect(attached.status, JSON.stringify(attached.body)).toBe(201);
+    const res = await subscribe(
+      { customer: customer.id, plan: monthly.id, payment_behavior: "error_if_incomplete" },
+      own,
+    );
+    expect(expectError(res, 402, "payment_failed")).toMatchObject({
+      message: expect.stringMatching(/declined/),
+      decline_code: expect.any(String),
+    });
+    const rows = await env.DB.prepare(
+      "SELECT count(*) AS n FROM customer_subscriptions WHERE customer_id = ?",
+    )
+      .bind(customer.id)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+  });
+
   it("takes the plan's trial by default; trial_days 0 skips it and 731 is refused", async () => {
     const trialPlan = await makePlan(tenant, { name: "Trial", trial_days: 14 });
     const customer = await makeCustomer(tenant);

@@ -48,7 +48,7 @@ describe("Stripe errors", () => {
     );
   });
 
-  it("maps rate limits to 429 with Retry-After and the rest to 502 with Stripe's message", () => {
+  it("maps rate limits to 429 with Retry-After, a declined card to 402, and the rest to 502 with Stripe's message", () => {
     const limited = fromStripeError(
       new Stripe.errors.StripeRateLimitError({
         type: "rate_limit_error",
@@ -66,8 +66,12 @@ describe("Stripe errors", () => {
         decline_code: "generic_decline",
       }),
     ) as ApiError;
-    expect(declined).toMatchObject({ code: "stripe_error", status: 502 });
-    expect(declined.message).toBe("Stripe: Your card was declined. (card_declined, generic_decline)");
+    expect(declined).toMatchObject({
+      code: "payment_failed",
+      status: 402,
+      extra: { decline_code: "generic_decline" },
+    });
+    expect(declined.message).toBe("The payment failed: Your card was declined.");
     const other = new Error("not Stripe's");
     expect(fromStripeError(other)).toBe(other);
   });
