@@ -611,3 +611,42 @@ describe("cancel options", () => {
     expect(sent?.params).toMatchObject({ invoice_now: "true", prorate: "true" });
   });
 });
+
+describe("one currency per customer", () => {
+  it("a plan in another currency than the customer's running subscription is 400 before Stripe; once that one ended, it is fine", async () => {
+    const own = await billingTenant();
+    const dollars = await makePlan(own, { name: "Dollars", price_cents: 2000, trial_days: 0 });
+    const euros = await makePlan(own, { name: "Euros", price_cents: 2000, currency: "eur", trial_days: 0 });
+    const first = await activeSub(own, dollars);
+    const creates = async () =>
+      (await stripeRequests({ path: "/v1/subscriptions", account: own.account })).filter(
+        (r) => r.method === "POST",
+      ).length;
+    const before = await creates();
+    const refused = await subscribe(
+      { customer: first.customer, plan: euros.id, payment_behavior: "allow_incomplete" },
+      own,
+    );
+    expect(expectError(refused, 400, "validation_error").details).toEqual([
+      { field: "plan", message: expect.stringMatching(/eur.*usd|usd.*eur/) },
+    ]);
+    expect(await creates()).toBe(before);
+    const same = await subscribe(
+      { customer: first.customer, plan: dollars.id, payment_behavior: "allow_incomplete" },
+      own,
+    );
+    expect(same.status, JSON.stringify(same.body)).toBe(201);
+
+    for (const sub of [first.id, same.body.id]) {
+      const ended = await asKey(own.keys.test_secret, `${SUBS}${sub}/cancel/`, {
+        body: { at_period_end: false },
+      });
+      expect(ended.body.status).toBe("canceled");
+    }
+    const after = await subscribe(
+      { customer: first.customer, plan: euros.id, payment_behavior: "allow_incomplete" },
+      own,
+    );
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+  });
+});

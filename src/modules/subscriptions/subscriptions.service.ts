@@ -1,9 +1,15 @@
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { and, eq, ne, notInArray, type SQL, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
-import { type CustomerSubscriptionRow, customerSubscriptions, invoices, type PlanRow } from "../../db/schema";
+import {
+  type CustomerRow,
+  type CustomerSubscriptionRow,
+  customerSubscriptions,
+  invoices,
+  type PlanRow,
+} from "../../db/schema";
 import { newId } from "../../lib/crypto";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError, notFound, validationError } from "../../lib/errors";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
@@ -122,6 +128,31 @@ export interface NewSubscription {
 }
 
 /**
+ * Stripe bills a customer's subscriptions in one currency: while one of them has not ended, a
+ * plan in another currency is refused there. Ours refuses it first, as a 400 on `plan`.
+ */
+async function assertCustomerCurrency(ctx: RequestContext, customer: CustomerRow, currency: string) {
+  const running = await ctx.db
+    .select({ id: customerSubscriptions.id, currency: customerSubscriptions.currency })
+    .from(customerSubscriptions)
+    .where(
+      and(
+        eq(customerSubscriptions.tenantId, customer.tenantId),
+        eq(customerSubscriptions.customerId, customer.id),
+        ne(customerSubscriptions.currency, currency),
+        notInArray(customerSubscriptions.status, [...ENDED]),
+      ),
+    )
+    .get();
+  if (running) {
+    throw validationError(
+      "plan",
+      `This plan is billed in ${currency}, but the customer's subscription ${running.id} in ${running.currency}: Stripe bills a customer's subscriptions in one currency`,
+    );
+  }
+}
+
+/**
  * Subscribes a customer to a plan on the tenant's connected account, with the platform's fee
  * (`application_fee_percent`) and an idempotency key from our new id. The first invoice waits
  * for the customer (`default_incomplete`, answering its `client_secret`) unless the caller asks
@@ -133,6 +164,7 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
   const customer = await activeCustomer(ctx, input.customer);
   if (customer.livemode !== scope.livemode) throw notFound("Customer");
   const plan = await sellablePlan(ctx, input.plan, scope.livemode);
+  await assertCustomerCurrency(ctx, customer, plan.currency);
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating subscriptions");
   const stripeAccount = tenant.stripeConnectAccountId;
   const id = newId("subs");
@@ -226,7 +258,7 @@ export async function changeable(ctx: RequestContext, id: string, forWhat: strin
   return { row, tenant, stripeAccount: tenant.stripeConnectAccountId };
 }
 
-const ENDED = new Set(["canceled", "incomplete_expired"]);
+const ENDED = new Set<CustomerSubscriptionRow["status"]>(["canceled", "incomplete_expired"]);
 
 export function refuseEnded(row: CustomerSubscriptionRow, action: string) {
   if (ENDED.has(row.status)) {
