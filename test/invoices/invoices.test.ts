@@ -251,6 +251,29 @@ describe("one-off invoices", () => {
     expect((await stripeRequests({ path: "/v1/invoices", account: own.account })).length).toBe(before);
   });
 
+  it("an item's amount (unit × quantity) above Stripe's 99999999 minor units is 400 before Stripe, for amounts and plans", async () => {
+    const own = await billingTenant();
+    const dear = await makePlan(own, { name: "Dear", price_cents: 50_000_000, trial_days: 0 });
+    const customer = await makeCustomer(own);
+    const before = (await stripeRequests({ path: "/v1/invoices", account: own.account })).length;
+    for (const [item, field] of [
+      [{ unit_amount: 50_000_000, quantity: 2, description: "Big" }, "items.0"],
+      [{ plan: dear.id, quantity: 2 }, "items.0.quantity"],
+    ] as const) {
+      const res = await asKey(own.keys.test_secret, INVOICES, {
+        body: { customer: customer.id, currency: "usd", items: [item] },
+      });
+      expect(expectError(res, 400, "validation_error").details).toEqual([
+        { field, message: expect.stringContaining("99999999") },
+      ]);
+    }
+    expect((await stripeRequests({ path: "/v1/invoices", account: own.account })).length).toBe(before);
+    const fits = await asKey(own.keys.test_secret, INVOICES, {
+      body: { customer: customer.id, items: [{ plan: dear.id, quantity: 1 }] },
+    });
+    expect(fits.status, JSON.stringify(fits.body)).toBe(201);
+  });
+
   it("a Stripe failure while adding items leaves no draft behind, here or at Stripe", async () => {
     const customer = await makeCustomer(tenant);
     await failNext({

@@ -8,6 +8,9 @@ const Metadata = z
   .record(z.string().min(1).max(40), z.string().max(500))
   .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys");
 
+/** The most minor units Stripe takes for one amount (an item's unit_amount × quantity too). */
+export const MAX_ITEM_AMOUNT = 99_999_999;
+
 const InvoiceItem = z
   .object({
     plan: z
@@ -20,7 +23,7 @@ const InvoiceItem = z
       .number()
       .int()
       .min(1)
-      .max(99_999_999)
+      .max(MAX_ITEM_AMOUNT)
       .optional()
       .openapi({ description: "Minor units per unit (cents), when no plan is given", example: 2500 }),
     quantity: z.number().int().min(1).max(10_000).optional().default(1),
@@ -28,6 +31,9 @@ const InvoiceItem = z
   })
   .refine((item) => (item.plan === undefined) !== (item.unit_amount === undefined), {
     message: "Give either plan or unit_amount",
+  })
+  .refine((item) => (item.unit_amount ?? 0) * item.quantity <= MAX_ITEM_AMOUNT, {
+    message: `An item's amount (unit_amount × quantity) is at most ${MAX_ITEM_AMOUNT} minor units`,
   })
   .refine((item) => item.plan !== undefined || item.description !== undefined, {
     message: "An item with a unit_amount needs a description",

@@ -12,6 +12,7 @@ import { activeCustomer } from "../customers/customers.queries";
 import { getPlan } from "../plans/plans.queries";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { commitInvoiceChange, invoiceRowFrom } from "./invoice-commit";
+import { MAX_ITEM_AMOUNT } from "./invoice-requests";
 
 export interface NewInvoiceItem {
   plan?: string | undefined;
@@ -59,7 +60,10 @@ async function itemPlans(ctx: RequestContext, items: NewInvoiceItem[], livemode:
   return plans;
 }
 
-/** The invoice's currency: the one given, else the plans'; every plan item must be in it. */
+/**
+ * The invoice's currency: the one given, else the plans'; every plan item must be in it, and its
+ * amount within what Stripe takes.
+ */
 function invoiceCurrency(input: NewInvoice, plans: Map<string, PlanRow>): string {
   const currency = input.currency ?? [...plans.values()][0]?.currency;
   if (!currency) throw validationError("currency", "currency is required when no item names a plan");
@@ -69,6 +73,11 @@ function invoiceCurrency(input: NewInvoice, plans: Map<string, PlanRow>): string
       throw validationError(
         `items.${index}.plan`,
         `This plan is billed in ${plan.currency}, not ${currency}`,
+      );
+    if (plan && plan.priceCents * item.quantity > MAX_ITEM_AMOUNT)
+      throw validationError(
+        `items.${index}.quantity`,
+        `An item's amount (the plan's price × quantity) is at most ${MAX_ITEM_AMOUNT} minor units`,
       );
   }
   return currency;
