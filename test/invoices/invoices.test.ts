@@ -168,6 +168,31 @@ describe("one-off invoices", () => {
     expect(await typesOf("invoice.marked_uncollectible", draft.id)).toBe(1);
   });
 
+  it("the same verb 10 times at once: one 200, the rest 409, and one tenant event for the change", async () => {
+    // A tenant of its own, its billing user calling: the shared tenant's key keeps its rate.
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+    const customer = await payingCustomer(own);
+    const count = async (type: string, id: string) =>
+      (await tenantEvents(own.tenantId, type)).filter((event) => event.data.object.id === id).length;
+    const verbOf = (id: string, verb: string) =>
+      call(`${INVOICES}${id}/${verb}/`, { token: own.tokens.billing, method: "POST" });
+    for (const [verb, type] of [
+      ["void", "invoice.voided"],
+      ["pay", "invoice.paid"],
+      ["mark_uncollectible", "invoice.marked_uncollectible"],
+    ] as const) {
+      const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+      expect((await verbOf(draft.id, "finalize")).status).toBe(200);
+      const all = await Promise.all(Array.from({ length: 10 }, () => verbOf(draft.id, verb)));
+      expect(all.map((res) => res.status).sort(), verb).toEqual([200, ...Array(9).fill(409)]);
+      expect(await count(type, draft.id), verb).toBe(1);
+      // Stripe's own events of it tell the tenant nothing more.
+      await relayConnectEvents(own.account);
+      expect(await count(type, draft.id), verb).toBe(1);
+    }
+  });
+
   it("a declined payment is 402 payment_failed; the attempt counts, and another card pays", async () => {
     const customer = await payingCustomer(tenant, "pm_card_chargeCustomerFail");
     const draft = await makeInvoice(tenant, { customer: customer.id, items: [{ plan: plan.id }] });

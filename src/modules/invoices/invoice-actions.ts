@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type InvoiceRow, type InvoiceStatus, invoices } from "../../db/schema";
@@ -52,7 +52,11 @@ async function writable(ctx: RequestContext, id: string, verb: InvoiceVerb) {
   return { row, tenant, stripeAccount: tenant.stripeConnectAccountId };
 }
 
-/** Writes Stripe's answer to the mirror with the tenant events of the change. */
+/**
+ * Writes Stripe's answer to the mirror with the tenant events of the change. The state's event is
+ * written only if the row does not show that state yet: a concurrent request (whose Stripe call
+ * won) or the mirror (from Stripe's event) has reported it otherwise.
+ */
 async function record(
   ctx: RequestContext,
   tenant: ConnectedTenant,
@@ -68,6 +72,7 @@ async function record(
     row,
     types: invoiceEventTypes(before, row),
     audit: { action: `invoice.${action}`, metadata: { previous_status: before.status } },
+    unlessRecorded: sql`SELECT 1 FROM ${invoices} WHERE ${invoices.id} = ${id} AND ${invoices.status} = ${row.status}`,
   });
   return row;
 }
