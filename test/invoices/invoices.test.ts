@@ -168,7 +168,9 @@ describe("one-off invoices", () => {
     expect(await typesOf("invoice.marked_uncollectible", draft.id)).toBe(1);
   });
 
-  it("the same verb 10 times at once: one 200, the rest 409, and one tenant event for the change", async () => {
+  it("the same verb 10 times at once: one 200, the rest 409 (not 502), and one tenant event for the change", {
+    timeout: 30_000,
+  }, async () => {
     // A tenant of its own, its billing user calling: the shared tenant's key keeps its rate.
     const own = await billingTenant();
     const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
@@ -178,14 +180,18 @@ describe("one-off invoices", () => {
     const verbOf = (id: string, verb: string) =>
       call(`${INVOICES}${id}/${verb}/`, { token: own.tokens.billing, method: "POST" });
     for (const [verb, type] of [
+      ["finalize", "invoice.finalized"],
       ["void", "invoice.voided"],
       ["pay", "invoice.paid"],
       ["mark_uncollectible", "invoice.marked_uncollectible"],
     ] as const) {
       const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
-      expect((await verbOf(draft.id, "finalize")).status).toBe(200);
+      if (verb !== "finalize") expect((await verbOf(draft.id, "finalize")).status).toBe(200);
       const all = await Promise.all(Array.from({ length: 10 }, () => verbOf(draft.id, verb)));
-      expect(all.map((res) => res.status).sort(), verb).toEqual([200, ...Array(9).fill(409)]);
+      expect(
+        all.map((res) => res.status).sort(),
+        `${verb}: ${JSON.stringify(all.map((res) => res.body.error ?? res.body.status))}`,
+      ).toEqual([200, ...Array(9).fill(409)]);
       expect(await count(type, draft.id), verb).toBe(1);
       // Stripe's own events of it tell the tenant nothing more.
       await relayConnectEvents(own.account);

@@ -107,16 +107,19 @@ async function atStripe(
  * `round(total × PLATFORM_FEE_PERCENT / 100)` of the total Stripe computed (discounts applied,
  * tax included). Subscription invoices get theirs from the subscription's `application_fee_percent`.
  */
-async function setFee(ctx: RequestContext, target: Awaited<ReturnType<typeof writable>>) {
+async function setFee(ctx: RequestContext, target: Awaited<ReturnType<typeof writable>>, verb: InvoiceVerb) {
   const { row, stripeAccount } = target;
   if (row.status !== "draft" || row.stripeSubscriptionId) return;
   const percent = ctx.config.stripe.platformFeePercent;
   let expected = platformFee(row.total, percent);
   for (let round = 0; round < 2; round++) {
-    const updated = await ctx.stripe.invoices.update(
-      row.stripeInvoiceId,
-      { application_fee_amount: expected },
-      { stripeAccount },
+    // A draft a concurrent request finalized meanwhile: Stripe refuses the fee, the caller gets 409.
+    const updated = await atStripe(ctx, target, verb, () =>
+      ctx.stripe.invoices.update(
+        row.stripeInvoiceId,
+        { application_fee_amount: expected },
+        { stripeAccount },
+      ),
     );
     const fee = platformFee(updated.total, percent);
     if (fee === expected) return;
@@ -157,7 +160,7 @@ async function applyVerb(
       extra: { status: row.status, collection_method: row.collectionMethod },
     });
   }
-  if (verb === "finalize" || verb === "pay" || verb === "send") await setFee(ctx, target);
+  if (verb === "finalize" || verb === "pay" || verb === "send") await setFee(ctx, target, verb);
   if (verb === "pay") return payInvoice(ctx, target, pay);
   const invoice = await atStripe(ctx, target, verb, () => {
     const options = { stripeAccount };
