@@ -25,6 +25,8 @@ import {
   type DoubleEvent,
   doubleEvents,
   doubleUrl,
+  failNext,
+  payHostedInvoice,
   settleRefund,
   stripeObject,
   stripeRequests,
@@ -331,6 +333,37 @@ describe("refunds", () => {
       "not_found",
     );
     expect((await asKey(other.keys.test_secret, REFUNDS)).body.data).toEqual([]);
+  });
+
+  it("a pay that loses to a payment elsewhere and refreshes the invoice keeps the refunds made meanwhile", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    const customer = await payingCustomer(own);
+    const draft = await makeInvoice(own, {
+      customer: customer.id,
+      currency: "usd",
+      items: [{ unit_amount: 3000, description: "Consulting" }],
+    });
+    const open = await invoiceVerb(own, draft.id, "finalize");
+    expect(open.body.status).toBe("open");
+    // This pay reads the open invoice, then Stripe answers it late...
+    await failNext({
+      method: "POST",
+      path: `/v1/invoices/${draft.stripe_invoice_id}/pay`,
+      account: own.account,
+      delay_ms: 4000,
+    });
+    const late = invoiceVerb(own, draft.id, "pay");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // ...while the customer pays on the hosted page, the mirror hears of it, and 10.00 is refunded.
+    expect(await payHostedInvoice(open.body.hosted_invoice_url)).toBeLessThan(400);
+    await relayConnectEvents(own.account);
+    const made = await asKey(own.keys.test_secret, REFUNDS, { body: { invoice: draft.id, amount: 1000 } });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(expectError(await late, 409, "invalid_state_transition").status).toBe("paid");
+    const got = await asKey(own.keys.test_secret, `${INVOICES}${draft.id}/`);
+    expect(got.body).toMatchObject({ status: "paid", amount_paid: 3000, amount_refunded: 1000 });
   });
 
   it("lists newest first with invoice, customer and status filters", async () => {

@@ -65,7 +65,8 @@ async function record(
   action: string,
 ) {
   const row = invoiceRowFrom(before, invoice, before, ctx.clock.now());
-  const { id, tenantId, createdAt, ...fields } = row;
+  // `amount_refunded` is the refunds' sum, kept by their writes: this request's read of it may be old.
+  const { id, tenantId, createdAt, amountRefunded: _amountRefunded, ...fields } = row;
   await commitInvoiceChange(ctx, {
     tenant,
     statements: [ctx.db.update(invoices).set(fields).where(eq(invoices.id, id))],
