@@ -258,6 +258,32 @@ describe("refunds", () => {
     );
   });
 
+  it("mirrors a refund made at Stripe with a copy of our refund's metadata under an id of its own", async () => {
+    const { invoice } = await paidInvoice(tenant, 3000);
+    const ours = await refund({ invoice: invoice.id, amount: 1000 });
+    expect(ours.status, JSON.stringify(ours.body)).toBe(201);
+    await relayConnectEvents(tenant.account);
+    // The tenant's dashboard refunds more, its metadata copied from the refund made through us.
+    const copy = await dashboard("/v1/refunds", {
+      payment_intent: ours.body.stripe_payment_intent_id,
+      amount: "500",
+      "metadata[refund_id]": ours.body.id,
+      "metadata[invoice_id]": invoice.id,
+    });
+    await relayConnectEvents(tenant.account);
+    expect(await invoiceOf(invoice.id)).toMatchObject({ amount_refunded: 1500 });
+    const listed = await asKey(tenant.keys.test_secret, `${REFUNDS}?invoice=${invoice.id}`);
+    const rows = listed.body.data as { id: string; stripe_refund_id: string; amount: number }[];
+    expect(rows.map((row) => row.stripe_refund_id).sort()).toEqual(
+      [ours.body.stripe_refund_id, copy.id].sort(),
+    );
+    expect(rows.find((row) => row.stripe_refund_id === copy.id)?.id).not.toBe(ours.body.id);
+    expect((await asKey(tenant.keys.test_secret, `${REFUNDS}${ours.body.id}/`)).body).toMatchObject({
+      stripe_refund_id: ours.body.stripe_refund_id,
+      amount: 1000,
+    });
+  });
+
   it("mirrors a refund whose invoice's first events are in the same run", async () => {
     const { stripeInvoiceId, stripeRefundId, events } = await billedAndRefundedAtStripe();
     const notes = await processAsOneRun(events);

@@ -65,6 +65,22 @@ async function knownRefund(run: MirrorRun, state: RefundRun, stripeId: string) {
   return state.rows.get(stripeId) ?? null;
 }
 
+/**
+ * Our refund id a refund's metadata carries, if no other refund holds it: a tenant's refund made at
+ * Stripe may carry a copy of the metadata of one made through us (or any other value).
+ */
+async function freeOwnRefundId(run: MirrorRun, state: RefundRun, refund: Obj, stripeId: string) {
+  const id = ownRefundId(refund);
+  if (!id) return null;
+  for (const row of state.dirty.values()) if (row.id === id && row.stripeRefundId !== stripeId) return null;
+  const holder = await run.ctx.db
+    .select({ stripeRefundId: refunds.stripeRefundId })
+    .from(refunds)
+    .where(eq(refunds.id, id))
+    .get();
+  return !holder || holder.stripeRefundId === stripeId ? id : null;
+}
+
 /** The run's invoice `matches` picks: a row the run read or changed is held in its state. */
 function heldInvoice(run: MirrorRun, matches: (row: InvoiceRow) => boolean): InvoiceRow | null {
   for (const row of run.state.invoices.values()) if (matches(row)) return row;
@@ -166,7 +182,7 @@ async function applyRefund(run: MirrorRun, snapshot: Obj, created: number): Prom
   const now = run.ctx.clock.now();
   const next: RefundRow = {
     ...fields,
-    id: current?.id ?? ownRefundId(refund) ?? newId("rfnd"),
+    id: current?.id ?? (await freeOwnRefundId(run, state, refund, fields.stripeRefundId)) ?? newId("rfnd"),
     tenantId: run.tenant.id,
     livemode: invoice.livemode,
     invoiceId: invoice.id,
