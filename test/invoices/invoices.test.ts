@@ -214,6 +214,21 @@ describe("one-off invoices", () => {
     expect(recorded.body).toMatchObject({ status: "paid" });
   });
 
+  it("pay with a payment method the customer does not have is 404, not a Stripe failure", async () => {
+    // A tenant of its own: the shared tenant's key keeps its rate.
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+    const customer = await payingCustomer(own);
+    const other = await payingCustomer(own);
+    const methods = await asKey(own.keys.test_secret, `/api/v1/auth/customers/${other.id}/payment-methods/`);
+    const othersCard = methods.body.data[0]?.id as string;
+    expect(othersCard).toMatch(/^pm_/);
+    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+    for (const payment_method of [othersCard, "pm_nope"])
+      expectError(await invoiceVerb(own, draft.id, "pay", { payment_method }), 404, "not_found");
+    expect((await invoiceVerb(own, draft.id, "pay")).body).toMatchObject({ status: "paid" });
+  });
+
   it("refuses bad input (400), unknown plans and customers (404), inactive plans (409), without calling Stripe", async () => {
     const customer = await makeCustomer(tenant);
     const before = (await stripeRequests({ path: "/v1/invoices", account: tenant.account })).length;
