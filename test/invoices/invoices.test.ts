@@ -244,6 +244,7 @@ describe("one-off invoices", () => {
       { customer: customer.id, items: [{ plan: plan.id }], currency: "EUR" },
       { customer: customer.id, items: [{ plan: plan.id }], currency: "eur" },
       { customer: customer.id, items: [{ plan: plan.id }], coupon: "A", promotion_code: "B" },
+      { customer: customer.id, items: [{ plan: plan.id }], metadata: { "order[id]": "A-7" } },
     ])
       expectError(await asKey(tenant.keys.test_secret, INVOICES, { body }), 400, "validation_error");
     expectError(

@@ -333,7 +333,12 @@ describe("refunds", () => {
     );
     const { invoice } = await paidInvoice(tenant, 1000);
     expectError(await refund({ invoice: invoice.id, amount: 1001 }), 400, "validation_error");
-    for (const body of [{}, { invoice: invoice.id, amount: 0 }, { invoice: invoice.id, reason: "because" }])
+    for (const body of [
+      {},
+      { invoice: invoice.id, amount: 0 },
+      { invoice: invoice.id, reason: "because" },
+      { invoice: invoice.id, amount: 100, metadata: { "order[id]": "A-7" } },
+    ])
       expectError(await refund(body), 400, "validation_error");
     expectError(await refund({ invoice: "inv_nope" }), 404, "not_found");
     expectError(await refund({ invoice: invoice.id }, tenant.keys.live_secret), 404, "not_found");

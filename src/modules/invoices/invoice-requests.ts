@@ -5,7 +5,15 @@ import { PageQuery, pageShape } from "../../lib/pagination";
 import { InvoiceSchema } from "./invoices.schemas";
 
 const Metadata = z
-  .record(z.string().min(1).max(40), z.string().max(500))
+  // Stripe's metadata keys take no square brackets (its form encoding would nest them: the pair is lost).
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(40)
+      .regex(/^[^[\]]+$/, "A metadata key takes no square brackets"),
+    z.string().max(500),
+  )
   .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys");
 
 /** The most minor units Stripe takes for one amount (an item's unit_amount × quantity too). */

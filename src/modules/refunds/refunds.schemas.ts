@@ -4,7 +4,15 @@ import { moneyDisplay } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
 
 const Metadata = z
-  .record(z.string().min(1).max(40), z.string().max(500))
+  // Stripe's metadata keys take no square brackets (its form encoding would nest them: the pair is lost).
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(40)
+      .regex(/^[^[\]]+$/, "A metadata key takes no square brackets"),
+    z.string().max(500),
+  )
   .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys");
 
 export const CreateRefundBody = z
