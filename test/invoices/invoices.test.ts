@@ -584,6 +584,75 @@ describe("an invoice the API stores while a mirror run that read before it is un
   });
 });
 
+describe("an invoice the API changes while a mirror run that read it before is under way", () => {
+  it("the run's older snapshot does not overwrite the API's newer state", { timeout: 30_000 }, async () => {
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+    const customer = await payingCustomer(own);
+    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+    expect((await invoiceVerb(own, draft.id, "finalize")).body.status).toBe("open");
+    await relayConnectEvents(own.account);
+    // At Stripe, the tenant's dashboard notes something on the open invoice: invoice.updated.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const noted = await fetch(`${doubleUrl()}/v1/invoices/${draft.stripe_invoice_id}`, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer sk_test_dashboard",
+        "Stripe-Account": own.account,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: "metadata[note]=checked",
+    });
+    expect(noted.status).toBe(200);
+    const updated = (await doubleEvents({ account: own.account, type: "invoice.updated" })).find(
+      (event) =>
+        (event.data.object as { id?: string }).id === draft.stripe_invoice_id &&
+        (event.data.object as { metadata?: Record<string, string> }).metadata?.note === "checked",
+    );
+    if (!updated) throw new Error("no invoice.updated");
+    const { delivery: _delivery, ...invoiceUpdated } = updated;
+
+    // One mirror run reads the open invoice, then waits on Stripe (a same-second customer snapshot
+    // it settles by reading the customer, held 4 s) before its commit...
+    const row = await env.DB.prepare(
+      "SELECT stripe_customer_id AS stripeId, last_event_created AS stamp FROM customers WHERE id = ?",
+    )
+      .bind(customer.id)
+      .first<{ stripeId: string; stamp: number }>();
+    if (!row) throw new Error("no customer row");
+    await failNext({
+      method: "GET",
+      path: `/v1/customers/${row.stripeId}`,
+      account: own.account,
+      delay_ms: 4_000,
+    });
+    const tie = {
+      id: `evt_tie_${Date.now()}`,
+      object: "event",
+      type: "customer.updated",
+      account: own.account,
+      created: row.stamp,
+      livemode: false,
+      data: { object: { id: row.stripeId, object: "customer", name: "Not the name", livemode: false } },
+    };
+    await recordReceivedConnectEvents(own.account, [tie, invoiceUpdated]);
+    const run = processStripeEvents(testContext(), own.tenantId, [tie.id, invoiceUpdated.id]);
+    // ...while the invoice is paid through the API, a second later on Stripe's clock.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const paid = await invoiceVerb(own, draft.id, "pay");
+    expect(paid.body).toMatchObject({ status: "paid" });
+    expect(await run).toEqual({ retry: [] });
+
+    const got = await asKey(own.keys.test_secret, `${INVOICES}${draft.id}/`);
+    expect(got.body).toMatchObject({ status: "paid", amount_paid: 1500 });
+    await relayConnectEvents(own.account);
+    const told = (await tenantEvents(own.tenantId, "invoice.paid")).filter(
+      (event) => event.data.object.id === draft.id,
+    );
+    expect(told).toHaveLength(1);
+  });
+});
+
 const recording = () => {
   const lines: { level: string; msg: string }[] = [];
   const logger: Logger = {

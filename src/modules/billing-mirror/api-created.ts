@@ -45,5 +45,5 @@ export function upsertedFields<T extends { id: unknown; tenantId: unknown; creat
 }
 
 /** The stored row is replaced only if it is not newer than `stamp` on Stripe's clock. */
-const notNewerThan = (column: SQLiteColumn, stamp: number | null): SQL =>
-  stamp === null ? sql`${column} IS NULL` : sql`${column} IS NULL OR ${column} <= ${stamp}`;
+export const notNewerThan = (column: SQLiteColumn, stamp: number | null): SQL =>
+  stamp === null ? sql`${column} IS NULL` : sql`(${column} IS NULL OR ${column} <= ${stamp})`;

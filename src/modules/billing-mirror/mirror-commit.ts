@@ -1,9 +1,9 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
 import { dunningStatements } from "../dunning/dunning-run";
 import { refundStatements } from "../refunds/refund-mirror";
-import { upsertedFields } from "./api-created";
+import { notNewerThan, upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror-run";
 
 /**
@@ -48,12 +48,19 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
     );
   }
+  // An invoice the API changed after the run read it (a verb's answer, newer on Stripe's clock)
+  // keeps the API's state: the run's snapshot is older.
   for (const { row, isNew } of dirty.invoice.values()) {
     const fields = upsertedFields(row);
     statements.push(
       isNew
         ? db.insert(invoices).values(row)
-        : db.update(invoices).set(fields).where(eq(invoices.id, row.id)),
+        : db
+            .update(invoices)
+            .set(fields)
+            .where(
+              and(eq(invoices.id, row.id), notNewerThan(invoices.lastEventCreated, row.lastEventCreated)),
+            ),
     );
   }
   for (const { row } of dirty.checkout.values()) {
