@@ -71,6 +71,8 @@ describe("one-off invoices", () => {
       metadata: { order: "A-7" },
       livemode: false,
     });
+    // The tenant's metadata, without the keys we put on the Stripe invoice to find it again.
+    expect(res.body.metadata).toEqual({ order: "A-7" });
     expect(res.body.lines).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ amount: 3000, quantity: 2, price: plan.stripe_price_id }),
@@ -123,6 +125,7 @@ describe("one-off invoices", () => {
     await relayConnectEvents(tenant.account, { shuffle: true, twice: true });
     const got = await call(`${INVOICES}${res.body.id}/`, { token: tenant.tokens.developer });
     expect(got.body).toMatchObject({ status: "paid", amount_paid: 4000, application_fee_amount: 600 });
+    expect(got.body.metadata).toEqual({ order: "A-7" });
     for (const type of ["invoice.created", "invoice.finalized", "invoice.paid"])
       expect(await typesOf(type, res.body.id), type).toBe(1);
   });

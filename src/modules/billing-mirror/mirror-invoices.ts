@@ -6,7 +6,7 @@ import { serializeInvoice } from "../invoices/invoices.schemas";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
 import { customerFor } from "./mirror-customers";
-import { type MirrorRun, type Obj, ourId, snapshotToApply, str } from "./mirror-run";
+import { type MirrorRun, type Obj, obj, ourId, snapshotToApply, str } from "./mirror-run";
 import { INVOICE_FIELDS, invoiceEventTypes } from "./rules";
 
 function invoiceRow(
@@ -26,7 +26,7 @@ function invoiceRow(
   const now = run.ctx.clock.now();
   return {
     ...fields,
-    id: current?.id ?? ourId(run, "invoice", fields.metadata.invoice_id, fields.stripeInvoiceId),
+    id: current?.id ?? ourId(run, "invoice", obj(snapshot.metadata).invoice_id, fields.stripeInvoiceId),
     tenantId: run.tenant.id,
     livemode: current?.livemode ?? fields.livemode,
     customerId: current?.customerId ?? customer.id,

@@ -15,6 +15,9 @@ const list = (value: unknown): Obj[] => {
 
 const STATUSES: readonly InvoiceStatus[] = ["draft", "open", "paid", "uncollectible", "void"];
 
+/** Our own keys in an invoice's Stripe metadata (what finds it again); the rest is the tenant's. */
+const OWN_KEYS = ["tenant_id", "invoice_id", "customer_id"];
+
 export type StripeInvoiceFields = Omit<
   InvoiceRow,
   | "id"
@@ -112,7 +115,7 @@ export function invoiceFields(invoice: Obj): StripeInvoiceFields {
     })),
     metadata: Object.fromEntries(
       Object.entries(obj(invoice.metadata)).filter(
-        (entry): entry is [string, string] => typeof entry[1] === "string",
+        (entry): entry is [string, string] => typeof entry[1] === "string" && !OWN_KEYS.includes(entry[0]),
       ),
     ),
     finalizedAt: ms(num(transitions.finalized_at)),
