@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ApiKeyCaller } from "../../src/context";
 import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
+import { createRefund } from "../../src/modules/refunds/refunds.service";
 import {
   asKey,
   type BillingTenant,
@@ -282,6 +284,53 @@ describe("refunds", () => {
       stripe_refund_id: ours.body.stripe_refund_id,
       amount: 1000,
     });
+  });
+
+  it("a refund whose events reach the mirror before the API's commit: one row, one refund.created", {
+    timeout: 20_000,
+  }, async () => {
+    const own = await billingTenant();
+    const { invoice } = await paidInvoice(own, 2000);
+    await relayConnectEvents(own.account);
+    // Stripe's refund events are mirrored between Stripe's answer and the API's commit.
+    const base = testContext();
+    const stripe = base.stripe;
+    const mirroredFirst = Object.create(stripe, {
+      refunds: {
+        value: Object.assign(Object.create(stripe.refunds), {
+          create: async (...args: Parameters<typeof stripe.refunds.create>) => {
+            const made = await stripe.refunds.create(...args);
+            const relayed = await relayConnectEvents(own.account);
+            expect(relayed.map((event) => event.type)).toContain("refund.created");
+            return made;
+          },
+        }),
+      },
+    });
+    const caller: ApiKeyCaller = {
+      kind: "api_key",
+      keyId: "key_refund_race",
+      tenantId: own.tenantId,
+      companyName: "Race Co",
+      keyKind: "secret",
+      mode: "test",
+      tier: "pro",
+    };
+    const row = await createRefund(testContext({ stripe: mirroredFirst, caller }), {
+      invoice: invoice.id,
+      amount: 500,
+    });
+    const rows = await env.DB.prepare("SELECT id FROM refunds WHERE stripe_refund_id = ?")
+      .bind(row.stripeRefundId)
+      .all<{ id: string }>();
+    expect(rows.results).toEqual([{ id: row.id }]);
+    expect(await asKey(own.keys.test_secret, `${INVOICES}${invoice.id}/`).then((r) => r.body)).toMatchObject({
+      amount_refunded: 500,
+    });
+    const told = (await tenantEvents(own.tenantId, "refund.created")).filter(
+      (event) => event.data.object.stripe_refund_id === row.stripeRefundId,
+    );
+    expect(told).toHaveLength(1);
   });
 
   it("mirrors a refund whose invoice's first events are in the same run", async () => {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lte } from "drizzle-orm";
+import { and, desc, eq, gte, lte, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type InvoiceRow, type RefundRow, refunds } from "../../db/schema";
@@ -143,6 +143,8 @@ export async function createRefund(ctx: RequestContext, input: NewRefund) {
     tenant,
     statements: [upsertRefund(ctx.db, row), refreshAmountRefunded(ctx.db, [invoice.id])],
     event: { type: "refund.created", object: serializeRefund(row), livemode: row.livemode },
+    // Stripe's refund events may have reached the mirror first: it told the tenant already.
+    unlessRecorded: sql`SELECT 1 FROM ${refunds} WHERE ${refunds.stripeRefundId} = ${row.stripeRefundId}`,
     audit: {
       action: "refund.created",
       targetType: "refund",
