@@ -202,6 +202,29 @@ describe("one-off invoices", () => {
     }
   });
 
+  it("a pay of a draft that another request finalizes meanwhile still pays it", {
+    timeout: 20_000,
+  }, async () => {
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+    const customer = await payingCustomer(own);
+    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+    // The pay's first call (the fee on the draft) reaches Stripe after the finalize's calls.
+    await failNext({
+      method: "POST",
+      path: `/v1/invoices/${draft.stripe_invoice_id}`,
+      account: own.account,
+      delay_ms: 1_500,
+    });
+    const paying = invoiceVerb(own, draft.id, "pay");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const open = await invoiceVerb(own, draft.id, "finalize");
+    expect(open.body).toMatchObject({ status: "open", application_fee_amount: 225 });
+    const paid = await paying;
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    expect(paid.body).toMatchObject({ status: "paid", amount_paid: 1500, application_fee_amount: 225 });
+  });
+
   it("a declined payment is 402 payment_failed; the attempt counts, and another card pays", async () => {
     const customer = await payingCustomer(tenant, "pm_card_chargeCustomerFail");
     const draft = await makeInvoice(tenant, { customer: customer.id, items: [{ plan: plan.id }] });

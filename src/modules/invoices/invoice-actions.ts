@@ -108,20 +108,27 @@ async function atStripe(
  * `round(total × PLATFORM_FEE_PERCENT / 100)` of the total Stripe computed (discounts applied,
  * tax included). Subscription invoices get theirs from the subscription's `application_fee_percent`.
  */
-async function setFee(ctx: RequestContext, target: Awaited<ReturnType<typeof writable>>, verb: InvoiceVerb) {
+async function setFee(ctx: RequestContext, target: Awaited<ReturnType<typeof writable>>) {
   const { row, stripeAccount } = target;
   if (row.status !== "draft" || row.stripeSubscriptionId) return;
   const percent = ctx.config.stripe.platformFeePercent;
   let expected = platformFee(row.total, percent);
   for (let round = 0; round < 2; round++) {
-    // A draft a concurrent request finalized meanwhile: Stripe refuses the fee, the caller gets 409.
-    const updated = await atStripe(ctx, target, verb, () =>
-      ctx.stripe.invoices.update(
+    let updated: Stripe.Invoice;
+    try {
+      updated = await ctx.stripe.invoices.update(
         row.stripeInvoiceId,
         { application_fee_amount: expected },
         { stripeAccount },
-      ),
-    );
+      );
+    } catch (error) {
+      // Finalized meanwhile by a concurrent request (which set the fee): the verb itself meets
+      // Stripe's state (a pay still pays; a second finalize is 409 with the fresh state).
+      if (!(error instanceof Stripe.errors.StripeInvalidRequestError) || error.code) throw error;
+      const current = await ctx.stripe.invoices.retrieve(row.stripeInvoiceId, {}, { stripeAccount });
+      if (current.status === "draft") throw error;
+      return;
+    }
     const fee = platformFee(updated.total, percent);
     if (fee === expected) return;
     expected = fee;
@@ -161,7 +168,7 @@ async function applyVerb(
       extra: { status: row.status, collection_method: row.collectionMethod },
     });
   }
-  if (verb === "finalize" || verb === "pay" || verb === "send") await setFee(ctx, target, verb);
+  if (verb === "finalize" || verb === "pay" || verb === "send") await setFee(ctx, target);
   if (verb === "pay") return payInvoice(ctx, target, pay);
   const invoice = await atStripe(ctx, target, verb, () => {
     const options = { stripeAccount };
