@@ -331,6 +331,13 @@ describe("refunds", () => {
       (event) => event.data.object.stripe_refund_id === row.stripeRefundId,
     );
     expect(told).toHaveLength(1);
+    // Analytics give back the platform's fee in proportion, as Stripe did: 300 − round(300 × 500 / 2000).
+    const today = new Date().toISOString().slice(0, 10);
+    const summary = await asKey(
+      own.keys.test_secret,
+      `/api/v1/auth/analytics/summary/?currency=usd&to=${today}`,
+    );
+    expect(summary.body.currencies[0]).toMatchObject({ revenue: 2000, refunds: 500, fees: 225 });
   });
 
   it("mirrors a refund whose invoice's first events are in the same run", async () => {

@@ -179,15 +179,18 @@ async function applyRefund(run: MirrorRun, snapshot: Obj, created: number): Prom
     : null;
   invoice ??= await invoiceOfPayment(run, fields.stripePaymentIntentId, fields.stripeChargeId, created);
   if (!invoice) return "ignored: not the payment of an invoice of the tenant";
+  // A refund that carries our own id was made through our API, which refunds the platform's fee
+  // with it: known so even when its events come before the API's commit.
+  const ownId = current ? null : await freeOwnRefundId(run, state, refund, fields.stripeRefundId);
   const now = run.ctx.clock.now();
   const next: RefundRow = {
     ...fields,
-    id: current?.id ?? (await freeOwnRefundId(run, state, refund, fields.stripeRefundId)) ?? newId("rfnd"),
+    id: current?.id ?? ownId ?? newId("rfnd"),
     tenantId: run.tenant.id,
     livemode: invoice.livemode,
     invoiceId: invoice.id,
     customerId: invoice.customerId,
-    refundApplicationFee: current?.refundApplicationFee ?? false,
+    refundApplicationFee: current?.refundApplicationFee ?? ownId !== null,
     lastEventCreated: Math.max(created, current?.lastEventCreated ?? 0),
     createdAt: current?.createdAt ?? now,
     updatedAt: now,
