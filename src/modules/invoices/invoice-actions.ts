@@ -213,13 +213,6 @@ async function payInvoice(
     );
     return await record(ctx, tenant, row, invoice, "paid");
   } catch (error) {
-    // A payment method that is not the customer's (another customer's, another tenant's, none).
-    if (
-      error instanceof Stripe.errors.StripeInvalidRequestError &&
-      error.code === "resource_missing" &&
-      error.param === "payment_method"
-    )
-      throw notFound("Payment method");
     if (!(error instanceof Stripe.errors.StripeCardError)) throw error;
     const current = await ctx.stripe.invoices.retrieve(
       row.stripeInvoiceId,
