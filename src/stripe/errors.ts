@@ -30,9 +30,8 @@ const STATE_ERRORS = new Map([["invalid_canceled_subscription_fields", "canceled
  * route): 429 passes on as `rate_limited` with Retry-After; a refused discount or a change the
  * object's state no longer allows is 409 `invalid_state_transition`; a declined card is 402
  * `payment_failed`; a payment method id Stripe does not have is 404 `not_found`; everything else
- * Stripe says
- * is a 502 `stripe_error` carrying Stripe's message and code. Errors that are not Stripe's are
- * returned unchanged.
+ * Stripe says is a 502 `stripe_error` carrying Stripe's message and code. Errors that are not
+ * Stripe's are returned unchanged.
  */
 export function fromStripeError(error: unknown): unknown {
   if (!(error instanceof Stripe.errors.StripeError)) return error;

@@ -85,6 +85,7 @@ describe("customers", () => {
     for (const body of [
       { email: "not-an-email" },
       { metadata: { k: 1 } },
+      { metadata: { "a[b]": "1" } },
       { address: { country: "France" } },
       { external_id: "has space" },
     ]) {

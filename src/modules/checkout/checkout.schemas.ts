@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { CheckoutSessionRow } from "../../db/schema";
+import { stripeMetadata } from "../../lib/metadata";
 
 const RedirectUrl = z
   .url({ protocol: /^https?$/ })
@@ -37,12 +38,7 @@ export const CreateCheckoutBody = z
       .optional()
       .openapi({ description: "Default: the plan's (not with a publishable key)" }),
     allow_promotion_codes: z.boolean().optional(),
-    metadata: z
-      .record(z.string().min(1).max(40), z.string().max(500))
-      .refine(
-        (value) => Object.keys(value).length <= MAX_CHECKOUT_METADATA_KEYS,
-        `At most ${MAX_CHECKOUT_METADATA_KEYS} metadata keys`,
-      )
+    metadata: stripeMetadata(MAX_CHECKOUT_METADATA_KEYS)
       .optional()
       .openapi({
         description: `Given to the subscription (at most ${MAX_CHECKOUT_METADATA_KEYS} keys: it has 4 of ours)`,

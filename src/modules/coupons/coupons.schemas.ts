@@ -1,11 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { COUPON_DURATIONS, type CouponRow, type PromotionCodeRow } from "../../db/schema";
+import { stripeMetadata } from "../../lib/metadata";
 import { isIsoCurrency, moneyDisplay } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
 
-const Metadata = z
-  .record(z.string().min(1).max(40), z.string().max(500))
-  .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys");
+const Metadata = stripeMetadata(40);
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 

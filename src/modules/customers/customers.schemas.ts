@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { CustomerRow } from "../../db/schema";
+import { stripeMetadata } from "../../lib/metadata";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { BillingStateSchema } from "./billing-state";
 
@@ -9,13 +10,7 @@ import { BillingStateSchema } from "./billing-state";
  */
 export const MAX_CUSTOMER_METADATA_KEYS = 47;
 
-const Metadata = z
-  .record(z.string().min(1).max(40), z.string().max(500))
-  .refine(
-    (value) => Object.keys(value).length <= MAX_CUSTOMER_METADATA_KEYS,
-    `At most ${MAX_CUSTOMER_METADATA_KEYS} metadata keys`,
-  )
-  .openapi({ example: { crm_id: "A-1042" } });
+const Metadata = stripeMetadata(MAX_CUSTOMER_METADATA_KEYS).openapi({ example: { crm_id: "A-1042" } });
 
 export const AddressSchema = z
   .object({

@@ -1,20 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { INVOICE_STATUSES } from "../../db/schema";
+import { stripeMetadata } from "../../lib/metadata";
 import { isIsoCurrency } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { InvoiceSchema } from "./invoices.schemas";
 
-const Metadata = z
-  // Stripe's metadata keys take no square brackets (its form encoding would nest them: the pair is lost).
-  .record(
-    z
-      .string()
-      .min(1)
-      .max(40)
-      .regex(/^[^[\]]+$/, "A metadata key takes no square brackets"),
-    z.string().max(500),
-  )
-  .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys");
+const Metadata = stripeMetadata(40);
 
 /** The most minor units Stripe takes for one amount (an item's unit_amount × quantity too). */
 export const MAX_ITEM_AMOUNT = 99_999_999;

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { BILLING_INTERVALS, type PlanRow } from "../../db/schema";
+import { stripeMetadata } from "../../lib/metadata";
 import { isIsoCurrency, priceDisplay } from "../../lib/money";
 import { BooleanQuery } from "../../lib/openapi";
 import { PageQuery, pageShape } from "../../lib/pagination";
@@ -32,9 +33,7 @@ const Features = z
   .array(z.string().trim().min(1).max(200))
   .max(50)
   .openapi({ example: ["10 projects", "Email support"] });
-const Metadata = z
-  .record(z.string().min(1).max(40), z.string().max(500))
-  .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys")
+const Metadata = stripeMetadata(40)
   .refine(
     (value) => !("tenant_id" in value) && !("plan_id" in value),
     "tenant_id and plan_id are reserved keys",

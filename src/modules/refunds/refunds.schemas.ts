@@ -1,19 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { REFUND_REASONS, REFUND_STATUSES, type RefundRow } from "../../db/schema";
+import { stripeMetadata } from "../../lib/metadata";
 import { moneyDisplay } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
 
-const Metadata = z
-  // Stripe's metadata keys take no square brackets (its form encoding would nest them: the pair is lost).
-  .record(
-    z
-      .string()
-      .min(1)
-      .max(40)
-      .regex(/^[^[\]]+$/, "A metadata key takes no square brackets"),
-    z.string().max(500),
-  )
-  .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys");
+const Metadata = stripeMetadata(40);
 
 export const CreateRefundBody = z
   .object({

@@ -1,11 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { type CustomerSubscriptionRow, type InvoiceRow, SUBSCRIPTION_STATES } from "../../db/schema";
+import { stripeMetadata } from "../../lib/metadata";
 import { moneyDisplay } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
 
-const Metadata = z
-  .record(z.string().min(1).max(40), z.string().max(500))
-  .refine((value) => Object.keys(value).length <= 40, "At most 40 metadata keys");
+const Metadata = stripeMetadata(40);
 
 const Quantity = z.number().int().min(1).max(100_000);
 
