@@ -225,6 +225,26 @@ describe("one-off invoices", () => {
     expect(paid.body).toMatchObject({ status: "paid", amount_paid: 1500, application_fee_amount: 225 });
   });
 
+  it("a draft finalized in the tenant's dashboard without our fee is not paid through us (409)", async () => {
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+    const customer = await payingCustomer(own);
+    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+    const finalized = await fetch(`${doubleUrl()}/v1/invoices/${draft.stripe_invoice_id}/finalize`, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer sk_test_dashboard",
+        "Stripe-Account": own.account,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+    });
+    expect(finalized.status).toBe(200);
+    const refused = expectError(await invoiceVerb(own, draft.id, "pay"), 409, "invalid_state_transition");
+    expect(refused.status).toBe("open");
+    const atStripe = await stripeObject(`/v1/invoices/${draft.stripe_invoice_id}`, own.account);
+    expect(atStripe).toMatchObject({ status: "open", application_fee_amount: null });
+  });
+
   it("a declined payment is 402 payment_failed; the attempt counts, and another card pays", async () => {
     const customer = await payingCustomer(tenant, "pm_card_chargeCustomerFail");
     const draft = await makeInvoice(tenant, { customer: customer.id, items: [{ plan: plan.id }] });

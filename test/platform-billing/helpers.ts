@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { expect } from "vitest";
+import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
+import { testContext } from "../context";
 import { eventually } from "../eventually";
 import { call, unique } from "../harness";
-import { doubleUrl } from "../stripe-double";
+import { doubleUrl, failNext } from "../stripe-double";
 
 const crypto = Stripe.createSubtleCryptoProvider();
 export const PLATFORM_SECRET = "whsec_test_platform";
@@ -69,6 +71,47 @@ export async function recordReceivedConnectEvents(
       ).bind(event.id, event.type, account, event.created, JSON.stringify(event), Date.now()),
     ),
   );
+}
+
+/**
+ * Starts one mirror run of `event` that holds what it has read for about 4 s before it commits: a
+ * customer.updated of the same second as the stored customer goes first, and the run settles that
+ * tie by reading the customer at Stripe, which the double answers late. Meanwhile a test changes
+ * the same objects through the API. Answers the run as `committed` (await it for its commit).
+ */
+export async function heldMirrorRun(
+  tenant: { tenantId: string; account: string },
+  customerId: string,
+  event: { id: string; type: string; created: number },
+  settleMs = 500,
+) {
+  const customer = await env.DB.prepare(
+    "SELECT stripe_customer_id AS stripeId, last_event_created AS stamp FROM customers WHERE id = ?",
+  )
+    .bind(customerId)
+    .first<{ stripeId: string; stamp: number }>();
+  if (!customer) throw new Error(`no customer row ${customerId}`);
+  await failNext({
+    method: "GET",
+    path: `/v1/customers/${customer.stripeId}`,
+    account: tenant.account,
+    delay_ms: 4_000,
+  });
+  const tie = {
+    id: `evt_tie_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`,
+    object: "event",
+    type: "customer.updated",
+    account: tenant.account,
+    created: customer.stamp,
+    livemode: false,
+    data: { object: { id: customer.stripeId, object: "customer", name: "Not the name", livemode: false } },
+  };
+  await recordReceivedConnectEvents(tenant.account, [tie, event]);
+  const run = processStripeEvents(testContext(), tenant.tenantId, [tie.id, event.id]);
+  // Until the run has read its rows and waits on the customer.
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  // Wrapped: an async function's answer that is a promise would be awaited with it.
+  return { committed: run };
 }
 
 /** The `stripe_events` rows of these ids as they are now (an id never recorded is absent). */

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
 import { dunningStatements } from "../dunning/dunning-run";
+import { invoiceMayBecome } from "../invoices/invoice-commit";
 import { refundStatements } from "../refunds/refund-mirror";
 import { notNewerThan, upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror-run";
@@ -48,8 +49,8 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
     );
   }
-  // An invoice the API changed after the run read it (a verb's answer, newer on Stripe's clock)
-  // keeps the API's state: the run's snapshot is older.
+  // An invoice the API changed after the run read it (a verb's answer, newer on Stripe's clock, or
+  // of the same second but in a state the snapshot's cannot follow) keeps the API's state.
   for (const { row, isNew } of dirty.invoice.values()) {
     const fields = upsertedFields(row);
     statements.push(
@@ -59,7 +60,11 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
             .update(invoices)
             .set(fields)
             .where(
-              and(eq(invoices.id, row.id), notNewerThan(invoices.lastEventCreated, row.lastEventCreated)),
+              and(
+                eq(invoices.id, row.id),
+                notNewerThan(invoices.lastEventCreated, row.lastEventCreated),
+                invoiceMayBecome(row.status),
+              ),
             ),
     );
   }

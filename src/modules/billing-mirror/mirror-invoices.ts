@@ -2,6 +2,7 @@
 // invoices, and a deleted draft kept as deleted.
 import type { InvoiceRow } from "../../db/schema";
 import { applyInvoicePaid, applyPaymentFailure } from "../dunning/dunning-run";
+import { invoiceShows } from "../invoices/invoice-commit";
 import { serializeInvoice } from "../invoices/invoices.schemas";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
@@ -65,7 +66,15 @@ export async function applyInvoice(run: MirrorRun, event: StripeEventLike, objec
     const next = invoiceRow(run, current, settled.snapshot, event.created);
     const types = invoiceEventTypes(current, next);
     run.state.putInvoice(next, !current);
-    for (const type of types) run.emit(type, serializeInvoice(next), next.livemode);
+    // A state the API has recorded since the run read the row (its verb met Stripe's newer state)
+    // was reported with it.
+    for (const type of types)
+      run.emit(
+        type,
+        serializeInvoice(next),
+        next.livemode,
+        type === "invoice.created" ? undefined : invoiceShows(next.id, next.status),
+      );
     notes.push(types.length ? `mirrored: ${types.join(", ")}` : "no change");
     row = next;
   }

@@ -1,5 +1,6 @@
 // One run of Connect events over the mirror, and what every applier shares: the tenant events it
 // emits, Stripe's current state to settle a tie of one second, and our id for a Stripe object.
+import type { SQL } from "drizzle-orm";
 import type { RequestContext } from "../../context";
 import type { TenantRow } from "../../db/schema";
 import { isIdOf, newId } from "../../lib/crypto";
@@ -15,6 +16,11 @@ export const str = (value: unknown): string | null => (typeof value === "string"
 /** One run of mirror events: what it decided, for the run's single D1 batch. */
 export class MirrorRun {
   readonly events: PreparedEvent[] = [];
+  /**
+   * The query that, finding a row when the run commits, means an event was reported already (by
+   * the API, after this run read the row): the event is then not written. By event id.
+   */
+  readonly unlessRecorded = new Map<string, SQL>();
   /** What the run's events add to the tenant's analytics (MRR states, payments). */
   readonly analytics: AnalyticsRun;
 
@@ -27,13 +33,13 @@ export class MirrorRun {
     this.analytics = new AnalyticsRun(ctx, tenant.id);
   }
 
-  emit(type: string, object: unknown, livemode: boolean) {
-    this.events.push(
-      prepareEvent(
-        { tenantId: this.tenant.id, companyName: this.tenant.companyName, type, object, livemode },
-        this.ctx.clock.now(),
-      ),
+  emit(type: string, object: unknown, livemode: boolean, unlessRecorded?: SQL) {
+    const event = prepareEvent(
+      { tenantId: this.tenant.id, companyName: this.tenant.companyName, type, object, livemode },
+      this.ctx.clock.now(),
     );
+    this.events.push(event);
+    if (unlessRecorded) this.unlessRecorded.set(event.row.id, unlessRecorded);
   }
 
   /** The object's current state at Stripe, to settle two snapshots of the same second. */

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type InvoiceRow, type InvoiceStatus, invoices } from "../../db/schema";
@@ -7,7 +7,13 @@ import { writeScope } from "../../lib/scope";
 import { missingAtStripe } from "../../stripe/errors";
 import { invoiceEventTypes } from "../billing-mirror/rules";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
-import { commitInvoiceChange, invoiceRowFrom, platformFee } from "./invoice-commit";
+import {
+  commitInvoiceChange,
+  invoiceMayBecome,
+  invoiceRowFrom,
+  invoiceShows,
+  platformFee,
+} from "./invoice-commit";
 import { findInvoice } from "./invoices.queries";
 
 /**
@@ -37,7 +43,8 @@ const DONE: Record<InvoiceVerb, string> = {
 };
 
 function refuse(row: InvoiceRow, verb: InvoiceVerb): never {
-  throw new ApiError("invalid_state_transition", `A ${row.status} invoice cannot be ${DONE[verb]}`, {
+  const article = /^[aeiou]/.test(row.status) ? "An" : "A";
+  throw new ApiError("invalid_state_transition", `${article} ${row.status} invoice cannot be ${DONE[verb]}`, {
     extra: { status: row.status },
   });
 }
@@ -69,11 +76,16 @@ async function record(
   const { id, tenantId, createdAt, amountRefunded: _amountRefunded, ...fields } = row;
   await commitInvoiceChange(ctx, {
     tenant,
-    statements: [ctx.db.update(invoices).set(fields).where(eq(invoices.id, id))],
+    statements: [
+      ctx.db
+        .update(invoices)
+        .set(fields)
+        .where(and(eq(invoices.id, id), invoiceMayBecome(row.status))),
+    ],
     row,
     types: invoiceEventTypes(before, row),
     audit: { action: `invoice.${action}`, metadata: { previous_status: before.status } },
-    unlessRecorded: sql`SELECT 1 FROM ${invoices} WHERE ${invoices.id} = ${id} AND ${invoices.status} = ${row.status}`,
+    unlessRecorded: invoiceShows(id, row.status),
   });
   return row;
 }
@@ -122,12 +134,20 @@ async function setFee(ctx: RequestContext, target: Awaited<ReturnType<typeof wri
         { stripeAccount },
       );
     } catch (error) {
-      // Finalized meanwhile by a concurrent request (which set the fee): the verb itself meets
-      // Stripe's state (a pay still pays; a second finalize is 409 with the fresh state).
+      // Finalized meanwhile by a concurrent request, which set our fee: the verb itself meets
+      // Stripe's state (a pay still pays; a second finalize is 409 with the fresh state). One
+      // finalized elsewhere (the tenant's dashboard) without our fee is not collected through us.
       if (!(error instanceof Stripe.errors.StripeInvalidRequestError) || error.code) throw error;
       const current = await ctx.stripe.invoices.retrieve(row.stripeInvoiceId, {}, { stripeAccount });
       if (current.status === "draft") throw error;
-      return;
+      // The SDK's Invoice type no longer names the field; Stripe still answers it (as the mirror reads it).
+      const fee = (current as { application_fee_amount?: number | null }).application_fee_amount;
+      if (fee === platformFee(current.total, percent)) return;
+      throw new ApiError(
+        "invalid_state_transition",
+        "This invoice was finalized outside the API without the platform's fee: collect it in Stripe",
+        { extra: { status: current.status } },
+      );
     }
     const fee = platformFee(updated.total, percent);
     if (fee === expected) return;

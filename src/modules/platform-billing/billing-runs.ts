@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import {
@@ -18,7 +18,7 @@ import { applyMirrorEvent, isMirrorEvent } from "../billing-mirror/mirror.servic
 import { MIRROR_CONFLICTS, mirrorStatements } from "../billing-mirror/mirror-commit";
 import { MirrorRun } from "../billing-mirror/mirror-run";
 import { loadMirrorState } from "../billing-mirror/mirror-state";
-import { insertEvent, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
+import { insertEvent, insertEventUnless, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
 import { applyConnectEvent } from "./connect-events";
 import { publishCommittedRun } from "./run-publication";
 import { type StripeEventLike, toBillingEvent } from "./stripe-mapping";
@@ -62,6 +62,8 @@ interface Outcome {
   notes: Map<string, { status: StripeEventRow["status"]; outcome: string }>;
   /** Writes of the tenant's own billing mirror (customers, subscriptions, invoices), same batch. */
   mirror: BatchItem<"sqlite">[];
+  /** The mirror's events written only if their query finds nothing (`MirrorRun.unlessRecorded`). */
+  unlessRecorded: Map<string, SQL>;
 }
 
 function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemode: boolean, now: Date) {
@@ -139,6 +141,7 @@ function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | und
     audits: [],
     notes: new Map(),
     mirror: [],
+    unlessRecorded: new Map(),
   };
 }
 
@@ -187,16 +190,21 @@ async function commit(
     updatedAt: now,
     ...outcome.subscriptionChanges,
   };
-  await db.batch([
+  const guarded = outcome.events.filter((event) => outcome.unlessRecorded.has(event.row.id));
+  const written = await db.batch([
     db
       .insert(tenantSubscriptions)
       .values(subscription)
       .onConflictDoUpdate({ target: tenantSubscriptions.tenantId, set: subscription }),
+    // Before the mirror's writes, so that their queries see the rows as the run found them.
+    ...guarded.map((event) => insertEventUnless(db, event, outcome.unlessRecorded.get(event.row.id) as SQL)),
     ...outcome.mirror,
     ...(Object.keys(tenantChanges).length
       ? [db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id))]
       : []),
-    ...outcome.events.map((event) => insertEvent(db, event)),
+    ...outcome.events
+      .filter((event) => !outcome.unlessRecorded.has(event.row.id))
+      .map((event) => insertEvent(db, event)),
     ...outcome.audits
       .filter((effect): effect is Extract<Effect, { kind: "audit" }> => effect.kind === "audit")
       .map((effect) =>
@@ -224,6 +232,11 @@ async function commit(
         .where(eq(stripeEvents.id, id)),
     ),
   ]);
+  // An event its query found recorded was not written: it is not handed to delivery either.
+  const skipped = new Set(
+    guarded.filter((_, i) => !(written[i + 1] as unknown[]).length).map((e) => e.row.id),
+  );
+  if (skipped.size) outcome.events = outcome.events.filter((event) => !skipped.has(event.row.id));
   return { keysChanged: statusChanged || "stripeConnectAccountId" in tenantChanges };
 }
 
@@ -341,6 +354,7 @@ export async function processStripeEvents(
   if (mirror) {
     outcome.mirror.push(...mirrorStatements(mirror), ...(await mirror.analytics.statements()));
     outcome.events.push(...mirror.events);
+    for (const [id, query] of mirror.unlessRecorded) outcome.unlessRecorded.set(id, query);
   }
   let committed: { keysChanged: boolean };
   try {
