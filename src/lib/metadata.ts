@@ -12,9 +12,24 @@ const MetadataKey = z
 
 /**
  * The metadata a request sets on a Stripe object: at most `maxKeys` keys, which is Stripe's 50 less
- * the keys we add to that object, values up to 500 characters.
+ * the keys we add to that object, values up to 500 characters. Our own keys (`ownKeys`) are
+ * refused: ours would overwrite the tenant's at Stripe, and reads leave them out.
  */
-export const stripeMetadata = (maxKeys: number) =>
+export const stripeMetadata = (maxKeys: number, ownKeys: readonly string[] = []) =>
   z
     .record(MetadataKey, z.string().max(500))
-    .refine((value) => Object.keys(value).length <= maxKeys, `At most ${maxKeys} metadata keys`);
+    .refine((value) => Object.keys(value).length <= maxKeys, `At most ${maxKeys} metadata keys`)
+    .refine(
+      (value) => !ownKeys.some((key) => key in value),
+      `${ownKeys.join(", ")} are the platform's own keys on this object`,
+    );
+
+/** The tenant's part of a Stripe object's metadata: its string values, without our own keys. */
+export function tenantMetadataOf(metadata: unknown, ownKeys: readonly string[]): Record<string, string> {
+  if (!metadata || typeof metadata !== "object") return {};
+  return Object.fromEntries(
+    Object.entries(metadata).filter(
+      (entry): entry is [string, string] => typeof entry[1] === "string" && !ownKeys.includes(entry[0]),
+    ),
+  );
+}

@@ -394,6 +394,7 @@ describe("refunds", () => {
       { invoice: invoice.id, amount: 0 },
       { invoice: invoice.id, reason: "because" },
       { invoice: invoice.id, amount: 100, metadata: { "order[id]": "A-7" } },
+      { invoice: invoice.id, amount: 100, metadata: { invoice_id: "crm-1" } },
     ])
       expectError(await refund(body), 400, "validation_error");
     expectError(await refund({ invoice: "inv_nope" }), 404, "not_found");

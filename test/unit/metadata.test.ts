@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { stripeMetadata } from "../../src/lib/metadata";
+import { stripeMetadata, tenantMetadataOf } from "../../src/lib/metadata";
 
 const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
 
@@ -16,5 +16,15 @@ describe("stripeMetadata", () => {
     for (const key of ["a[b]", "a]", "[a", "x".repeat(41), ""])
       expect(schema.safeParse({ [key]: "v" }).success, key).toBe(false);
     expect(schema.safeParse({ a: "x".repeat(501) }).success).toBe(false);
+  });
+
+  it("refuses the platform's own keys of the object, and reads leave them out", () => {
+    const ours = stripeMetadata(40, ["tenant_id", "invoice_id"]);
+    expect(ours.safeParse({ order: "A" }).success).toBe(true);
+    expect(ours.safeParse({ invoice_id: "crm-1" }).error?.issues[0]?.message).toMatch(
+      /tenant_id, invoice_id/,
+    );
+    expect(tenantMetadataOf({ tenant_id: "t", order: "A", n: 1 }, ["tenant_id"])).toEqual({ order: "A" });
+    expect(tenantMetadataOf(null, ["tenant_id"])).toEqual({});
   });
 });

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { CheckoutSessionRow } from "../../db/schema";
 import { stripeMetadata } from "../../lib/metadata";
+import { OWN_METADATA_KEYS } from "../subscriptions/stripe-subscription";
 
 const RedirectUrl = z
   .url({ protocol: /^https?$/ })
@@ -38,7 +39,7 @@ export const CreateCheckoutBody = z
       .optional()
       .openapi({ description: "Default: the plan's (not with a publishable key)" }),
     allow_promotion_codes: z.boolean().optional(),
-    metadata: stripeMetadata(MAX_CHECKOUT_METADATA_KEYS)
+    metadata: stripeMetadata(MAX_CHECKOUT_METADATA_KEYS, OWN_METADATA_KEYS)
       .optional()
       .openapi({
         description: `Given to the subscription (at most ${MAX_CHECKOUT_METADATA_KEYS} keys: it has 4 of ours)`,

@@ -4,8 +4,9 @@ import { stripeMetadata } from "../../lib/metadata";
 import { isIsoCurrency } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { InvoiceSchema } from "./invoices.schemas";
+import { INVOICE_OWN_KEYS } from "./stripe-invoice";
 
-const Metadata = stripeMetadata(40);
+const Metadata = stripeMetadata(40, INVOICE_OWN_KEYS);
 
 /** The most minor units Stripe takes for one amount (an item's unit_amount × quantity too). */
 export const MAX_ITEM_AMOUNT = 99_999_999;

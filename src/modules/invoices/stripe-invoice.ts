@@ -1,4 +1,5 @@
 import type { InvoiceLine, InvoiceRow, InvoiceStatus } from "../../db/schema";
+import { tenantMetadataOf } from "../../lib/metadata";
 
 /** Reading a Stripe invoice (an API answer or an event's snapshot) into the mirror's fields. */
 type Obj = Record<string, unknown>;
@@ -16,7 +17,7 @@ const list = (value: unknown): Obj[] => {
 const STATUSES: readonly InvoiceStatus[] = ["draft", "open", "paid", "uncollectible", "void"];
 
 /** Our own keys in an invoice's Stripe metadata (what finds it again); the rest is the tenant's. */
-const OWN_KEYS = ["tenant_id", "invoice_id", "customer_id"];
+export const INVOICE_OWN_KEYS = ["tenant_id", "invoice_id", "customer_id"];
 
 export type StripeInvoiceFields = Omit<
   InvoiceRow,
@@ -113,11 +114,7 @@ export function invoiceFields(invoice: Obj): StripeInvoiceFields {
       coupon: idOf(entry.discount) ?? "",
       amount: num(entry.amount) ?? 0,
     })),
-    metadata: Object.fromEntries(
-      Object.entries(obj(invoice.metadata)).filter(
-        (entry): entry is [string, string] => typeof entry[1] === "string" && !OWN_KEYS.includes(entry[0]),
-      ),
-    ),
+    metadata: tenantMetadataOf(invoice.metadata, INVOICE_OWN_KEYS),
     finalizedAt: ms(num(transitions.finalized_at)),
     paidAt: ms(num(transitions.paid_at)),
     voidedAt: ms(num(transitions.voided_at)),

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { invoices, REFUND_STATUSES, type RefundRow, type RefundStatus, refunds } from "../../db/schema";
 import { isIdOf } from "../../lib/crypto";
+import { tenantMetadataOf } from "../../lib/metadata";
 
 /** Reading a Stripe refund (an API answer or an event's snapshot) into the mirror's fields, and writing them. */
 type Obj = Record<string, unknown>;
@@ -26,7 +27,7 @@ export type StripeRefundFields = Pick<
 >;
 
 /** Our own keys in a refund's Stripe metadata; the rest is the tenant's. */
-const OWN_KEYS = ["tenant_id", "refund_id", "invoice_id", "customer_id"];
+export const REFUND_OWN_KEYS = ["tenant_id", "refund_id", "invoice_id", "customer_id"];
 
 export function refundFields(refund: Obj): StripeRefundFields {
   const status = str(refund.status) as RefundStatus | null;
@@ -39,11 +40,7 @@ export function refundFields(refund: Obj): StripeRefundFields {
     reason: str(refund.reason),
     status: status && REFUND_STATUSES.includes(status) ? status : "pending",
     failureReason: str(refund.failure_reason),
-    metadata: Object.fromEntries(
-      Object.entries(obj(refund.metadata)).filter(
-        (entry): entry is [string, string] => typeof entry[1] === "string" && !OWN_KEYS.includes(entry[0]),
-      ),
-    ),
+    metadata: tenantMetadataOf(refund.metadata, REFUND_OWN_KEYS),
   };
 }
 

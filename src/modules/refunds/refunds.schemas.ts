@@ -3,8 +3,9 @@ import { REFUND_REASONS, REFUND_STATUSES, type RefundRow } from "../../db/schema
 import { stripeMetadata } from "../../lib/metadata";
 import { moneyDisplay } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
+import { REFUND_OWN_KEYS } from "./refund-rows";
 
-const Metadata = stripeMetadata(40);
+const Metadata = stripeMetadata(40, REFUND_OWN_KEYS);
 
 export const CreateRefundBody = z
   .object({

@@ -1,4 +1,5 @@
 import type { AppliedDiscount, CustomerSubscriptionRow, CustomerSubscriptionStatus } from "../../db/schema";
+import { tenantMetadataOf } from "../../lib/metadata";
 
 /**
  * Reading a Stripe subscription (an API answer or an event's snapshot) into the mirror's fields:
@@ -151,4 +152,4 @@ export const OWN_METADATA_KEYS = [
 ];
 
 export const tenantMetadata = (metadata: Record<string, string>) =>
-  Object.fromEntries(Object.entries(metadata).filter(([key]) => !OWN_METADATA_KEYS.includes(key)));
+  tenantMetadataOf(metadata, OWN_METADATA_KEYS);
