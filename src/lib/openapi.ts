@@ -21,7 +21,7 @@ const errorResponse = (description: string) => ({
 export const errorResponses = {
   400: errorResponse("Invalid input (`validation_error`)"),
   401: errorResponse("Missing or invalid credentials (`unauthenticated`)"),
-  402: errorResponse("Tenant suspended or plan limit reached"),
+  402: errorResponse("Tenant suspended or plan limit reached, or a card declined (`payment_failed`)"),
   403: errorResponse("The caller's role does not allow this (`forbidden`)"),
   404: errorResponse("Not found, or belongs to another tenant (`not_found`)"),
   409: errorResponse("Conflicts with the current state (`conflict`)"),

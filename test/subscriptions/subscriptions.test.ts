@@ -502,7 +502,7 @@ describe("reading subscriptions", () => {
 });
 
 describe("discounts in another currency", () => {
-  it("an amount-off coupon in another currency than the subscription's is 400 before Stripe: named, by promotion code, the customer's own, and on a change", async () => {
+  it("an amount-off coupon in another currency than the subscription's is 400 before Stripe, named or by promotion code, and on a change; the customer's own is left out", async () => {
     const own = await billingTenant();
     const usd = await makePlan(own, { name: "Dollars", price_cents: 2000, trial_days: 0 });
     const coupons = "/api/v1/auth/coupons/";
@@ -537,8 +537,16 @@ describe("discounts in another currency", () => {
       body: { coupon: euros.id },
     });
     expect(carried.status, JSON.stringify(carried.body)).toBe(200);
-    await refused({}, "coupon");
     expect(await creates()).toBe(before);
+    // The customer's own euro discount applies to euros only: a dollar plan is billed without it.
+    const plain = await subscribe(
+      { customer: customer.id, plan: usd.id, payment_behavior: "allow_incomplete" },
+      own,
+    );
+    expect(plain.status, JSON.stringify(plain.body)).toBe(201);
+    expect(plain.body.discount).toBeNull();
+    const sentCreate = (await stripeRequests({ path: "/v1/subscriptions", account: own.account })).at(-1);
+    expect(JSON.stringify(sentCreate)).not.toContain(euros.id);
 
     const other = await payingCustomer(own);
     const sub = await subscribe(
@@ -591,8 +599,9 @@ describe("cancel options", () => {
     const before = await calls();
     for (const [body, fields] of [
       [{ invoice_now: true }, ["invoice_now"]],
-      [{ prorate: false }, ["prorate"]],
-      [{ at_period_end: true, invoice_now: false, prorate: true }, ["invoice_now", "prorate"]],
+      [{ prorate: true }, ["prorate"]],
+      // Asking for neither (false) is what a cancel at period end does: only `true` is refused.
+      [{ at_period_end: true, invoice_now: false, prorate: true }, ["prorate"]],
     ] as const) {
       const refused = expectError(await cancel(body), 400, "validation_error");
       expect(refused.details, JSON.stringify(body)).toEqual(

@@ -10,8 +10,9 @@ export interface DiscountCurrencyInput {
 /**
  * An amount-off coupon takes its amount off in its own currency only (a percent-off one has
  * none): applied to a subscription or invoice in another, Stripe refuses it or the tenant is
- * billed without it. Every path that applies a coupon or promotion code (named, or the customer's
- * own) checks it here before Stripe is asked: 400 on the field that names the discount.
+ * billed without it. Every path that applies a coupon or promotion code the caller named checks it
+ * here before Stripe is asked: 400 on the field that names it (the customer's own discount is left
+ * out where it does not apply: `discountsFor`).
  */
 export function assertDiscountCurrency(discount: DiscountCurrencyInput | null, currency: string): void {
   const own = discount?.coupon.currency;

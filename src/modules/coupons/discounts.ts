@@ -110,20 +110,25 @@ export async function customerDiscount(ctx: RequestContext, customer: CustomerRo
 }
 
 /**
- * The `discounts` of a subscription or one-off invoice made for `customer`: the one the caller
- * names, else the one the customer carries (checked again: a coupon deleted since is 409), else none.
+ * The `discounts` of a subscription or one-off invoice in `currency` made for `customer`: the one
+ * the caller names, else the one the customer carries (checked again: a coupon deleted since is 409)
+ * where it applies, else none. The customer's amount-off coupon takes money off in its own currency
+ * only, as Stripe applies a customer's discount: billed in another, it is left out.
  */
 export async function discountsFor(
   ctx: RequestContext,
   customer: CustomerRow,
   input: DiscountInput,
+  currency: string,
 ): Promise<ResolvedDiscount | null> {
   if (input.coupon || input.promotion_code) return resolveDiscount(ctx, input, customer.livemode);
   const carried = await customerDiscount(ctx, customer);
   if (!carried) return null;
-  return resolveDiscount(
+  const discount = await resolveDiscount(
     ctx,
     carried.promotionCodeId ? { promotion_code: carried.promotionCodeId } : { coupon: carried.couponId },
     customer.livemode,
   );
+  const own = discount?.coupon.currency;
+  return own && own !== currency.toLowerCase() ? null : discount;
 }

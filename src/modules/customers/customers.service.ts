@@ -31,7 +31,7 @@ export interface CustomerInput {
 }
 
 /** Our metadata on the Stripe customer: what finds it again, over the tenant's own keys. */
-const stripeMetadata = (
+const customerStripeMetadata = (
   tenantId: string,
   id: string,
   input: CustomerInput,
@@ -107,7 +107,7 @@ export async function createCustomer(ctx: RequestContext, input: CustomerInput) 
     const created = await ctx.stripe.customers.create(
       {
         ...stripeFields({ ...input, email }),
-        metadata: stripeMetadata(tenant.id, id, input),
+        metadata: customerStripeMetadata(tenant.id, id, input),
       } as Stripe.CustomerCreateParams,
       { stripeAccount, idempotencyKey: `customer:${id}` },
     );
@@ -227,7 +227,7 @@ export async function updateCustomer(ctx: RequestContext, idOrExternal: string, 
       description: row.description,
       address: row.address,
     }),
-    metadata: stripeMetadata(
+    metadata: customerStripeMetadata(
       tenant.id,
       row.id,
       { metadata: row.metadata, external_id: row.externalId },

@@ -96,7 +96,7 @@ export async function createInvoice(ctx: RequestContext, input: NewInvoice) {
   if (customer.livemode !== scope.livemode) throw notFound("Customer");
   const plans = await itemPlans(ctx, input.items, scope.livemode);
   const currency = invoiceCurrency(input, plans);
-  const discount = await discountsFor(ctx, customer, input);
+  const discount = await discountsFor(ctx, customer, input, currency);
   assertDiscountCurrency(discount, currency);
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating invoices");
   const stripeAccount = tenant.stripeConnectAccountId;

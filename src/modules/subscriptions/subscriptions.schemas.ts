@@ -3,8 +3,9 @@ import { type CustomerSubscriptionRow, type InvoiceRow, SUBSCRIPTION_STATES } fr
 import { stripeMetadata } from "../../lib/metadata";
 import { moneyDisplay } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
+import { OWN_METADATA_KEYS } from "./stripe-subscription";
 
-const Metadata = stripeMetadata(40);
+const Metadata = stripeMetadata(40, OWN_METADATA_KEYS);
 
 const Quantity = z.number().int().min(1).max(100_000);
 
@@ -104,7 +105,9 @@ export const CancelBody = z
     invoice_now: z
       .boolean()
       .optional()
-      .openapi({ description: "When cancelling now: invoice pending usage and prorations" }),
+      .openapi({
+        description: "When cancelling now (`at_period_end: false`): invoice pending usage and prorations",
+      }),
     prorate: z.boolean().optional().openapi({ description: "When cancelling now: credit the unused time" }),
   })
   // A cancel at period end invoices and prorates nothing (Stripe takes neither there): asked for
@@ -112,7 +115,7 @@ export const CancelBody = z
   .superRefine((body, check) => {
     if (!body.at_period_end) return;
     for (const field of ["invoice_now", "prorate"] as const) {
-      if (body[field] !== undefined)
+      if (body[field] === true)
         check.addIssue({
           code: "custom",
           path: [field],

@@ -13,7 +13,7 @@ import { ApiError, notFound, validationError } from "../../lib/errors";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
-import { createdByApi } from "../billing-mirror/api-created";
+import { createdByApi, notNewerThan } from "../billing-mirror/api-created";
 import { assertDiscountCurrency } from "../coupons/discount-currency";
 import { discountsFor } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.queries";
@@ -169,8 +169,8 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
   const stripeAccount = tenant.stripeConnectAccountId;
   const id = newId("subs");
   const trialDays = input.trial_days ?? plan.trialDays;
-  // The coupon or promotion code named (one of the tenant's), else the customer's own.
-  const discount = await discountsFor(ctx, customer, input);
+  // The coupon or promotion code named (one of the tenant's), else the customer's own where it applies.
+  const discount = await discountsFor(ctx, customer, input, plan.currency);
   assertDiscountCurrency(discount, plan.currency);
   const discounts = discount ? [discount.stripe] : undefined;
   return withStripeUndo(ctx, async (undo) => {
@@ -309,12 +309,7 @@ export async function applyChange(
     statement: ctx.db
       .update(customerSubscriptions)
       .set(fields)
-      .where(
-        and(
-          eq(customerSubscriptions.id, row.id),
-          stamp === null ? sql`${stored} IS NULL` : sql`(${stored} IS NULL OR ${stored} <= ${stamp})`,
-        ),
-      ),
+      .where(and(eq(customerSubscriptions.id, row.id), notNewerThan(stored, stamp))),
     unlessRecorded: sql`SELECT 1 FROM ${customerSubscriptions} WHERE ${customerSubscriptions.id} = ${row.id} AND ${
       stamp === null ? sql`${stored} IS NOT NULL` : sql`${stored} > ${stamp}`
     }`,
