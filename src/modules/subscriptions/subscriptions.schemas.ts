@@ -102,12 +102,9 @@ export const CancelBody = z
       .optional()
       .default(true)
       .openapi({ description: "Default true; false cancels now" }),
-    invoice_now: z
-      .boolean()
-      .optional()
-      .openapi({
-        description: "When cancelling now (`at_period_end: false`): invoice pending usage and prorations",
-      }),
+    invoice_now: z.boolean().optional().openapi({
+      description: "When cancelling now (`at_period_end: false`): invoice pending usage and prorations",
+    }),
     prorate: z.boolean().optional().openapi({ description: "When cancelling now: credit the unused time" }),
   })
   // A cancel at period end invoices and prorates nothing (Stripe takes neither there): asked for
