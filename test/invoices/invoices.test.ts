@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/lib/logger";
-import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
 import {
   asKey,
   type BillingTenant,
@@ -21,7 +20,7 @@ import {
   makeInvoice,
   payingCustomer,
 } from "../invoicing";
-import { recordReceivedConnectEvents, stripeEventRows } from "../platform-billing/helpers";
+import { heldMirrorRun, stripeEventRows } from "../platform-billing/helpers";
 import {
   type DoubleEvent,
   doubleEvents,
@@ -591,34 +590,13 @@ describe("an invoice the API stores while a mirror run that read before it is un
     // One mirror run of two events: a same-second snapshot of the customer that differs from the
     // mirror's, so the run reads the customer from Stripe (held 7 s) after reading its rows and
     // before its commit; and the draft's invoice.created, new to the run.
-    const row = await env.DB.prepare(
-      "SELECT stripe_customer_id AS stripeId, last_event_created AS stamp FROM customers WHERE id = ?",
-    )
-      .bind(customer.id)
-      .first<{ stripeId: string; stamp: number }>();
-    if (!row) throw new Error("no customer row");
-    await failNext({
-      method: "GET",
-      path: `/v1/customers/${row.stripeId}`,
-      account: tenant.account,
-      delay_ms: 7_000,
-    });
-    const tie = {
-      id: `evt_tie_${Date.now()}`,
-      object: "event",
-      type: "customer.updated",
-      account: tenant.account,
-      created: row.stamp,
-      livemode: false,
-      data: { object: { id: row.stripeId, object: "customer", name: "Not the name", livemode: false } },
-    };
     const { delivery: _delivery, ...invoiceCreated } = created;
-    await recordReceivedConnectEvents(tenant.account, [tie, invoiceCreated]);
     const { lines, logger } = recording();
-    const run = processStripeEvents(testContext({ log: logger }), tenant.tenantId, [
-      tie.id,
-      invoiceCreated.id,
-    ]);
+    const { committed: run, tieId } = await heldMirrorRun(tenant, customer.id, invoiceCreated, {
+      holdMs: 7_000,
+      settleMs: 0,
+      ctx: testContext({ log: logger }),
+    });
 
     const res = await creating;
     expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -626,7 +604,7 @@ describe("an invoice the API stores while a mirror run that read before it is un
     expect(await run).toEqual({ retry: [] });
     // The race happened: the run's first commit met the create's row, and it ran again.
     expect(lines.map((line) => line.msg)).toContain("mirror run read before an API create; running it again");
-    const notes = await stripeEventRows([tie.id, invoiceCreated.id]);
+    const notes = await stripeEventRows([tieId, invoiceCreated.id]);
     expect(Object.values(notes).map((note) => note.status)).toEqual(["processed", "processed"]);
 
     const stored = await env.DB.prepare("SELECT id, total FROM invoices WHERE stripe_invoice_id = ?")
@@ -670,29 +648,7 @@ describe("an invoice the API changes while a mirror run that read it before is u
 
     // One mirror run reads the open invoice, then waits on Stripe (a same-second customer snapshot
     // it settles by reading the customer, held 4 s) before its commit...
-    const row = await env.DB.prepare(
-      "SELECT stripe_customer_id AS stripeId, last_event_created AS stamp FROM customers WHERE id = ?",
-    )
-      .bind(customer.id)
-      .first<{ stripeId: string; stamp: number }>();
-    if (!row) throw new Error("no customer row");
-    await failNext({
-      method: "GET",
-      path: `/v1/customers/${row.stripeId}`,
-      account: own.account,
-      delay_ms: 4_000,
-    });
-    const tie = {
-      id: `evt_tie_${Date.now()}`,
-      object: "event",
-      type: "customer.updated",
-      account: own.account,
-      created: row.stamp,
-      livemode: false,
-      data: { object: { id: row.stripeId, object: "customer", name: "Not the name", livemode: false } },
-    };
-    await recordReceivedConnectEvents(own.account, [tie, invoiceUpdated]);
-    const run = processStripeEvents(testContext(), own.tenantId, [tie.id, invoiceUpdated.id]);
+    const { committed: run } = await heldMirrorRun(own, customer.id, invoiceUpdated, { settleMs: 0 });
     // ...while the invoice is paid through the API, a second later on Stripe's clock.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const paid = await invoiceVerb(own, draft.id, "pay");

@@ -55,7 +55,7 @@ describe("a mirror run and an API verb on one invoice", () => {
       type: "invoice.updated",
       created: Math.floor(Date.now() / 1000),
     };
-    const run = await heldMirrorRun(own, customer.id, noted, 150);
+    const run = await heldMirrorRun(own, customer.id, noted, { settleMs: 150 });
     expect((await invoiceVerb(own, draft.id, "pay")).body).toMatchObject({ status: "paid" });
     expect(await run.committed).toEqual({ retry: [] });
     const got = await asKey(own.keys.test_secret, `${INVOICES}${draft.id}/`);

@@ -74,16 +74,17 @@ export async function recordReceivedConnectEvents(
 }
 
 /**
- * Starts one mirror run of `event` that holds what it has read for about 4 s before it commits: a
+ * Starts one mirror run of `event` that holds what it has read for `holdMs` before it commits: a
  * customer.updated of the same second as the stored customer goes first, and the run settles that
  * tie by reading the customer at Stripe, which the double answers late. Meanwhile a test changes
- * the same objects through the API. Answers the run as `committed` (await it for its commit).
+ * the same objects through the API. Answers the run as `committed` (await it for its commit) and
+ * the tie's event id.
  */
 export async function heldMirrorRun(
   tenant: { tenantId: string; account: string },
   customerId: string,
   event: { id: string; type: string; created: number },
-  settleMs = 500,
+  { holdMs = 4_000, settleMs = 500, ctx = testContext() } = {},
 ) {
   const customer = await env.DB.prepare(
     "SELECT stripe_customer_id AS stripeId, last_event_created AS stamp FROM customers WHERE id = ?",
@@ -95,7 +96,7 @@ export async function heldMirrorRun(
     method: "GET",
     path: `/v1/customers/${customer.stripeId}`,
     account: tenant.account,
-    delay_ms: 4_000,
+    delay_ms: holdMs,
   });
   const tie = {
     id: `evt_tie_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`,
@@ -107,11 +108,11 @@ export async function heldMirrorRun(
     data: { object: { id: customer.stripeId, object: "customer", name: "Not the name", livemode: false } },
   };
   await recordReceivedConnectEvents(tenant.account, [tie, event]);
-  const run = processStripeEvents(testContext(), tenant.tenantId, [tie.id, event.id]);
+  const run = processStripeEvents(ctx, tenant.tenantId, [tie.id, event.id]);
   // Until the run has read its rows and waits on the customer.
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   // Wrapped: an async function's answer that is a promise would be awaited with it.
-  return { committed: run };
+  return { committed: run, tieId: tie.id };
 }
 
 /** The `stripe_events` rows of these ids as they are now (an id never recorded is absent). */

@@ -100,6 +100,36 @@ export interface PeriodFigures {
 }
 
 /**
+ * The rollup rows of [from, to] (UTC days, inclusive) in time order, as three reads for one batch:
+ * the days before the first whole month, the whole months from the monthly rollups, the days after
+ * the last one; all of them days when the range holds no whole month or `wholeMonths` is false.
+ */
+function rangeRows(
+  ctx: RequestContext,
+  scope: SeriesScope,
+  currency: string,
+  from: number,
+  to: number,
+  wholeMonths: boolean,
+) {
+  const firstFull = monthOf(from) === from ? from : nextMonth(from);
+  const afterLastFull = monthOf(to + DAY_MS) === to + DAY_MS ? to + DAY_MS : monthOf(to);
+  const months = wholeMonths && firstFull < afterLastFull;
+  return [
+    rowsBetween(ctx, analyticsDaily, scope, currency, from, (months ? firstFull : to + DAY_MS) - 1),
+    rowsBetween(
+      ctx,
+      analyticsMonthly,
+      scope,
+      currency,
+      months ? firstFull : 1,
+      months ? afterLastFull - 1 : 0,
+    ),
+    rowsBetween(ctx, analyticsDaily, scope, currency, months ? afterLastFull : 1, months ? to : 0),
+  ] as const;
+}
+
+/**
  * The stocks at the start and end of [from, to] (UTC days, inclusive) and the flows within: whole
  * months from the monthly rollups, the days at the edges from the daily ones.
  */
@@ -110,22 +140,10 @@ export async function periodFigures(
   from: number,
   to: number,
 ): Promise<PeriodFigures> {
-  const firstFull = monthOf(from) === from ? from : nextMonth(from);
-  const afterLastFull = monthOf(to + DAY_MS) === to + DAY_MS ? to + DAY_MS : monthOf(to);
-  const months = firstFull < afterLastFull;
-  const [start, end, monthRows, headDays, tailDays] = await ctx.db.batch([
+  const [start, end, headDays, monthRows, tailDays] = await ctx.db.batch([
     stockBefore(ctx, analyticsDaily, scope, currency, from),
     stockBefore(ctx, analyticsDaily, scope, currency, to + DAY_MS),
-    rowsBetween(
-      ctx,
-      analyticsMonthly,
-      scope,
-      currency,
-      months ? firstFull : 1,
-      months ? afterLastFull - 1 : 0,
-    ),
-    rowsBetween(ctx, analyticsDaily, scope, currency, from, (months ? firstFull : to + DAY_MS) - 1),
-    rowsBetween(ctx, analyticsDaily, scope, currency, months ? afterLastFull : 1, months ? to : 0),
+    ...rangeRows(ctx, scope, currency, from, to, true),
   ]);
   const flows = zeroFlows();
   for (const row of [...monthRows, ...headDays, ...tailDays]) addFlows(flows, row);
@@ -209,21 +227,9 @@ export async function seriesOf(
   interval: Interval,
 ): Promise<Bucket[]> {
   const starts = bucketStarts(from, to, interval);
-  const firstFull = monthOf(from) === from ? from : nextMonth(from);
-  const afterLastFull = monthOf(to + DAY_MS) === to + DAY_MS ? to + DAY_MS : monthOf(to);
-  const months = interval === "month" && firstFull < afterLastFull;
   const [before, headDays, monthRows, tailDays] = await ctx.db.batch([
     stockBefore(ctx, analyticsDaily, scope, currency, from),
-    rowsBetween(ctx, analyticsDaily, scope, currency, from, (months ? firstFull : to + DAY_MS) - 1),
-    rowsBetween(
-      ctx,
-      analyticsMonthly,
-      scope,
-      currency,
-      months ? firstFull : 1,
-      months ? afterLastFull - 1 : 0,
-    ),
-    rowsBetween(ctx, analyticsDaily, scope, currency, months ? afterLastFull : 1, months ? to : 0),
+    ...rangeRows(ctx, scope, currency, from, to, interval === "month"),
   ]);
   const rows: RollupRow[] = [...headDays, ...monthRows, ...tailDays];
   let stocks: Stocks = before[0] ?? zeroStocks();
