@@ -86,6 +86,7 @@ describe("customers", () => {
       { email: "not-an-email" },
       { metadata: { k: 1 } },
       { metadata: { "a[b]": "1" } },
+      { metadata: { external_id: "crm-1" } },
       { address: { country: "France" } },
       { external_id: "has space" },
     ]) {

@@ -1,13 +1,12 @@
 // The mirror's customers: a Stripe snapshot as our row (a deleted one stays deleted), and the stub
 // a subscription, invoice or session names before the customer's own event has come.
 import type { CustomerRow } from "../../db/schema";
-import { serializeCustomer } from "../customers/customers.schemas";
+import { tenantMetadataOf } from "../../lib/metadata";
+import { CUSTOMER_OWN_KEYS, serializeCustomer } from "../customers/customers.schemas";
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
 import { type MirrorRun, type Obj, obj, ourId, snapshotToApply, str } from "./mirror-run";
 import { externalKey, idOf } from "./mirror-state";
 import { CUSTOMER_FIELDS, customerEventType } from "./rules";
-
-const OWN_CUSTOMER_KEYS = ["tenant_id", "customer_id", "external_id"];
 
 function customerRow(
   run: MirrorRun,
@@ -28,12 +27,7 @@ function customerRow(
       updatedAt: now,
     };
   }
-  const metadata = Object.fromEntries(
-    Object.entries(obj(snapshot.metadata)).filter(
-      (entry): entry is [string, string] =>
-        typeof entry[1] === "string" && !OWN_CUSTOMER_KEYS.includes(entry[0]),
-    ),
-  );
+  const metadata = tenantMetadataOf(snapshot.metadata, CUSTOMER_OWN_KEYS);
   const stripeId = str(snapshot.id) ?? current?.stripeCustomerId ?? "";
   const livemode = current?.livemode ?? snapshot.livemode === true;
   // An external id another customer holds stays with it; this one keeps its own, if any.

@@ -10,7 +10,12 @@ import { BillingStateSchema } from "./billing-state";
  */
 export const MAX_CUSTOMER_METADATA_KEYS = 47;
 
-const Metadata = stripeMetadata(MAX_CUSTOMER_METADATA_KEYS).openapi({ example: { crm_id: "A-1042" } });
+/** Our own keys in a customer's Stripe metadata; the rest is the tenant's. */
+export const CUSTOMER_OWN_KEYS = ["tenant_id", "customer_id", "external_id"];
+
+const Metadata = stripeMetadata(MAX_CUSTOMER_METADATA_KEYS, CUSTOMER_OWN_KEYS).openapi({
+  example: { crm_id: "A-1042" },
+});
 
 export const AddressSchema = z
   .object({

@@ -33,12 +33,7 @@ const Features = z
   .array(z.string().trim().min(1).max(200))
   .max(50)
   .openapi({ example: ["10 projects", "Email support"] });
-const Metadata = stripeMetadata(40)
-  .refine(
-    (value) => !("tenant_id" in value) && !("plan_id" in value),
-    "tenant_id and plan_id are reserved keys",
-  )
-  .openapi({ example: { tier: "pro" } });
+const Metadata = stripeMetadata(40, ["tenant_id", "plan_id"]).openapi({ example: { tier: "pro" } });
 
 export const CreatePlanBody = z
   .object({
