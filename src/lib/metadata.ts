@@ -1,5 +1,8 @@
 import { z } from "@hono/zod-openapi";
 
+/** The most metadata keys Stripe keeps on an object, ours included. */
+export const STRIPE_METADATA_KEYS = 50;
+
 /**
  * A metadata key as Stripe takes it: 1 to 40 characters and no square brackets, which Stripe's form
  * encoding would read as nesting (the pair would be lost, or refused).

@@ -26,6 +26,17 @@ export const accessRevoked = (error: unknown) =>
 const STATE_ERRORS = new Map([["invalid_canceled_subscription_fields", "canceled"]]);
 
 /**
+ * A declined card as the contract's 402 `payment_failed`: Stripe's reason (masked) and decline
+ * code, with what the caller adds (an invoice's pay names the invoice and its attempt).
+ */
+export function cardDeclined(error: Stripe.errors.StripeCardError, extra: Record<string, unknown> = {}) {
+  return new ApiError("payment_failed", `The payment failed: ${safeStripeMessage(error.message)}`, {
+    extra: { decline_code: error.decline_code ?? error.code ?? null, ...extra },
+    cause: error,
+  });
+}
+
+/**
  * Maps a Stripe SDK error to the contract (the app's error handler calls it, once for every
  * route): 429 passes on as `rate_limited` with Retry-After; a refused discount or a change the
  * object's state no longer allows is 409 `invalid_state_transition`; a declined card is 402
@@ -67,13 +78,8 @@ export function fromStripeError(error: unknown): unknown {
     );
   }
   // A card Stripe declined (a subscription charged at once, a card checked as it is saved) is the
-  // contract's 402 with Stripe's reason, as an invoice's pay answers it, not a Stripe failure.
-  if (error instanceof Stripe.errors.StripeCardError) {
-    return new ApiError("payment_failed", `The payment failed: ${safeStripeMessage(error.message)}`, {
-      extra: { decline_code: error.decline_code ?? error.code ?? null },
-      cause: error,
-    });
-  }
+  // contract's 402 with Stripe's reason, not a Stripe failure.
+  if (error instanceof Stripe.errors.StripeCardError) return cardDeclined(error);
   // A payment method id the caller gave that Stripe does not have, or not on this customer, is an
   // unknown object named in the request (404, as for plans and customers), not a Stripe failure.
   if (

@@ -4,6 +4,7 @@ import { asKey, type BillingTenant, billingTenant, makePlan } from "../billing";
 import { call, expectError } from "../harness";
 import { stripeEvent } from "../platform-billing/helpers";
 import {
+  basicSub,
   deliver,
   discountedTenant,
   type Sub,
@@ -197,17 +198,8 @@ describe("analytics as things stand now", () => {
     const other = await billingTenant();
     const name = '=HYPERLINK("http://evil.example","Basic")';
     const plan = await makePlan(other, { name, price_cents: 5000, currency: "usd" });
-    const sub: Sub = {
-      id: "sub_formula",
-      customer: "cus_formula",
-      price: plan.stripe_price_id,
-      amount: 5000,
-      currency: "usd",
-      interval: "month",
-      quantity: 1,
-      status: "active",
-    };
-    const gone: Sub = { ...sub, id: "sub_formula_gone", customer: "cus_formula_gone" };
+    const sub = basicSub(plan.stripe_price_id, "formula");
+    const gone = basicSub(plan.stripe_price_id, "formula_gone");
     const created = Math.floor(Date.now() / 1000) - 7200;
     await deliver([
       stripeEvent("customer.subscription.created", subscription(sub), created, { account: other.account }),
@@ -238,16 +230,7 @@ describe("analytics as things stand now", () => {
     const other = await billingTenant();
     const plan = await makePlan(other, { name: "Basic", price_cents: 5000, currency: "usd" });
     const now = Math.floor(Date.now() / 1000);
-    const sub = (n: number): Sub => ({
-      id: `sub_ltv_${n}`,
-      customer: `cus_ltv_${n}`,
-      price: plan.stripe_price_id,
-      amount: 5000,
-      currency: "usd",
-      interval: "month",
-      quantity: 1,
-      status: "active",
-    });
+    const sub = (n: number) => basicSub(plan.stripe_price_id, `ltv_${n}`);
     const event = (type: string, s: Sub, at: number) =>
       stripeEvent(type, subscription(s), at, { account: other.account });
     // Three customers 40 days ago; one lost 5 days ago: a churn rate of 1/3 over the last 30 days.
@@ -280,16 +263,7 @@ describe("analytics as things stand now", () => {
     const other = await billingTenant();
     const plan = await makePlan(other, { name: "Basic", price_cents: 5000, currency: "usd" });
     const april = (day: number) => Math.floor(Date.UTC(2026, 3, day, 12) / 1000);
-    const first: Sub = {
-      id: "sub_twice_a",
-      customer: "cus_twice",
-      price: plan.stripe_price_id,
-      amount: 5000,
-      currency: "usd",
-      interval: "month",
-      quantity: 1,
-      status: "active",
-    };
+    const first: Sub = { ...basicSub(plan.stripe_price_id, "twice_a"), customer: "cus_twice" };
     const second = { ...first, id: "sub_twice_b" };
     const event = (type: string, sub: Sub, at: number) =>
       stripeEvent(type, subscription(sub), at, { account: other.account });

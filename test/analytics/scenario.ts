@@ -232,6 +232,18 @@ export async function deliver(events: { id: string }[]) {
   await processed([...new Set(events.map((event) => event.id))], 20_000);
 }
 
+/** An active subscription of one to Basic ($50/month, at `price`): `sub_<tag>` of `cus_<tag>`. */
+export const basicSub = (price: string, tag: string): Sub => ({
+  id: `sub_${tag}`,
+  customer: `cus_${tag}`,
+  price,
+  amount: 5000,
+  currency: "usd",
+  interval: "month",
+  quantity: 1,
+  status: "active",
+});
+
 /**
  * A connected tenant with one customer on Basic ($50/month) at 50 % off for three months:
  * subscribed at `created`, the discount ending at `ends` (unix seconds both).
@@ -240,14 +252,7 @@ export async function discountedTenant(tag: string, created: number, ends: numbe
   const tenant = await billingTenant();
   const plan = await makePlan(tenant, { name: "Basic", price_cents: 5000, currency: "usd" });
   const sub: Sub = {
-    id: `sub_${tag}`,
-    customer: `cus_${tag}`,
-    price: plan.stripe_price_id,
-    amount: 5000,
-    currency: "usd",
-    interval: "month",
-    quantity: 1,
-    status: "active",
+    ...basicSub(plan.stripe_price_id, tag),
     discount: {
       id: `di_${tag}`,
       percent_off: 50,

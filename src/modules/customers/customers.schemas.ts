@@ -1,17 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import type { CustomerRow } from "../../db/schema";
-import { stripeMetadata } from "../../lib/metadata";
+import { STRIPE_METADATA_KEYS, stripeMetadata } from "../../lib/metadata";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { BillingStateSchema } from "./billing-state";
 
-/**
- * Stripe keeps at most 50 metadata keys on a customer and we add ours (`tenant_id`,
- * `customer_id`, `external_id`): the tenant has the other 47.
- */
-export const MAX_CUSTOMER_METADATA_KEYS = 47;
-
 /** Our own keys in a customer's Stripe metadata; the rest is the tenant's. */
 export const CUSTOMER_OWN_KEYS = ["tenant_id", "customer_id", "external_id"];
+
+/** Stripe keeps 50 metadata keys on a customer, ours among them: the tenant has the other 47. */
+export const MAX_CUSTOMER_METADATA_KEYS = STRIPE_METADATA_KEYS - CUSTOMER_OWN_KEYS.length;
 
 const Metadata = stripeMetadata(MAX_CUSTOMER_METADATA_KEYS, CUSTOMER_OWN_KEYS).openapi({
   example: { crm_id: "A-1042" },

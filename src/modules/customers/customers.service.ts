@@ -5,6 +5,7 @@ import { type CustomerRow, customers, type PostalAddress } from "../../db/schema
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, validationError } from "../../lib/errors";
+import { STRIPE_METADATA_KEYS } from "../../lib/metadata";
 import { writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
@@ -13,9 +14,6 @@ import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connect
 import { commitChange } from "../webhooks/outbox";
 import { activeCustomer, findCustomer } from "./customers.queries";
 import { MAX_CUSTOMER_METADATA_KEYS, serializeCustomer } from "./customers.schemas";
-
-/** The most metadata keys Stripe keeps on an object. */
-const STRIPE_METADATA_KEYS = 50;
 
 const externalIdTaken = () =>
   new ApiError("conflict", "Another customer of this tenant already has this external_id");

@@ -4,7 +4,7 @@ import type { RequestContext } from "../../context";
 import { type InvoiceRow, type InvoiceStatus, invoices } from "../../db/schema";
 import { ApiError, notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
-import { missingAtStripe } from "../../stripe/errors";
+import { cardDeclined, missingAtStripe } from "../../stripe/errors";
 import { invoiceEventTypes } from "../billing-mirror/rules";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import {
@@ -240,12 +240,8 @@ async function payInvoice(
       { stripeAccount },
     );
     const failed = await record(ctx, tenant, row, current, "payment_failed");
-    throw new ApiError("payment_failed", `The payment failed: ${error.message}`, {
-      extra: {
-        decline_code: error.decline_code ?? error.code ?? null,
-        invoice: { id: failed.id, status: failed.status, attempt_count: failed.attemptCount },
-      },
-      cause: error,
+    throw cardDeclined(error, {
+      invoice: { id: failed.id, status: failed.status, attempt_count: failed.attemptCount },
     });
   }
 }
