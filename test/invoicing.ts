@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { asKey, type BillingTenant, makeCustomer } from "./billing";
+import { asKey, type BillingTenant, billingTenant, makeCustomer, makePlan } from "./billing";
 import { stripeObject } from "./stripe-double";
 
 /** Test helpers for invoices, refunds, coupons and dunning, on top of test/billing.ts. */
@@ -25,6 +25,18 @@ export async function makeInvoice(tenant: BillingTenant, body: Record<string, un
   const res = await asKey(tenant.keys.test_secret, INVOICES, { body });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
+}
+
+/**
+ * A tenant of its own (its key keeps the shared tenant's rate) with a $15 Seat plan, a paying
+ * customer and a draft of one Seat: the start of a test that races on one invoice.
+ */
+export async function ownSeatDraft() {
+  const own = await billingTenant();
+  const plan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+  const customer = await payingCustomer(own);
+  const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: plan.id }] });
+  return { own, plan, customer, draft };
 }
 
 /** `POST /invoices/{id}/<verb>/` with the test secret key. */

@@ -18,6 +18,7 @@ import {
   invoiceVerb,
   makeCoupon,
   makeInvoice,
+  ownSeatDraft,
   payingCustomer,
 } from "../invoicing";
 import { heldMirrorRun, stripeEventRows } from "../platform-billing/helpers";
@@ -204,10 +205,7 @@ describe("one-off invoices", () => {
   it("a pay of a draft that another request finalizes meanwhile still pays it", {
     timeout: 20_000,
   }, async () => {
-    const own = await billingTenant();
-    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+    const { own, draft } = await ownSeatDraft();
     // The pay's first call (the fee on the draft) reaches Stripe after the finalize's calls.
     await failNext({
       method: "POST",
@@ -225,10 +223,7 @@ describe("one-off invoices", () => {
   });
 
   it("a draft finalized in the tenant's dashboard without our fee is not paid through us (409)", async () => {
-    const own = await billingTenant();
-    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+    const { own, draft } = await ownSeatDraft();
     const finalized = await fetch(`${doubleUrl()}/v1/invoices/${draft.stripe_invoice_id}/finalize`, {
       method: "POST",
       headers: {
@@ -620,10 +615,7 @@ describe("an invoice the API stores while a mirror run that read before it is un
 
 describe("an invoice the API changes while a mirror run that read it before is under way", () => {
   it("the run's older snapshot does not overwrite the API's newer state", { timeout: 30_000 }, async () => {
-    const own = await billingTenant();
-    const ownPlan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: ownPlan.id }] });
+    const { own, customer, draft } = await ownSeatDraft();
     expect((await invoiceVerb(own, draft.id, "finalize")).body.status).toBe("open");
     await relayConnectEvents(own.account);
     // At Stripe, the tenant's dashboard notes something on the open invoice: invoice.updated.

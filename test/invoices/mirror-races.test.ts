@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { asKey, billingTenant, makePlan, relayConnectEvents, tenantEvents } from "../billing";
-import { INVOICES, invoiceVerb, makeInvoice, payingCustomer } from "../invoicing";
+import { asKey, relayConnectEvents, tenantEvents } from "../billing";
+import { INVOICES, invoiceVerb, ownSeatDraft } from "../invoicing";
 import { heldMirrorRun } from "../platform-billing/helpers";
 import { doubleEvents, payHostedInvoice } from "../stripe-double";
 
@@ -8,10 +8,7 @@ describe("a mirror run and an API verb on one invoice", () => {
   it("a run that read the invoice before the API recorded its new state does not report that state again", {
     timeout: 30_000,
   }, async () => {
-    const own = await billingTenant();
-    const plan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: plan.id }] });
+    const { own, customer, draft } = await ownSeatDraft();
     const open = await invoiceVerb(own, draft.id, "finalize");
     await relayConnectEvents(own.account);
     // Paid on the hosted page: Stripe's invoice.paid is recorded, not yet applied.
@@ -35,10 +32,7 @@ describe("a mirror run and an API verb on one invoice", () => {
   it("a run's snapshot of the same second as the API's pay does not take the invoice back to open", {
     timeout: 30_000,
   }, async () => {
-    const own = await billingTenant();
-    const plan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, { customer: customer.id, items: [{ plan: plan.id }] });
+    const { own, customer, draft } = await ownSeatDraft();
     expect((await invoiceVerb(own, draft.id, "finalize")).body.status).toBe("open");
     await relayConnectEvents(own.account);
     const finalized = (await doubleEvents({ account: own.account, type: "invoice.finalized" })).find(
