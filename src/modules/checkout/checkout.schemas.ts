@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { CheckoutSessionRow } from "../../db/schema";
-import { stripeMetadata } from "../../lib/metadata";
+import { STRIPE_METADATA_KEYS, stripeMetadata } from "../../lib/metadata";
 import { OWN_METADATA_KEYS } from "../subscriptions/stripe-subscription";
 
 const RedirectUrl = z
@@ -9,10 +9,11 @@ const RedirectUrl = z
   .openapi({ example: "https://tenant.example/thanks?session={CHECKOUT_SESSION_ID}" });
 
 /**
- * Stripe keeps at most 50 metadata keys on the subscription, and the session gives it 4 of ours
- * (`tenant_id`, `plan_id`, `checkout_session_id`, `customer_id`): the tenant has the other 46.
+ * Stripe keeps at most 50 metadata keys on the subscription. The session gives it 4 of ours, and
+ * later writes add the rest of them (`subscription_id` with a plan change, `dunning_status` when
+ * dunning marks it unpaid): the tenant has what all of ours leave, 44.
  */
-export const MAX_CHECKOUT_METADATA_KEYS = 46;
+export const MAX_CHECKOUT_METADATA_KEYS = STRIPE_METADATA_KEYS - OWN_METADATA_KEYS.length;
 
 export const CreateCheckoutBody = z
   .object({
@@ -42,7 +43,7 @@ export const CreateCheckoutBody = z
     metadata: stripeMetadata(MAX_CHECKOUT_METADATA_KEYS, OWN_METADATA_KEYS)
       .optional()
       .openapi({
-        description: `Given to the subscription (at most ${MAX_CHECKOUT_METADATA_KEYS} keys: it has 4 of ours)`,
+        description: `Given to the subscription (at most ${MAX_CHECKOUT_METADATA_KEYS} keys: Stripe's 50 less our own)`,
       }),
   })
   .openapi("CreateCheckoutSessionRequest");
