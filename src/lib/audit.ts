@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLog } from "../db/schema";
 import { newId } from "./crypto";
@@ -47,5 +47,25 @@ export function auditInsertIfChanged(db: Database, entry: AuditEntry) {
       ${entry.targetType ?? null}, ${entry.targetId ?? null}, ${entry.reason ?? null},
       ${entry.metadata ? JSON.stringify(entry.metadata) : null}, ${entry.requestId ?? null}, ${entry.at.getTime()}
     WHERE changes() > 0`,
+  );
+}
+
+/**
+ * Like `auditInsert`, for a change to one row: put in the batch just before the statement that
+ * changes it, with the same `where`. The record is written only if `where` finds the row, and its
+ * action and metadata are computed in SQL from the row as it was (the role a change replaces), so
+ * a concurrent change between the request's read and its batch cannot make them stale.
+ */
+export function auditInsertOfRow(
+  db: Database,
+  entry: Omit<AuditEntry, "action" | "metadata">,
+  row: { from: SQL; action: SQL; metadata: SQL },
+) {
+  // Values in the table's column order, as drizzle's INSERT ... SELECT lists every column.
+  return db.insert(auditLog).select(
+    sql`SELECT ${newId("aud")}, ${entry.tenantId}, ${entry.actorType}, ${entry.actorId ?? null}, ${row.action},
+      ${entry.targetType ?? null}, ${entry.targetId ?? null}, ${entry.reason ?? null},
+      ${row.metadata}, ${entry.requestId ?? null}, ${entry.at.getTime()}
+    FROM ${row.from}`,
   );
 }

@@ -153,6 +153,39 @@ describe("tenant users", () => {
     }
   });
 
+  it("role changes at once: each audit record's from_role is the role it replaced, and a removal names the role removed", async () => {
+    const team = await registerTeam();
+    const url = `${USERS}${team.userIds.developer}/`;
+    const token = team.tokens.owner;
+    const roles = ["billing", "admin", "developer", "billing", "admin", "developer", "billing", "admin"];
+    const changes = await Promise.all(
+      roles.map((role) => call(url, { token, method: "PATCH", body: { role } })),
+    );
+    expect(changes.map((r) => r.status)).toEqual(roles.map(() => 200));
+    const [removal, late] = await Promise.all([
+      call(url, { token, method: "DELETE" }),
+      call(url, { token, method: "PATCH", body: { role: "billing" } }),
+    ]);
+    expect(removal.status).toBe(200);
+    expect([200, 404]).toContain(late.status);
+
+    const { results } = await env.DB.prepare(
+      "SELECT action, metadata FROM audit_log WHERE target_id = ? AND action != 'user.invited' ORDER BY rowid",
+    )
+      .bind(team.userIds.developer)
+      .all<{ action: string; metadata: string }>();
+    const records = results.map((r) => ({ action: r.action, ...JSON.parse(r.metadata) }));
+    const removed = records.pop();
+    let role = "developer";
+    for (const record of records) {
+      expect(record, JSON.stringify(records)).toMatchObject({ from_role: role });
+      expect(record.action).toBe(record.to_role === role ? "user.updated" : "user.role_changed");
+      role = record.to_role;
+    }
+    expect(records.length).toBe(roles.length + (late.status === 200 ? 1 : 0));
+    expect(removed).toEqual({ action: "user.removed", role });
+  });
+
   it("a user removed by a concurrent request is not found (404), not a last-owner conflict", async () => {
     const team = await registerTeam();
     const url = `${USERS}${team.userIds.developer}/`;

@@ -3,7 +3,7 @@ import { type RequestContext, userCaller } from "../../context";
 import { withLimitSlot } from "../../coordinator/client";
 import { loginThrottles, type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
+import { auditInsert, auditInsertOfRow } from "../../lib/audit";
 import { newId, randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
@@ -138,38 +138,33 @@ export interface UpdateUserInput {
 export async function updateUser(ctx: RequestContext, userId: string, input: UpdateUserInput) {
   const { db, clock } = ctx;
   const principal = userCaller(ctx);
-  const now = clock.now();
-  const current = await db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.tenantId, principal.tenantId)))
-    .get();
-  if (!current) throw notFound("User");
-
-  const movesOffOwner = input.role !== undefined && input.role !== "owner";
   const changes = {
     ...(input.role !== undefined ? { role: input.role } : {}),
     ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
     ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
   };
   const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
-  const [updated, , still] = await db.batch([
-    db
-      .update(users)
-      .set(changes)
-      .where(movesOffOwner ? and(scope, tenantKeepsAnOwner(userId, principal.tenantId)) : scope)
-      .returning(),
-    auditInsertIfChanged(db, {
-      tenantId: principal.tenantId,
-      actorType: "user",
-      actorId: principal.userId,
-      action: input.role !== undefined && input.role !== current.role ? "user.role_changed" : "user.updated",
-      targetType: "user",
-      targetId: userId,
-      metadata: { from_role: current.role, to_role: input.role ?? current.role },
-      requestId: ctx.requestId,
-      at: now,
-    }),
+  const movesOffOwner = input.role !== undefined && input.role !== "owner";
+  const changed = movesOffOwner ? and(scope, tenantKeepsAnOwner(userId, principal.tenantId)) : scope;
+  const [, updated, still] = await db.batch([
+    auditInsertOfRow(
+      db,
+      {
+        tenantId: principal.tenantId,
+        actorType: "user",
+        actorId: principal.userId,
+        targetType: "user",
+        targetId: userId,
+        requestId: ctx.requestId,
+        at: clock.now(),
+      },
+      {
+        from: sql`${users} WHERE ${changed}`,
+        action: sql`CASE WHEN ${users.role} != ${input.role ?? null} THEN 'user.role_changed' ELSE 'user.updated' END`,
+        metadata: sql`json_object('from_role', ${users.role}, 'to_role', coalesce(${input.role ?? null}, ${users.role}))`,
+      },
+    ),
+    db.update(users).set(changes).where(changed).returning(),
     // Read in the same transaction: no row changed and none there means a concurrent removal (404).
     db.select({ id: users.id }).from(users).where(scope),
   ]);
@@ -187,31 +182,27 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
 export async function removeUser(ctx: RequestContext, userId: string): Promise<void> {
   const { db, clock } = ctx;
   const principal = userCaller(ctx);
-  const now = clock.now();
-  const target = await db
-    .select({ id: users.id, role: users.role })
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.tenantId, principal.tenantId)))
-    .get();
-  if (!target) throw notFound("User");
-
   const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
-  const [deleted, , still] = await db.batch([
-    db
-      .delete(users)
-      .where(and(scope, tenantKeepsAnOwner(userId, principal.tenantId)))
-      .returning({ id: users.id }),
-    auditInsertIfChanged(db, {
-      tenantId: principal.tenantId,
-      actorType: "user",
-      actorId: principal.userId,
-      action: "user.removed",
-      targetType: "user",
-      targetId: userId,
-      metadata: { role: target.role },
-      requestId: ctx.requestId,
-      at: now,
-    }),
+  const removable = and(scope, tenantKeepsAnOwner(userId, principal.tenantId));
+  const [, deleted, still] = await db.batch([
+    auditInsertOfRow(
+      db,
+      {
+        tenantId: principal.tenantId,
+        actorType: "user",
+        actorId: principal.userId,
+        targetType: "user",
+        targetId: userId,
+        requestId: ctx.requestId,
+        at: clock.now(),
+      },
+      {
+        from: sql`${users} WHERE ${removable}`,
+        action: sql`'user.removed'`,
+        metadata: sql`json_object('role', ${users.role})`,
+      },
+    ),
+    db.delete(users).where(removable).returning({ id: users.id }),
     db.select({ id: users.id }).from(users).where(scope),
   ]);
   if (!deleted.length) {
