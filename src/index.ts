@@ -10,9 +10,20 @@ export { TenantCoordinator } from "./coordinator/tenant-coordinator";
 
 const app = createApp();
 
+/** Methods that change nothing, whose work may stop when their client goes away. */
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /** How production serves a request: the hottest public path before the app's router, then the app. */
 function serve(request: Request, env: Env, execution: ExecutionContext): Response | Promise<Response> {
-  return fastVerify(request, env, execution) ?? app.fetch(request, env, execution);
+  const verified = fastVerify(request, env, execution);
+  if (verified) return verified;
+  const answer = app.fetch(request, env, execution);
+  // The runtime cancels a request's unfinished work when its client disconnects, unless it is
+  // registered with waitUntil. A write cut there would be half done: D1 committed and the API
+  // keys' edge records or the tenant event not handed on, or Stripe's object made and its row not
+  // written. So a write runs to its end whoever is still listening.
+  if (!READS.has(request.method)) execution.waitUntil(Promise.resolve(answer).catch(() => undefined));
+  return answer;
 }
 
 export default {

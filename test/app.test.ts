@@ -1,6 +1,9 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { billingTenant } from "./billing";
+import { eventually } from "./eventually";
 import { call, expectError, registerTenant } from "./harness";
+import { failNext, stripeRequests } from "./stripe-double";
 
 const REGISTER = "/api/v1/auth/tenants/register/";
 
@@ -44,6 +47,38 @@ describe("the app's contract for every route", () => {
     expectError(res, 413, "payload_too_large");
     const after = await env.DB.prepare("SELECT count(*) AS n FROM tenants").first<{ n: number }>();
     expect(after?.n).toBe(before?.n);
+  });
+
+  it("runs a write to its end when its client goes away halfway", async () => {
+    // The runtime cancels what a request has not finished when its client disconnects: here the
+    // customer was made at Stripe and its row never written.
+    const tenant = await billingTenant();
+    await failNext({ method: "POST", path: "/v1/customers", account: tenant.account, delay_ms: 500 });
+    const email = `gone${Date.now()}@example.com`;
+    const client = new AbortController();
+    const answer = exports.default
+      .fetch("http://api.test/api/v1/auth/customers/", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-API-Key": tenant.keys.test_secret },
+        body: JSON.stringify({ email, name: "Gone Away" }),
+        signal: client.signal,
+      })
+      .catch((error: unknown) => error);
+    await eventually(async () =>
+      expect(await stripeRequests({ path: "/v1/customers", account: tenant.account })).toContainEqual(
+        expect.objectContaining({ method: "POST", params: expect.objectContaining({ email }) }),
+      ),
+    );
+    client.abort();
+    expect(await answer).toMatchObject({ name: "AbortError" });
+    const row = await eventually(async () => {
+      const found = await env.DB.prepare("SELECT stripe_customer_id FROM customers WHERE email = ?")
+        .bind(email)
+        .first<{ stripe_customer_id: string }>();
+      expect(found).not.toBeNull();
+      return found;
+    });
+    expect(row?.stripe_customer_id).toMatch(/^cus_/);
   });
 
   it("sets security headers and a request id on every response", async () => {
