@@ -19,3 +19,12 @@ export function testContext(overrides: Partial<RequestContext> = {}): RequestCon
     },
   });
 }
+
+/** A KV whose writes fail, as when KV is down. */
+export const kvRefusingWrites = new Proxy(env.KV, {
+  get(target, name) {
+    if (name === "put") return () => Promise.reject(new Error("KV unavailable"));
+    const value = Reflect.get(target, name, target);
+    return typeof value === "function" ? value.bind(target) : value;
+  },
+});

@@ -149,8 +149,13 @@ export class TenantCoordinator extends DurableObject<Env> {
     await this.keepKeyRecordsOwed(result);
   }
 
-  /** A request committed a tenant change whose API-key records KV did not take: owed, as below. */
-  async oweKeyRecords(): Promise<void> {
+  /**
+   * A request committed a tenant change whose API-key records KV did not take: owed, as below. The
+   * tenant is named because the alarm pays only for an object that knows its tenant, and this may
+   * be the first call it gets.
+   */
+  async oweKeyRecords(call: CallMeta): Promise<void> {
+    await this.tenantId(call.tenantId);
     await this.keepKeyRecordsOwed({ keysUnpublished: true });
   }
 

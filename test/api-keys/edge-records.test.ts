@@ -1,8 +1,14 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { UserCaller } from "../../src/context";
 import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
-import { refreshTenantKeyRecords } from "../../src/modules/api-keys/api-keys.service";
+import {
+  refreshTenantKeyRecords,
+  regenerateKeys,
+  revokeKeys,
+} from "../../src/modules/api-keys/api-keys.service";
 import {
   cachedKeyRecord,
   type EdgeKeyRecord,
@@ -12,8 +18,8 @@ import {
   refreshDue,
   refreshKeyRecord,
 } from "../../src/modules/api-keys/edge-store";
-import { testContext } from "../context";
-import { call, PASSWORD, unique } from "../harness";
+import { kvRefusingWrites, testContext } from "../context";
+import { call, PASSWORD, registerTenant, unique } from "../harness";
 import { registerKey, verifyThroughWorker } from "./keys";
 
 /** A KV that counts its reads, each answered after `gate` opens with what KV held when it was asked. */
@@ -247,5 +253,44 @@ describe("API-key edge records", () => {
         401,
       );
     });
+  });
+});
+
+describe("a key change D1 committed but KV refused", () => {
+  // KV keeps a key's old record for a day, and a retry of the revoke finds no key left to revoke:
+  // the change answers as done, and the tenant's coordinator owes the records until KV takes them.
+  it("a revoke and a regenerate answer as done; the coordinator publishes their records once KV works", async () => {
+    const tenant = await registerTenant();
+    const owner: UserCaller = {
+      kind: "user",
+      userId: tenant.owner.id,
+      tenantId: tenant.tenantId,
+      role: "owner",
+      sessionId: "ses_kv",
+      tenantStatus: "active",
+    };
+    const kvDown = testContext({ kv: kvRefusingWrites, caller: owner });
+    const edgeStatus = async (key: string) =>
+      (await env.KV.get<EdgeKeyRecord>(`apikey:${await sha256Hex(key)}`, "json"))?.status;
+    const stub = env.TENANT_COORDINATOR.getByName(tenant.tenantId);
+    const owed = () => runInDurableObject(stub, (_i, state) => state.storage.get("key_records_owed"));
+
+    expect(await edgeStatus(tenant.keys.test_secret)).toBe("active");
+    expect(await revokeKeys(kvDown, { scope: "test", reason: "leaked" })).toEqual([
+      "test_public",
+      "test_secret",
+    ]);
+    expect(await edgeStatus(tenant.keys.test_secret), "KV refused the write").toBe("active");
+    expect(await owed()).toBeDefined();
+    await runDurableObjectAlarm(stub);
+    expect(await owed()).toBeUndefined();
+    expect(await edgeStatus(tenant.keys.test_secret)).toBe("revoked");
+
+    expect(await edgeStatus(tenant.keys.live_secret)).toBe("active");
+    const regenerated = await regenerateKeys(kvDown, { scope: "live" });
+    expect(await edgeStatus(tenant.keys.live_secret), "KV refused the write").toBe("active");
+    await runDurableObjectAlarm(stub);
+    expect(await edgeStatus(tenant.keys.live_secret)).toBe("revoked");
+    expect(await edgeStatus(regenerated.fullKeys.live_secret as string)).toBe("active");
   });
 });

@@ -16,7 +16,7 @@ import type { EdgeKeyRecord } from "../../src/modules/api-keys/edge-store";
 import { subscribe } from "../../src/modules/platform-billing/subscription.service";
 import { ingestStripeEvent } from "../../src/modules/stripe-events/ingest.service";
 import type { QueueMessage } from "../../src/queue/messages";
-import { testContext } from "../context";
+import { kvRefusingWrites, testContext } from "../context";
 import { call, registerTenant, unique } from "../harness";
 import { connectTenant } from "../stripe-double";
 import {
@@ -320,15 +320,6 @@ describe("a pass whose payloads are too large for one bound value", () => {
       });
     }
   });
-});
-
-/** A KV whose writes fail, as when KV is down. */
-const kvRefusingWrites = new Proxy(env.KV, {
-  get(target, name) {
-    if (name === "put") return () => Promise.reject(new Error("KV unavailable"));
-    const value = Reflect.get(target, name, target);
-    return typeof value === "function" ? value.bind(target) : value;
-  },
 });
 
 /** Gives the tenant's coordinator this KV for its next runs. */

@@ -11,7 +11,7 @@ import {
 import { auditInsert } from "../../lib/audit";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
-import { refreshTenantKeyRecords } from "../api-keys/api-keys.service";
+import { publishOrOwe } from "../api-keys/api-keys.service";
 
 /** Audit records of platform-level changes have no tenant; they are filed under this id. */
 export const PLATFORM_AUDIT_TENANT = "platform";
@@ -207,5 +207,5 @@ async function republishSubscribers(ctx: RequestContext, planId: string) {
     .select({ tenantId: tenantSubscriptions.tenantId })
     .from(tenantSubscriptions)
     .where(eq(tenantSubscriptions.planId, planId));
-  for (const { tenantId } of subscribers) await refreshTenantKeyRecords(ctx, tenantId);
+  for (const { tenantId } of subscribers) await publishOrOwe(ctx, tenantId, "a plan's limits changed");
 }

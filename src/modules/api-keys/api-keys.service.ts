@@ -197,7 +197,7 @@ export async function regenerateKeys(
   ctx: RequestContext,
   input: { scope: KeyScope; expireOldIn?: RolloverWindow | undefined },
 ): Promise<RegenerateResult> {
-  const { db, kv, clock } = ctx;
+  const { db, clock } = ctx;
   const principal = userCaller(ctx);
   const now = clock.now();
   const modes = modesOf(input.scope);
@@ -237,7 +237,7 @@ export async function regenerateKeys(
 
   const records = new Map(minted.records);
   for (const row of retired) records.set(row.keyHash, edgeRecord(tenant, row));
-  await publishFromD1(db, kv, records, now.getTime());
+  await publishOrOwe(ctx, tenant.id, "a regenerate", records);
   return { fullKeys: minted.fullKeys, oldKeysExpireAt };
 }
 
@@ -272,7 +272,7 @@ export async function revokeKeys(
   ctx: RequestContext,
   input: { scope: KeyScope; reason: string },
 ): Promise<string[]> {
-  const { db, kv, clock } = ctx;
+  const { db, clock } = ctx;
   const principal = userCaller(ctx);
   const now = clock.now();
   const modes = modesOf(input.scope);
@@ -282,11 +282,11 @@ export async function revokeKeys(
     if (!old.length) throw new ApiError("conflict", "There are no active keys of that type to revoke");
     const revoked = await revokeIfUnchanged(ctx, { ...input, tenantId: tenant.id, modes, old, now });
     if (!revoked.length) continue;
-    await publishFromD1(
-      db,
-      kv,
+    await publishOrOwe(
+      ctx,
+      tenant.id,
+      "a revoke",
       new Map(revoked.map((row) => [row.keyHash, edgeRecord(tenant, row)])),
-      now.getTime(),
     );
     const order = ["live_public", "live_secret", "test_public", "test_secret"];
     return [...new Set(revoked.map((row) => seedKeyType(row.kind, row.mode)))].sort(
@@ -332,22 +332,47 @@ async function revokeIfUnchanged(
   return revoked;
 }
 
-/**
- * `refreshTenantKeyRecords` after a tenant change D1 has committed, which a KV failure must not
- * fail: false (logged) when KV refused, and the caller owes the records to the tenant's
- * coordinator (`coordinator/key-republish.ts`), whose alarm publishes them until KV takes them.
- */
-export async function republishAfterCommit(ctx: RequestContext, tenantId: string, after: string) {
+/** Runs a publication of edge records; false (logged) when KV refused it. */
+async function published(ctx: RequestContext, tenantId: string, after: string, publish: () => Promise<void>) {
   try {
-    await refreshTenantKeyRecords(ctx, tenantId);
+    await publish();
     return true;
   } catch (error) {
-    ctx.log.error(`API key records not republished after ${after}; owed, retried`, {
+    ctx.log.error(`API key records not published after ${after}; owed, retried`, {
       tenant_id: tenantId,
       ...errorFields(error),
     });
     return false;
   }
+}
+
+/**
+ * `refreshTenantKeyRecords` after a tenant change D1 has committed, which a KV failure must not
+ * fail: false (logged) when KV refused, and the caller owes the records to the tenant's
+ * coordinator (`coordinator/key-republish.ts`), whose alarm publishes them until KV takes them.
+ */
+export function republishAfterCommit(ctx: RequestContext, tenantId: string, after: string) {
+  return published(ctx, tenantId, after, () => refreshTenantKeyRecords(ctx, tenantId));
+}
+
+/**
+ * Publishes the edge records of a change D1 has committed (`records`, or every key of the tenant)
+ * for a request. KV refusing them must not fail it: the change is done, and a retry would find
+ * nothing left to change (a revoke: no key left to revoke) while KV kept the old records (an
+ * active key, the old tenant status or tier) for a day. The tenant's coordinator then owes them
+ * and publishes them from its alarm until KV takes them.
+ */
+export async function publishOrOwe(
+  ctx: RequestContext,
+  tenantId: string,
+  after: string,
+  records?: Map<string, EdgeKeyRecord>,
+) {
+  const publish = records
+    ? () => publishFromD1(ctx.db, ctx.kv, records, ctx.clock.now().getTime())
+    : () => refreshTenantKeyRecords(ctx, tenantId);
+  if (!(await published(ctx, tenantId, after, publish)))
+    await ctx.coordinator(tenantId).oweKeyRecords({ tenantId, requestId: ctx.requestId });
 }
 
 /**

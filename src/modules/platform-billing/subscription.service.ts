@@ -14,7 +14,7 @@ import { findTenantWithSubscription } from "../../db/tenants";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { stripeSeconds } from "../../stripe/client";
-import { republishAfterCommit } from "../api-keys/api-keys.service";
+import { publishOrOwe } from "../api-keys/api-keys.service";
 import { subscriptionSnapshot } from "./stripe-mapping";
 import type { BillingEvent } from "./suspension";
 
@@ -122,16 +122,8 @@ async function settle(
         ]
       : []),
   ]);
-  if (plan) await publishTierToKeys(ctx, tenant.id);
-}
-
-/**
- * The API keys' edge records carry the tier's rate limit. The change is committed by now, so a KV
- * failure must not fail the request: the records are owed to the tenant's coordinator.
- */
-async function publishTierToKeys(ctx: RequestContext, tenantId: string) {
-  if (!(await republishAfterCommit(ctx, tenantId, "a plan change")))
-    await ctx.coordinator(tenantId).oweKeyRecords();
+  // The API keys' edge records carry the tier's rate limit.
+  if (plan) await publishOrOwe(ctx, tenant.id, "a plan change");
 }
 
 export interface SubscribeInput {
