@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyCaller } from "../../src/context";
+import { invoiceAction } from "../../src/modules/invoices/invoice-actions";
+import { serializeInvoice } from "../../src/modules/invoices/invoices.schemas";
 import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
 import { createRefund } from "../../src/modules/refunds/refunds.service";
 import {
@@ -44,12 +46,12 @@ const refund = (body: Record<string, unknown>, key = tenant.keys.test_secret) =>
 const invoiceOf = (id: string) => asKey(tenant.keys.test_secret, `${INVOICES}${id}/`).then((r) => r.body);
 
 /** A call made at Stripe directly on the tenant's account (its dashboard), not through our API. */
-async function dashboard(path: string, params: Record<string, string> = {}) {
+async function dashboard(path: string, params: Record<string, string> = {}, account = tenant.account) {
   const res = await fetch(`${doubleUrl()}${path}`, {
     method: "POST",
     headers: {
       Authorization: "Bearer sk_test_dashboard",
-      "Stripe-Account": tenant.account,
+      "Stripe-Account": account,
       "Content-Type": "application/x-www-form-urlencoded",
     },
     body: new URLSearchParams(params).toString(),
@@ -58,8 +60,26 @@ async function dashboard(path: string, params: Record<string, string> = {}) {
   return (await res.json()) as { id: string };
 }
 
-const dashboardRefund = (paymentIntent: string, amount: number) =>
-  dashboard("/v1/refunds", { payment_intent: paymentIntent, amount: String(amount) });
+const dashboardRefund = (paymentIntent: string, amount: number, account = tenant.account) =>
+  dashboard("/v1/refunds", { payment_intent: paymentIntent, amount: String(amount) }, account);
+
+/** The payment intent that paid an invoice, at Stripe. */
+async function paymentIntentOf(stripeInvoiceId: string, account = tenant.account) {
+  const paid = await stripeObject(`/v1/invoices/${stripeInvoiceId}?expand[]=payments`, account);
+  return (paid.payments as { data: { payment: { payment_intent: string } }[] }).data[0]?.payment
+    .payment_intent as string;
+}
+
+/** An API key caller of the tenant, for a service called directly with a context of the test's own. */
+const keyCaller = (own: BillingTenant): ApiKeyCaller => ({
+  kind: "api_key",
+  keyId: "key_refund_race",
+  tenantId: own.tenantId,
+  companyName: "Race Co",
+  keyKind: "secret",
+  mode: "test",
+  tier: "pro",
+});
 
 /**
  * An invoice of 30.00 the tenant bills, collects and refunds 10.00 of in its Stripe dashboard, with
@@ -307,16 +327,7 @@ describe("refunds", () => {
         }),
       },
     });
-    const caller: ApiKeyCaller = {
-      kind: "api_key",
-      keyId: "key_refund_race",
-      tenantId: own.tenantId,
-      companyName: "Race Co",
-      keyKind: "secret",
-      mode: "test",
-      tier: "pro",
-    };
-    const row = await createRefund(testContext({ stripe: mirroredFirst, caller }), {
+    const row = await createRefund(testContext({ stripe: mirroredFirst, caller: keyCaller(own) }), {
       invoice: invoice.id,
       amount: 500,
     });
@@ -452,6 +463,78 @@ describe("refunds", () => {
     expect(expectError(await late, 409, "invalid_state_transition").status).toBe("paid");
     const got = await asKey(own.keys.test_secret, `${INVOICES}${draft.id}/`);
     expect(got.body).toMatchObject({ status: "paid", amount_paid: 3000, amount_refunded: 1000 });
+  });
+
+  it("a pay whose invoice is refunded between Stripe's answer and its commit answers the refunded amount", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    const customer = await payingCustomer(own);
+    const draft = await makeInvoice(own, {
+      customer: customer.id,
+      currency: "usd",
+      items: [{ unit_amount: 3000, description: "Consulting" }],
+    });
+    // Stripe pays; its events reach the mirror and 10.00 is refunded before the pay commits.
+    const stripe = testContext().stripe;
+    const refundedMeanwhile = Object.create(stripe, {
+      invoices: {
+        value: Object.assign(Object.create(stripe.invoices), {
+          pay: async (...args: Parameters<typeof stripe.invoices.pay>) => {
+            const paid = await stripe.invoices.pay(...args);
+            await relayConnectEvents(own.account);
+            const made = await asKey(own.keys.test_secret, REFUNDS, {
+              body: { invoice: draft.id, amount: 1000 },
+            });
+            expect(made.status, JSON.stringify(made.body)).toBe(201);
+            return paid;
+          },
+        }),
+      },
+    });
+    const row = await invoiceAction(
+      testContext({ stripe: refundedMeanwhile, caller: keyCaller(own) }),
+      draft.id,
+      "pay",
+    );
+    expect(serializeInvoice(row)).toMatchObject({ status: "paid", amount_paid: 3000, amount_refunded: 1000 });
+  });
+
+  it("a pay that loses to a payment elsewhere reports invoice.paid with the refunds mirrored meanwhile", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    const customer = await payingCustomer(own);
+    const draft = await makeInvoice(own, {
+      customer: customer.id,
+      currency: "usd",
+      items: [{ unit_amount: 3000, description: "Consulting" }],
+    });
+    const open = await invoiceVerb(own, draft.id, "finalize");
+    expect(open.body.status).toBe("open");
+    // This pay reads the open invoice, then Stripe answers it late...
+    await failNext({
+      method: "POST",
+      path: `/v1/invoices/${draft.stripe_invoice_id}/pay`,
+      account: own.account,
+      delay_ms: 4000,
+    });
+    const late = invoiceVerb(own, draft.id, "pay");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // ...while the customer pays on the hosted page, and the tenant refunds 10.00 in its dashboard,
+    // whose refund events reach the mirror before the invoice's.
+    expect(await payHostedInvoice(open.body.hosted_invoice_url)).toBeLessThan(400);
+    await dashboardRefund(await paymentIntentOf(draft.stripe_invoice_id, own.account), 1000, own.account);
+    await relayConnectEvents(own.account, {
+      only: (event) => event.type.startsWith("refund.") || event.type.startsWith("charge.refund"),
+    });
+    expect(expectError(await late, 409, "invalid_state_transition").status).toBe("paid");
+    const told = (await tenantEvents(own.tenantId, "invoice.paid")).filter(
+      (event) => event.data.object.id === draft.id,
+    );
+    expect(told.map((event) => event.data.object.amount_refunded)).toEqual([1000]);
+    const got = await asKey(own.keys.test_secret, `${INVOICES}${draft.id}/`);
+    expect(got.body).toMatchObject({ status: "paid", amount_refunded: 1000 });
   });
 
   it("lists newest first with invoice, customer and status filters", async () => {

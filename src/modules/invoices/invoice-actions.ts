@@ -72,9 +72,10 @@ async function record(
   action: string,
 ) {
   const row = invoiceRowFrom(before, invoice, before, ctx.clock.now());
-  // `amount_refunded` is the refunds' sum, kept by their writes: this request's read of it may be old.
+  // `amount_refunded` is the refunds' sum, kept by their writes: this request's read of it may be
+  // old, so it is not written, and the answer and events carry the stored one.
   const { id, tenantId, createdAt, amountRefunded: _amountRefunded, ...fields } = row;
-  await commitInvoiceChange(ctx, {
+  return commitInvoiceChange(ctx, {
     tenant,
     statements: [
       ctx.db
@@ -87,7 +88,6 @@ async function record(
     audit: { action: `invoice.${action}`, metadata: { previous_status: before.status } },
     unlessRecorded: invoiceShows(id, row.status),
   });
-  return row;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { inArray, type SQL, sql } from "drizzle-orm";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type Stripe from "stripe";
 import { auditActor, type RequestContext } from "../../context";
@@ -86,12 +86,17 @@ export interface InvoiceChange {
  * Commits an invoice change in one D1 batch with its tenant events (outbox) and its audit record,
  * then hands the events to delivery: the change, its events and its audit exist together or not at
  * all (the webhooks module's outbox, `commitWithEvents`, for a change several events report).
+ * Answers the row with `amount_refunded` as the batch found it, and the events carry the same:
+ * the refunds' sum, which a refund committing while the request ran has changed since its read.
  */
-export async function commitInvoiceChange(ctx: RequestContext, change: InvoiceChange) {
+export async function commitInvoiceChange(ctx: RequestContext, change: InvoiceChange): Promise<InvoiceRow> {
   const now = ctx.clock.now();
   const object = serializeInvoice(change.row);
-  const events = change.types.map((type) =>
-    prepareEvent(
+  const { id } = change.row;
+  // The stored row's (a new invoice's events are written before its insert: then the row's own).
+  const amountRefunded = sql`coalesce((SELECT ${invoices.amountRefunded} FROM ${invoices} WHERE ${invoices.id} = ${id}), ${change.row.amountRefunded})`;
+  const events = change.types.map((type) => ({
+    ...prepareEvent(
       {
         tenantId: change.tenant.id,
         companyName: change.tenant.companyName,
@@ -101,20 +106,27 @@ export async function commitInvoiceChange(ctx: RequestContext, change: InvoiceCh
       },
       now,
     ),
-  );
-  await commitWithEvents(ctx, {
-    statements: change.statements,
+    settledInSql: { amount_refunded: amountRefunded },
+  }));
+  const { results } = await commitWithEvents(ctx, {
+    // The change, then a read of what it left, in the same transaction.
+    statements: [
+      ...change.statements,
+      ctx.db.select({ amountRefunded: invoices.amountRefunded }).from(invoices).where(eq(invoices.id, id)),
+    ],
     events,
     audit: {
       tenantId: change.tenant.id,
       ...auditActor(ctx),
       action: change.audit.action,
       targetType: "invoice",
-      targetId: change.row.id,
+      targetId: id,
       metadata: { status: change.row.status, total: change.row.total, ...change.audit.metadata },
       requestId: ctx.requestId,
       at: now,
     },
     ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
   });
+  const [stored] = results.at(-1) as { amountRefunded: number }[];
+  return { ...change.row, amountRefunded: stored?.amountRefunded ?? change.row.amountRefunded };
 }

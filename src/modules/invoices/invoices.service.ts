@@ -163,7 +163,7 @@ export async function createInvoice(ctx: RequestContext, input: NewInvoice) {
       { column: invoices.stripeInvoiceId, value: row.stripeInvoiceId },
       row,
     );
-    await commitInvoiceChange(ctx, {
+    return commitInvoiceChange(ctx, {
       tenant,
       statements: [created.statement],
       unlessRecorded: created.unlessRecorded,
@@ -178,6 +178,5 @@ export async function createInvoice(ctx: RequestContext, input: NewInvoice) {
         },
       },
     });
-    return row;
   });
 }

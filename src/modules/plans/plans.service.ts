@@ -81,7 +81,7 @@ async function commitPlanChange(
     },
     now,
   );
-  const written = await commitWithEvents(ctx, {
+  const { written } = await commitWithEvents(ctx, {
     statements: [change.statement],
     events: [event],
     audit: {

@@ -55,6 +55,20 @@ const utf8Length = (text: string) => encoder.encode(text).byteLength;
 
 export interface PreparedEvent {
   row: WebhookEventRow;
+  /**
+   * Fields of the event's object whose value the D1 batch that writes the event settles, by SQL
+   * (an invoice's `amount_refunded`, which refunds committing meanwhile change): set in the payload
+   * as the row is written; `commitWithEvents` answers the event with the payload written.
+   */
+  settledInSql?: Record<string, SQL>;
+}
+
+/** The payload to write: `row.payload`, with the fields `settledInSql` names set in SQL. */
+function storedPayload(event: PreparedEvent): SQL {
+  const fields = Object.entries(event.settledInSql ?? {});
+  if (!fields.length) return sql`${event.row.payload}`;
+  const pairs = fields.map(([field, value]) => sql`${`$.data.object.${field}`}, ${value}`);
+  return sql`json_set(${event.row.payload}, ${sql.join(pairs, sql`, `)})`;
 }
 
 /**
@@ -93,11 +107,17 @@ export function prepareEvent(input: EmitInput & { companyName: string }, now: Da
   };
 }
 
-export const insertEvent = (db: Database, event: PreparedEvent) => db.insert(webhookEvents).values(event.row);
+/** The event's row; answers its id and payload as written. */
+export const insertEvent = (db: Database, event: PreparedEvent) =>
+  db
+    .insert(webhookEvents)
+    .values({ ...event.row, payload: storedPayload(event) })
+    .returning({ id: webhookEvents.id, payload: webhookEvents.payload });
 
 /**
  * The event's row, written only if `recorded` finds nothing (see `unlessRecorded` of the outbox
- * commits); answers its id when written. Goes in the batch before the statement that writes the row.
+ * commits); answers its id and payload when written. Goes in the batch before the statement that
+ * writes the row.
  */
 export function insertEventUnless(db: Database, event: PreparedEvent, recorded: SQL) {
   const r = event.row;
@@ -105,11 +125,11 @@ export function insertEventUnless(db: Database, event: PreparedEvent, recorded: 
   return db
     .insert(webhookEvents)
     .select(
-      sql`SELECT ${r.id}, ${r.tenantId}, ${r.type}, ${r.payload}, ${r.status}, ${r.attempts},
+      sql`SELECT ${r.id}, ${r.tenantId}, ${r.type}, ${storedPayload(event)}, ${r.status}, ${r.attempts},
         ${r.nextAttemptAt?.getTime() ?? null}, NULL, NULL, NULL, 0, ${r.createdAt.getTime()}
       WHERE NOT EXISTS (${recorded})`,
     )
-    .returning({ id: webhookEvents.id });
+    .returning({ id: webhookEvents.id, payload: webhookEvents.payload });
 }
 
 /**

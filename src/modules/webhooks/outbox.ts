@@ -37,7 +37,9 @@ export async function commitChange(ctx: RequestContext, change: Change): Promise
         now,
       )
     : null;
-  const [written] = await commitWithEvents(ctx, {
+  const {
+    written: [written],
+  } = await commitWithEvents(ctx, {
     statements: change.statements,
     events: event ? [event] : [],
     audit: {
@@ -58,7 +60,8 @@ export async function commitChange(ctx: RequestContext, change: Change): Promise
  * delivery. With `unlessRecorded`, the events go first in the batch, each written only if that
  * query finds nothing (it sees the table as it was before the change, in the same transaction).
  * With `auditOnlyIfChanged`, the audit record is written only if the last statement changed a row
- * (a change guarded in SQL, made once of several requests at once). Answers the events written.
+ * (a change guarded in SQL, made once of several requests at once). Answers the events written
+ * (with their payloads as written: see `settledInSql`) and the change's statements' results.
  */
 export async function commitWithEvents(
   ctx: RequestContext,
@@ -69,22 +72,31 @@ export async function commitWithEvents(
     unlessRecorded?: SQL;
     auditOnlyIfChanged?: boolean;
   },
-): Promise<PreparedEvent[]> {
+): Promise<{ written: PreparedEvent[]; results: unknown[] }> {
   const { db } = ctx;
-  const { events, unlessRecorded } = change;
-  const [first, ...rest] = change.statements;
+  const { events, unlessRecorded, statements } = change;
+  const [first, ...rest] = statements;
   if (!first) throw new Error("an outbox commit needs at least one statement");
   const audit = (change.auditOnlyIfChanged ? auditInsertIfChanged : auditInsert)(db, change.audit);
   const [firstGuarded, ...laterGuarded] = unlessRecorded
     ? events.map((event) => insertEventUnless(db, event, unlessRecorded))
     : [];
-  let written = events;
+  let stored: unknown[];
+  let results: unknown[];
   if (firstGuarded) {
-    const [inserted] = await db.batch([firstGuarded, ...laterGuarded, first, ...rest, audit]);
-    if (inserted.length === 0) written = [];
+    const answers = await db.batch([firstGuarded, ...laterGuarded, first, ...rest, audit]);
+    stored = answers.slice(0, events.length);
+    results = answers.slice(events.length, events.length + statements.length);
   } else {
-    await db.batch([first, ...rest, ...events.map((event) => insertEvent(db, event)), audit]);
+    const answers = await db.batch([first, ...rest, ...events.map((event) => insertEvent(db, event)), audit]);
+    results = answers.slice(0, statements.length);
+    stored = answers.slice(statements.length, statements.length + events.length);
+  }
+  const written: PreparedEvent[] = [];
+  for (const [index, event] of events.entries()) {
+    const [row] = stored[index] as { payload: string }[];
+    if (row) written.push({ row: { ...event.row, payload: row.payload } });
   }
   if (written.length) await dispatchEvents(ctx, written);
-  return written;
+  return { written, results };
 }
