@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyCaller } from "../../src/context";
+import { newId } from "../../src/lib/crypto";
 import { invoiceAction } from "../../src/modules/invoices/invoice-actions";
 import { serializeInvoice } from "../../src/modules/invoices/invoices.schemas";
 import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
@@ -285,12 +286,18 @@ describe("refunds", () => {
     const ours = await refund({ invoice: invoice.id, amount: 1000 });
     expect(ours.status, JSON.stringify(ours.body)).toBe(201);
     await relayConnectEvents(tenant.account);
-    // The tenant's dashboard refunds more, its metadata copied from the refund made through us.
+    // The tenant's dashboard refunds more, its metadata (signature and all) copied from the refund
+    // made through us.
+    const made = await stripeObject(`/v1/refunds/${ours.body.stripe_refund_id}`, tenant.account);
+    const copied = Object.entries(made.metadata as Record<string, string>).map(([key, value]) => [
+      `metadata[${key}]`,
+      value,
+    ]);
+    expect(copied.map(([key]) => key)).toContain("metadata[refund_signature]");
     const copy = await dashboard("/v1/refunds", {
       payment_intent: ours.body.stripe_payment_intent_id,
       amount: "500",
-      "metadata[refund_id]": ours.body.id,
-      "metadata[invoice_id]": invoice.id,
+      ...Object.fromEntries(copied),
     });
     await relayConnectEvents(tenant.account);
     expect(await invoiceOf(invoice.id)).toMatchObject({ amount_refunded: 1500 });
@@ -304,6 +311,36 @@ describe("refunds", () => {
       stripe_refund_id: ours.body.stripe_refund_id,
       amount: 1000,
     });
+  });
+
+  it("a refund made at Stripe under an id of our shape it wrote itself does not refund the platform's fee", async () => {
+    const own = await billingTenant();
+    const { invoice } = await paidInvoice(own, 2000);
+    await relayConnectEvents(own.account);
+    // The tenant's dashboard refunds 5.00 with metadata that looks like ours: an unused rfnd_ id.
+    const forged = await dashboard(
+      "/v1/refunds",
+      {
+        payment_intent: await paymentIntentOf(invoice.stripe_invoice_id, own.account),
+        amount: "500",
+        "metadata[refund_id]": newId("rfnd"),
+        "metadata[invoice_id]": invoice.id,
+        "metadata[tenant_id]": own.tenantId,
+      },
+      own.account,
+    );
+    await relayConnectEvents(own.account);
+    const listed = await asKey(own.keys.test_secret, `${REFUNDS}?invoice=${invoice.id}`);
+    expect(listed.body.data).toEqual([
+      expect.objectContaining({ stripe_refund_id: forged.id, amount: 500, refund_application_fee: false }),
+    ]);
+    // Stripe kept the whole fee (300 of 2,000), and so do the analytics.
+    const today = new Date().toISOString().slice(0, 10);
+    const summary = await asKey(
+      own.keys.test_secret,
+      `/api/v1/auth/analytics/summary/?currency=usd&to=${today}`,
+    );
+    expect(summary.body.currencies[0]).toMatchObject({ revenue: 2000, refunds: 500, fees: 300 });
   });
 
   it("a refund whose events reach the mirror before the API's commit: one row, one refund.created", {

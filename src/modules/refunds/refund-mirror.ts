@@ -66,11 +66,18 @@ async function knownRefund(run: MirrorRun, state: RefundRun, stripeId: string) {
 }
 
 /**
- * Our refund id a refund's metadata carries, if no other refund holds it: a tenant's refund made at
- * Stripe may carry a copy of the metadata of one made through us (or any other value).
+ * Our refund id a refund's metadata carries, signed for the tenant's invoice, if no other refund
+ * holds it: a tenant's refund made at Stripe may carry a copy of the metadata of one made through
+ * us (or any other value).
  */
-async function freeOwnRefundId(run: MirrorRun, state: RefundRun, refund: Obj, stripeId: string) {
-  const id = ownRefundId(refund);
+async function freeOwnRefundId(
+  run: MirrorRun,
+  state: RefundRun,
+  refund: Obj,
+  stripeId: string,
+  invoiceId: string,
+) {
+  const id = await ownRefundId(refund, run.ctx.config.auth.JWT_SECRET, run.tenant.id, invoiceId);
   if (!id) return null;
   for (const row of state.dirty.values()) if (row.id === id && row.stripeRefundId !== stripeId) return null;
   const holder = await run.ctx.db
@@ -179,9 +186,9 @@ async function applyRefund(run: MirrorRun, snapshot: Obj, created: number): Prom
     : null;
   invoice ??= await invoiceOfPayment(run, fields.stripePaymentIntentId, fields.stripeChargeId, created);
   if (!invoice) return "ignored: not the payment of an invoice of the tenant";
-  // A refund that carries our own id was made through our API, which refunds the platform's fee
-  // with it: known so even when its events come before the API's commit.
-  const ownId = current ? null : await freeOwnRefundId(run, state, refund, fields.stripeRefundId);
+  // A refund that carries our own id, signed, was made through our API, which refunds the
+  // platform's fee with it: known so even when its events come before the API's commit.
+  const ownId = current ? null : await freeOwnRefundId(run, state, refund, fields.stripeRefundId, invoice.id);
   const now = run.ctx.clock.now();
   const next: RefundRow = {
     ...fields,

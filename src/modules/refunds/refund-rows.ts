@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { invoices, REFUND_STATUSES, type RefundRow, type RefundStatus, refunds } from "../../db/schema";
-import { isIdOf } from "../../lib/crypto";
+import { hmacSha256, isIdOf, timingSafeEqualStrings, toBase64Url } from "../../lib/crypto";
 import { tenantMetadataOf } from "../../lib/metadata";
 
 /** Reading a Stripe refund (an API answer or an event's snapshot) into the mirror's fields, and writing them. */
@@ -27,7 +27,7 @@ export type StripeRefundFields = Pick<
 >;
 
 /** Our own keys in a refund's Stripe metadata; the rest is the tenant's. */
-export const REFUND_OWN_KEYS = ["tenant_id", "refund_id", "invoice_id", "customer_id"];
+export const REFUND_OWN_KEYS = ["tenant_id", "refund_id", "invoice_id", "customer_id", "refund_signature"];
 
 export function refundFields(refund: Obj): StripeRefundFields {
   const status = str(refund.status) as RefundStatus | null;
@@ -44,11 +44,32 @@ export function refundFields(refund: Obj): StripeRefundFields {
   };
 }
 
-/** Our refund id carried in Stripe's metadata (a refund made through us), if any. */
-export const ownRefundId = (refund: Obj): string | null => {
-  const id = str(obj(refund.metadata).refund_id);
-  return isIdOf("rfnd", id) ? id : null;
-};
+/**
+ * The `refund_signature` our API writes in a refund's metadata: an HMAC of the tenant, our refund id
+ * and the invoice under the platform's secret (`JWT_SECRET`, for this purpose only through the
+ * message's prefix), which a tenant writing metadata at Stripe by hand cannot make.
+ */
+export async function refundSignature(secret: string, tenantId: string, refundId: string, invoiceId: string) {
+  return toBase64Url(await hmacSha256(secret, `refund metadata\n${tenantId}\n${refundId}\n${invoiceId}`));
+}
+
+/**
+ * Our refund id carried in Stripe's metadata, if the refund was made through our API for this
+ * tenant's invoice (its signature says so), else null: a well-formed id alone may be the tenant's.
+ */
+export async function ownRefundId(
+  refund: Obj,
+  secret: string,
+  tenantId: string,
+  invoiceId: string,
+): Promise<string | null> {
+  const metadata = obj(refund.metadata);
+  const id = str(metadata.refund_id);
+  const signature = str(metadata.refund_signature);
+  if (!isIdOf("rfnd", id) || !signature) return null;
+  const expected = await refundSignature(secret, tenantId, id, invoiceId);
+  return timingSafeEqualStrings(signature, expected) ? id : null;
+}
 
 /**
  * Writes a refund row; a row already there changes only if this snapshot is not older than the

@@ -13,7 +13,7 @@ import { findInvoice } from "../invoices/invoices.queries";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
-import { refreshAmountRefunded, refundFields, upsertRefund } from "./refund-rows";
+import { refreshAmountRefunded, refundFields, refundSignature, upsertRefund } from "./refund-rows";
 import { serializeRefund } from "./refunds.schemas";
 
 /** A refund of the caller's tenant (and, for a key, its mode); another tenant's is 404. */
@@ -77,7 +77,8 @@ async function refusedAsConflict<T>(invoice: InvoiceRow, work: () => Promise<T>)
 /**
  * Refunds a paid invoice's payment, whole (default: what is not refunded yet) or in part, with the
  * platform's application fee refunded in the same proportion (`refund_application_fee`, which
- * Stripe computes). Idempotency key from our new id; then one D1 batch: the refund, the invoice's
+ * Stripe computes). Idempotency key from our new id, which the metadata carries signed (the mirror
+ * trusts only a signed one: `ownRefundId`); then one D1 batch: the refund, the invoice's
  * `amount_refunded`, `refund.created` and the audit record.
  */
 export async function createRefund(ctx: RequestContext, input: NewRefund) {
@@ -106,6 +107,7 @@ export async function createRefund(ctx: RequestContext, input: NewRefund) {
   const stripeAccount = tenant.stripeConnectAccountId;
   const payment = await paymentOf(ctx, invoice, stripeAccount);
   const id = newId("rfnd");
+  const signature = await refundSignature(ctx.config.auth.JWT_SECRET, tenant.id, id, invoice.id);
   const refund = await refusedAsConflict(invoice, () =>
     ctx.stripe.refunds.create(
       {
@@ -121,6 +123,7 @@ export async function createRefund(ctx: RequestContext, input: NewRefund) {
           refund_id: id,
           invoice_id: invoice.id,
           customer_id: invoice.customerId ?? "",
+          refund_signature: signature,
         },
       },
       { stripeAccount, idempotencyKey: `refund:${id}` },
