@@ -71,6 +71,13 @@ export interface RequestContext {
   readonly clientIp: string;
   /** Who is calling, set by the authentication middleware; none on public routes and in jobs. */
   caller: Caller | undefined;
+  /**
+   * The request's `Idempotency-Key`, for its tenant and request (a hash of them), set by the
+   * idempotency middleware when the request runs: the same for the same request sent again. A
+   * Stripe create that cannot be undone (a refund) seeds its idempotency key with it, so a retry
+   * after a failure on our side gets the object the first attempt made.
+   */
+  idempotencyKey: string | undefined;
   /** The tenant's coordinator (one Durable Object per tenant), reached by typed RPC. */
   coordinator(tenantId: string): CoordinatorStub;
   readonly log: Logger;
@@ -97,6 +104,7 @@ class Context implements RequestContext {
   readonly requestId: string;
   readonly clientIp: string;
   caller: Caller | undefined;
+  idempotencyKey: string | undefined;
   readonly #env: Env;
   readonly #route: string | undefined;
   readonly #waitUntil: ((promise: Promise<unknown>) => void) | undefined;

@@ -36,6 +36,22 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBase62(ID_BODY_LENGTH)}`;
 }
 
+/**
+ * An id of `newId(prefix)`'s shape drawn from `seed` instead of the CSPRNG (its SHA-256 written in
+ * base62): the same seed, the same id. For a create sent again whose Stripe call must be the same
+ * one (same idempotency key, same parameters), seeded with the request's `idempotencyKey`.
+ */
+export async function idFromSeed(prefix: string, seed: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(seed)));
+  let value = digest.reduce((sum, byte) => (sum << 8n) | BigInt(byte), 0n);
+  let body = "";
+  for (let index = 0; index < ID_BODY_LENGTH; index++) {
+    body += BASE62[Number(value % 62n)];
+    value /= 62n;
+  }
+  return `${prefix}_${body}`;
+}
+
 /** Whether `value` has the shape `newId(prefix)` gives (an id of ours carried in Stripe metadata). */
 export function isIdOf(prefix: string, value: string | null): value is string {
   return value?.startsWith(`${prefix}_`) === true && ID_BODY.test(value.slice(prefix.length + 1));

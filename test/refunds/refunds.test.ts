@@ -343,6 +343,44 @@ describe("refunds", () => {
     expect(summary.body.currencies[0]).toMatchObject({ revenue: 2000, refunds: 500, fees: 300 });
   });
 
+  it("a refund retried with its Idempotency-Key after our write failed reaches Stripe with the same key: one refund", async () => {
+    const own = await billingTenant();
+    const { invoice } = await paidInvoice(own, 3000);
+    const send = () =>
+      asKey(own.keys.test_secret, REFUNDS, {
+        body: { invoice: invoice.id, amount: 1000 },
+        headers: { "Idempotency-Key": `refund-of-${invoice.id}` },
+      });
+    // Stripe refunds, then our D1 batch fails: 500, and the key is free for a retry.
+    await env.DB.exec(
+      `CREATE TRIGGER fail_refund BEFORE INSERT ON refunds WHEN NEW.invoice_id = '${invoice.id}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
+    );
+    try {
+      expectError(await send(), 500, "internal_error");
+    } finally {
+      await env.DB.exec("DROP TRIGGER fail_refund");
+    }
+    const retried = await send();
+    expect(retried.status, JSON.stringify(retried.body)).toBe(201);
+    const creates = (await stripeRequests({ path: "/v1/refunds", account: own.account })).filter(
+      (r) => r.method === "POST" && (r.params.metadata as { invoice_id?: string })?.invoice_id === invoice.id,
+    );
+    expect(creates).toHaveLength(2);
+    expect(creates[1]?.headers.idempotency_key).toBe(creates[0]?.headers.idempotency_key);
+    const atStripe = await stripeObject(`/v1/refunds?charge=${retried.body.stripe_charge_id}`, own.account);
+    expect(atStripe.data).toEqual([
+      expect.objectContaining({ id: retried.body.stripe_refund_id, amount: 1000 }),
+    ]);
+    expect(retried.body.id).toBe(
+      (creates[0]?.params.metadata as { refund_id?: string } | undefined)?.refund_id,
+    );
+    const listed = await asKey(own.keys.test_secret, `${REFUNDS}?invoice=${invoice.id}`);
+    expect(listed.body.data.map((row: { id: string }) => row.id)).toEqual([retried.body.id]);
+    expect((await asKey(own.keys.test_secret, `${INVOICES}${invoice.id}/`)).body).toMatchObject({
+      amount_refunded: 1000,
+    });
+  });
+
   it("a refund whose events reach the mirror before the API's commit: one row, one refund.created", {
     timeout: 20_000,
   }, async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newId, randomBase62, timingSafeEqualStrings } from "../../src/lib/crypto";
+import { idFromSeed, isIdOf, newId, randomBase62, timingSafeEqualStrings } from "../../src/lib/crypto";
 import { nextFreeSlug, slugify } from "../../src/lib/slug";
 
 describe("ids and random strings", () => {
@@ -19,6 +19,13 @@ describe("ids and random strings", () => {
 
   it("prefixes ids", () => {
     expect(newId("ten")).toMatch(/^ten_[0-9A-Za-z]{22}$/);
+  });
+
+  it("draws an id of the same shape from a seed: the same seed, the same id", async () => {
+    const id = await idFromSeed("rfnd", "refund\nkey-1");
+    expect(isIdOf("rfnd", id)).toBe(true);
+    expect(await idFromSeed("rfnd", "refund\nkey-1")).toBe(id);
+    expect(await idFromSeed("rfnd", "refund\nkey-2")).not.toBe(id);
   });
 
   it("compares strings in constant time, including different lengths", () => {

@@ -53,6 +53,7 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
       "Idempotent-Replayed": "true",
     });
   }
+  ctx.idempotencyKey = await sha256Hex(`${caller.tenantId}\n${key}\n${fingerprint}`);
   const held = heldClaim(caller.tenantId, key, claimed.at);
   const stopRenewing = renewWhileRunning(ctx, held, lockMs);
   let stored = false;

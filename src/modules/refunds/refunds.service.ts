@@ -2,7 +2,7 @@ import { and, desc, eq, gte, lte, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type InvoiceRow, type RefundRow, refunds } from "../../db/schema";
-import { newId } from "../../lib/crypto";
+import { idFromSeed, newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { moneyDisplay } from "../../lib/money";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
@@ -77,8 +77,9 @@ async function refusedAsConflict<T>(invoice: InvoiceRow, work: () => Promise<T>)
 /**
  * Refunds a paid invoice's payment, whole (default: what is not refunded yet) or in part, with the
  * platform's application fee refunded in the same proportion (`refund_application_fee`, which
- * Stripe computes). Idempotency key from our new id, which the metadata carries signed (the mirror
- * trusts only a signed one: `ownRefundId`); then one D1 batch: the refund, the invoice's
+ * Stripe computes). Idempotency key from our new id (seeded by the request's Idempotency-Key when
+ * it has one), which the metadata carries signed (the mirror trusts only a signed one:
+ * `ownRefundId`); then one D1 batch: the refund, the invoice's
  * `amount_refunded`, `refund.created` and the audit record.
  */
 export async function createRefund(ctx: RequestContext, input: NewRefund) {
@@ -106,7 +107,10 @@ export async function createRefund(ctx: RequestContext, input: NewRefund) {
   const tenant = await connectedTenant(ctx, scope.tenantId, "refunding payments");
   const stripeAccount = tenant.stripeConnectAccountId;
   const payment = await paymentOf(ctx, invoice, stripeAccount);
-  const id = newId("rfnd");
+  // A request sent again with its Idempotency-Key (our write failed after Stripe refunded) is the
+  // same refund: the same id, so the same Stripe idempotency key and parameters, and Stripe answers
+  // the refund it made. A refund cannot be undone; without the header, a retry is a new refund.
+  const id = ctx.idempotencyKey ? await idFromSeed("rfnd", `refund\n${ctx.idempotencyKey}`) : newId("rfnd");
   const signature = await refundSignature(ctx.config.auth.JWT_SECRET, tenant.id, id, invoice.id);
   const refund = await refusedAsConflict(invoice, () =>
     ctx.stripe.refunds.create(
