@@ -371,6 +371,36 @@ describe("one-off invoices", () => {
     expect(fits.status, JSON.stringify(fits.body)).toBe(201);
   });
 
+  it("items summing above Stripe's 99999999 minor units are 400 on items before Stripe, amounts and plans alike; exactly the cap fits", async () => {
+    const own = await billingTenant();
+    const dear = await makePlan(own, { name: "Dear", price_cents: 50_000_000, trial_days: 0 });
+    const customer = await makeCustomer(own);
+    const before = (await stripeRequests({ path: "/v1/invoices", account: own.account })).length;
+    for (const items of [
+      [
+        { unit_amount: 60_000_000, description: "Half and more" },
+        { unit_amount: 40_000_000, description: "The rest and one" },
+      ],
+      [{ plan: dear.id }, { unit_amount: 25_000_000, quantity: 2, description: "Plus" }],
+    ]) {
+      const res = await asKey(own.keys.test_secret, INVOICES, {
+        body: { customer: customer.id, currency: "usd", items },
+      });
+      expect(expectError(res, 400, "validation_error").details).toEqual([
+        { field: "items", message: expect.stringContaining("99999999") },
+      ]);
+    }
+    expect((await stripeRequests({ path: "/v1/invoices", account: own.account })).length).toBe(before);
+    const fits = await asKey(own.keys.test_secret, INVOICES, {
+      body: {
+        customer: customer.id,
+        items: [{ plan: dear.id }, { unit_amount: 49_999_999, description: "To the cent" }],
+      },
+    });
+    expect(fits.status, JSON.stringify(fits.body)).toBe(201);
+    expect(fits.body.total).toBe(99_999_999);
+  });
+
   it("a Stripe failure while adding items leaves no draft behind, here or at Stripe", async () => {
     const customer = await makeCustomer(tenant);
     await failNext({

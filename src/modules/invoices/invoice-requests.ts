@@ -8,7 +8,7 @@ import { INVOICE_OWN_KEYS } from "./stripe-invoice";
 
 const Metadata = stripeMetadata(40, INVOICE_OWN_KEYS);
 
-/** The most minor units Stripe takes for one amount (an item's unit_amount × quantity too). */
+/** The most minor units Stripe takes for one amount: an item's unit_amount × quantity, and an invoice's items together. */
 export const MAX_ITEM_AMOUNT = 99_999_999;
 
 const InvoiceItem = z

@@ -62,7 +62,9 @@ async function itemPlans(ctx: RequestContext, items: NewInvoiceItem[], livemode:
 
 /**
  * The invoice's currency: the one given, else the plans'; every plan item must be in it, and its
- * amount within what Stripe takes.
+ * amount, as the sum of all the items, within what Stripe takes for one amount. Stripe would
+ * refuse a larger total only at finalize. Our drafts take no items after they are created, so
+ * this one request's items are the whole draft.
  */
 function invoiceCurrency(input: NewInvoice, plans: Map<string, PlanRow>): string {
   const currency = input.currency ?? [...plans.values()][0]?.currency;
@@ -80,6 +82,16 @@ function invoiceCurrency(input: NewInvoice, plans: Map<string, PlanRow>): string
         `An item's amount (the plan's price × quantity) is at most ${MAX_ITEM_AMOUNT} minor units`,
       );
   }
+  const total = input.items.reduce(
+    (sum, item) =>
+      sum + (item.plan ? (plans.get(item.plan)?.priceCents ?? 0) : (item.unit_amount ?? 0)) * item.quantity,
+    0,
+  );
+  if (total > MAX_ITEM_AMOUNT)
+    throw validationError(
+      "items",
+      `The items sum to ${total} minor units: Stripe takes an invoice of at most ${MAX_ITEM_AMOUNT}`,
+    );
   return currency;
 }
 
