@@ -28,7 +28,7 @@ export async function makePlan(tenant: BillingTenant, overrides: Record<string, 
     },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { id: string; stripe_price_id: string; price_cents: number };
+  return res.body as { id: string; stripe_price_id: string; stripe_product_id: string; price_cents: number };
 }
 
 /** Calls with the tenant's test secret key. */

@@ -75,7 +75,7 @@ describe("one-off invoices", () => {
     expect(res.body.metadata).toEqual({ order: "A-7" });
     expect(res.body.lines).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ amount: 3000, quantity: 2, price: plan.stripe_price_id }),
+        expect.objectContaining({ amount: 3000, quantity: 2, description: "Seat" }),
         expect.objectContaining({ amount: 1000, quantity: 4, description: "Extra storage" }),
       ]),
     );
@@ -399,6 +399,47 @@ describe("one-off invoices", () => {
     });
     expect(fits.status, JSON.stringify(fits.body)).toBe(201);
     expect(fits.body.total).toBe(99_999_999);
+  });
+
+  it("a plan item is its price billed once: Stripe refuses a recurring price on an invoice item (the double too), so the item is a one-time price of the plan's product", async () => {
+    const own = await billingTenant();
+    const seat = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+    const customer = await makeCustomer(own);
+    const direct = await fetch(`${doubleUrl()}/v1/invoiceitems`, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer sk_test_x",
+        "Stripe-Account": own.account,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({
+        customer: customer.stripe_customer_id,
+        "pricing[price]": seat.stripe_price_id,
+      }),
+    });
+    expect(direct.status).toBe(400);
+    const refusal = ((await direct.json()) as { error: { message: string; param: string } }).error;
+    expect(refusal).toMatchObject({
+      param: "pricing[price]",
+      message:
+        "The price specified is set to `type=recurring` but this field only accepts prices with `type=one_time`.",
+    });
+
+    const draft = await makeInvoice(own, {
+      customer: customer.id,
+      items: [{ plan: seat.id, quantity: 3 }],
+    });
+    expect(draft.lines).toEqual([
+      expect.objectContaining({ amount: 4500, quantity: 3, description: "Seat" }),
+    ]);
+    const [sent] = (await stripeRequests({ path: "/v1/invoiceitems", account: own.account })).filter((r) =>
+      r.headers.idempotency_key?.startsWith(`invoice:${draft.id}:item:`),
+    );
+    expect(sent?.params).not.toHaveProperty("pricing");
+    expect(sent?.params).toMatchObject({
+      price_data: { product: seat.stripe_product_id, currency: "usd", unit_amount: "1500" },
+      quantity: "3",
+    });
   });
 
   it("a Stripe failure while adding items leaves no draft behind, here or at Stripe", async () => {

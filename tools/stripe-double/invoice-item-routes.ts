@@ -13,11 +13,12 @@ import {
   nullableStr,
   obj,
   reply,
+  reqStr,
   str,
 } from "./params.ts";
 import { liveCustomer } from "./payments.ts";
 import { type Ctx, type Reply, type Route, route } from "./router.ts";
-import { all, clone, find, type Json, mustFind } from "./state.ts";
+import { all, clone, find, type Json, mustFind, newId, now, put } from "./state.ts";
 import { enterCustomerTime } from "./test-clocks.ts";
 import { diff, emitFor } from "./webhooks.ts";
 
@@ -33,12 +34,69 @@ function draftOf(ctx: Ctx, invoiceId: string, param = "invoice"): Json {
   return invoice;
 }
 
+const PRICE_DATA = ["currency", "product", "unit_amount", "unit_amount_decimal", "tax_behavior"];
+
+/**
+ * The item's price: one named (`pricing[price]`, or `price` of older versions), which must be
+ * one-time, as Stripe refuses a recurring price on an invoice item; or a one-time price made inline
+ * from `price_data` for an existing product.
+ */
 function priceOf(ctx: Ctx, p: FormObject): Json | null {
   const pricing = obj(p, "pricing");
-  const priceId = (pricing ? str(pricing, "price", "pricing[price]") : undefined) ?? str(p, "price");
-  return priceId
-    ? mustFind(ctx.state, "price", priceId, ctx.scope, "price", pricing ? "pricing[price]" : "price").obj
-    : null;
+  const param = pricing ? "pricing[price]" : "price";
+  const priceId = (pricing ? str(pricing, "price", param) : undefined) ?? str(p, "price");
+  const data = obj(p, "price_data");
+  if (priceId && data)
+    throw invalid("price_data", `You may only specify one of these parameters: ${param}, price_data.`);
+  if (data) return inlinePrice(ctx, data);
+  if (!priceId) return null;
+  const price = mustFind(ctx.state, "price", priceId, ctx.scope, "price", param).obj;
+  if (price.type === "recurring")
+    throw invalid(
+      param,
+      "The price specified is set to `type=recurring` but this field only accepts prices with `type=one_time`.",
+    );
+  return price;
+}
+
+function inlinePrice(ctx: Ctx, data: FormObject): Json {
+  const unknown = Object.keys(data).find((key) => !PRICE_DATA.includes(key));
+  if (unknown && ctx.state.strict)
+    throw invalid(
+      `price_data[${unknown}]`,
+      `Received unknown parameter: price_data[${unknown}]`,
+      "parameter_unknown",
+    );
+  const product = reqStr(data, "product", "price_data[product]");
+  mustFind(ctx.state, "product", product, ctx.scope, "product", "price_data[product]");
+  const currency = reqStr(data, "currency", "price_data[currency]").toLowerCase();
+  const unitAmount = int(data, "unit_amount", "price_data[unit_amount]", 0);
+  const decimal = str(data, "unit_amount_decimal", "price_data[unit_amount_decimal]");
+  if (unitAmount === undefined && decimal === undefined) throw missing("price_data[unit_amount]");
+  const amount = unitAmount ?? Math.round(Number(decimal));
+  const price: Json = {
+    id: newId("price"),
+    object: "price",
+    active: false,
+    billing_scheme: "per_unit",
+    created: now(),
+    currency,
+    custom_unit_amount: null,
+    livemode: ctx.livemode,
+    lookup_key: null,
+    metadata: {},
+    nickname: null,
+    product,
+    recurring: null,
+    tax_behavior: str(data, "tax_behavior", "price_data[tax_behavior]") ?? "unspecified",
+    tiers_mode: null,
+    transform_quantity: null,
+    type: "one_time",
+    unit_amount: amount,
+    unit_amount_decimal: decimal ?? String(amount),
+  };
+  put(ctx.state, "price", ctx.scope, price);
+  return price;
 }
 
 function period(p: FormObject): { start: number; end: number } | undefined {

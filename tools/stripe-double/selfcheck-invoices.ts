@@ -75,6 +75,29 @@ export async function invoicesScenario(kit: Kit): Promise<void> {
     `unit_amount_decimal × quantity: ${perUnit.amount}`,
   );
   await stripe.invoiceItems.del(perUnit.id, {}, on);
+  const monthly = await stripe.prices.create(
+    { product: product.id, unit_amount: 700, currency: "usd", recurring: { interval: "month" } },
+    on,
+  );
+  const recurringItem = await expectError(
+    () => stripe.invoiceItems.create({ customer: customer.id, pricing: { price: monthly.id } }, on),
+    Stripe.errors.StripeInvalidRequestError,
+    "The price specified is set to `type=recurring` but this field only accepts prices with `type=one_time`.",
+  );
+  check(recurringItem.statusCode === 400, "a recurring price on an invoice item: 400");
+  const inline = await stripe.invoiceItems.create(
+    {
+      customer: customer.id,
+      price_data: { product: product.id, currency: "usd", unit_amount: 700 },
+      quantity: 2,
+    },
+    on,
+  );
+  check(
+    inline.amount === 1400 && inline.pricing?.price_details?.product === product.id,
+    `price_data × quantity: ${inline.amount}`,
+  );
+  await stripe.invoiceItems.del(inline.id, {}, on);
   const lines = await stripe.invoices.listLineItems(draft.id, { limit: 2 }, on);
   check(lines.data.length === 2 && lines.has_more, "lines pagination");
   const dueError = await expectError(

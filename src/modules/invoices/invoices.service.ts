@@ -98,7 +98,7 @@ function invoiceCurrency(input: NewInvoice, plans: Map<string, PlanRow>): string
 /**
  * A one-off invoice for a customer, as a draft on the tenant's connected account: the invoice
  * (idempotency key from our new id, `auto_advance` off until we finalize it with the platform's
- * fee), then one invoice item per line (a plan's price × quantity, or an amount × quantity), then
+ * fee), then one invoice item per line (a plan's amount × quantity, or an amount × quantity), then
  * one D1 batch with `invoice.created`. The discount is the one named, else the customer's. If
  * anything fails after Stripe made the draft, its items and the draft are deleted again.
  */
@@ -141,7 +141,12 @@ export async function createInvoice(ctx: RequestContext, input: NewInvoice) {
           currency,
           quantity: item.quantity,
           ...(plan
-            ? { pricing: { price: plan.stripePriceId }, description: item.description ?? plan.name }
+            ? {
+                // The plan's price is recurring, which Stripe refuses on an invoice item: its amount
+                // is billed once, as a one-time price of the plan's product.
+                price_data: { currency, product: plan.stripeProductId, unit_amount: plan.priceCents },
+                description: item.description ?? plan.name,
+              }
             : {
                 unit_amount_decimal: Stripe.Decimal.from(String(item.unit_amount ?? 0)),
                 description: item.description ?? "Item",
