@@ -10,6 +10,7 @@ import {
   tenantEvents,
 } from "../billing";
 import { call, expectError } from "../harness";
+import { payingCustomer } from "../invoicing";
 import { payCheckout, stripeObject, stripeRequests } from "../stripe-double";
 
 const CHECKOUT = "/api/v1/auth/checkout/sessions/";
@@ -197,5 +198,32 @@ describe("Checkout sessions", () => {
       404,
       "not_found",
     );
+  });
+});
+
+describe("one currency per customer", () => {
+  it("a plan in another currency than the customer's running subscription is 400 on plan before Stripe, as subscription create; the same currency opens", async () => {
+    const own = await billingTenant();
+    const dollars = await makePlan(own, { name: "Dollars", price_cents: 2000, trial_days: 0 });
+    const euros = await makePlan(own, { name: "Euros", price_cents: 2000, currency: "eur", trial_days: 0 });
+    const customer = await payingCustomer(own);
+    const running = await asKey(own.keys.test_secret, "/api/v1/auth/subscriptions/", {
+      body: { customer: customer.id, plan: dollars.id, payment_behavior: "allow_incomplete" },
+    });
+    expect(running.body.status, JSON.stringify(running.body)).toBe("active");
+    const sessions = async () =>
+      (await stripeRequests({ path: "/v1/checkout/sessions", account: own.account })).length;
+    const before = await sessions();
+    const refused = await asKey(own.keys.test_secret, CHECKOUT, {
+      body: { plan: euros.id, customer: customer.id, ...urls },
+    });
+    expect(expectError(refused, 400, "validation_error").details).toEqual([
+      { field: "plan", message: expect.stringMatching(/eur.*usd/) },
+    ]);
+    expect(await sessions()).toBe(before);
+    const same = await asKey(own.keys.test_secret, CHECKOUT, {
+      body: { plan: dollars.id, customer: customer.id, ...urls },
+    });
+    expect(same.status, JSON.stringify(same.body)).toBe(201);
   });
 });

@@ -6,6 +6,7 @@ import { writeScope } from "../../lib/scope";
 import { activeCustomer } from "../customers/customers.queries";
 import { getPlan } from "../plans/plans.queries";
 import { connectedTenant } from "../stripe-connect/connected-account";
+import { assertCustomerCurrency } from "../subscriptions/subscriptions.service";
 import { commitChange } from "../webhooks/outbox";
 
 export interface NewCheckout {
@@ -60,6 +61,7 @@ export async function createCheckoutSession(
     throw new ApiError("invalid_state_transition", "This plan is not active: checkouts need an active plan");
   const customer = input.customer ? await activeCustomer(ctx, input.customer) : null;
   if (customer && customer.livemode !== scope.livemode) throw notFound("Customer");
+  if (customer) await assertCustomerCurrency(ctx, customer, plan.currency);
   const id = newId("chk");
   const trialDays = input.trial_days ?? plan.trialDays;
   const session = await ctx.stripe.checkout.sessions.create(

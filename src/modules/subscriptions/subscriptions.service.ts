@@ -129,9 +129,12 @@ export interface NewSubscription {
 
 /**
  * Stripe bills a customer's subscriptions in one currency: while one of them has not ended, a
- * plan in another currency is refused there. Ours refuses it first, as a 400 on `plan`.
+ * plan in another currency is refused there. Ours refuses it first, as a 400 on `plan`, for
+ * subscription create and for a Checkout session naming the customer. A read before Stripe's
+ * write: a subscription in another currency made meanwhile (or by a Checkout paid later) is still
+ * Stripe's to refuse.
  */
-async function assertCustomerCurrency(ctx: RequestContext, customer: CustomerRow, currency: string) {
+export async function assertCustomerCurrency(ctx: RequestContext, customer: CustomerRow, currency: string) {
   const running = await ctx.db
     .select({ id: customerSubscriptions.id, currency: customerSubscriptions.currency })
     .from(customerSubscriptions)
