@@ -33,12 +33,20 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
   const { db } = run.ctx;
   const { dirty } = run.state;
   const statements: BatchItem<"sqlite">[] = [];
+  // A row the API changed after the run read it (a verb's answer, newer on Stripe's clock) keeps
+  // the API's state: the run's snapshot is older. An invoice of the same second but in a state the
+  // snapshot's cannot follow keeps it too.
   for (const { row, isNew } of dirty.customer.values()) {
     const fields = upsertedFields(row);
     statements.push(
       isNew
         ? db.insert(customers).values(row)
-        : db.update(customers).set(fields).where(eq(customers.id, row.id)),
+        : db
+            .update(customers)
+            .set(fields)
+            .where(
+              and(eq(customers.id, row.id), notNewerThan(customers.lastEventCreated, row.lastEventCreated)),
+            ),
     );
   }
   for (const { row, isNew } of dirty.subscription.values()) {
@@ -46,11 +54,17 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
     statements.push(
       isNew
         ? db.insert(customerSubscriptions).values(row)
-        : db.update(customerSubscriptions).set(fields).where(eq(customerSubscriptions.id, row.id)),
+        : db
+            .update(customerSubscriptions)
+            .set(fields)
+            .where(
+              and(
+                eq(customerSubscriptions.id, row.id),
+                notNewerThan(customerSubscriptions.lastEventCreated, row.lastEventCreated),
+              ),
+            ),
     );
   }
-  // An invoice the API changed after the run read it (a verb's answer, newer on Stripe's clock, or
-  // of the same second but in a state the snapshot's cannot follow) keeps the API's state.
   for (const { row, isNew } of dirty.invoice.values()) {
     const fields = upsertedFields(row);
     statements.push(

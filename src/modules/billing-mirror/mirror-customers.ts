@@ -79,7 +79,10 @@ export async function applyCustomer(run: MirrorRun, event: StripeEventLike, obje
         () => run.current("customers", stripeId),
       );
   if ("skip" in settled) return settled.skip;
-  const next = customerRow(run, current, settled.snapshot, deleted, event.created);
+  // A deletion is Stripe's last word: stamped no earlier than the row, so that it lands and the
+  // watermark never goes back.
+  const stamp = deleted ? Math.max(event.created, current?.lastEventCreated ?? 0) : event.created;
+  const next = customerRow(run, current, settled.snapshot, deleted, stamp);
   const type = customerEventType(current, next);
   run.state.putCustomer(next, !current);
   if (type) run.emit(type, serializeCustomer(next), next.livemode);

@@ -1,0 +1,45 @@
+// A mirror run reads the tenant's rows once, up front, and writes at its end: an API change of the
+// same customer committed in between is newer than what the run holds.
+import { describe, expect, it } from "vitest";
+import { asKey, type BillingTenant, billingTenant, makeCustomer } from "../billing";
+import { heldMirrorRun } from "../platform-billing/helpers";
+import { stripeObject } from "../stripe-double";
+
+const CUSTOMERS = "/api/v1/auth/customers/";
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A customer.updated of the customer as Stripe holds it now, of `created`. */
+async function updatedAtStripe(own: BillingTenant, stripeId: string, created: number) {
+  return {
+    id: `evt_cus_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`,
+    object: "event",
+    type: "customer.updated",
+    account: own.account,
+    created,
+    livemode: false,
+    data: { object: await stripeObject(`/v1/customers/${stripeId}`, own.account) },
+  };
+}
+
+const change = (own: BillingTenant, id: string, body: Record<string, unknown>) =>
+  asKey(own.keys.test_secret, `${CUSTOMERS}${id}/`, { method: "PATCH", body });
+
+describe("a mirror run and an API change of one customer", () => {
+  it("a run that read the customer before the API changed its email does not put the old one back", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    // The run waits on another customer's read; this one's snapshot is of the second after its creation.
+    const holder = await makeCustomer(own);
+    const customer = await makeCustomer(own, { email: "before@example.com" });
+    await pause(1_100);
+    const event = await updatedAtStripe(own, customer.stripe_customer_id, Math.floor(Date.now() / 1000));
+    const run = await heldMirrorRun(own, holder.id, event);
+    await pause(1_100);
+    const changed = await change(own, customer.id, { email: "after@example.com" });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(await run.committed).toEqual({ retry: [] });
+    const got = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`);
+    expect(got.body).toMatchObject({ email: "after@example.com" });
+  });
+});

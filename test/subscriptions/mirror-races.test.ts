@@ -1,0 +1,75 @@
+// A mirror run reads the tenant's rows once, up front, and writes at its end: an API change of the
+// same subscription committed in between is newer than what the run holds.
+import { describe, expect, it } from "vitest";
+import {
+  asKey,
+  type BillingTenant,
+  billingTenant,
+  makePlan,
+  relayConnectEvents,
+  tenantEvents,
+} from "../billing";
+import { payingCustomer } from "../invoicing";
+import { heldMirrorRun } from "../platform-billing/helpers";
+import { stripeObject } from "../stripe-double";
+
+const SUBS = "/api/v1/auth/subscriptions/";
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A tenant of its own with an active subscription of a paying customer, its events mirrored. */
+async function ownActiveSub() {
+  const own = await billingTenant();
+  const plan = await makePlan(own, { name: "Seat", price_cents: 1500, trial_days: 0 });
+  const customer = await payingCustomer(own);
+  const res = await asKey(own.keys.test_secret, SUBS, {
+    body: { customer: customer.id, plan: plan.id, payment_behavior: "allow_incomplete" },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  expect(res.body.status).toBe("active");
+  await relayConnectEvents(own.account);
+  return { own, customer, sub: res.body as { id: string; stripe_subscription_id: string } };
+}
+
+/** A customer.subscription.updated of the subscription as Stripe holds it now, of `created`. */
+async function updatedAtStripe(own: BillingTenant, stripeId: string, created: number) {
+  return {
+    id: `evt_sub_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`,
+    object: "event",
+    type: "customer.subscription.updated",
+    account: own.account,
+    created,
+    livemode: false,
+    data: { object: await stripeObject(`/v1/subscriptions/${stripeId}`, own.account) },
+  };
+}
+
+const cancelNow = (own: BillingTenant, id: string) =>
+  asKey(own.keys.test_secret, `${SUBS}${id}/cancel/`, { body: { at_period_end: false } });
+
+describe("a mirror run and an API change of one subscription", () => {
+  it("a run that read the subscription before the API cancelled it does not make it active again", {
+    timeout: 30_000,
+  }, async () => {
+    const { own, customer, sub } = await ownActiveSub();
+    await pause(1_100);
+    const event = await updatedAtStripe(own, sub.stripe_subscription_id, Math.floor(Date.now() / 1000));
+    const run = await heldMirrorRun(own, customer.id, event);
+    // A second later on Stripe's clock than the run's snapshot.
+    await pause(1_100);
+    const canceled = await cancelNow(own, sub.id);
+    expect(canceled.status, JSON.stringify(canceled.body)).toBe(200);
+    expect(canceled.body.status).toBe("canceled");
+    expect(await run.committed).toEqual({ retry: [] });
+    const got = await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`);
+    expect(got.body).toMatchObject({ status: "canceled" });
+    // Stripe's own events of the cancellation change nothing more, nor tell it again.
+    await relayConnectEvents(own.account);
+    expect((await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`)).body).toMatchObject({
+      status: "canceled",
+    });
+    const told = (await tenantEvents(own.tenantId, "subscription.canceled")).filter(
+      (told) => told.data.object.id === sub.id,
+    );
+    expect(told).toHaveLength(1);
+  });
+});
