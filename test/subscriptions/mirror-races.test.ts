@@ -72,4 +72,20 @@ describe("a mirror run and an API change of one subscription", () => {
     );
     expect(told).toHaveLength(1);
   });
+
+  it("a run's snapshot of the same second as the API's cancel does not make it active again", {
+    timeout: 30_000,
+  }, async () => {
+    const { own, customer, sub } = await ownActiveSub();
+    await pause(1_100);
+    // At the start of a second: the run's snapshot and the API's cancel are of that second.
+    await pause(1000 - (Date.now() % 1000) + 20);
+    const event = await updatedAtStripe(own, sub.stripe_subscription_id, Math.floor(Date.now() / 1000));
+    const run = await heldMirrorRun(own, customer.id, event, { settleMs: 150 });
+    const canceled = await cancelNow(own, sub.id);
+    expect(canceled.body).toMatchObject({ status: "canceled" });
+    expect(await run.committed).toEqual({ retry: [] });
+    const got = await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`);
+    expect(got.body).toMatchObject({ status: "canceled" });
+  });
 });

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
 import { dunningStatements } from "../dunning/dunning-run";
@@ -6,6 +6,7 @@ import { invoiceMayBecome } from "../invoices/invoice-commit";
 import { refundStatements } from "../refunds/refund-mirror";
 import { notNewerThan, upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror-run";
+import { SUBSCRIPTION_MAY_FOLLOW } from "./rules";
 
 /**
  * What a mirror run's writes can collide on when the API wrote meanwhile: a new row's Stripe id
@@ -34,8 +35,8 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
   const { dirty } = run.state;
   const statements: BatchItem<"sqlite">[] = [];
   // A row the API changed after the run read it (a verb's answer, newer on Stripe's clock) keeps
-  // the API's state: the run's snapshot is older. An invoice of the same second but in a state the
-  // snapshot's cannot follow keeps it too.
+  // the API's state: the run's snapshot is older. A subscription or invoice of the same second but
+  // in a state the snapshot's cannot follow (the clock lets a tie through) keeps it too.
   for (const { row, isNew } of dirty.customer.values()) {
     const fields = upsertedFields(row);
     statements.push(
@@ -61,6 +62,7 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
               and(
                 eq(customerSubscriptions.id, row.id),
                 notNewerThan(customerSubscriptions.lastEventCreated, row.lastEventCreated),
+                inArray(customerSubscriptions.status, [...SUBSCRIPTION_MAY_FOLLOW[row.status]]),
               ),
             ),
     );

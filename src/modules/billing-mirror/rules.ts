@@ -96,6 +96,37 @@ export function customerEventType(before: CustomerRow | undefined, after: Custom
   return differs(before, after, CUSTOMER_FIELDS) ? "customer.updated" : null;
 }
 
+type SubscriptionStatus = CustomerSubscriptionRow["status"];
+const LIVE: readonly SubscriptionStatus[] = [
+  "incomplete",
+  "trialing",
+  "active",
+  "past_due",
+  "unpaid",
+  "paused",
+];
+
+/**
+ * The stored states each subscription state may be written over. An ended subscription (canceled,
+ * or incomplete_expired) never runs again, and one that has left incomplete never goes back to it;
+ * the live states move among each other (a payment fails and is recovered, a trial is added, a
+ * pause ends).
+ */
+export const SUBSCRIPTION_MAY_FOLLOW: Record<SubscriptionStatus, readonly SubscriptionStatus[]> = {
+  incomplete: ["incomplete"],
+  incomplete_expired: ["incomplete", "incomplete_expired"],
+  trialing: LIVE,
+  active: LIVE,
+  past_due: LIVE,
+  unpaid: LIVE,
+  paused: LIVE,
+  canceled: [...LIVE, "incomplete_expired", "canceled"],
+};
+
+/** Whether a subscription shown as `stored` may be shown as `next`: a state it has left is not taken back. */
+export const subscriptionMayFollow = (stored: SubscriptionStatus, next: SubscriptionStatus): boolean =>
+  SUBSCRIPTION_MAY_FOLLOW[next].includes(stored);
+
 /** The tenant event that reports a subscription's change, or null. */
 export function subscriptionEventType(
   before: CustomerSubscriptionRow | undefined,
