@@ -42,4 +42,22 @@ describe("a mirror run and an API change of one customer", () => {
     const got = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`);
     expect(got.body).toMatchObject({ email: "after@example.com" });
   });
+
+  it("a run's snapshot of the same second as the API's delete does not bring the customer back", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    const holder = await makeCustomer(own);
+    const customer = await makeCustomer(own);
+    await pause(1_100);
+    // At the start of a second: the run's snapshot and the API's delete are of that second.
+    await pause(1000 - (Date.now() % 1000) + 20);
+    const event = await updatedAtStripe(own, customer.stripe_customer_id, Math.floor(Date.now() / 1000));
+    const run = await heldMirrorRun(own, holder.id, event, { settleMs: 150 });
+    const deleted = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`, { method: "DELETE" });
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
+    expect(await run.committed).toEqual({ retry: [] });
+    const got = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`);
+    expect(got.body).toMatchObject({ deleted: true });
+  });
 });

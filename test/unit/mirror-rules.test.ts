@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SUBSCRIPTION_STATES } from "../../src/db/schema";
-import { subscriptionMayFollow } from "../../src/modules/billing-mirror/rules";
+import { CUSTOMER_MAY_FOLLOW, subscriptionMayFollow } from "../../src/modules/billing-mirror/rules";
 
 describe("the order of a subscription's states", () => {
   it("a state may be written over itself, and canceled over any", () => {
@@ -27,5 +27,12 @@ describe("the order of a subscription's states", () => {
     }
     for (const next of [...live, "incomplete_expired"] as const)
       expect(subscriptionMayFollow("incomplete", next), next).toBe(true);
+  });
+});
+
+describe("the order of a customer's states", () => {
+  it("a deleted customer stays deleted; any may be deleted", () => {
+    expect(CUSTOMER_MAY_FOLLOW.active).toEqual(["active"]);
+    expect(CUSTOMER_MAY_FOLLOW.deleted).toEqual(expect.arrayContaining(["active", "deleted"]));
   });
 });

@@ -6,7 +6,7 @@ import { invoiceMayBecome } from "../invoices/invoice-commit";
 import { refundStatements } from "../refunds/refund-mirror";
 import { notNewerThan, upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror-run";
-import { SUBSCRIPTION_MAY_FOLLOW } from "./rules";
+import { CUSTOMER_MAY_FOLLOW, SUBSCRIPTION_MAY_FOLLOW } from "./rules";
 
 /**
  * What a mirror run's writes can collide on when the API wrote meanwhile: a new row's Stripe id
@@ -35,8 +35,9 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
   const { dirty } = run.state;
   const statements: BatchItem<"sqlite">[] = [];
   // A row the API changed after the run read it (a verb's answer, newer on Stripe's clock) keeps
-  // the API's state: the run's snapshot is older. A subscription or invoice of the same second but
-  // in a state the snapshot's cannot follow (the clock lets a tie through) keeps it too.
+  // the API's state: the run's snapshot is older. A row of the same second but in a state the
+  // snapshot's cannot follow (the clock lets a tie through: a deleted customer, an ended
+  // subscription, a paid invoice) keeps it too.
   for (const { row, isNew } of dirty.customer.values()) {
     const fields = upsertedFields(row);
     statements.push(
@@ -46,7 +47,11 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
             .update(customers)
             .set(fields)
             .where(
-              and(eq(customers.id, row.id), notNewerThan(customers.lastEventCreated, row.lastEventCreated)),
+              and(
+                eq(customers.id, row.id),
+                notNewerThan(customers.lastEventCreated, row.lastEventCreated),
+                inArray(customers.status, [...CUSTOMER_MAY_FOLLOW[row.status]]),
+              ),
             ),
     );
   }

@@ -96,6 +96,12 @@ export function customerEventType(before: CustomerRow | undefined, after: Custom
   return differs(before, after, CUSTOMER_FIELDS) ? "customer.updated" : null;
 }
 
+/** The stored states each customer state may be written over: a deletion is final, as at Stripe. */
+export const CUSTOMER_MAY_FOLLOW: Record<CustomerRow["status"], readonly CustomerRow["status"][]> = {
+  active: ["active"],
+  deleted: ["active", "deleted"],
+};
+
 type SubscriptionStatus = CustomerSubscriptionRow["status"];
 const LIVE: readonly SubscriptionStatus[] = [
   "incomplete",
