@@ -1,7 +1,7 @@
 // A mirror run reads the tenant's rows once, up front, and writes at its end: an API change of the
 // same customer committed in between is newer than what the run holds.
 import { describe, expect, it } from "vitest";
-import { asKey, type BillingTenant, billingTenant, makeCustomer } from "../billing";
+import { asKey, type BillingTenant, billingTenant, makeCustomer, tenantEvents } from "../billing";
 import { heldMirrorRun } from "../platform-billing/helpers";
 import { stripeObject } from "../stripe-double";
 
@@ -59,5 +59,26 @@ describe("a mirror run and an API change of one customer", () => {
     expect(await run.committed).toEqual({ retry: [] });
     const got = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`);
     expect(got.body).toMatchObject({ deleted: true });
+  });
+
+  it("a run that read the customer back from Stripe after the API changed it does not report the change again", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    const customer = await makeCustomer(own, { name: "Before" });
+    const other = await makeCustomer(own);
+    await pause(1_100);
+    const event = await updatedAtStripe(own, other.stripe_customer_id, Math.floor(Date.now() / 1000));
+    // The run settles a tie of this customer by reading it at Stripe, after the API's change.
+    const run = await heldMirrorRun(own, customer.id, event);
+    const changed = await change(own, customer.id, { name: "After" });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(await run.committed).toEqual({ retry: [] });
+    const got = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`);
+    expect(got.body).toMatchObject({ name: "After" });
+    const told = (await tenantEvents(own.tenantId, "customer.updated")).filter(
+      (event) => event.data.object.id === customer.id,
+    );
+    expect(told.map((event) => event.data.object.name)).toEqual(["After"]);
   });
 });

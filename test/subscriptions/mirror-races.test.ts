@@ -1,6 +1,8 @@
 // A mirror run reads the tenant's rows once, up front, and writes at its end: an API change of the
 // same subscription committed in between is newer than what the run holds.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
 import {
   asKey,
   type BillingTenant,
@@ -9,9 +11,10 @@ import {
   relayConnectEvents,
   tenantEvents,
 } from "../billing";
+import { testContext } from "../context";
 import { payingCustomer } from "../invoicing";
-import { heldMirrorRun } from "../platform-billing/helpers";
-import { stripeObject } from "../stripe-double";
+import { heldMirrorRun, recordReceivedConnectEvents } from "../platform-billing/helpers";
+import { failNext, stripeObject } from "../stripe-double";
 
 const SUBS = "/api/v1/auth/subscriptions/";
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -87,5 +90,40 @@ describe("a mirror run and an API change of one subscription", () => {
     expect(await run.committed).toEqual({ retry: [] });
     const got = await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`);
     expect(got.body).toMatchObject({ status: "canceled" });
+  });
+
+  it("a run that read the subscription back from Stripe after the API changed it does not report the change again", {
+    timeout: 30_000,
+  }, async () => {
+    const { own, sub } = await ownActiveSub();
+    const stored = await env.DB.prepare(
+      "SELECT last_event_created AS stamp FROM customer_subscriptions WHERE id = ?",
+    )
+      .bind(sub.id)
+      .first<{ stamp: number }>();
+    // A snapshot of the row's second that says something else: the run reads the subscription at
+    // Stripe, which answers late, after the API's change.
+    const tie = await updatedAtStripe(own, sub.stripe_subscription_id, stored?.stamp ?? 0);
+    tie.data.object = { ...tie.data.object, metadata: { note: "not the row's" } };
+    await failNext({
+      method: "GET",
+      path: `/v1/subscriptions/${sub.stripe_subscription_id}`,
+      account: own.account,
+      delay_ms: 4_000,
+    });
+    await recordReceivedConnectEvents(own.account, [tie]);
+    const run = processStripeEvents(testContext(), own.tenantId, [tie.id]);
+    await pause(500);
+    const changed = await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`, {
+      method: "PATCH",
+      body: { quantity: 2, proration_behavior: "none" },
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(await run).toEqual({ retry: [] });
+    expect((await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`)).body).toMatchObject({ quantity: 2 });
+    const told = (await tenantEvents(own.tenantId, "subscription.updated")).filter(
+      (event) => event.data.object.id === sub.id,
+    );
+    expect(told.map((event) => event.data.object.quantity)).toEqual([2]);
   });
 });

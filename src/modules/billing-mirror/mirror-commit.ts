@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { checkoutSessions, customerSubscriptions, customers, invoices } from "../../db/schema";
 import { dunningStatements } from "../dunning/dunning-run";
@@ -6,7 +6,7 @@ import { invoiceMayBecome } from "../invoices/invoice-commit";
 import { refundStatements } from "../refunds/refund-mirror";
 import { notNewerThan, upsertedFields } from "./api-created";
 import type { MirrorRun } from "./mirror-run";
-import { CUSTOMER_MAY_FOLLOW, SUBSCRIPTION_MAY_FOLLOW } from "./rules";
+import { customerLands, subscriptionLands } from "./row-guards";
 
 /**
  * What a mirror run's writes can collide on when the API wrote meanwhile: a new row's Stripe id
@@ -46,13 +46,7 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         : db
             .update(customers)
             .set(fields)
-            .where(
-              and(
-                eq(customers.id, row.id),
-                notNewerThan(customers.lastEventCreated, row.lastEventCreated),
-                inArray(customers.status, [...CUSTOMER_MAY_FOLLOW[row.status]]),
-              ),
-            ),
+            .where(and(eq(customers.id, row.id), customerLands(row))),
     );
   }
   for (const { row, isNew } of dirty.subscription.values()) {
@@ -63,13 +57,7 @@ export function mirrorStatements(run: MirrorRun): BatchItem<"sqlite">[] {
         : db
             .update(customerSubscriptions)
             .set(fields)
-            .where(
-              and(
-                eq(customerSubscriptions.id, row.id),
-                notNewerThan(customerSubscriptions.lastEventCreated, row.lastEventCreated),
-                inArray(customerSubscriptions.status, [...SUBSCRIPTION_MAY_FOLLOW[row.status]]),
-              ),
-            ),
+            .where(and(eq(customerSubscriptions.id, row.id), subscriptionLands(row))),
     );
   }
   for (const { row, isNew } of dirty.invoice.values()) {

@@ -6,6 +6,7 @@ import { CUSTOMER_OWN_KEYS, serializeCustomer } from "../customers/customers.sch
 import type { StripeEventLike } from "../platform-billing/stripe-mapping";
 import { type MirrorRun, type Obj, obj, ourId, snapshotToApply, str } from "./mirror-run";
 import { externalKey, idOf } from "./mirror-state";
+import { customerPassed } from "./row-guards";
 import { CUSTOMER_FIELDS, customerEventType } from "./rules";
 
 function customerRow(
@@ -85,7 +86,10 @@ export async function applyCustomer(run: MirrorRun, event: StripeEventLike, obje
   const next = customerRow(run, current, settled.snapshot, deleted, stamp);
   const type = customerEventType(current, next);
   run.state.putCustomer(next, !current);
-  if (type) run.emit(type, serializeCustomer(next), next.livemode);
+  // A customer the API changed since the run read it (the run's snapshot then older, or read back
+  // from Stripe after that change) was reported by the API.
+  if (type)
+    run.emit(type, serializeCustomer(next), next.livemode, current ? customerPassed(next) : undefined);
   return type ? `mirrored: ${type}` : "no change";
 }
 

@@ -5,6 +5,7 @@ import { subscriptionFields, tenantMetadata } from "../subscriptions/stripe-subs
 import { serializeSubscription } from "../subscriptions/subscriptions.schemas";
 import { customerFor } from "./mirror-customers";
 import { type MirrorRun, type Obj, ourId, snapshotToApply, str } from "./mirror-run";
+import { subscriptionPassed } from "./row-guards";
 import { SUBSCRIPTION_FIELDS, subscriptionEventType } from "./rules";
 
 export function subscriptionRow(
@@ -72,6 +73,13 @@ export async function applySubscription(
   const next = subscriptionRow(run, current, settled.snapshot, event.created, asOfEvent.id);
   const type = subscriptionEventType(current, next);
   run.state.putSubscription(next, !current);
-  if (type) run.emit(type, serializeSubscription(next), next.livemode);
+  // A subscription the API changed since the run read it was reported by the API.
+  if (type)
+    run.emit(
+      type,
+      serializeSubscription(next),
+      next.livemode,
+      current ? subscriptionPassed(next) : undefined,
+    );
   return type ? `mirrored: ${type}` : "no change";
 }
