@@ -126,4 +126,41 @@ describe("a mirror run and an API change of one subscription", () => {
     );
     expect(told.map((event) => event.data.object.quantity)).toEqual([2]);
   });
+
+  it("an API change answered in the second the mirror stored the cancellation does not make it active again", {
+    timeout: 30_000,
+  }, async () => {
+    const { own, sub } = await ownActiveSub();
+    await pause(1_100);
+    // At the start of a second: Stripe answers the change in it, and the mirror stores a
+    // cancellation of the same second (the tenant's dashboard) while that answer is on its way.
+    await pause(1000 - (Date.now() % 1000) + 20);
+    const second = Math.floor(Date.now() / 1000);
+    await failNext({
+      method: "POST",
+      path: `/v1/subscriptions/${sub.stripe_subscription_id}`,
+      account: own.account,
+      delay_ms: 600,
+    });
+    const change = asKey(own.keys.test_secret, `${SUBS}${sub.id}/`, {
+      method: "PATCH",
+      body: { quantity: 2, proration_behavior: "none" },
+    });
+    await pause(250);
+    await env.DB.prepare(
+      "UPDATE customer_subscriptions SET status = 'canceled', canceled_at = ?, ended_at = ?, last_event_created = ? WHERE id = ?",
+    )
+      .bind(second * 1000, second * 1000, second, sub.id)
+      .run();
+    const changed = await change;
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(changed.body).toMatchObject({ status: "canceled" });
+    expect((await asKey(own.keys.test_secret, `${SUBS}${sub.id}/`)).body).toMatchObject({
+      status: "canceled",
+    });
+    const told = (await tenantEvents(own.tenantId, "subscription.updated")).filter(
+      (event) => event.data.object.id === sub.id,
+    );
+    expect(told).toEqual([]);
+  });
 });

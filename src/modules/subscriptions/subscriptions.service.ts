@@ -1,4 +1,4 @@
-import { and, eq, ne, notInArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, ne, notInArray, type SQL } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import {
@@ -13,7 +13,8 @@ import { ApiError, notFound, validationError } from "../../lib/errors";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
-import { createdByApi, notNewerThan } from "../billing-mirror/api-created";
+import { createdByApi } from "../billing-mirror/api-created";
+import { subscriptionLands, subscriptionPassed } from "../billing-mirror/row-guards";
 import { assertDiscountCurrency } from "../coupons/discount-currency";
 import { discountsFor } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.queries";
@@ -289,8 +290,9 @@ export function refuseIncomplete(row: CustomerSubscriptionRow, action: string) {
 /**
  * Applies a Stripe change to the mirror with its tenant event (`subscription.updated` or
  * `.canceled`), ordered on Stripe's clock like every mirror write: if the mirror already holds a
- * newer state (a Connect event of a later change got there first), the API's view changes nothing,
- * tells nobody, and the answer is the mirror's row.
+ * newer state (a Connect event of a later change got there first), or one of the same second the
+ * answer's state cannot follow (an ended subscription), the API's view changes nothing, tells
+ * nobody, and the answer is the mirror's row.
  */
 export async function applyChange(
   ctx: RequestContext,
@@ -306,16 +308,12 @@ export async function applyChange(
       ? "subscription.canceled"
       : "subscription.updated";
   const { id: _id, tenantId: _t, createdAt: _c, ...fields } = next;
-  const stored = customerSubscriptions.lastEventCreated;
-  const stamp = next.lastEventCreated;
   const written = await commit(ctx, tenant, next, {
     statement: ctx.db
       .update(customerSubscriptions)
       .set(fields)
-      .where(and(eq(customerSubscriptions.id, row.id), notNewerThan(stored, stamp))),
-    unlessRecorded: sql`SELECT 1 FROM ${customerSubscriptions} WHERE ${customerSubscriptions.id} = ${row.id} AND ${
-      stamp === null ? sql`${stored} IS NOT NULL` : sql`${stored} > ${stamp}`
-    }`,
+      .where(and(eq(customerSubscriptions.id, row.id), subscriptionLands(next))),
+    unlessRecorded: subscriptionPassed(next),
     type,
     metadata: { action: changes.action, previous_status: row.status },
   });
