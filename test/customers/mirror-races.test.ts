@@ -1,9 +1,10 @@
 // A mirror run reads the tenant's rows once, up front, and writes at its end: an API change of the
 // same customer committed in between is newer than what the run holds.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { asKey, type BillingTenant, billingTenant, makeCustomer, tenantEvents } from "../billing";
 import { heldMirrorRun } from "../platform-billing/helpers";
-import { stripeObject } from "../stripe-double";
+import { failNext, stripeObject } from "../stripe-double";
 
 const CUSTOMERS = "/api/v1/auth/customers/";
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,5 +81,39 @@ describe("a mirror run and an API change of one customer", () => {
       (event) => event.data.object.id === customer.id,
     );
     expect(told.map((event) => event.data.object.name)).toEqual(["After"]);
+  });
+
+  it("an API change answered in the second the mirror stored the deletion leaves the customer deleted, untold", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    const customer = await makeCustomer(own, { name: "Before" });
+    await pause(1_100);
+    // At the start of a second: Stripe answers the change in it, and the mirror stores a deletion
+    // of the same second (the tenant's dashboard) while that answer is on its way.
+    await pause(1000 - (Date.now() % 1000) + 20);
+    const second = Math.floor(Date.now() / 1000);
+    await failNext({
+      method: "POST",
+      path: `/v1/customers/${customer.stripe_customer_id}`,
+      account: own.account,
+      delay_ms: 600,
+    });
+    const changing = change(own, customer.id, { name: "After" });
+    await pause(250);
+    await env.DB.prepare(
+      "UPDATE customers SET status = 'deleted', deleted_at = ?, last_event_created = ? WHERE id = ?",
+    )
+      .bind(second * 1000, second, customer.id)
+      .run();
+    const changed = await changing;
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(changed.body).toMatchObject({ deleted: true, name: "Before" });
+    const got = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`);
+    expect(got.body).toMatchObject({ deleted: true, name: "Before" });
+    const told = (await tenantEvents(own.tenantId, "customer.updated")).filter(
+      (event) => event.data.object.id === customer.id,
+    );
+    expect(told).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
 import { createdByApi } from "../billing-mirror/api-created";
+import { customerLands, customerPassed } from "../billing-mirror/row-guards";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
 import { activeCustomer, findCustomer } from "./customers.queries";
@@ -77,15 +78,13 @@ function watermark(current: CustomerRow, answer: Parameters<typeof stripeSeconds
 
 /**
  * Where the API's write of a customer may land, ordered on Stripe's clock like every mirror
- * write: not over a state the mirror stored meanwhile from a newer event (`newer`, the test the
- * tenant event's `unlessRecorded` makes).
+ * write: not over a state the mirror stored meanwhile from a newer event, nor over a deletion it
+ * stored of the same second (`customerLands`, whose negation the tenant event's `unlessRecorded` is).
  */
-function ordered(id: string, stamp: number | null) {
-  const stored = customers.lastEventCreated;
-  const newer = stamp === null ? sql`${stored} IS NOT NULL` : sql`${stored} > ${stamp}`;
+function ordered(row: CustomerRow) {
   return {
-    where: and(eq(customers.id, id), sql`NOT (${newer})`),
-    unlessRecorded: sql`SELECT 1 FROM ${customers} WHERE ${customers.id} = ${id} AND ${newer}`,
+    where: and(eq(customers.id, row.id), customerLands(row)),
+    unlessRecorded: customerPassed(row),
   };
 }
 
@@ -256,9 +255,9 @@ export async function updateCustomer(ctx: RequestContext, idOrExternal: string, 
     };
     const { email, name, phone, description, address, metadata, externalId, lastEventCreated, updatedAt } =
       updated;
-    // A newer state stored meanwhile (a Connect event of a later change) stays, untold again,
-    // and is the answer.
-    const { where, unlessRecorded } = ordered(current.id, lastEventCreated);
+    // A newer state stored meanwhile (a Connect event of a later change, or a deletion of this
+    // second) stays, untold again, and is the answer.
+    const { where, unlessRecorded } = ordered(updated);
     const told = await commit(ctx, tenant, updated, {
       statement: ctx.db
         .update(customers)
