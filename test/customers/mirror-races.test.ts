@@ -2,9 +2,16 @@
 // same customer committed in between is newer than what the run holds.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { asKey, type BillingTenant, billingTenant, makeCustomer, tenantEvents } from "../billing";
+import {
+  asKey,
+  type BillingTenant,
+  billingTenant,
+  makeCustomer,
+  relayConnectEvents,
+  tenantEvents,
+} from "../billing";
 import { heldMirrorRun } from "../platform-billing/helpers";
-import { failNext, stripeObject } from "../stripe-double";
+import { doubleUrl, failNext, stripeObject } from "../stripe-double";
 
 const CUSTOMERS = "/api/v1/auth/customers/";
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,5 +122,43 @@ describe("a mirror run and an API change of one customer", () => {
       (event) => event.data.object.id === customer.id,
     );
     expect(told).toEqual([]);
+  });
+
+  it("a late event of a change made before the API set the default payment method does not take it back", {
+    timeout: 30_000,
+  }, async () => {
+    const own = await billingTenant();
+    const customer = await makeCustomer(own, { name: "Before" });
+    await pause(1_100);
+    // Renamed in the tenant's dashboard: its customer.updated (no default card yet) waits.
+    const renamed = await fetch(`${doubleUrl()}/v1/customers/${customer.stripe_customer_id}`, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer sk_test_dashboard",
+        "Stripe-Account": own.account,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: "name=Dashboard",
+    });
+    expect(renamed.status).toBe(200);
+    await pause(1_100);
+    const attached = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/payment-methods/`, {
+      body: { payment_method: "pm_card_visa", set_default: true },
+    });
+    expect(attached.status, JSON.stringify(attached.body)).toBe(201);
+    const card = attached.body.id as string;
+    await relayConnectEvents(own.account, {
+      only: (event) =>
+        event.type === "customer.updated" &&
+        event.data.object.name === "Dashboard" &&
+        !(event.data.object.invoice_settings as { default_payment_method?: string } | undefined)
+          ?.default_payment_method,
+    });
+    const got = await asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`);
+    expect(got.body).toMatchObject({ default_payment_method: card });
+    const told = (await tenantEvents(own.tenantId, "customer.updated")).filter(
+      (event) => event.data.object.id === customer.id,
+    );
+    expect(told.map((event) => event.data.object.default_payment_method)).not.toContain(null);
   });
 });

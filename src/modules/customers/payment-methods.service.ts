@@ -1,10 +1,12 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerRow, customers } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
+import { stripeSeconds } from "../../stripe/client";
+import { customerLands, customerPassed } from "../billing-mirror/row-guards";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
 import { activeCustomer, findCustomer } from "./customers.queries";
@@ -54,22 +56,35 @@ async function methodOf(ctx: RequestContext, customer: CustomerRow, stripeAccoun
   return method;
 }
 
+/**
+ * Stores the default Stripe answered, stamped with the answer's time on Stripe's clock like every
+ * API write of a customer, so an event of an older snapshot does not take it back; a state the
+ * mirror stored meanwhile from a newer event (or a deletion) stays, untold again.
+ */
 async function setDefaultInMirror(
   ctx: RequestContext,
   customer: CustomerRow,
   tenant: { id: string; companyName: string },
   methodId: string | null,
   action: string,
+  answer: Parameters<typeof stripeSeconds>[0],
 ) {
-  const updated: CustomerRow = { ...customer, defaultPaymentMethod: methodId, updatedAt: ctx.clock.now() };
+  const updated: CustomerRow = {
+    ...customer,
+    defaultPaymentMethod: methodId,
+    lastEventCreated: stripeSeconds(answer) ?? customer.lastEventCreated,
+    updatedAt: ctx.clock.now(),
+  };
+  const { lastEventCreated, updatedAt } = updated;
   await commitChange(ctx, {
     tenant,
     statements: [
       ctx.db
         .update(customers)
-        .set({ defaultPaymentMethod: methodId, updatedAt: updated.updatedAt })
-        .where(eq(customers.id, customer.id)),
+        .set({ defaultPaymentMethod: methodId, lastEventCreated, updatedAt })
+        .where(and(eq(customers.id, customer.id), customerLands(updated))),
     ],
+    unlessRecorded: customerPassed(updated),
     event: { type: "customer.updated", object: serializeCustomer(updated), livemode: customer.livemode },
     audit: { action, targetType: "customer", targetId: customer.id, metadata: { payment_method: methodId } },
   });
@@ -90,12 +105,12 @@ export async function attachPaymentMethod(
   );
   const isDefault = input.set_default || customer.defaultPaymentMethod === null;
   if (isDefault) {
-    await ctx.stripe.customers.update(
+    const answer = await ctx.stripe.customers.update(
       customer.stripeCustomerId,
       { invoice_settings: { default_payment_method: method.id } },
       { stripeAccount },
     );
-    await setDefaultInMirror(ctx, customer, tenant, method.id, "customer.payment_method_attached");
+    await setDefaultInMirror(ctx, customer, tenant, method.id, "customer.payment_method_attached", answer);
   }
   return serializeMethod(method, isDefault ? method.id : customer.defaultPaymentMethod);
 }
@@ -104,12 +119,12 @@ export async function attachPaymentMethod(
 export async function setDefaultPaymentMethod(ctx: RequestContext, idOrExternal: string, methodId: string) {
   const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "changing payment methods");
   const method = await methodOf(ctx, customer, stripeAccount, methodId);
-  await ctx.stripe.customers.update(
+  const answer = await ctx.stripe.customers.update(
     customer.stripeCustomerId,
     { invoice_settings: { default_payment_method: method.id } },
     { stripeAccount },
   );
-  await setDefaultInMirror(ctx, customer, tenant, method.id, "customer.default_payment_method_set");
+  await setDefaultInMirror(ctx, customer, tenant, method.id, "customer.default_payment_method_set", answer);
   return serializeMethod(method, method.id);
 }
 
@@ -117,9 +132,9 @@ export async function setDefaultPaymentMethod(ctx: RequestContext, idOrExternal:
 export async function detachPaymentMethod(ctx: RequestContext, idOrExternal: string, methodId: string) {
   const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "changing payment methods");
   const method = await methodOf(ctx, customer, stripeAccount, methodId);
-  await ctx.stripe.paymentMethods.detach(method.id, {}, { stripeAccount });
+  const answer = await ctx.stripe.paymentMethods.detach(method.id, {}, { stripeAccount });
   if (customer.defaultPaymentMethod === method.id)
-    await setDefaultInMirror(ctx, customer, tenant, null, "customer.payment_method_detached");
+    await setDefaultInMirror(ctx, customer, tenant, null, "customer.payment_method_detached", answer);
   return { ...serializeMethod(method, null), detached: true };
 }
 
