@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { createContext, type RequestContext } from "../src/context";
-import { unique } from "./harness";
+import { createContext, type RequestContext, type UserCaller } from "../src/context";
+import { type TestTenant, unique } from "./harness";
 
 /**
  * A context like a request's, for tests that call a service or a job directly; `overrides`
@@ -27,4 +27,14 @@ export const kvRefusingWrites = new Proxy(env.KV, {
     const value = Reflect.get(target, name, target);
     return typeof value === "function" ? value.bind(target) : value;
   },
+});
+
+/** The caller a request of the tenant's owner has, signed in, for a service called directly. */
+export const ownerCaller = (tenant: TestTenant): UserCaller => ({
+  kind: "user",
+  userId: tenant.owner.id,
+  tenantId: tenant.tenantId,
+  role: "owner",
+  sessionId: "ses_test",
+  tenantStatus: "active",
 });

@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { UserCaller } from "../../src/context";
 import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
 import { refreshTenantKeyRecords, regenerateKeys } from "../../src/modules/api-keys/api-keys.service";
-import { testContext } from "../context";
+import { ownerCaller, testContext } from "../context";
 import { eventually } from "../eventually";
 import { call, expectError, registerTeam, registerTenant } from "../harness";
 
@@ -285,14 +284,7 @@ describe("concurrent regenerates and revokes", () => {
 
   it("a rollover regenerate whose batch comes after a revoke answers 409 and leaves the key revoked", async () => {
     const tenant = await registerTenant();
-    const caller: UserCaller = {
-      kind: "user",
-      userId: tenant.owner.id,
-      tenantId: tenant.tenantId,
-      role: "owner",
-      sessionId: "ses_test",
-      tenantStatus: "active",
-    };
+    const caller = ownerCaller(tenant);
     const real = database(env.DB);
     // The regenerate has read the live keys; the owner's revoke commits before its batch runs.
     const db = new Proxy(real, {

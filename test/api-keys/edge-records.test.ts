@@ -1,7 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { UserCaller } from "../../src/context";
 import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
 import {
@@ -18,7 +17,7 @@ import {
   refreshDue,
   refreshKeyRecord,
 } from "../../src/modules/api-keys/edge-store";
-import { kvRefusingWrites, testContext } from "../context";
+import { kvRefusingWrites, ownerCaller, testContext } from "../context";
 import { call, PASSWORD, registerTenant, unique } from "../harness";
 import { registerKey, verifyThroughWorker } from "./keys";
 
@@ -261,14 +260,7 @@ describe("a key change D1 committed but KV refused", () => {
   // the change answers as done, and the tenant's coordinator owes the records until KV takes them.
   it("a revoke and a regenerate answer as done; the coordinator publishes their records once KV works", async () => {
     const tenant = await registerTenant();
-    const owner: UserCaller = {
-      kind: "user",
-      userId: tenant.owner.id,
-      tenantId: tenant.tenantId,
-      role: "owner",
-      sessionId: "ses_kv",
-      tenantStatus: "active",
-    };
+    const owner = ownerCaller(tenant);
     const kvDown = testContext({ kv: kvRefusingWrites, caller: owner });
     const edgeStatus = async (key: string) =>
       (await env.KV.get<EdgeKeyRecord>(`apikey:${await sha256Hex(key)}`, "json"))?.status;

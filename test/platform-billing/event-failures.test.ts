@@ -7,7 +7,6 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { UserCaller } from "../../src/context";
 import { oweKeyRecords, payOwedKeyRecords } from "../../src/coordinator/key-republish";
 import type { TenantCoordinator } from "../../src/coordinator/tenant-coordinator";
 import worker from "../../src/index";
@@ -16,7 +15,7 @@ import type { EdgeKeyRecord } from "../../src/modules/api-keys/edge-store";
 import { subscribe } from "../../src/modules/platform-billing/subscription.service";
 import { ingestStripeEvent } from "../../src/modules/stripe-events/ingest.service";
 import type { QueueMessage } from "../../src/queue/messages";
-import { kvRefusingWrites, testContext } from "../context";
+import { kvRefusingWrites, ownerCaller, testContext } from "../context";
 import { call, registerTenant, unique } from "../harness";
 import { connectTenant } from "../stripe-double";
 import {
@@ -419,14 +418,7 @@ describe("a subscribe whose D1 write committed but whose KV write failed", () =>
     const tenant = await registerTenant();
     const plan = await platformPlan("pro");
     const hash = await sha256Hex(tenant.keys.test_secret);
-    const caller: UserCaller = {
-      kind: "user",
-      userId: tenant.owner.id,
-      tenantId: tenant.tenantId,
-      role: "owner",
-      sessionId: "ses_kv",
-      tenantStatus: "active",
-    };
+    const caller = ownerCaller(tenant);
     const answered = await subscribe(testContext({ kv: kvRefusingWrites, caller }), {
       plan_id: plan.id,
       payment_method_id: "pm_card_visa",

@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { UserCaller } from "../../src/context";
 import { processStripeEvents } from "../../src/modules/platform-billing/billing-runs";
 import { connectStatus } from "../../src/modules/stripe-connect/stripe-connect.service";
-import { testContext } from "../context";
+import { ownerCaller, testContext } from "../context";
 import { call, expectError, registerTeam, registerTenant, type TestTenant } from "../harness";
 import { CONNECT_SECRET, nowSeconds, processed, sendSigned, stripeEvent } from "../platform-billing/helpers";
 import {
@@ -313,14 +312,7 @@ describe("Connect events in any order: the account as Stripe has it now", () => 
 
 describe("the status read", () => {
   const ownerContext = (tenant: TestTenant, at: number) => {
-    const caller: UserCaller = {
-      kind: "user",
-      userId: tenant.owner.id,
-      tenantId: tenant.tenantId,
-      role: "owner",
-      sessionId: "test-session",
-      tenantStatus: "active",
-    };
+    const caller = ownerCaller(tenant);
     return testContext({ caller, clock: { now: () => new Date(at) } });
   };
 
