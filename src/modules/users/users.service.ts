@@ -135,8 +135,22 @@ export interface UpdateUserInput {
   last_name?: string | null | undefined;
 }
 
+/** Who changes the user `userId` and when, for the audit record of the change. */
+function userChangeAudit(ctx: RequestContext, userId: string) {
+  const principal = userCaller(ctx);
+  return {
+    tenantId: principal.tenantId,
+    actorType: "user" as const,
+    actorId: principal.userId,
+    targetType: "user",
+    targetId: userId,
+    requestId: ctx.requestId,
+    at: ctx.clock.now(),
+  };
+}
+
 export async function updateUser(ctx: RequestContext, userId: string, input: UpdateUserInput) {
-  const { db, clock } = ctx;
+  const { db } = ctx;
   const principal = userCaller(ctx);
   const changes = {
     ...(input.role !== undefined ? { role: input.role } : {}),
@@ -147,23 +161,11 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
   const movesOffOwner = input.role !== undefined && input.role !== "owner";
   const changed = movesOffOwner ? and(scope, tenantKeepsAnOwner(userId, principal.tenantId)) : scope;
   const [, updated, still] = await db.batch([
-    auditInsertOfRow(
-      db,
-      {
-        tenantId: principal.tenantId,
-        actorType: "user",
-        actorId: principal.userId,
-        targetType: "user",
-        targetId: userId,
-        requestId: ctx.requestId,
-        at: clock.now(),
-      },
-      {
-        from: sql`${users} WHERE ${changed}`,
-        action: sql`CASE WHEN ${users.role} != ${input.role ?? null} THEN 'user.role_changed' ELSE 'user.updated' END`,
-        metadata: sql`json_object('from_role', ${users.role}, 'to_role', coalesce(${input.role ?? null}, ${users.role}))`,
-      },
-    ),
+    auditInsertOfRow(db, userChangeAudit(ctx, userId), {
+      from: sql`${users} WHERE ${changed}`,
+      action: sql`CASE WHEN ${users.role} != ${input.role ?? null} THEN 'user.role_changed' ELSE 'user.updated' END`,
+      metadata: sql`json_object('from_role', ${users.role}, 'to_role', coalesce(${input.role ?? null}, ${users.role}))`,
+    }),
     db.update(users).set(changes).where(changed).returning(),
     // Read in the same transaction: no row changed and none there means a concurrent removal (404).
     db.select({ id: users.id }).from(users).where(scope),
@@ -180,28 +182,16 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
 }
 
 export async function removeUser(ctx: RequestContext, userId: string): Promise<void> {
-  const { db, clock } = ctx;
+  const { db } = ctx;
   const principal = userCaller(ctx);
   const scope = and(eq(users.id, userId), eq(users.tenantId, principal.tenantId));
   const removable = and(scope, tenantKeepsAnOwner(userId, principal.tenantId));
   const [, deleted, still] = await db.batch([
-    auditInsertOfRow(
-      db,
-      {
-        tenantId: principal.tenantId,
-        actorType: "user",
-        actorId: principal.userId,
-        targetType: "user",
-        targetId: userId,
-        requestId: ctx.requestId,
-        at: clock.now(),
-      },
-      {
-        from: sql`${users} WHERE ${removable}`,
-        action: sql`'user.removed'`,
-        metadata: sql`json_object('role', ${users.role})`,
-      },
-    ),
+    auditInsertOfRow(db, userChangeAudit(ctx, userId), {
+      from: sql`${users} WHERE ${removable}`,
+      action: sql`'user.removed'`,
+      metadata: sql`json_object('role', ${users.role})`,
+    }),
     db.delete(users).where(removable).returning({ id: users.id }),
     db.select({ id: users.id }).from(users).where(scope),
   ]);
