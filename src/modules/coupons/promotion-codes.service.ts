@@ -2,7 +2,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type PromotionCodeRow, promotionCodes } from "../../db/schema";
-import { auditInsert } from "../../lib/audit";
+import { type AuditEntry, auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
@@ -25,9 +25,15 @@ export interface NewPromotionCode {
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
-function audit(ctx: RequestContext, action: string, targetType: string, targetId: string, metadata = {}) {
+function auditEntry(
+  ctx: RequestContext,
+  action: string,
+  targetType: string,
+  targetId: string,
+  metadata = {},
+): AuditEntry {
   const scope = writeScope(ctx);
-  return auditInsert(ctx.db, {
+  return {
     tenantId: scope.tenantId,
     ...scope.actor,
     action,
@@ -36,8 +42,10 @@ function audit(ctx: RequestContext, action: string, targetType: string, targetId
     metadata,
     requestId: ctx.requestId,
     at: ctx.clock.now(),
-  });
+  };
 }
+
+const audit = (...args: Parameters<typeof auditEntry>) => auditInsert(args[0].db, auditEntry(...args));
 
 /**
  * A customer-facing code for one of the tenant's coupons (a Stripe promotion code on the
@@ -175,9 +183,17 @@ export async function deactivatePromotionCode(ctx: RequestContext, couponId: str
     { stripeAccount: tenant.stripeConnectAccountId },
   );
   const now = ctx.clock.now();
+  // Only the deactivation that changes the row tells it: others at once (all read it active)
+  // find it inactive and write no second audit record.
   await ctx.db.batch([
-    ctx.db.update(promotionCodes).set({ active: false, updatedAt: now }).where(eq(promotionCodes.id, row.id)),
-    audit(ctx, "promotion_code.deactivated", "promotion_code", row.id, { coupon: row.couponId }),
+    ctx.db
+      .update(promotionCodes)
+      .set({ active: false, updatedAt: now })
+      .where(and(eq(promotionCodes.id, row.id), eq(promotionCodes.active, true))),
+    auditInsertIfChanged(
+      ctx.db,
+      auditEntry(ctx, "promotion_code.deactivated", "promotion_code", row.id, { coupon: row.couponId }),
+    ),
   ]);
   return { ...row, active: false, updatedAt: now };
 }
