@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { asKey, billingTenant } from "../billing";
 import { unique } from "../harness";
-import { COUPONS, makeCoupon } from "../invoicing";
+import { COUPONS, makeCoupon, payingCustomer } from "../invoicing";
 
 async function auditCount(tenantId: string, action: string, targetId: string) {
   const row = await env.DB.prepare(
@@ -31,5 +31,19 @@ describe("coupon changes sent several times at once", () => {
     expect(answers.map((res) => res.status)).toEqual(Array(10).fill(200));
     expect(answers.every((res) => res.body.active === false)).toBe(true);
     expect(await auditCount(own.tenantId, "promotion_code.deactivated", made.body.id)).toBe(1);
+  });
+
+  it("ten removals of a customer's discount at once: one removes it (200), the others find none (409), one audit record", async () => {
+    const own = await billingTenant();
+    const coupon = await makeCoupon(own, { percent_off: 10 });
+    const customer = await payingCustomer(own);
+    const path = `/api/v1/auth/customers/${customer.id}/discount/`;
+    expect((await asKey(own.keys.test_secret, path, { body: { coupon: coupon.id } })).status).toBe(200);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => asKey(own.keys.test_secret, path, { method: "DELETE" })),
+    );
+    const statuses = answers.map((res) => res.status).sort();
+    expect(statuses).toEqual([200, ...Array(9).fill(409)]);
+    expect(await auditCount(own.tenantId, "customer.discount_removed", customer.id)).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { RequestContext } from "../../context";
 import { customerDiscounts } from "../../db/schema";
-import { auditInsert } from "../../lib/audit";
+import { type AuditEntry, auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { activeCustomer, findCustomer } from "../customers/customers.queries";
@@ -13,9 +13,14 @@ import { customerDiscount, findCoupon, resolveDiscount } from "./discounts";
  * name no discount of their own (`discountsFor`).
  */
 
-function audit(ctx: RequestContext, action: string, customerId: string, metadata: Record<string, unknown>) {
+function auditEntry(
+  ctx: RequestContext,
+  action: string,
+  customerId: string,
+  metadata: Record<string, unknown>,
+): AuditEntry {
   const scope = writeScope(ctx);
-  return auditInsert(ctx.db, {
+  return {
     tenantId: scope.tenantId,
     ...scope.actor,
     action,
@@ -24,8 +29,10 @@ function audit(ctx: RequestContext, action: string, customerId: string, metadata
     metadata,
     requestId: ctx.requestId,
     at: ctx.clock.now(),
-  });
+  };
 }
+
+const audit = (...args: Parameters<typeof auditEntry>) => auditInsert(args[0].db, auditEntry(...args));
 
 /** The customer's discount, with its coupon. */
 export async function getCustomerDiscount(ctx: RequestContext, customerId: string) {
@@ -74,19 +81,26 @@ export async function setCustomerDiscount(
   return { customer, discount: row, coupon: resolved.coupon };
 }
 
+const noDiscount = () =>
+  new ApiError("invalid_state_transition", "This customer carries no discount", {
+    extra: { status: "none" },
+  });
+
 /** Removes the customer's discount (409 when it carries none). Discounts already made go on. */
 export async function removeCustomerDiscount(ctx: RequestContext, customerId: string) {
   const customer = await findCustomer(ctx, customerId);
   const scope = writeScope(ctx);
   if (customer.livemode !== scope.livemode) throw notFound("Customer");
   const current = await customerDiscount(ctx, customer);
-  if (!current)
-    throw new ApiError("invalid_state_transition", "This customer carries no discount", {
-      extra: { status: "none" },
-    });
-  await ctx.db.batch([
+  if (!current) throw noDiscount();
+  // Only the removal that deletes the row tells it; others at once find none, as they would after it.
+  const [deleted] = await ctx.db.batch([
     ctx.db.delete(customerDiscounts).where(eq(customerDiscounts.customerId, customer.id)),
-    audit(ctx, "customer.discount_removed", customer.id, { coupon: current.couponId }),
+    auditInsertIfChanged(
+      ctx.db,
+      auditEntry(ctx, "customer.discount_removed", customer.id, { coupon: current.couponId }),
+    ),
   ]);
+  if (!deleted.meta.changes) throw noDiscount();
   return { customer, discount: null, coupon: null };
 }
