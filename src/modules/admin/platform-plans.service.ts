@@ -1,4 +1,4 @@
-import { asc, eq, inArray } from "drizzle-orm";
+import { asc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { RequestContext } from "../../context";
 import {
   type BillingInterval,
@@ -142,21 +142,22 @@ export async function updatePlatformPlan(ctx: RequestContext, id: string, change
   const priceChanged = changed.some((field) =>
     ["price_cents", "currency", "billing_interval"].includes(field),
   );
-  await db.batch([
-    db
-      .update(platformPlans)
-      .set({
-        name: next.name,
-        description: next.description,
-        limits: next.limits,
-        isActive: next.isActive,
-        priceCents: next.priceCents,
-        currency: next.currency,
-        billingInterval: next.billingInterval,
-        trialDays: next.trialDays,
-        updatedAt: now,
-      })
-      .where(eq(platformPlans.id, plan.id)),
+  // Only what this request sends is written, and limits are merged in SQL into the row as it is
+  // then: a write of every field from the row read above undid other changes made meanwhile.
+  const limitsSet = Object.entries(changes.limits ?? {}).filter(([, value]) => value !== undefined);
+  const set = {
+    ...(changes.name !== undefined ? { name: next.name } : {}),
+    ...(changes.description !== undefined ? { description: next.description } : {}),
+    ...(changes.is_active !== undefined ? { isActive: next.isActive } : {}),
+    ...(changes.price_cents !== undefined ? { priceCents: next.priceCents } : {}),
+    ...(changes.currency !== undefined ? { currency: next.currency } : {}),
+    ...(changes.billing_interval !== undefined ? { billingInterval: next.billingInterval } : {}),
+    ...(changes.trial_days !== undefined ? { trialDays: next.trialDays } : {}),
+    ...(limitsSet.length ? { limits: mergedLimits(limitsSet) } : {}),
+    updatedAt: now,
+  };
+  const [updated] = await db.batch([
+    db.update(platformPlans).set(set).where(eq(platformPlans.id, plan.id)).returning(),
     auditInsert(db, {
       tenantId: PLATFORM_AUDIT_TENANT,
       actorType: "platform_admin",
@@ -184,7 +185,9 @@ export async function updatePlatformPlan(ctx: RequestContext, id: string, change
       ? [
           db
             .update(tenants)
-            .set({ limits: next.limits })
+            .set({
+              limits: sql`(SELECT ${platformPlans.limits} FROM ${platformPlans} WHERE ${platformPlans.id} = ${plan.id})`,
+            })
             .where(
               inArray(
                 tenants.id,
@@ -198,7 +201,15 @@ export async function updatePlatformPlan(ctx: RequestContext, id: string, change
       : []),
   ]);
   if (changed.includes("limits")) await republishSubscribers(ctx, plan.id);
-  return next;
+  const row = updated[0];
+  if (!row) throw notFound("Platform plan");
+  return row;
+}
+
+/** `limits` with each given key set (a null: unlimited), other keys as the row holds them. */
+function mergedLimits(entries: [string, number | null][]): SQL {
+  const pairs = entries.map(([key, value]) => sql`${`$.${key}`}, ${value}`);
+  return sql`json_set(${platformPlans.limits}, ${sql.join(pairs, sql`, `)})`;
 }
 
 /** The API keys of the plan's subscribers see the new rate limit (KV, and this isolate at once). */
