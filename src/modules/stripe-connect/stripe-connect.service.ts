@@ -5,7 +5,7 @@ import { type RequestContext, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { connectStatesUsed, type TenantRow, tenants, users } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import { auditInsert } from "../../lib/audit";
+import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
@@ -134,6 +134,8 @@ function putState(kv: KVNamespace, state: string, record: StateRecord) {
 const invalidState = (message: string) =>
   new ApiError("invalid_state", message, { extra: { description: message } });
 
+const noLongerHeld = () => invalidState("This onboarding link is for an account the tenant no longer holds");
+
 const accountTaken = () => {
   const message = "This Stripe account is already connected to another tenant";
   return new ApiError("account_already_connected", message, { extra: { description: message } });
@@ -209,9 +211,7 @@ export async function handleCallback(
     // The onboarding link expired before the tenant finished: hand out a fresh one, but only for
     // the account the tenant still holds (it may have disconnected since the link was made).
     const tenant = await loadTenant(services.db, record.tenant_id);
-    if (tenant.stripeConnectAccountId !== record.account_id) {
-      throw invalidState("This onboarding link is for an account the tenant no longer holds");
-    }
+    if (tenant.stripeConnectAccountId !== record.account_id) throw noLongerHeld();
     return { kind: "redirect", url: (await accountLink(ctx, record.account_id, state)).url };
   }
   await consumeState(services, state, record);
@@ -233,6 +233,10 @@ export async function handleCallback(
   } else {
     if (!record.account_id) throw invalidState("The state does not name an account");
     accountId = record.account_id;
+    // The tenant may have disconnected, or connected another account, since the link was made:
+    // the return must not put the account it left back in place.
+    const tenant = await loadTenant(services.db, record.tenant_id);
+    if (tenant.stripeConnectAccountId !== accountId) throw noLongerHeld();
   }
   await assertAccountFree(services.db, record.tenant_id, accountId);
   const account = await ctx.stripe.accounts.retrieve(accountId);
@@ -240,6 +244,7 @@ export async function handleCallback(
     actorId: record.user_id,
     requestId: ctx.requestId,
     now: services.clock.now(),
+    heldAccount: record.flow === "account_links" ? accountId : null,
   });
   await services.kv.delete(statusKey(accountId));
   return { kind: "connected", tenant, accountId };
@@ -251,7 +256,7 @@ async function applyAccount(
   tenantId: string,
   account: Stripe.Account,
   flow: ConnectFlow,
-  meta: { actorId: string; requestId: string; now: Date },
+  meta: { actorId: string; requestId: string; now: Date; heldAccount: string | null },
 ): Promise<TenantRow> {
   const status = accountStatus(account);
   const [updated] = await db
@@ -259,9 +264,16 @@ async function applyAccount(
       db
         .update(tenants)
         .set({ stripeConnectAccountId: account.id, stripeConnectStatus: status, stripeConnectFlow: flow })
-        .where(eq(tenants.id, tenantId))
+        // An Account Links return holds only while the tenant still holds the account (a
+        // disconnect may land between the check above and this write).
+        .where(
+          and(
+            eq(tenants.id, tenantId),
+            meta.heldAccount ? eq(tenants.stripeConnectAccountId, meta.heldAccount) : undefined,
+          ),
+        )
         .returning(),
-      auditInsert(db, {
+      auditInsertIfChanged(db, {
         tenantId,
         actorType: "user",
         actorId: meta.actorId,
@@ -279,7 +291,7 @@ async function applyAccount(
       throw error;
     });
   const tenant = updated[0];
-  if (!tenant) throw notFound("Tenant");
+  if (!tenant) throw meta.heldAccount ? noLongerHeld() : notFound("Tenant");
   return tenant;
 }
 

@@ -1,0 +1,41 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, expectError, registerTenant } from "../harness";
+import { followToApi, visit } from "../stripe-double";
+
+const CONNECT = "/api/v1/auth/tenants/stripe/connect/";
+const DISCONNECT = "/api/v1/auth/tenants/stripe/disconnect/";
+
+const connectRow = (tenantId: string) =>
+  env.DB.prepare(
+    "SELECT stripe_connect_account_id AS account, stripe_connect_flow AS flow FROM tenants WHERE id = ?",
+  )
+    .bind(tenantId)
+    .first<{ account: string | null; flow: string | null }>();
+
+describe("an Account Links return for an account the tenant no longer holds", () => {
+  it("after a disconnect: refused, the tenant stays disconnected", async () => {
+    const tenant = await registerTenant();
+    const started = await call(CONNECT, { token: tenant.owner.access, method: "POST" });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const location = await visit(started.body.url);
+    expect((await call(DISCONNECT, { token: tenant.owner.access, method: "POST" })).status).toBe(200);
+    const back = await followToApi(location);
+    expect(expectError(back, 400, "invalid_state").description).toMatch(/no longer holds/);
+    expect(await connectRow(tenant.tenantId)).toEqual({ account: null, flow: null });
+  });
+
+  it("after another account was connected by OAuth: refused, the OAuth account stays connected", async () => {
+    const tenant = await registerTenant();
+    const started = await call(CONNECT, { token: tenant.owner.access, method: "POST" });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const location = await visit(started.body.url);
+    const oauth = await call(CONNECT, { token: tenant.owner.access, body: { flow: "oauth" } });
+    expect(oauth.status, JSON.stringify(oauth.body)).toBe(200);
+    const connected = await followToApi(await visit(oauth.body.url));
+    expect(connected.status, JSON.stringify(connected.body)).toBe(200);
+    const back = await followToApi(location);
+    expectError(back, 400, "invalid_state");
+    expect(await connectRow(tenant.tenantId)).toEqual({ account: connected.body.account_id, flow: "oauth" });
+  });
+});
