@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectError, registerTenant } from "../harness";
-import { followToApi, visit } from "../stripe-double";
+import { connectTenant, followToApi, visit } from "../stripe-double";
 
 const CONNECT = "/api/v1/auth/tenants/stripe/connect/";
 const DISCONNECT = "/api/v1/auth/tenants/stripe/disconnect/";
@@ -37,5 +37,23 @@ describe("an Account Links return for an account the tenant no longer holds", ()
     const back = await followToApi(location);
     expectError(back, 400, "invalid_state");
     expect(await connectRow(tenant.tenantId)).toEqual({ account: connected.body.account_id, flow: "oauth" });
+  });
+});
+
+describe("a disconnect sent several times at once", () => {
+  it("one disconnects (200), the others find nothing connected (409), one audit record", async () => {
+    const tenant = await registerTenant();
+    const accountId = await connectTenant(tenant.owner.access);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => call(DISCONNECT, { token: tenant.owner.access, method: "POST" })),
+    );
+    expect(answers.map((res) => res.status).sort()).toEqual([200, 409, 409, 409, 409, 409]);
+    for (const res of answers.filter((r) => r.status === 409)) expectError(res, 409, "stripe_not_connected");
+    const audits = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'stripe.disconnected' AND target_id = ?",
+    )
+      .bind(tenant.tenantId, accountId)
+      .first<{ n: number }>();
+    expect(audits?.n).toBe(1);
   });
 });

@@ -349,7 +349,7 @@ export async function disconnect(ctx: RequestContext): Promise<TenantRow> {
   const principal = userCaller(ctx);
   const tenant = await loadTenant(db, principal.tenantId);
   const accountId = tenant.stripeConnectAccountId;
-  if (!accountId) throw new ApiError("stripe_not_connected", "No Stripe account is connected");
+  if (!accountId) throw notConnected();
   if (tenant.stripeConnectFlow === "oauth") {
     const clientId = ctx.config.stripe.connectClientId;
     if (!clientId)
@@ -360,9 +360,11 @@ export async function disconnect(ctx: RequestContext): Promise<TenantRow> {
     db
       .update(tenants)
       .set({ stripeConnectAccountId: null, stripeConnectStatus: "disconnected", stripeConnectFlow: null })
-      .where(eq(tenants.id, tenant.id))
+      // Only over the account read above: of disconnects at once one detaches it (the others find
+      // nothing connected, as after it), and an account connected meanwhile is not detached unseen.
+      .where(and(eq(tenants.id, tenant.id), eq(tenants.stripeConnectAccountId, accountId)))
       .returning(),
-    auditInsert(db, {
+    auditInsertIfChanged(db, {
       tenantId: tenant.id,
       actorType: "user",
       actorId: principal.userId,
@@ -374,8 +376,10 @@ export async function disconnect(ctx: RequestContext): Promise<TenantRow> {
       at: clock.now(),
     }),
   ]);
-  await kv.delete(statusKey(accountId));
   const row = updated[0];
-  if (!row) throw notFound("Tenant");
+  if (!row) throw notConnected();
+  await kv.delete(statusKey(accountId));
   return row;
 }
+
+const notConnected = () => new ApiError("stripe_not_connected", "No Stripe account is connected");
