@@ -57,3 +57,24 @@ describe("a disconnect sent several times at once", () => {
     expect(audits?.n).toBe(1);
   });
 });
+
+describe("a connect start sent several times at once", () => {
+  it("makes one account, stores it, and one audit record tells it", async () => {
+    const tenant = await registerTenant();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => call(CONNECT, { token: tenant.owner.access, method: "POST" })),
+    );
+    expect(answers.map((res) => res.status)).toEqual(Array(6).fill(200));
+    const accounts = new Set(answers.map((res) => new URL(res.body.url).pathname.split("/").at(-1)));
+    expect(accounts.size).toBe(1);
+    const [accountId] = [...accounts];
+    expect(await connectRow(tenant.tenantId)).toEqual({ account: accountId, flow: "account_links" });
+    const audits = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'stripe.account_created'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(audits?.n).toBe(1);
+    expect((await followToApi(await visit(answers[5]?.body.url))).status).toBe(200);
+  });
+});

@@ -1,11 +1,11 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { StripeConfig } from "../../config";
 import { type RequestContext, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { connectStatesUsed, type TenantRow, tenants, users } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
+import { auditInsertIfChanged } from "../../lib/audit";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
@@ -108,8 +108,15 @@ export async function startConnect(ctx: RequestContext, flow: ConnectFlow) {
           stripeConnectStatus: "onboarding",
           stripeConnectFlow: "account_links",
         })
-        .where(eq(tenants.id, tenant.id)),
-      auditInsert(db, {
+        // Starts at once get the same account back (the same idempotency key): the first to
+        // store it tells it, the others find it stored and write no second record.
+        .where(
+          and(
+            eq(tenants.id, tenant.id),
+            sql`(${tenants.stripeConnectAccountId} IS NOT ${accountId} OR ${tenants.stripeConnectFlow} IS NOT 'account_links')`,
+          ),
+        ),
+      auditInsertIfChanged(db, {
         tenantId: tenant.id,
         actorType: "user",
         actorId: principal.userId,
