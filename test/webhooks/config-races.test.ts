@@ -73,3 +73,21 @@ describe("webhook configuration saved several times at once", () => {
     expect(await secretsThatDoNotSign(tenant.owner.access, hook, rotated)).toEqual([]);
   });
 });
+
+describe("webhook URL removed several times at once", () => {
+  it("one removes it (200), the others find none (404), one audit record", async () => {
+    const tenant = await registerTenant();
+    const token = tenant.owner.access;
+    expect((await call(CONFIG, { token, body: { webhook_url: hookUrl(unique("rm")) } })).status).toBe(200);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => call(CONFIG, { token, method: "DELETE" })),
+    );
+    expect(answers.map((res) => res.status).sort()).toEqual([200, 404, 404, 404, 404, 404]);
+    const removed = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'webhook_endpoint.removed'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(removed?.n).toBe(1);
+  });
+});

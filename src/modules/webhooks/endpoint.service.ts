@@ -1,8 +1,8 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNotNull } from "drizzle-orm";
 import { type RequestContext, type UserCaller, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { type WebhookEndpointRow, webhookEndpoints } from "../../db/schema";
-import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
+import { auditInsertIfChanged } from "../../lib/audit";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { checkWebhookUrl } from "../../lib/url-safety";
@@ -131,12 +131,13 @@ export async function removeEndpointUrl(ctx: RequestContext) {
   const current = await findEndpoint(db, principal.tenantId);
   if (!current?.url) throw notFound("Webhook configuration");
   const now = clock.now();
-  await db.batch([
+  // Only the removal that clears the URL tells it; others at once find none, as they would after it.
+  const [removed] = await db.batch([
     db
       .update(webhookEndpoints)
       .set({ url: null, updatedAt: now })
-      .where(eq(webhookEndpoints.tenantId, principal.tenantId)),
-    auditInsert(db, {
+      .where(and(eq(webhookEndpoints.tenantId, principal.tenantId), isNotNull(webhookEndpoints.url))),
+    auditInsertIfChanged(db, {
       tenantId: principal.tenantId,
       actorType: "user",
       actorId: principal.userId,
@@ -147,6 +148,7 @@ export async function removeEndpointUrl(ctx: RequestContext) {
       at: now,
     }),
   ]);
+  if (!removed.meta.changes) throw notFound("Webhook configuration");
   await endpointChanged(ctx, principal.tenantId);
 }
 
