@@ -78,3 +78,20 @@ describe("a connect start sent several times at once", () => {
     expect((await followToApi(await visit(answers[5]?.body.url))).status).toBe(200);
   });
 });
+
+describe("an OAuth return with a code Stripe does not accept", () => {
+  it("answers 400 with the seed's {error, description}, not 502, and the tenant stays unconnected", async () => {
+    const tenant = await registerTenant();
+    const started = await call(CONNECT, { token: tenant.owner.access, body: { flow: "oauth" } });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const back = await call(
+      `/api/v1/auth/tenants/stripe/callback/?state=${started.body.state}&code=ac_forged`,
+    );
+    const body = expectError(back, 400, "oauth_error");
+    expect(body).toMatchObject({
+      stripe_error: "invalid_grant",
+      description: expect.stringContaining("ac_forged"),
+    });
+    expect(await connectRow(tenant.tenantId)).toEqual({ account: null, flow: null });
+  });
+});

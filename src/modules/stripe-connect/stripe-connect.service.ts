@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import type { StripeConfig } from "../../config";
 import { type RequestContext, userCaller } from "../../context";
 import type { Database } from "../../db/client";
@@ -233,7 +233,15 @@ export async function handleCallback(
         details: [{ field: "code", message: "Required" }],
       });
     const code = query.code;
-    const token = await ctx.stripeOAuth.oauth.token({ grant_type: "authorization_code", code });
+    const token = await ctx.stripeOAuth.oauth
+      .token({ grant_type: "authorization_code", code })
+      .catch((error: unknown) => {
+        // A code Stripe does not accept (forged, used, expired) came with the browser: bad input,
+        // answered in the seed's {error, description} shape, not as Stripe failing.
+        if (error instanceof Stripe.errors.StripeInvalidGrantError)
+          throw notAuthorized("invalid_grant", error.message);
+        throw error;
+      });
     if (!token.stripe_user_id)
       throw new ApiError("stripe_error", "Stripe did not return a connected account");
     accountId = token.stripe_user_id;
