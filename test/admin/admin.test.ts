@@ -844,6 +844,8 @@ describe("Stripe events", () => {
     expect(
       (await env.DB.prepare("SELECT status FROM stripe_events WHERE id = ?").bind(id).first())?.status,
     ).toBe("failed");
+    // The retry did not happen: no record says it did.
+    expect(await auditOf(id)).toEqual([]);
 
     const ok = await admin(`/stripe-events/${id}/retry`, {
       method: "POST",
@@ -853,5 +855,6 @@ describe("Stripe events", () => {
     expect(sent).toEqual([
       { kind: "stripe.event", event_id: id, request_id: ok.headers.get("X-Request-Id") },
     ]);
+    expect(await auditOf(id)).toEqual([expect.objectContaining({ action: "stripe_event.retried" })]);
   });
 });

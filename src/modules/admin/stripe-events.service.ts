@@ -1,6 +1,6 @@
 import { and, desc, eq, getTableColumns, inArray } from "drizzle-orm";
 import type { RequestContext } from "../../context";
-import { type StripeEventRow, stripeEvents } from "../../db/schema";
+import { auditLog, type StripeEventRow, stripeEvents } from "../../db/schema";
 import { auditInsertIfChanged } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
@@ -93,10 +93,23 @@ export async function retryStripeEvent(ctx: RequestContext, id: string) {
   try {
     await queue.send(message, { contentType: "json" });
   } catch (error) {
-    await db
-      .update(stripeEvents)
-      .set({ status: previous })
-      .where(and(eq(stripeEvents.id, id), eq(stripeEvents.status, "received")));
+    // The retry did not happen: its status goes back, and its record with it (this request's).
+    await db.batch([
+      db
+        .update(stripeEvents)
+        .set({ status: previous })
+        .where(and(eq(stripeEvents.id, id), eq(stripeEvents.status, "received"))),
+      db
+        .delete(auditLog)
+        .where(
+          and(
+            eq(auditLog.tenantId, PLATFORM_AUDIT_TENANT),
+            eq(auditLog.action, "stripe_event.retried"),
+            eq(auditLog.targetId, id),
+            eq(auditLog.requestId, ctx.requestId),
+          ),
+        ),
+    ]);
     throw error;
   }
   return { ...event, status: "received" as const };
