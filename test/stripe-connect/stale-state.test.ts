@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectError, registerTenant } from "../harness";
-import { connectTenant, followToApi, visit } from "../stripe-double";
+import { connectTenant, followToApi, stripeRequests, visit } from "../stripe-double";
 
 const CONNECT = "/api/v1/auth/tenants/stripe/connect/";
 const DISCONNECT = "/api/v1/auth/tenants/stripe/disconnect/";
@@ -93,5 +93,23 @@ describe("an OAuth return with a code Stripe does not accept", () => {
       description: expect.stringContaining("ac_forged"),
     });
     expect(await connectRow(tenant.tenantId)).toEqual({ account: null, flow: null });
+  });
+});
+
+describe("an OAuth return once the tenant holds an active account", () => {
+  it("is 409 and does not exchange its code: the active account stays, nothing is authorized unseen", async () => {
+    const tenant = await registerTenant();
+    const starts = await Promise.all(
+      [0, 1].map(() => call(CONNECT, { token: tenant.owner.access, body: { flow: "oauth" } })),
+    );
+    const [first, second] = await Promise.all(starts.map((start) => visit(start.body.url)));
+    if (!first || !second) throw new Error("no redirect");
+    const connected = await followToApi(first);
+    expect(connected.status, JSON.stringify(connected.body)).toBe(200);
+    const before = (await stripeRequests({ path: "/oauth/token" })).length;
+    const late = await followToApi(second);
+    expect(expectError(late, 409, "conflict").description).toMatch(/disconnect it first/);
+    expect((await stripeRequests({ path: "/oauth/token" })).length).toBe(before);
+    expect(await connectRow(tenant.tenantId)).toEqual({ account: connected.body.account_id, flow: "oauth" });
   });
 });

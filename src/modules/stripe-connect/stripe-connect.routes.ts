@@ -61,7 +61,7 @@ const callbackRoute = createRoute({
     400: jsonResponse(CallbackErrorResponse, "Denied at Stripe, or `invalid_state`"),
     409: jsonResponse(
       CallbackErrorResponse,
-      "`account_already_connected`: the Stripe account belongs to another tenant",
+      "`account_already_connected`: the Stripe account belongs to another tenant; `conflict`: the tenant connected an active account since this OAuth state was issued (disconnect it first)",
     ),
   },
 });

@@ -233,6 +233,14 @@ export async function handleCallback(
         details: [{ field: "code", message: "Required" }],
       });
     const code = query.code;
+    // As at the start: an active connection is disconnected first. Another state of this tenant
+    // may have connected an account since this one was issued; exchanging this code would
+    // replace it, left authorized at Stripe and held by no tenant.
+    const current = await loadTenant(services.db, record.tenant_id);
+    if (current.stripeConnectAccountId && current.stripeConnectStatus === "active") {
+      const message = "A Stripe account is already connected; disconnect it first";
+      throw new ApiError("conflict", message, { extra: { description: message } });
+    }
     const token = await ctx.stripeOAuth.oauth
       .token({ grant_type: "authorization_code", code })
       .catch((error: unknown) => {
