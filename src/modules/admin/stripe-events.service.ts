@@ -1,6 +1,6 @@
 import { and, desc, eq, getTableColumns, inArray } from "drizzle-orm";
 import type { RequestContext } from "../../context";
-import { auditLog, type StripeEventRow, stripeEvents } from "../../db/schema";
+import { type StripeEventRow, stripeEvents } from "../../db/schema";
 import { auditInsertIfChanged } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
@@ -93,22 +93,24 @@ export async function retryStripeEvent(ctx: RequestContext, id: string) {
   try {
     await queue.send(message, { contentType: "json" });
   } catch (error) {
-    // The retry did not happen: its status goes back, and its record with it (this request's).
+    // The retry did not happen: its status goes back, and the log says so after the record of the
+    // retry (the log is only ever appended to).
     await db.batch([
       db
         .update(stripeEvents)
         .set({ status: previous })
         .where(and(eq(stripeEvents.id, id), eq(stripeEvents.status, "received"))),
-      db
-        .delete(auditLog)
-        .where(
-          and(
-            eq(auditLog.tenantId, PLATFORM_AUDIT_TENANT),
-            eq(auditLog.action, "stripe_event.retried"),
-            eq(auditLog.targetId, id),
-            eq(auditLog.requestId, ctx.requestId),
-          ),
-        ),
+      auditInsertIfChanged(db, {
+        tenantId: PLATFORM_AUDIT_TENANT,
+        actorType: "platform_admin",
+        action: "stripe_event.retry_failed",
+        targetType: "stripe_event",
+        targetId: id,
+        reason: "the events queue refused the message",
+        metadata: { type: event.type, status: previous, tenant_id: event.tenantId },
+        requestId: ctx.requestId,
+        at: clock.now(),
+      }),
     ]);
     throw error;
   }
