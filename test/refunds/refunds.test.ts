@@ -86,6 +86,32 @@ const keyCaller = (own: BillingTenant): ApiKeyCaller => ({
  * An invoice of 30.00 the tenant bills, collects and refunds 10.00 of in its Stripe dashboard, with
  * the Connect events this made, none of them relayed to us yet.
  */
+/**
+ * A tenant of its own with an open 30.00 invoice, and a pay of it under way whose Stripe call the
+ * double answers 4 s late (`late`, wrapped so awaiting this does not await it): meanwhile the test
+ * pays or refunds elsewhere.
+ */
+async function payAnsweredLate() {
+  const own = await billingTenant();
+  const customer = await payingCustomer(own);
+  const draft = await makeInvoice(own, {
+    customer: customer.id,
+    currency: "usd",
+    items: [{ unit_amount: 3000, description: "Consulting" }],
+  });
+  const open = await invoiceVerb(own, draft.id, "finalize");
+  expect(open.body.status).toBe("open");
+  await failNext({
+    method: "POST",
+    path: `/v1/invoices/${draft.stripe_invoice_id}/pay`,
+    account: own.account,
+    delay_ms: 4000,
+  });
+  const late = invoiceVerb(own, draft.id, "pay");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return { own, draft, open, late };
+}
+
 async function billedAndRefundedAtStripe() {
   const customer = await payingCustomer(tenant);
   await relayConnectEvents(tenant.account);
@@ -512,24 +538,8 @@ describe("refunds", () => {
   it("a pay that loses to a payment elsewhere and refreshes the invoice keeps the refunds made meanwhile", {
     timeout: 30_000,
   }, async () => {
-    const own = await billingTenant();
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, {
-      customer: customer.id,
-      currency: "usd",
-      items: [{ unit_amount: 3000, description: "Consulting" }],
-    });
-    const open = await invoiceVerb(own, draft.id, "finalize");
-    expect(open.body.status).toBe("open");
     // This pay reads the open invoice, then Stripe answers it late...
-    await failNext({
-      method: "POST",
-      path: `/v1/invoices/${draft.stripe_invoice_id}/pay`,
-      account: own.account,
-      delay_ms: 4000,
-    });
-    const late = invoiceVerb(own, draft.id, "pay");
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { own, draft, open, late } = await payAnsweredLate();
     // ...while the customer pays on the hosted page, the mirror hears of it, and 10.00 is refunded.
     expect(await payHostedInvoice(open.body.hosted_invoice_url)).toBeLessThan(400);
     await relayConnectEvents(own.account);
@@ -578,24 +588,8 @@ describe("refunds", () => {
   it("a pay that loses to a payment elsewhere reports invoice.paid with the refunds mirrored meanwhile", {
     timeout: 30_000,
   }, async () => {
-    const own = await billingTenant();
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, {
-      customer: customer.id,
-      currency: "usd",
-      items: [{ unit_amount: 3000, description: "Consulting" }],
-    });
-    const open = await invoiceVerb(own, draft.id, "finalize");
-    expect(open.body.status).toBe("open");
     // This pay reads the open invoice, then Stripe answers it late...
-    await failNext({
-      method: "POST",
-      path: `/v1/invoices/${draft.stripe_invoice_id}/pay`,
-      account: own.account,
-      delay_ms: 4000,
-    });
-    const late = invoiceVerb(own, draft.id, "pay");
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { own, draft, open, late } = await payAnsweredLate();
     // ...while the customer pays on the hosted page, and the tenant refunds 10.00 in its dashboard,
     // whose refund events reach the mirror before the invoice's.
     expect(await payHostedInvoice(open.body.hosted_invoice_url)).toBeLessThan(400);
