@@ -112,6 +112,16 @@ async function payAnsweredLate() {
   return { own, draft, open, late };
 }
 
+/** The tenant's analytics summary in USD up to today (revenue, refunds, fees). */
+async function usdFiguresToday(own: BillingTenant) {
+  const today = new Date().toISOString().slice(0, 10);
+  const summary = await asKey(
+    own.keys.test_secret,
+    `/api/v1/auth/analytics/summary/?currency=usd&to=${today}`,
+  );
+  return summary.body.currencies[0];
+}
+
 async function billedAndRefundedAtStripe() {
   const customer = await payingCustomer(tenant);
   await relayConnectEvents(tenant.account);
@@ -361,12 +371,7 @@ describe("refunds", () => {
       expect.objectContaining({ stripe_refund_id: forged.id, amount: 500, refund_application_fee: false }),
     ]);
     // Stripe kept the whole fee (300 of 2,000), and so do the analytics.
-    const today = new Date().toISOString().slice(0, 10);
-    const summary = await asKey(
-      own.keys.test_secret,
-      `/api/v1/auth/analytics/summary/?currency=usd&to=${today}`,
-    );
-    expect(summary.body.currencies[0]).toMatchObject({ revenue: 2000, refunds: 500, fees: 300 });
+    expect(await usdFiguresToday(own)).toMatchObject({ revenue: 2000, refunds: 500, fees: 300 });
   });
 
   it("a refund retried with its Idempotency-Key after our write failed reaches Stripe with the same key: one refund", async () => {
@@ -444,12 +449,7 @@ describe("refunds", () => {
     );
     expect(told).toHaveLength(1);
     // Analytics give back the platform's fee in proportion, as Stripe did: 300 − round(300 × 500 / 2000).
-    const today = new Date().toISOString().slice(0, 10);
-    const summary = await asKey(
-      own.keys.test_secret,
-      `/api/v1/auth/analytics/summary/?currency=usd&to=${today}`,
-    );
-    expect(summary.body.currencies[0]).toMatchObject({ revenue: 2000, refunds: 500, fees: 225 });
+    expect(await usdFiguresToday(own)).toMatchObject({ revenue: 2000, refunds: 500, fees: 225 });
   });
 
   it("mirrors a refund whose invoice's first events are in the same run", async () => {
