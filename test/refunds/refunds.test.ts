@@ -86,12 +86,8 @@ const keyCaller = (own: BillingTenant): ApiKeyCaller => ({
  * An invoice of 30.00 the tenant bills, collects and refunds 10.00 of in its Stripe dashboard, with
  * the Connect events this made, none of them relayed to us yet.
  */
-/**
- * A tenant of its own with an open 30.00 invoice, and a pay of it under way whose Stripe call the
- * double answers 4 s late (`late`, wrapped so awaiting this does not await it): meanwhile the test
- * pays or refunds elsewhere.
- */
-async function payAnsweredLate() {
+/** A tenant of its own with a paying customer and a 30.00 draft invoice for them. */
+async function consultingDraft() {
   const own = await billingTenant();
   const customer = await payingCustomer(own);
   const draft = await makeInvoice(own, {
@@ -99,6 +95,16 @@ async function payAnsweredLate() {
     currency: "usd",
     items: [{ unit_amount: 3000, description: "Consulting" }],
   });
+  return { own, draft };
+}
+
+/**
+ * A tenant of its own with an open 30.00 invoice, and a pay of it under way whose Stripe call the
+ * double answers 4 s late (`late`, wrapped so awaiting this does not await it): meanwhile the test
+ * pays or refunds elsewhere.
+ */
+async function payAnsweredLate() {
+  const { own, draft } = await consultingDraft();
   const open = await invoiceVerb(own, draft.id, "finalize");
   expect(open.body.status).toBe("open");
   await failNext({
@@ -553,13 +559,7 @@ describe("refunds", () => {
   it("a pay whose invoice is refunded between Stripe's answer and its commit answers the refunded amount", {
     timeout: 30_000,
   }, async () => {
-    const own = await billingTenant();
-    const customer = await payingCustomer(own);
-    const draft = await makeInvoice(own, {
-      customer: customer.id,
-      currency: "usd",
-      items: [{ unit_amount: 3000, description: "Consulting" }],
-    });
+    const { own, draft } = await consultingDraft();
     // Stripe pays; its events reach the mirror and 10.00 is refunded before the pay commits.
     const stripe = testContext().stripe;
     const refundedMeanwhile = Object.create(stripe, {
