@@ -328,6 +328,26 @@ describe("delivery log, resend and recover", () => {
     );
   });
 
+  it("resends of one event at once put it back once: one 202, the others 409 as after it, one more delivery", async () => {
+    const { tenant, hook } = await tenantWithHook();
+    const event = await emit(tenant.tenantId, "plan.updated");
+    await received(hook, 1);
+    await eventually(async () =>
+      expect((await call(`${DELIVERIES}${event.id}/`, { token: tenant.owner.access })).body.status).toBe(
+        "delivered",
+      ),
+    );
+    const resends = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        call(`${DELIVERIES}${event.id}/resend/`, { token: tenant.owner.access, method: "POST" }),
+      ),
+    );
+    expect(resends.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409, 409, 409, 409]);
+    for (const refused of resends.filter((r) => r.status === 409)) expectError(refused, 409, "conflict");
+    // Waits for a third delivery that must not come.
+    expect(await received(hook, 3, 2_000)).toHaveLength(2);
+  });
+
   it("recovers 150 failed events at once (in chunks of 100, within D1's 100 parameters)", async () => {
     const tenant = await registerTenant();
     const created = Date.now() - 60_000;

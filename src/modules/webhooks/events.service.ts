@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, ne, type SQL, sql } from "drizzle-orm";
 import { type RequestContext, userCaller } from "../../context";
 import type { Database } from "../../db/client";
 import { type WebhookEventRow, webhookAttempts, webhookEvents } from "../../db/schema";
@@ -234,33 +234,51 @@ async function findDelivery(db: Database, tenantId: string, eventId: string) {
   return { event, attempts };
 }
 
-/** Puts events back to `pending` and hands them to the coordinator (a fresh retry schedule, same ids). */
-async function requeue(ctx: RequestContext, tenantId: string, eventIds: string[]) {
-  if (!eventIds.length) return;
+/**
+ * Puts events back to `pending` and hands them to the coordinator (a fresh retry schedule, same
+ * ids); answers how many. An event already pending is left as it is: requests at once put it back
+ * once, and only what this request put back is handed over, so it is sent once.
+ */
+async function requeue(ctx: RequestContext, tenantId: string, eventIds: string[]): Promise<number> {
   const now = ctx.clock.now();
+  let requeued = 0;
   for (let i = 0; i < eventIds.length; i += 100) {
     const chunk = eventIds.slice(i, i + 100);
-    await ctx.db
+    const changed = await ctx.db
       .update(webhookEvents)
       .set({ status: "pending", nextAttemptAt: now })
       // The chunk's ids as one bound JSON array: with the other values, 100 ids passed D1's 100 parameters.
       .where(
         and(
           eq(webhookEvents.tenantId, tenantId),
+          ne(webhookEvents.status, "pending"),
           sql`${webhookEvents.id} IN (SELECT value FROM json_each(${JSON.stringify(chunk)}))`,
         ),
-      );
-    await ctx.queue.send(deliverMessage(tenantId, chunk, ctx.requestId), { contentType: "json" });
+      )
+      .returning({ id: webhookEvents.id });
+    if (!changed.length) continue;
+    requeued += changed.length;
+    await ctx.queue.send(
+      deliverMessage(
+        tenantId,
+        changed.map((row) => row.id),
+        ctx.requestId,
+      ),
+      { contentType: "json" },
+    );
   }
+  return requeued;
 }
+
+const alreadyWaiting = () => new ApiError("conflict", "This event is already waiting for delivery");
 
 /** Sends one event of the calling user's tenant again, with the same id. */
 export async function resendEvent(ctx: RequestContext, eventId: string) {
   const { tenantId } = userCaller(ctx);
   const { event } = await findDelivery(ctx.db, tenantId, eventId);
-  if (event.status === "pending")
-    throw new ApiError("conflict", "This event is already waiting for delivery");
-  await requeue(ctx, tenantId, [event.id]);
+  if (event.status === "pending") throw alreadyWaiting();
+  // Resends at once: one puts the event back, the others find it waiting, as after it.
+  if (!(await requeue(ctx, tenantId, [event.id]))) throw alreadyWaiting();
   return event;
 }
 
@@ -282,12 +300,11 @@ export async function recoverFailed(ctx: RequestContext, since: Date): Promise<n
       ),
     )
     .limit(10_000);
-  await requeue(
+  return requeue(
     ctx,
     tenantId,
     failed.map((row) => row.id),
   );
-  return failed.length;
 }
 
 /** Cron: events still pending long after they were due lost their hand-off; hand them over again. */
