@@ -107,16 +107,25 @@ export function prepareEvent(input: EmitInput & { companyName: string }, now: Da
   };
 }
 
-/** The event's row; answers its id and payload as written. */
+/**
+ * What an event's insert answers: its id, and its payload as written when SQL settled part of it
+ * (`settledInSql`); otherwise null, the payload being the one prepared (not read back: up to 256 KB).
+ */
+const writtenEvent = (event: PreparedEvent) => ({
+  id: webhookEvents.id,
+  payload: event.settledInSql ? webhookEvents.payload : sql<null>`NULL`,
+});
+
+/** The event's row; answers `writtenEvent`. */
 export const insertEvent = (db: Database, event: PreparedEvent) =>
   db
     .insert(webhookEvents)
     .values({ ...event.row, payload: storedPayload(event) })
-    .returning({ id: webhookEvents.id, payload: webhookEvents.payload });
+    .returning(writtenEvent(event));
 
 /**
  * The event's row, written only if `recorded` finds nothing (see `unlessRecorded` of the outbox
- * commits); answers its id and payload when written. Goes in the batch before the statement that
+ * commits); answers `writtenEvent` when written. Goes in the batch before the statement that
  * writes the row.
  */
 export function insertEventUnless(db: Database, event: PreparedEvent, recorded: SQL) {
@@ -129,7 +138,7 @@ export function insertEventUnless(db: Database, event: PreparedEvent, recorded: 
         ${r.nextAttemptAt?.getTime() ?? null}, NULL, NULL, NULL, 0, ${r.createdAt.getTime()}
       WHERE NOT EXISTS (${recorded})`,
     )
-    .returning({ id: webhookEvents.id, payload: webhookEvents.payload });
+    .returning(writtenEvent(event));
 }
 
 /**
@@ -270,15 +279,13 @@ async function requeue(ctx: RequestContext, tenantId: string, eventIds: string[]
   return requeued;
 }
 
-const alreadyWaiting = () => new ApiError("conflict", "This event is already waiting for delivery");
-
 /** Sends one event of the calling user's tenant again, with the same id. */
 export async function resendEvent(ctx: RequestContext, eventId: string) {
   const { tenantId } = userCaller(ctx);
   const { event } = await findDelivery(ctx.db, tenantId, eventId);
-  if (event.status === "pending") throw alreadyWaiting();
-  // Resends at once: one puts the event back, the others find it waiting, as after it.
-  if (!(await requeue(ctx, tenantId, [event.id]))) throw alreadyWaiting();
+  // An event waiting for delivery is not put back: of resends at once, one puts it back.
+  if (!(await requeue(ctx, tenantId, [event.id])))
+    throw new ApiError("conflict", "This event is already waiting for delivery");
   return event;
 }
 

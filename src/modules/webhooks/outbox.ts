@@ -94,8 +94,8 @@ export async function commitWithEvents(
   }
   const written: PreparedEvent[] = [];
   for (const [index, event] of events.entries()) {
-    const [row] = stored[index] as { payload: string }[];
-    if (row) written.push({ row: { ...event.row, payload: row.payload } });
+    const [row] = stored[index] as { payload: string | null }[];
+    if (row) written.push({ row: { ...event.row, payload: row.payload ?? event.row.payload } });
   }
   if (written.length) await dispatchEvents(ctx, written);
   return { written, results };
