@@ -15,11 +15,17 @@ export interface DiscountCurrencyInput {
  * out where it does not apply: `discountsFor`).
  */
 export function assertDiscountCurrency(discount: DiscountCurrencyInput | null, currency: string): void {
-  const own = discount?.coupon.currency;
-  if (!discount || !own || own === currency.toLowerCase()) return;
+  if (!discount || discountAppliesIn(discount, currency)) return;
+  const own = discount.coupon.currency;
   const field = discount.promotionCode ? "promotion_code" : "coupon";
   const named = discount.promotionCode
     ? `promotion code ${discount.promotionCode.code} (coupon ${discount.coupon.id})`
     : `coupon ${discount.coupon.id}`;
   throw validationError(field, `The ${named} takes an amount off in ${own}, not in ${currency}`);
+}
+
+/** Whether the discount takes money off in `currency`: a percent off anywhere, an amount off in its own. */
+export function discountAppliesIn(discount: DiscountCurrencyInput, currency: string): boolean {
+  const own = discount.coupon.currency;
+  return !own || own === currency.toLowerCase();
 }

@@ -10,6 +10,7 @@ import {
 } from "../../db/schema";
 import { ApiError, notFound } from "../../lib/errors";
 import { readScope } from "../../lib/scope";
+import { discountAppliesIn } from "./discount-currency";
 
 /** A discount a caller names: a coupon of the tenant, or one of its promotion codes. */
 export interface DiscountInput {
@@ -129,6 +130,5 @@ export async function discountsFor(
     carried.promotionCodeId ? { promotion_code: carried.promotionCodeId } : { coupon: carried.couponId },
     customer.livemode,
   );
-  const own = discount?.coupon.currency;
-  return own && own !== currency.toLowerCase() ? null : discount;
+  return discount && discountAppliesIn(discount, currency) ? discount : null;
 }
