@@ -96,6 +96,15 @@ export function customerEventType(before: CustomerRow | undefined, after: Custom
   return differs(before, after, CUSTOMER_FIELDS) ? "customer.updated" : null;
 }
 
+/** The stored states each invoice state may be written over: an invoice never goes back to a state it left. */
+export const INVOICE_MAY_FOLLOW: Record<InvoiceRow["status"], readonly InvoiceRow["status"][]> = {
+  draft: ["draft"],
+  open: ["draft", "open"],
+  uncollectible: ["draft", "open", "uncollectible"],
+  paid: ["draft", "open", "uncollectible", "paid"],
+  void: ["draft", "open", "uncollectible", "void"],
+};
+
 /** The stored states each customer state may be written over: a deletion is final, as at Stripe. */
 export const CUSTOMER_MAY_FOLLOW: Record<CustomerRow["status"], readonly CustomerRow["status"][]> = {
   active: ["active"],

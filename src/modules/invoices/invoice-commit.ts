@@ -4,6 +4,7 @@ import type Stripe from "stripe";
 import { auditActor, type RequestContext } from "../../context";
 import { type InvoiceRow, type InvoiceStatus, invoices, type TenantRow } from "../../db/schema";
 import { stripeSeconds } from "../../stripe/client";
+import { INVOICE_MAY_FOLLOW } from "../billing-mirror/rules";
 import { prepareEvent } from "../webhooks/events.service";
 import { commitWithEvents } from "../webhooks/outbox";
 import { serializeInvoice } from "./invoices.schemas";
@@ -55,21 +56,13 @@ export function platformFee(total: number, percent: number): number {
 export const invoiceShows = (id: string, status: InvoiceStatus): SQL =>
   sql`SELECT 1 FROM ${invoices} WHERE ${invoices.id} = ${id} AND ${invoices.status} = ${status}`;
 
-/** The stored states each state may be written over: an invoice never goes back to a state it left. */
-const MAY_FOLLOW: Record<InvoiceStatus, InvoiceStatus[]> = {
-  draft: ["draft"],
-  open: ["draft", "open"],
-  uncollectible: ["draft", "open", "uncollectible"],
-  paid: ["draft", "open", "uncollectible", "paid"],
-  void: ["draft", "open", "uncollectible", "void"],
-};
-
 /**
  * The guard of a write of an invoice in `status` over its stored row: an answer or a snapshot read
  * before the row moved on (a pay committed meanwhile, in the same second on Stripe's clock or not)
  * leaves the newer state alone.
  */
-export const invoiceMayBecome = (status: InvoiceStatus): SQL => inArray(invoices.status, MAY_FOLLOW[status]);
+export const invoiceMayBecome = (status: InvoiceStatus): SQL =>
+  inArray(invoices.status, [...INVOICE_MAY_FOLLOW[status]]);
 
 export interface InvoiceChange {
   tenant: Pick<TenantRow, "id" | "companyName">;
