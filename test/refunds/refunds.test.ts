@@ -33,6 +33,7 @@ import {
   failNext,
   payHostedInvoice,
   settleRefund,
+  skewClock,
   stripeObject,
   stripeRequests,
 } from "../stripe-double";
@@ -413,6 +414,42 @@ describe("refunds", () => {
     );
     const listed = await asKey(own.keys.test_secret, `${REFUNDS}?invoice=${invoice.id}`);
     expect(listed.body.data.map((row: { id: string }) => row.id)).toEqual([retried.body.id]);
+    expect((await asKey(own.keys.test_secret, `${INVOICES}${invoice.id}/`)).body).toMatchObject({
+      amount_refunded: 1000,
+    });
+  });
+
+  it("an Idempotency-Key reused after both sides forgot it (24 h) answers the refund it made, not a second one", async () => {
+    const own = await billingTenant();
+    const { invoice } = await paidInvoice(own, 3000);
+    const key = `refund-of-${invoice.id}`;
+    const send = () =>
+      asKey(own.keys.test_secret, REFUNDS, {
+        body: { invoice: invoice.id, amount: 1000 },
+        headers: { "Idempotency-Key": key },
+      });
+    const first = await send();
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    // A day later: our stored answer has expired, and Stripe has pruned the key.
+    const dayAgo = Date.now() - 25 * 60 * 60 * 1000;
+    await env.DB.prepare(
+      "UPDATE idempotency_keys SET created_at = ?1, expires_at = ?1 + 1 WHERE tenant_id = ?2 AND key = ?3",
+    )
+      .bind(dayAgo, own.tenantId, key)
+      .run();
+    await skewClock({
+      offset_seconds: 25 * 60 * 60,
+      account: own.account,
+      idempotency_key_prefix: "refund:",
+    });
+
+    const again = await send();
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body).toMatchObject({ id: first.body.id, stripe_refund_id: first.body.stripe_refund_id });
+    const atStripe = await stripeObject(`/v1/refunds?charge=${first.body.stripe_charge_id}`, own.account);
+    expect(atStripe.data).toEqual([
+      expect.objectContaining({ id: first.body.stripe_refund_id, amount: 1000 }),
+    ]);
     expect((await asKey(own.keys.test_secret, `${INVOICES}${invoice.id}/`)).body).toMatchObject({
       amount_refunded: 1000,
     });

@@ -85,11 +85,22 @@ function idempotency(ctx: Ctx): { key: string; fingerprint: string } | null {
   };
 }
 
-/** The stored answer for a repeated Idempotency-Key; 400 idempotency_error if the request differs. */
-export function replay(ctx: Ctx): SavedResponse | null {
+/** How long a key's answer is kept: Stripe prunes keys once they are at least 24 hours old. */
+const IDEMPOTENCY_KEPT_SECONDS = 24 * 60 * 60;
+
+/**
+ * The stored answer for a repeated Idempotency-Key; 400 idempotency_error if the request differs.
+ * A key older than 24 hours is forgotten: the request runs as a new one. `receivedAt` is the
+ * request's (skewed) clock before its handler ran; a test clock's frozen time does not count.
+ */
+export function replay(ctx: Ctx, receivedAt: number): SavedResponse | null {
   const id = idempotency(ctx);
   const saved = id ? ctx.state.idempotency.get(id.key) : undefined;
   if (!id || !saved) return null;
+  if (receivedAt - saved.savedAt >= IDEMPOTENCY_KEPT_SECONDS) {
+    ctx.state.idempotency.delete(id.key);
+    return null;
+  }
   if (saved.fingerprint !== id.fingerprint) {
     throw apiError(400, {
       type: "idempotency_error",
@@ -100,7 +111,7 @@ export function replay(ctx: Ctx): SavedResponse | null {
 }
 
 /** Stores an answer for replays: successes and card errors (the request ran), not validation errors. */
-export function remember(ctx: Ctx, reply: Reply): void {
+export function remember(ctx: Ctx, reply: Reply, receivedAt: number): void {
   const id = idempotency(ctx);
   if (!id || !((reply.status >= 200 && reply.status < 300) || reply.status === 402)) return;
   ctx.state.idempotency.set(id.key, {
@@ -108,6 +119,7 @@ export function remember(ctx: Ctx, reply: Reply): void {
     status: reply.status,
     body: `${JSON.stringify(reply.body, null, 2)}\n`,
     requestId: ctx.requestId,
+    savedAt: receivedAt,
   });
 }
 

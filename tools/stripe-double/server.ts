@@ -174,10 +174,11 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     }
 
     let reply: Reply;
+    const receivedAt = now();
     try {
       if (kind === "api") authenticate(ctx, entry.headers.stripe_account);
       else if (ctx.apiKey) ctx.livemode = ctx.apiKey.includes("_live_");
-      const saved = replay(ctx);
+      const saved = replay(ctx, receivedAt);
       if (saved) {
         entry.idempotent_replayed = true;
         entry.status = saved.status;
@@ -194,7 +195,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       if (!(err instanceof HttpError)) throw err;
       reply = errorReply(err);
     }
-    remember(ctx, reply);
+    remember(ctx, reply, receivedAt);
     entry.ignored_params = ctx.allowed
       ? Object.keys(ctx.params).filter((k) => !ctx.allowed?.includes(k))
       : [];

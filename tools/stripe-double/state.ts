@@ -46,6 +46,8 @@ export interface SavedResponse {
   status: number;
   body: string;
   requestId: string;
+  /** Unix seconds, by the clock of the request that made it: Stripe prunes a key after 24 hours. */
+  savedAt: number;
 }
 
 export interface LoggedRequest {

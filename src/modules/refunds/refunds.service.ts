@@ -86,6 +86,20 @@ export async function createRefund(ctx: RequestContext, input: NewRefund) {
   const invoice = await findInvoice(ctx, input.invoice);
   const scope = writeScope(ctx);
   if (invoice.livemode !== scope.livemode) throw notFound("Invoice");
+  // A request sent again with its Idempotency-Key (our write failed after Stripe refunded) is the
+  // same refund: the same id, so the same Stripe idempotency key and parameters, and Stripe answers
+  // the refund it made. A refund cannot be undone; without the header, a retry is a new refund.
+  const id = ctx.idempotencyKey ? await idFromSeed("rfnd", `refund\n${ctx.idempotencyKey}`) : newId("rfnd");
+  if (ctx.idempotencyKey) {
+    // Once recorded, the key names that refund for good: sent again after its stored answer
+    // expired (a day, when Stripe has pruned its key too), it answers the refund, not a second one.
+    const made = await ctx.db
+      .select()
+      .from(refunds)
+      .where(and(eq(refunds.id, id), eq(refunds.tenantId, scope.tenantId)))
+      .get();
+    if (made) return made;
+  }
   if (invoice.status !== "paid" || invoice.amountPaid <= 0) {
     throw new ApiError("invalid_state_transition", `A ${invoice.status} invoice has no payment to refund`, {
       extra: { status: invoice.status },
@@ -107,10 +121,6 @@ export async function createRefund(ctx: RequestContext, input: NewRefund) {
   const tenant = await connectedTenant(ctx, scope.tenantId, "refunding payments");
   const stripeAccount = tenant.stripeConnectAccountId;
   const payment = await paymentOf(ctx, invoice, stripeAccount);
-  // A request sent again with its Idempotency-Key (our write failed after Stripe refunded) is the
-  // same refund: the same id, so the same Stripe idempotency key and parameters, and Stripe answers
-  // the refund it made. A refund cannot be undone; without the header, a retry is a new refund.
-  const id = ctx.idempotencyKey ? await idFromSeed("rfnd", `refund\n${ctx.idempotencyKey}`) : newId("rfnd");
   const signature = await refundSignature(ctx.config.auth.JWT_SECRET, tenant.id, id, invoice.id);
   const refund = await refusedAsConflict(invoice, () =>
     ctx.stripe.refunds.create(
