@@ -180,4 +180,19 @@ describe("POST /webhooks/test/", () => {
     });
     expect(detail.body).toMatchObject({ status: "failed", attempts: 1 });
   });
+
+  it("refuses test data that makes the event larger than 256 KB (413), as any event: nothing sent or logged", async () => {
+    const team = await registerTeam();
+    const hook = unique("test-large");
+    await behave(hook, [], { status: 200 });
+    await call(CONFIG, { token: team.tokens.owner, body: { webhook_url: hookUrl(hook) } });
+    const res = await call(TEST, {
+      token: team.tokens.owner,
+      body: { test_data: { blob: "x".repeat(300 * 1024) } },
+    });
+    expectError(res, 413, "payload_too_large");
+    expect(await received(hook, 0, 500)).toEqual([]);
+    const log = await call("/api/v1/auth/tenants/webhooks/deliveries/", { token: team.tokens.owner });
+    expect(log.body.data).toEqual([]);
+  });
 });

@@ -1,7 +1,19 @@
 import { newId } from "../../lib/crypto";
+import { ApiError } from "../../lib/errors";
 
 /** The largest event payload accepted at emit time; larger ones are refused, not truncated. */
 export const MAX_EVENT_BYTES = 256 * 1024;
+
+const encoder = new TextEncoder();
+export const utf8Length = (text: string) => encoder.encode(text).byteLength;
+
+/** 413 `payload_too_large` for a payload over MAX_EVENT_BYTES: refused, never truncated. */
+export function refuseOversizedEvent(payload: string, type: string): void {
+  // A payload of at most MAX_EVENT_BYTES / 3 UTF-16 units fits whatever it holds: no encoding needed.
+  if (payload.length * 3 > MAX_EVENT_BYTES && utf8Length(payload) > MAX_EVENT_BYTES) {
+    throw new ApiError("payload_too_large", `Event ${type} is larger than 256 KB and was not emitted`);
+  }
+}
 
 export interface EventEnvelope {
   id: string;

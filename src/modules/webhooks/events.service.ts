@@ -7,7 +7,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import type { CarriedEvent, DeliverMessage } from "../../queue/messages";
-import { buildEnvelope, MAX_EVENT_BYTES } from "./envelope";
+import { buildEnvelope, refuseOversizedEvent, utf8Length } from "./envelope";
 
 export interface EmitInput {
   tenantId: string;
@@ -50,9 +50,6 @@ function carriedEvents(rows: WebhookEventRow[]): CarriedEvent[] {
   return carried;
 }
 
-const encoder = new TextEncoder();
-const utf8Length = (text: string) => encoder.encode(text).byteLength;
-
 export interface PreparedEvent {
   row: WebhookEventRow;
   /**
@@ -85,10 +82,7 @@ export function prepareEvent(input: EmitInput & { companyName: string }, now: Da
     now,
   });
   const payload = JSON.stringify(envelope);
-  // A payload of at most MAX_EVENT_BYTES / 3 UTF-16 units fits whatever it holds: no encoding needed.
-  if (payload.length * 3 > MAX_EVENT_BYTES && utf8Length(payload) > MAX_EVENT_BYTES) {
-    throw new ApiError("payload_too_large", `Event ${input.type} is larger than 256 KB and was not emitted`);
-  }
+  refuseOversizedEvent(payload, input.type);
   return {
     row: {
       id: envelope.id,

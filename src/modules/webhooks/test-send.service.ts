@@ -4,7 +4,7 @@ import { loadTenant } from "../../db/tenants";
 import { newId } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { activeSecrets, requireDeliverableEndpoint } from "./endpoint.service";
-import { buildEnvelope } from "./envelope";
+import { buildEnvelope, refuseOversizedEvent } from "./envelope";
 import { classifyAttempt } from "./retry-policy";
 import { type SendResult, sendSigned } from "./sender";
 
@@ -38,6 +38,8 @@ export async function sendTestEvent(ctx: RequestContext, input: TestSendInput) {
     now,
   });
   const payload = JSON.stringify(event);
+  // Held to the limit of every event: the delivery log keeps it, and receivers size for it.
+  refuseOversizedEvent(payload, event.type);
   const result = await sendSigned({
     url: endpoint.url,
     secrets: activeSecrets(endpoint, now.getTime()),

@@ -78,7 +78,7 @@ const testRoute = createRoute({
   tags,
   summary: "Send a test event now (owner, admin)",
   description:
-    "Signed like every delivery. Answers the receiver's status, time and (truncated) body; 408 after 10 s without an answer; 502 when the receiver cannot be reached.",
+    "Signed like every delivery. Answers the receiver's status, time and (truncated) body; 408 after 10 s without an answer; 502 when the receiver cannot be reached; 413 `payload_too_large` when `test_data` makes the event larger than 256 KB, the limit of every event.",
   security: BEARER_AUTH,
   middleware: editors,
   request: { body: { required: false, content: { "application/json": { schema: TestBody } } } },
