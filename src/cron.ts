@@ -2,6 +2,8 @@ import { createContext } from "./context";
 import { recordDueDiscountEnds } from "./modules/analytics/analytics-run";
 import { reconcileDueTenants } from "./modules/analytics/reconcile";
 import { carryRollupsForward } from "./modules/analytics/rollup-writes";
+import { refreshTenantKeyRecords } from "./modules/api-keys/api-keys.service";
+import { sweepEdgeDebts } from "./modules/api-keys/edge-debts";
 import { purgeExpiredSessions } from "./modules/auth/sessions";
 import { purgeExpiredIdempotencyKeys } from "./modules/idempotency/idempotency";
 import { sweepUnprocessedStripeEvents } from "./modules/stripe-events/ingest.service";
@@ -23,6 +25,10 @@ const JOBS = [
   ["purge expired sessions and throttles", purgeExpiredSessions],
   ["re-hand tenant events whose hand-off was lost", (ctx) => sweepStalePending(ctx)],
   ["re-queue Stripe events never processed", (ctx) => sweepUnprocessedStripeEvents(ctx)],
+  [
+    "publish API key records a commit owed and never published",
+    (ctx) => sweepEdgeDebts(ctx, refreshTenantKeyRecords),
+  ],
   ["forget expired idempotency keys", purgeExpiredIdempotencyKeys],
   ["give each analytics series today's rollup rows", hourly(carryRollupsForward)],
   // Before the reconcile, which counts an end that has come as the mirror's MRR.

@@ -162,6 +162,20 @@ export const apiKeys = sqliteTable(
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
+/**
+ * A tenant's API-key edge records (KV) owed since a D1 commit changed what they hold (a revoke,
+ * a suspension, a tier): written in the commit's batch, cleared by the publication that follows.
+ * One left behind (the Worker died in between) is published by the cron's sweep.
+ */
+export const edgeKeyDebts = sqliteTable("edge_key_debts", {
+  tenantId: text()
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: "cascade" }),
+  /** The commit that owes them last: a publication clears only its own debt. */
+  debtId: text().notNull(),
+  owedAt: integer({ mode: "timestamp_ms" }).notNull(),
+});
+
 /** Connect onboarding `state` values already redeemed: D1 makes single use strict (KV alone is not). */
 export const connectStatesUsed = sqliteTable("connect_states_used", {
   stateHash: text().primaryKey(),

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { RequestContext } from "../../src/context";
 import { database } from "../../src/db/client";
 import { sha256Hex } from "../../src/lib/crypto";
 import {
@@ -8,6 +9,7 @@ import {
   regenerateKeys,
   revokeKeys,
 } from "../../src/modules/api-keys/api-keys.service";
+import { SWEEP_DEBTS_AFTER_MS, sweepEdgeDebts } from "../../src/modules/api-keys/edge-debts";
 import {
   cachedKeyRecord,
   type EdgeKeyRecord,
@@ -284,5 +286,55 @@ describe("a key change D1 committed but KV refused", () => {
     await runDurableObjectAlarm(stub);
     expect(await edgeStatus(tenant.keys.live_secret)).toBe("revoked");
     expect(await edgeStatus(regenerated.fullKeys.live_secret as string)).toBe("active");
+  });
+});
+
+describe("a key change D1 committed, then the Worker died before KV", () => {
+  const debtOf = (tenantId: string) =>
+    env.DB.prepare("SELECT debt_id FROM edge_key_debts WHERE tenant_id = ?").bind(tenantId).first();
+  const edgeStatus = async (key: string) =>
+    (await env.KV.get<EdgeKeyRecord>(`apikey:${await sha256Hex(key)}`, "json"))?.status;
+  const at = (offsetMs: number) => testContext({ clock: { now: () => new Date(Date.now() + offsetMs) } });
+
+  it("a revoke published at once leaves no debt behind", async () => {
+    const tenant = await registerTenant();
+    await revokeKeys(testContext({ caller: ownerCaller(tenant) }), { scope: "test", reason: "rotated" });
+    expect(await edgeStatus(tenant.keys.test_secret)).toBe("revoked");
+    expect(await debtOf(tenant.tenantId)).toBeNull();
+  });
+
+  it("the revoke's debt, written with it, is published by the cron's sweep a minute later", async () => {
+    const tenant = await registerTenant();
+    // KV is never reached and the coordinator never told: the Worker ended after the commit.
+    const died = testContext({
+      kv: kvRefusingWrites,
+      caller: ownerCaller(tenant),
+      coordinator: () =>
+        ({ oweKeyRecords: () => Promise.reject(new Error("the Worker died")) }) as unknown as ReturnType<
+          RequestContext["coordinator"]
+        >,
+    });
+    await expect(revokeKeys(died, { scope: "test", reason: "leaked" })).rejects.toThrow("the Worker died");
+    expect(await edgeStatus(tenant.keys.test_secret), "KV still holds the key as active").toBe("active");
+    expect(await debtOf(tenant.tenantId)).not.toBeNull();
+
+    // A commit's own publication takes moments: the sweep leaves a fresh debt to it.
+    await sweepEdgeDebts(at(10_000), refreshTenantKeyRecords);
+    expect(await edgeStatus(tenant.keys.test_secret)).toBe("active");
+    await sweepEdgeDebts(at(SWEEP_DEBTS_AFTER_MS + 1_000), refreshTenantKeyRecords);
+    expect(await edgeStatus(tenant.keys.test_secret)).toBe("revoked");
+    expect(await edgeStatus(tenant.keys.live_secret)).toBe("active");
+    expect(await debtOf(tenant.tenantId)).toBeNull();
+  });
+
+  it("a regenerate that lost its compare-and-set owes nothing", async () => {
+    const tenant = await registerTenant();
+    const owner = testContext({ caller: ownerCaller(tenant) });
+    const results = await Promise.allSettled([
+      regenerateKeys(owner, { scope: "test" }),
+      regenerateKeys(owner, { scope: "test" }),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled").length).toBeGreaterThanOrEqual(1);
+    expect(await debtOf(tenant.tenantId)).toBeNull();
   });
 });

@@ -9,9 +9,11 @@ import {
   tenants,
 } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
+import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
 import { publishOrOwe } from "../api-keys/api-keys.service";
+import { oweEdgeRecordsOfSubscribers } from "../api-keys/edge-debts";
 
 /** Audit records of platform-level changes have no tenant; they are filed under this id. */
 export const PLATFORM_AUDIT_TENANT = "platform";
@@ -156,6 +158,7 @@ export async function updatePlatformPlan(ctx: RequestContext, id: string, change
     ...(limitsSet.length ? { limits: mergedLimits(limitsSet) } : {}),
     updatedAt: now,
   };
+  const debtId = newId("debt");
   const [updated] = await db.batch([
     db.update(platformPlans).set(set).where(eq(platformPlans.id, plan.id)).returning(),
     auditInsert(db, {
@@ -197,10 +200,11 @@ export async function updatePlatformPlan(ctx: RequestContext, id: string, change
                   .where(eq(tenantSubscriptions.planId, plan.id)),
               ),
             ),
+          oweEdgeRecordsOfSubscribers(db, plan.id, debtId, now),
         ]
       : []),
   ]);
-  if (changed.includes("limits")) await republishSubscribers(ctx, plan.id);
+  if (changed.includes("limits")) await republishSubscribers(ctx, plan.id, debtId);
   const row = updated[0];
   if (!row) throw notFound("Platform plan");
   return row;
@@ -213,10 +217,11 @@ function mergedLimits(entries: [string, number | null][]): SQL {
 }
 
 /** The API keys of the plan's subscribers see the new rate limit (KV, and this isolate at once). */
-async function republishSubscribers(ctx: RequestContext, planId: string) {
+async function republishSubscribers(ctx: RequestContext, planId: string, debtId: string) {
   const subscribers = await ctx.db
     .select({ tenantId: tenantSubscriptions.tenantId })
     .from(tenantSubscriptions)
     .where(eq(tenantSubscriptions.planId, planId));
-  for (const { tenantId } of subscribers) await publishOrOwe(ctx, tenantId, "a plan's limits changed");
+  for (const { tenantId } of subscribers)
+    await publishOrOwe(ctx, { tenantId, debtId }, "a plan's limits changed");
 }

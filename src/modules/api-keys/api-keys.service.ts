@@ -8,6 +8,7 @@ import { newId, sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { effectiveLimits } from "../../lib/tiers";
+import { type EdgeDebt, newEdgeDebt, oweEdgeRecordsIfChanged, settleEdgeDebt } from "./edge-debts";
 import { type EdgeKeyRecord, publishFromD1, publishKeyRecords } from "./edge-store";
 import {
   generateApiKey,
@@ -208,6 +209,7 @@ export async function regenerateKeys(
     ? new Date(now.getTime() + ROLLOVER_WINDOWS[input.expireOldIn])
     : null;
 
+  const debt = newEdgeDebt(tenant.id);
   const [retired, inserted] = await db.batch([
     retireKeys(db, old, oldKeysExpireAt, now, stillExactly(tenant.id, modes, now, old)),
     // Only if the retire above matched every key read (`changes()`) or, with none read, if none
@@ -232,12 +234,14 @@ export async function regenerateKeys(
       requestId: ctx.requestId,
       at: now,
     }),
+    // After the audit, which is written only if the keys were (`changes()`).
+    oweEdgeRecordsIfChanged(db, debt, now),
   ]);
   if (inserted.length !== minted.rows.length) throw concurrentChange();
 
   const records = new Map(minted.records);
   for (const row of retired) records.set(row.keyHash, edgeRecord(tenant, row));
-  await publishOrOwe(ctx, tenant.id, "a regenerate", records);
+  await publishOrOwe(ctx, debt, "a regenerate", records);
   return { fullKeys: minted.fullKeys, oldKeysExpireAt };
 }
 
@@ -280,11 +284,12 @@ export async function revokeKeys(
   for (let attempt = 0; attempt < REVOKE_ATTEMPTS; attempt++) {
     const old = await liveKeysOf(db, tenant.id, modes, now);
     if (!old.length) throw new ApiError("conflict", "There are no active keys of that type to revoke");
-    const revoked = await revokeIfUnchanged(ctx, { ...input, tenantId: tenant.id, modes, old, now });
+    const debt = newEdgeDebt(tenant.id);
+    const revoked = await revokeIfUnchanged(ctx, { ...input, tenantId: tenant.id, modes, old, now, debt });
     if (!revoked.length) continue;
     await publishOrOwe(
       ctx,
-      tenant.id,
+      debt,
       "a revoke",
       new Map(revoked.map((row) => [row.keyHash, edgeRecord(tenant, row)])),
     );
@@ -306,6 +311,7 @@ async function revokeIfUnchanged(
     reason: string;
     old: ApiKeyRow[];
     now: Date;
+    debt: EdgeDebt;
   },
 ): Promise<ApiKeyRow[]> {
   const { db } = ctx;
@@ -328,6 +334,8 @@ async function revokeIfUnchanged(
       requestId: ctx.requestId,
       at: now,
     }),
+    // After the audit, which is written only if the keys were (`changes()`).
+    oweEdgeRecordsIfChanged(db, change.debt, now),
   ]);
   return revoked;
 }
@@ -351,8 +359,10 @@ async function published(ctx: RequestContext, tenantId: string, after: string, p
  * fail: false (logged) when KV refused, and the caller owes the records to the tenant's
  * coordinator (`coordinator/key-republish.ts`), whose alarm publishes them until KV takes them.
  */
-export function republishAfterCommit(ctx: RequestContext, tenantId: string, after: string) {
-  return published(ctx, tenantId, after, () => refreshTenantKeyRecords(ctx, tenantId));
+export async function republishAfterCommit(ctx: RequestContext, debt: EdgeDebt, after: string) {
+  const done = await published(ctx, debt.tenantId, after, () => refreshTenantKeyRecords(ctx, debt.tenantId));
+  if (done) await settleEdgeDebt(ctx, debt);
+  return done;
 }
 
 /**
@@ -364,15 +374,16 @@ export function republishAfterCommit(ctx: RequestContext, tenantId: string, afte
  */
 export async function publishOrOwe(
   ctx: RequestContext,
-  tenantId: string,
+  debt: EdgeDebt,
   after: string,
   records?: Map<string, EdgeKeyRecord>,
 ) {
+  const { tenantId } = debt;
   const publish = records
     ? () => publishFromD1(ctx.db, ctx.kv, records, ctx.clock.now().getTime())
     : () => refreshTenantKeyRecords(ctx, tenantId);
-  if (!(await published(ctx, tenantId, after, publish)))
-    await ctx.coordinator(tenantId).oweKeyRecords({ tenantId, requestId: ctx.requestId });
+  if (await published(ctx, tenantId, after, publish)) await settleEdgeDebt(ctx, debt);
+  else await ctx.coordinator(tenantId).oweKeyRecords({ tenantId, requestId: ctx.requestId });
 }
 
 /**

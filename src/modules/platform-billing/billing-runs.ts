@@ -14,6 +14,7 @@ import { auditInsert } from "../../lib/audit";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
+import { type EdgeDebt, newEdgeDebt, oweEdgeRecords } from "../api-keys/edge-debts";
 import { applyMirrorEvent, isMirrorEvent } from "../billing-mirror/mirror.service";
 import { MIRROR_CONFLICTS, mirrorStatements } from "../billing-mirror/mirror-commit";
 import { MirrorRun } from "../billing-mirror/mirror-run";
@@ -149,14 +150,15 @@ function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | und
  * Writes what a run decided in one D1 batch: the tenant (status, suspension, Connect fields),
  * its subscription mirror, the tenant events (outbox) and audit records, and the events'
  * outcomes. Answers whether the API keys' edge records must be republished (the tenant's status
- * or Connect account changed), which `publishCommittedRun` does once the batch committed.
+ * or Connect account changed: the debt its batch recorded), which `publishCommittedRun` does once
+ * the batch committed.
  */
 async function commit(
   ctx: RequestContext,
   tenant: TenantRow,
   previous: TenantSubscriptionRow | undefined,
   outcome: Outcome,
-): Promise<{ keysChanged: boolean }> {
+): Promise<{ keysOwed: EdgeDebt | null }> {
   const { db } = ctx;
   const now = ctx.clock.now();
   const { state } = outcome;
@@ -191,6 +193,7 @@ async function commit(
     ...outcome.subscriptionChanges,
   };
   const guarded = outcome.events.filter((event) => outcome.unlessRecorded.has(event.row.id));
+  const keysOwed = statusChanged || "stripeConnectAccountId" in tenantChanges ? newEdgeDebt(tenant.id) : null;
   const written = await db.batch([
     db
       .insert(tenantSubscriptions)
@@ -202,6 +205,7 @@ async function commit(
     ...(Object.keys(tenantChanges).length
       ? [db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id))]
       : []),
+    ...(keysOwed ? [oweEdgeRecords(db, keysOwed, now)] : []),
     ...outcome.events
       .filter((event) => !outcome.unlessRecorded.has(event.row.id))
       .map((event) => insertEvent(db, event)),
@@ -237,7 +241,7 @@ async function commit(
     guarded.filter((_, i) => !(written[i + 1] as unknown[]).length).map((e) => e.row.id),
   );
   if (skipped.size) outcome.events = outcome.events.filter((event) => !skipped.has(event.row.id));
-  return { keysChanged: statusChanged || "stripeConnectAccountId" in tenantChanges };
+  return { keysOwed };
 }
 
 /** What a run leaves to the queue: the events that failed on their own and deserve a retry. */
@@ -356,7 +360,7 @@ export async function processStripeEvents(
     outcome.events.push(...mirror.events);
     for (const [id, query] of mirror.unlessRecorded) outcome.unlessRecorded.set(id, query);
   }
-  let committed: { keysChanged: boolean };
+  let committed: { keysOwed: EdgeDebt | null };
   try {
     committed = await commit(ctx, tenant, subscription, outcome);
   } catch (error) {
@@ -384,7 +388,7 @@ export async function processStripeEvents(
       );
     throw error;
   }
-  const publication = await publishCommittedRun(ctx, tenant.id, outcome.events, committed.keysChanged);
+  const publication = await publishCommittedRun(ctx, outcome.events, committed.keysOwed);
   return { retry, ...published(publication) };
 }
 
@@ -405,6 +409,6 @@ export async function applyBillingEvents(
   // The API's own subscription calls use the platform's Stripe key: its mode is theirs.
   const livemode = ctx.config.stripe.livemode;
   for (const event of events) applyBilling(outcome, tenant, event, livemode, ctx.clock.now());
-  const { keysChanged } = await commit(ctx, tenant, subscription, outcome);
-  return published(await publishCommittedRun(ctx, tenant.id, outcome.events, keysChanged));
+  const { keysOwed } = await commit(ctx, tenant, subscription, outcome);
+  return published(await publishCommittedRun(ctx, outcome.events, keysOwed));
 }

@@ -15,6 +15,7 @@ import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { stripeSeconds } from "../../stripe/client";
 import { publishOrOwe } from "../api-keys/api-keys.service";
+import { newEdgeDebt, oweEdgeRecords } from "../api-keys/edge-debts";
 import { subscriptionSnapshot } from "./stripe-mapping";
 import type { BillingEvent } from "./suspension";
 
@@ -101,6 +102,7 @@ async function settle(
   await ctx
     .coordinator(tenant.id)
     .applyBilling({ tenantId: tenant.id, events, changes, requestId: ctx.requestId });
+  const debt = newEdgeDebt(tenant.id);
   await db.batch([
     auditInsert(db, {
       tenantId: tenant.id,
@@ -119,11 +121,12 @@ async function settle(
             .update(tenants)
             .set({ subscriptionTier: plan.tier, limits: plan.limits })
             .where(eq(tenants.id, tenant.id)),
+          oweEdgeRecords(db, debt, now),
         ]
       : []),
   ]);
   // The API keys' edge records carry the tier's rate limit.
-  if (plan) await publishOrOwe(ctx, tenant.id, "a plan change");
+  if (plan) await publishOrOwe(ctx, debt, "a plan change");
 }
 
 export interface SubscribeInput {
