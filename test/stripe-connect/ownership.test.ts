@@ -85,3 +85,38 @@ describe("STRIPE_CONNECT_BASE is the OAuth host", () => {
     expect(await connectTenant(tenant.owner.access)).toMatch(/^acct_/);
   });
 });
+
+describe("an OAuth-connected account that is not active", () => {
+  it("is not dropped by starting Account Links unseen (it would stay authorized at Stripe): 409 until disconnected", async () => {
+    const tenant = await registerTenant();
+    const account = (await oauthConnect(tenant.owner.access)).body.account_id as string;
+    // Its requirements fell past due at Stripe, as the mirror records it.
+    await env.DB.prepare("UPDATE tenants SET stripe_connect_status = 'restricted' WHERE id = ?")
+      .bind(tenant.tenantId)
+      .run();
+    const accountsBefore = (await stripeRequests({ path: "/v1/accounts" })).length;
+
+    const started = await call(CONNECT, { token: tenant.owner.access, body: { flow: "account_links" } });
+    expectError(started, 409, "conflict");
+    expect((await stripeRequests({ path: "/v1/accounts" })).length).toBe(accountsBefore);
+    const row = await env.DB.prepare(
+      "SELECT stripe_connect_account_id AS account, stripe_connect_flow AS flow FROM tenants WHERE id = ?",
+    )
+      .bind(tenant.tenantId)
+      .first();
+    expect(row).toEqual({ account, flow: "oauth" });
+
+    // Disconnecting deauthorizes it; then Account Links start.
+    const disconnected = await call("/api/v1/auth/tenants/stripe/disconnect/", {
+      token: tenant.owner.access,
+      method: "POST",
+    });
+    expect(disconnected.status, JSON.stringify(disconnected.body)).toBe(200);
+    const deauthorized = (await stripeRequests({ path: "/oauth/deauthorize" })).filter(
+      (r) => r.params.stripe_user_id === account,
+    );
+    expect(deauthorized).toHaveLength(1);
+    const again = await call(CONNECT, { token: tenant.owner.access, body: { flow: "account_links" } });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+  });
+});

@@ -20,7 +20,7 @@ const tags = ["Stripe Connect"];
 const BASE = "/api/v1/auth/tenants/stripe";
 
 const connectDescription =
-  "Owner only. Default flow: Account Links (an Express-dashboard account controlled by the platform, then an onboarding link). `flow: oauth` uses legacy Connect OAuth (needs STRIPE_CONNECT_CLIENT_ID). Answers `{url, state, redirect_uri}`; send the browser to `url`. The `state` is single-use, bound to tenant and user, and valid 10 minutes.";
+  "Owner only. Default flow: Account Links (an Express-dashboard account controlled by the platform, then an onboarding link). `flow: oauth` uses legacy Connect OAuth (needs STRIPE_CONNECT_CLIENT_ID). Answers `{url, state, redirect_uri}`; send the browser to `url`. The `state` is single-use, bound to tenant and user, and valid 10 minutes. 409 `conflict` while an account is connected and active, or connected through OAuth in any state (disconnect first: that deauthorizes it).";
 
 const connectPost = createRoute({
   method: "post",

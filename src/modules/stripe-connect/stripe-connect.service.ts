@@ -56,6 +56,15 @@ export async function startConnect(ctx: RequestContext, flow: ConnectFlow) {
   if (tenant.stripeConnectAccountId && tenant.stripeConnectStatus === "active") {
     throw new ApiError("conflict", "A Stripe account is already connected; disconnect it first");
   }
+  // An account the tenant authorized through OAuth, whatever its state, stays authorized at Stripe
+  // until deauthorized: a new connection replacing it here would keep the platform's access to it
+  // unseen. Disconnecting deauthorizes it.
+  if (tenant.stripeConnectAccountId && tenant.stripeConnectFlow === "oauth") {
+    throw new ApiError(
+      "conflict",
+      "A Stripe account connected through OAuth is still authorized; disconnect it first",
+    );
+  }
   const state = randomBase62(32);
   const redirectUri = `${ctx.config.stripe.publicBaseUrl}${CALLBACK_PATH}`;
 
