@@ -30,6 +30,7 @@ import subscriptionCreate from "./scenarios/subscription-create.mjs";
 import subscriptionGet from "./scenarios/subscription-get.mjs";
 import webhooks from "./scenarios/webhooks.mjs";
 import webhooks500 from "./scenarios/webhooks-500.mjs";
+import webhooksCapacity from "./scenarios/webhooks-capacity.mjs";
 
 /** Every scenario, in run order within a round. Add a module under scenarios/ and list it here. */
 const SCENARIOS = [
@@ -46,6 +47,7 @@ const SCENARIOS = [
   analyticsMrr,
   webhooks,
   webhooks500,
+  webhooksCapacity,
 ];
 
 const ROOT = path.resolve(import.meta.dirname, "..");
