@@ -94,6 +94,36 @@ describe("tenant users", () => {
     expect(audit?.n).toBe(0);
   });
 
+  it("an owner invited but not signed up yet is not the other owner the last one needs", async () => {
+    const tenant = await registerTenant();
+    const url = `${USERS}${tenant.owner.id}/`;
+    const invited = await call(USERS, {
+      token: tenant.owner.access,
+      body: { email: `${unique("co-owner")}@example.com`, role: "owner" },
+    });
+    expect(invited.status).toBe(201);
+    expect(invited.body.user.has_password).toBe(false);
+    // Until the invitee sets a password nobody else can sign in as an owner (and there is no
+    // password reset): demoting or removing the one who can would leave the tenant without one.
+    expectError(
+      await call(url, { token: tenant.owner.access, method: "PATCH", body: { role: "admin" } }),
+      409,
+      "conflict",
+    );
+    expectError(await call(url, { token: tenant.owner.access, method: "DELETE" }), 409, "conflict");
+    const me = await call("/api/v1/auth/tenants/me/", { token: tenant.owner.access });
+    expect(me.body.role).toBe("owner");
+
+    const setup = await call(`${USERS}setup/`, {
+      body: { token: invited.body.setup_token, password: PASSWORD },
+      headers: { "CF-Connecting-IP": freshIp() },
+    });
+    expect(setup.status).toBe(200);
+    const demoted = await call(url, { token: tenant.owner.access, method: "PATCH", body: { role: "admin" } });
+    expect(demoted.status, JSON.stringify(demoted.body)).toBe(200);
+    expect(demoted.body.user.role).toBe("admin");
+  });
+
   it("two owners demoting each other at once leave one owner", async () => {
     const team = await registerTeam();
     await call(`${USERS}${team.userIds.admin}/`, {

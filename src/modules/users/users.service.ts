@@ -24,8 +24,11 @@ function checkPassword(password: string, email: string, field: string) {
 // the row is an owner and no other active owner remains. It reads the row's role inside the
 // statement, not the request's earlier read, so neither two owners demoting each other at once nor
 // a user promoted to owner meanwhile (read as an admin) can leave the tenant without an owner.
+// Only an owner who can sign in counts: one invited without a password has none until they redeem
+// their setup token, which may never happen (it expires, and there is no password reset), so
+// counting them would let the last owner who can sign in leave the tenant with nobody to manage it.
 const tenantKeepsAnOwner = (userId: string, tenantId: string) =>
-  sql`(${users.role} != 'owner' OR EXISTS (SELECT 1 FROM ${users} o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.is_active = 1 AND o.id != ${userId}))`;
+  sql`(${users.role} != 'owner' OR EXISTS (SELECT 1 FROM ${users} o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.is_active = 1 AND o.password_hash IS NOT NULL AND o.id != ${userId}))`;
 
 export async function listUsers(ctx: RequestContext): Promise<UserRow[]> {
   const principal = userCaller(ctx);
@@ -175,7 +178,7 @@ export async function updateUser(ctx: RequestContext, userId: string, input: Upd
     if (!still.length) throw notFound("User");
     throw new ApiError(
       "conflict",
-      "The last owner of a tenant cannot be demoted; promote another owner first",
+      "The last owner of a tenant cannot be demoted; promote another owner first (an invited owner counts once they have set a password)",
     );
   }
   return user;
@@ -199,7 +202,7 @@ export async function removeUser(ctx: RequestContext, userId: string): Promise<v
     if (!still.length) throw notFound("User");
     throw new ApiError(
       "conflict",
-      "The last owner of a tenant cannot be removed; promote another owner first",
+      "The last owner of a tenant cannot be removed; promote another owner first (an invited owner counts once they have set a password)",
     );
   }
 }
