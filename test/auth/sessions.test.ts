@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectError, freshIp, PASSWORD, registerTenant, type TestTenant } from "../harness";
 
@@ -63,6 +64,22 @@ describe("an access token dies with its session", () => {
     expectError(await me(tenant.owner.access), 401, "unauthenticated");
     expectError(await me(other.access), 401, "unauthenticated");
     expectError(await call(REFRESH, { body: { refresh: other.refresh } }), 401, "unauthenticated");
+  });
+
+  it("logouts of one session at once end it once: one 200 and one audit record, the others 401 as after it", async () => {
+    const tenant = await registerTenant();
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, () => call(LOGOUT, { token: tenant.owner.access, method: "POST" })),
+    );
+    expect(outs.map((out) => out.status).sort()).toEqual([200, 401, 401, 401, 401, 401]);
+    for (const out of outs.filter((res) => res.status !== 200)) expectError(out, 401, "unauthenticated");
+    const records = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'user.logged_out'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(records?.n).toBe(1);
+    expectError(await me(tenant.owner.access), 401, "unauthenticated");
   });
 
   it("logout needs an access token and refuses a bad body", async () => {

@@ -10,7 +10,7 @@ import {
   users,
   webhookEndpoints,
 } from "../../db/schema";
-import { auditInsert } from "../../lib/audit";
+import { auditInsert, auditInsertIfChanged } from "../../lib/audit";
 import { newId, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
@@ -270,25 +270,45 @@ export async function refresh(ctx: RequestContext, input: { refresh: string }): 
   return session;
 }
 
-/** Ends this session, or every session of the user (`all`); their access tokens die with them. */
-export async function logout(ctx: RequestContext, input: { all?: boolean | undefined }): Promise<void> {
-  const { db, clock } = ctx;
-  const principal = userCaller(ctx);
-  const all = input.all === true;
-  const now = clock.now();
-  await db.batch([
-    all ? revokeUserSessions(db, principal.userId, now) : revokeFamily(db, principal.sessionId, now),
-    auditInsert(db, {
-      tenantId: principal.tenantId,
+/**
+ * Revokes a session (or, with `all`, every session of its user) and writes its audit record in the
+ * same batch, only if the revoke ended something: of sign-outs at once, one ends the session and
+ * is recorded. Answers whether it ended anything.
+ */
+export async function endSessions(
+  ctx: RequestContext,
+  session: { userId: string; tenantId: string; sessionId: string },
+  all: boolean,
+): Promise<boolean> {
+  const { db } = ctx;
+  const now = ctx.clock.now();
+  const revoke = all ? revokeUserSessions(db, session.userId, now) : revokeFamily(db, session.sessionId, now);
+  const [revoked] = await db.batch([
+    revoke.returning({ jti: refreshTokens.jti }),
+    auditInsertIfChanged(db, {
+      tenantId: session.tenantId,
       actorType: "user",
-      actorId: principal.userId,
+      actorId: session.userId,
       action: all ? "user.logged_out_everywhere" : "user.logged_out",
       targetType: "user",
-      targetId: principal.userId,
+      targetId: session.userId,
       requestId: ctx.requestId,
       at: now,
     }),
   ]);
+  return revoked.length > 0;
+}
+
+/**
+ * Ends this session, or every session of the user (`all`); their access tokens die with them. The
+ * caller's session was live when it was checked; a logout that then ends nothing lost to a
+ * concurrent one and answers what a logout after it does.
+ */
+export async function logout(ctx: RequestContext, input: { all?: boolean | undefined }): Promise<void> {
+  const principal = userCaller(ctx);
+  if (!(await endSessions(ctx, principal, input.all === true))) {
+    throw unauthenticated("This session has ended; sign in again");
+  }
 }
 
 export async function changePassword(
