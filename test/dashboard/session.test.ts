@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, PASSWORD, registerTenant, unique } from "../harness";
 import {
@@ -99,6 +100,20 @@ describe("dashboard sessions: the refresh token lives only in an HttpOnly cookie
     expect((await dashboardCall(REFRESH, { cookie: refresh })).status).toBe(401);
     // Signing out without a session still succeeds.
     expect((await dashboardCall(SESSION, { method: "DELETE" })).status).toBe(200);
+  });
+
+  it("signing out is audited like the API's logout, once, and only when it ended a session", async () => {
+    const { tenant, refresh } = await signIn();
+    const outs = await Promise.all(
+      Array.from({ length: 4 }, () => dashboardCall(SESSION, { method: "DELETE", cookie: refresh })),
+    );
+    expect(outs.map((out) => out.status)).toEqual([200, 200, 200, 200]);
+    const records = await env.DB.prepare(
+      "SELECT actor_id, target_id FROM audit_log WHERE tenant_id = ? AND action = 'user.logged_out'",
+    )
+      .bind(tenant.tenantId)
+      .all<{ actor_id: string; target_id: string }>();
+    expect(records.results).toEqual([{ actor_id: tenant.owner.id, target_id: tenant.owner.id }]);
   });
 
   it("registers a tenant: 201 with the four keys once, a cookie, no refresh token in the body", async () => {

@@ -5,7 +5,7 @@ import type { AppEnv } from "../../env";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
 import { serializeTenant, serializeUser } from "../auth/auth.schemas";
 import * as auth from "../auth/auth.service";
-import { type IssuedSession, revokeFamily } from "../auth/sessions";
+import type { IssuedSession } from "../auth/sessions";
 import { verifyToken } from "../auth/tokens";
 
 /** The cookie's name after the `__Host-` prefix (the prefix makes browsers enforce Secure, Path=/, no Domain). */
@@ -114,16 +114,18 @@ export async function refreshSession(c: Context<AppEnv>) {
   }
 }
 
-/** Ends the cookie's session: every refresh token of its family is revoked, and the cookie cleared. */
+/**
+ * Ends the cookie's session: every refresh token of its family is revoked, and the cookie cleared.
+ * It is the API's logout for this session, audited the same way (once, if it ended a session).
+ */
 export async function endSession(c: Context<AppEnv>): Promise<void> {
   const token = getCookie(c, REFRESH_COOKIE, "host");
   clearSessionCookies(c);
   if (!token) return;
   const { ctx } = c.var;
-  const now = ctx.clock.now();
   try {
-    const claims = await verifyToken(ctx.config.auth, token, "refresh", now);
-    await revokeFamily(ctx.db, claims.sessionId, now);
+    const claims = await verifyToken(ctx.config.auth, token, "refresh", ctx.clock.now());
+    await auth.endSessions(ctx, claims, false);
   } catch (error) {
     // An expired or forged cookie has no live session to end; signing out still succeeds.
     if (!(error instanceof ApiError && error.code === "unauthenticated")) throw error;
