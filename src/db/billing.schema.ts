@@ -248,7 +248,7 @@ export const idempotencyKeys = sqliteTable(
   {
     tenantId: text().notNull(),
     key: text().notNull(),
-    /** SHA-256 of method, path and body: the same key with another request is refused. */
+    /** Hash of caller, method, path and body (keyed for users: idempotency.ts): the same key with another request is refused. */
     fingerprint: text().notNull(),
     responseStatus: integer(),
     responseBody: text(),

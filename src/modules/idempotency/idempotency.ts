@@ -3,7 +3,7 @@ import type { Context, Next } from "hono";
 import type { ApiKeyCaller, RequestContext, UserCaller } from "../../context";
 import { idempotencyKeys } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { sha256Hex } from "../../lib/crypto";
+import { hmacSha256, sha256Hex, toHex } from "../../lib/crypto";
 import { ApiError, validationError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 
@@ -42,7 +42,9 @@ export async function idempotent(c: Context<AppEnv>, next: Next): Promise<Respon
   }
   if (!KEY.test(key)) throw validationError("Idempotency-Key", "1 to 255 printable ASCII characters");
   const body = await c.req.raw.clone().text();
-  const fingerprint = await sha256Hex(
+  const fingerprint = await fingerprintOf(
+    ctx,
+    caller,
     `${principalOf(caller)}\n${c.req.method} ${new URL(c.req.url).pathname.replace(/\/$/, "")}\n${body}`,
   );
   const lockMs = ctx.config.app.IDEMPOTENCY_LOCK_SECONDS * 1000;
@@ -127,6 +129,23 @@ function principalOf(caller: ApiKeyCaller | UserCaller): string {
   return caller.kind === "api_key"
     ? `api_key ${caller.mode} ${caller.keyKind}`
     : `user ${caller.userId} ${caller.role}`;
+}
+
+/**
+ * What identifies a request under its key, kept in D1 for 24 h. A user's body may carry a password
+ * (change-password, an invitation with one), and all else in the text is known to whoever reads the
+ * row: a plain SHA-256 of it would check guesses of that password 100,000 times faster than the
+ * PBKDF2 hash kept for it. So a user's fingerprint is an HMAC keyed with the JWT secret, which every
+ * user request has (it verified the caller's token with it); API keys' bodies carry no password,
+ * and their routes need no JWT secret.
+ */
+async function fingerprintOf(
+  ctx: RequestContext,
+  caller: ApiKeyCaller | UserCaller,
+  request: string,
+): Promise<string> {
+  if (caller.kind === "api_key") return sha256Hex(request);
+  return toHex(await hmacSha256(ctx.config.auth.JWT_SECRET, `idempotency-fingerprint\n${request}`));
 }
 
 type Claim = { kind: "run"; at: Date } | { kind: "replay"; status: number; body: string };
