@@ -65,6 +65,15 @@ export interface RequestOptions {
   keepalive?: boolean;
 }
 
+/**
+ * An id as one segment of an API path. A page's id comes from its address (or query), which anyone
+ * can write into a link, and is decoded there: `..%2F` is `../` and `%3F` a `?`. Put in a path as
+ * it is, it would send the page's requests, with the signed-in user's access token, to another
+ * route than the page's (the GET alias of .../stripe/connect starts a Stripe account), so it is
+ * escaped, dots too (a segment of dots is a step up).
+ */
+export const segment = (id: string | undefined) => encodeURIComponent(id ?? "").replaceAll(".", "%2E");
+
 export function withQuery(path: string, query?: Query): string {
   if (!query) return path;
   const params = new URLSearchParams();

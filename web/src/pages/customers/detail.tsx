@@ -4,7 +4,7 @@ import { ActionDialog } from "../../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { Card, Facts, Page } from "../../components/page";
 import { LoadMore } from "../../components/table";
-import { api, CUSTOMERS, SUBSCRIPTIONS } from "../../lib/api";
+import { api, CUSTOMERS, SUBSCRIPTIONS, segment } from "../../lib/api";
 import type { Address, Customer, Subscription } from "../../lib/billing-types";
 import { formatDateTime } from "../../lib/format";
 import { useAction, useApi, usePagedList } from "../../lib/hooks";
@@ -45,7 +45,7 @@ function billingText(customer: Customer) {
 /** One customer: its fields, subscriptions, invoices, payment methods and revenue; edit or delete it. */
 export default function CustomerDetail() {
   const { params } = useRoute();
-  const customer = useApi<Customer>(`${CUSTOMERS}/${params.id}`);
+  const customer = useApi<Customer>(`${CUSTOMERS}/${segment(params.id)}`);
   const can = useCan();
   const [deleting, setDeleting] = useState(false);
   const current = customer.data;

@@ -3,7 +3,7 @@ import { useLocation, useRoute } from "preact-iso/router";
 import { announce, ErrorMessage, Loading, Notice } from "../../components/feedback";
 import { Form, SubmitButton } from "../../components/form";
 import { Card, Page } from "../../components/page";
-import { api, CUSTOMERS } from "../../lib/api";
+import { api, CUSTOMERS, segment } from "../../lib/api";
 import type { Customer } from "../../lib/billing-types";
 import { useAction, useApi } from "../../lib/hooks";
 import { BASE } from "../../routes";
@@ -15,7 +15,7 @@ export default function CustomerForm() {
   const id = params.id;
   const creating = !id;
   const { route } = useLocation();
-  const customer = useApi<Customer>(creating ? null : `${CUSTOMERS}/${id}`);
+  const customer = useApi<Customer>(creating ? null : `${CUSTOMERS}/${segment(id)}`);
   const [draft, setDraft] = useState(EMPTY_CUSTOMER);
   useEffect(() => {
     if (customer.data) setDraft(toCustomerDraft(customer.data));
@@ -24,7 +24,7 @@ export default function CustomerForm() {
   const save = useAction(() =>
     creating
       ? api<Customer>(CUSTOMERS, { body: customerBody(draft, true) })
-      : api<Customer>(`${CUSTOMERS}/${id}`, { method: "PATCH", body: customerBody(draft, false) }),
+      : api<Customer>(`${CUSTOMERS}/${segment(id)}`, { method: "PATCH", body: customerBody(draft, false) }),
   );
 
   if (!creating && !customer.data) {

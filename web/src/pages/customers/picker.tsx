@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ErrorMessage, Loading } from "../../components/feedback";
 import { SelectField, TextField } from "../../components/form";
 import { Facts } from "../../components/page";
-import { type Page as ApiPage, CUSTOMERS } from "../../lib/api";
+import { type Page as ApiPage, CUSTOMERS, segment } from "../../lib/api";
 import type { Customer } from "../../lib/billing-types";
 import { useApi, useDebounced } from "../../lib/hooks";
 import { BASE } from "../../routes";
@@ -18,7 +18,7 @@ export function CustomerPicker({
   customer: Customer | null;
   onCustomer: (customer: Customer | null) => void;
 }) {
-  const preset = useApi<Customer>(presetId ? `${CUSTOMERS}/${presetId}` : null);
+  const preset = useApi<Customer>(presetId ? `${CUSTOMERS}/${segment(presetId)}` : null);
   const [search, setSearch] = useState("");
   const term = useDebounced(search.trim());
   const found = useApi<ApiPage<Customer>>(presetId ? null : CUSTOMERS, { search: term, limit: 20 });

@@ -3,7 +3,7 @@ import { useRoute } from "preact-iso/router";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { Card, Facts, Page } from "../../components/page";
 import { type Column, LoadMore, Table } from "../../components/table";
-import { DUNNING_STEPS, INVOICES, REFUNDS } from "../../lib/api";
+import { DUNNING_STEPS, INVOICES, REFUNDS, segment } from "../../lib/api";
 import type { DunningStep, Invoice, InvoiceLine, Refund } from "../../lib/billing-types";
 import { formatDate, formatDateTime, formatMoney, humanize } from "../../lib/format";
 import { useApi, usePagedList } from "../../lib/hooks";
@@ -17,7 +17,7 @@ type Open = SimpleVerb | "pay" | "refund" | null;
 /** One invoice: lines, totals, links, payment attempts and refunds; and what its state allows. */
 export default function InvoiceDetail() {
   const { params } = useRoute();
-  const invoice = useApi<Invoice>(`${INVOICES}/${params.id}`);
+  const invoice = useApi<Invoice>(`${INVOICES}/${segment(params.id)}`);
   const refunds = usePagedList<Refund>(REFUNDS, { invoice: params.id });
   const can = useCan();
   const [open, setOpen] = useState<Open>(null);

@@ -3,7 +3,7 @@ import { useLocation, useRoute } from "preact-iso/router";
 import { announce, Badge, ErrorMessage, Loading, Notice } from "../../components/feedback";
 import { Checkbox, Form, SelectField, SubmitButton, TextArea, TextField } from "../../components/form";
 import { Card, Facts, Page } from "../../components/page";
-import { type ApiError, api, PLANS } from "../../lib/api";
+import { type ApiError, api, PLANS, segment } from "../../lib/api";
 import { formatDateTime, fromMinorUnits, toMinorUnits } from "../../lib/format";
 import { useAction, useApi } from "../../lib/hooks";
 import { lines, metadataText, parseMetadata } from "../../lib/metadata";
@@ -75,7 +75,7 @@ export default function PlanEditor() {
   const { params } = useRoute();
   const id = params.id;
   const creating = !id;
-  const plan = useApi<Plan>(creating ? null : `${PLANS}/${id}`);
+  const plan = useApi<Plan>(creating ? null : `${PLANS}/${segment(id)}`);
   const can = useCan();
   const { route } = useLocation();
   const [draft, setDraft] = useState<Draft>(EMPTY);
@@ -88,7 +88,7 @@ export default function PlanEditor() {
   const save = useAction(() =>
     creating
       ? api<Plan>(PLANS, { body: body(draft, true) })
-      : api<Plan>(`${PLANS}/${id}`, { method: "PATCH", body: body(draft, false) }),
+      : api<Plan>(`${PLANS}/${segment(id)}`, { method: "PATCH", body: body(draft, false) }),
   );
   const editable = can("plans.manage") && (creating || plan.data?.is_active === true);
   const title = creating ? "New plan" : (plan.data?.name ?? "Plan");

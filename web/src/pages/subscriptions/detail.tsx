@@ -3,7 +3,7 @@ import { useRoute } from "preact-iso/router";
 import { ActionDialog } from "../../components/dialog";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { Card, Facts, Page } from "../../components/page";
-import { api, SUBSCRIPTIONS } from "../../lib/api";
+import { api, SUBSCRIPTIONS, segment } from "../../lib/api";
 import type { Subscription } from "../../lib/billing-types";
 import { formatDateTime, formatMoney, humanize } from "../../lib/format";
 import { useAction, useApi } from "../../lib/hooks";
@@ -20,7 +20,7 @@ type Open = "change" | "cancel" | "resume" | "pause" | "unpause" | null;
 /** One subscription: period, trial, cancellation, pause, latest invoice; and every change to it. */
 export default function SubscriptionDetail() {
   const { params } = useRoute();
-  const path = `${SUBSCRIPTIONS}/${params.id}`;
+  const path = `${SUBSCRIPTIONS}/${segment(params.id)}`;
   const subscription = useApi<Subscription>(path);
   const plans = usePlans();
   const can = useCan();

@@ -2,7 +2,7 @@ import { useRoute } from "preact-iso/router";
 import { announce, Badge, ErrorMessage, Loading } from "../../components/feedback";
 import { Card, Facts, Page } from "../../components/page";
 import { type Column, Table } from "../../components/table";
-import { api } from "../../lib/api";
+import { api, segment } from "../../lib/api";
 import { formatDateTime } from "../../lib/format";
 import { useAction, useApi } from "../../lib/hooks";
 import { useCan } from "../../lib/permissions";
@@ -27,10 +27,10 @@ const attemptColumns: Column<DeliveryAttempt>[] = [
 /** One event: its payload and every delivery attempt; resend it. */
 export default function DeliveryPage() {
   const { params } = useRoute();
-  const detail = useApi<DeliveryDetail>(`${DELIVERIES}/${params.id}`);
+  const detail = useApi<DeliveryDetail>(`${DELIVERIES}/${segment(params.id)}`);
   const can = useCan();
   const resend = useAction(() =>
-    api<{ message: string }>(`${DELIVERIES}/${params.id}/resend`, { method: "POST" }),
+    api<{ message: string }>(`${DELIVERIES}/${segment(params.id)}/resend`, { method: "POST" }),
   );
   const event = detail.data;
   return (
