@@ -92,6 +92,27 @@ describe("dashboard sessions: the refresh token lives only in an HttpOnly cookie
     expect((await dashboardCall(REFRESH, { cookie: "not.a.jwt" })).status).toBe(401);
   });
 
+  it("a refresh refused for its IP (429) keeps the cookie: the session is not dead, only throttled", async () => {
+    const { refresh } = await signIn();
+    const ip = "198.19.99.1";
+    // Invalid refresh tokens from one IP lock its refreshes (30 a quarter hour): a shared address
+    // (an office, a carrier's NAT) is locked by whoever sends them.
+    for (let i = 0; i < 31; i++) {
+      await call("/api/v1/auth/tenants/token/refresh/", {
+        body: { refresh: "not.a.jwt" },
+        headers: { "CF-Connecting-IP": ip },
+      });
+    }
+    const throttled = await dashboardCall(REFRESH, { cookie: refresh, headers: { "CF-Connecting-IP": ip } });
+    expect(throttled.status).toBe(429);
+    expect(throttled.body.error).toBe("rate_limited");
+    expect(throttled.headers.get("Retry-After")).toMatch(/^\d+$/);
+    // The token was never consumed: clearing the cookie would sign the user out and leave their
+    // live session out of reach of their own sign-out.
+    expect(throttled.headers.getSetCookie()).toEqual([]);
+    expect((await dashboardCall(REFRESH, { cookie: refresh })).status).toBe(200);
+  });
+
   it("signs out: the session is revoked and the cookie cleared", async () => {
     const { refresh } = await signIn();
     const out = await dashboardCall(SESSION, { method: "DELETE", cookie: refresh });

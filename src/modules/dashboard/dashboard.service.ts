@@ -85,8 +85,11 @@ export function startSession(c: Context<AppEnv>, result: auth.Session) {
 
 /**
  * Rotates the cookie's refresh token through the auth service's single-use rotation (a replayed
- * token revokes its whole session there) and answers a fresh access token. Any failure clears
- * the cookie, so a dead session is not presented again.
+ * token revokes its whole session there) and answers a fresh access token. A dead session (401)
+ * clears the cookie, so it is not presented again. Any other failure keeps it: a 429 (the IP's
+ * refresh throttle, which anyone behind a shared address can lock) comes before the token is used,
+ * and clearing it would sign the user out and leave a live session beyond their own sign-out; after
+ * a failure past the rotation, the kept token is a replay next time, which ends the session there.
  */
 export async function refreshSession(c: Context<AppEnv>) {
   const token = getCookie(c, REFRESH_COOKIE, "host");
@@ -108,7 +111,9 @@ export async function refreshSession(c: Context<AppEnv>) {
     setSessionCookies(c, session);
     return sessionBody(session, user, tenant);
   } catch (error) {
-    clearSessionCookies(c);
+    const dead =
+      error instanceof ApiError && (error.code === "unauthenticated" || error.code === "not_found");
+    if (dead) clearSessionCookies(c);
     if (error instanceof ApiError && error.code === "not_found") throw unauthenticated("Sign in again");
     throw error;
   }
