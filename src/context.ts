@@ -6,7 +6,7 @@ import { type Database, database } from "./db/client";
 import type { KeyKind, KeyMode, Role, TenantStatus } from "./db/schema";
 import type { AppEnv } from "./env";
 import { unauthenticated } from "./lib/errors";
-import { createLogger, type Logger } from "./lib/logger";
+import { createLogger, errorFields, type Logger } from "./lib/logger";
 import type { QueueMessage } from "./queue/messages";
 import { stripeClient, stripeOAuthClient } from "./stripe/client";
 
@@ -150,8 +150,7 @@ class Context implements RequestContext {
 
   waitUntil(promise: Promise<unknown>): void {
     if (this.#waitUntil) this.#waitUntil(promise);
-    else
-      promise.catch((error: unknown) => this.log.error("background work failed", { error: String(error) }));
+    else promise.catch((error: unknown) => this.log.error("background work failed", errorFields(error)));
   }
 }
 

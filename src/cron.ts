@@ -1,4 +1,5 @@
 import { createContext } from "./context";
+import { errorFields } from "./lib/logger";
 import { recordDueDiscountEnds } from "./modules/analytics/analytics-run";
 import { reconcileDueTenants } from "./modules/analytics/reconcile";
 import { carryRollupsForward } from "./modules/analytics/rollup-writes";
@@ -49,7 +50,7 @@ export async function runCron(env: Env, scheduledTime: number, execution: Execut
       await job(ctx);
     } catch (error) {
       // One job's failure does not skip the others; the next run tries again.
-      ctx.log.error("cron job failed", { job: name, outcome: "error", error: String(error) });
+      ctx.log.error("cron job failed", { job: name, outcome: "error", ...errorFields(error) });
     }
   }
 }

@@ -1,3 +1,5 @@
+import { DrizzleQueryError } from "drizzle-orm";
+
 /**
  * One structured log line per event worth keeping: JSON with the request id (which travels in
  * queue messages and Durable Object calls, so one request's trail can be followed across them),
@@ -39,6 +41,16 @@ export function createLogger(base: LogFields = {}): Logger {
 
 /** What an error says, for a log line: its message and stack, never a secret-bearing payload. */
 export function errorFields(error: unknown): { error: string; stack?: string } {
+  // drizzle's query errors carry every bound value in their message and stack (`params: ...`): a
+  // password's hash, a setup token's hash, a webhook secret, customers' emails. The statement and
+  // the driver's own error (which names no value) say what failed.
+  if (error instanceof DrizzleQueryError) {
+    const cause = error.cause instanceof Error ? error.cause : undefined;
+    return {
+      error: `Failed query: ${error.query}${cause ? ` (${String(cause)})` : ""}`,
+      ...(cause?.stack ? { stack: cause.stack } : {}),
+    };
+  }
   if (error instanceof Error) return { error: String(error), ...(error.stack ? { stack: error.stack } : {}) };
   return { error: String(error) };
 }

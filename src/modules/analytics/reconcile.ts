@@ -7,6 +7,7 @@ import {
   type ReconciliationRow,
   tenants,
 } from "../../db/schema";
+import { errorFields } from "../../lib/logger";
 import { COUNTED_STATUSES, mrrStateOf, type PriceTerms } from "./mrr";
 import { dayOf } from "./rollups";
 
@@ -219,7 +220,7 @@ export async function reconcileDueTenants(ctx: RequestContext): Promise<number> 
       await reconcileTenant(ctx, tenant.id);
     } catch (error) {
       // One tenant's failure does not hold up the others; it stays due for the next run.
-      ctx.log.error("analytics reconcile failed", { tenant_id: tenant.id, error: String(error) });
+      ctx.log.error("analytics reconcile failed", { tenant_id: tenant.id, ...errorFields(error) });
     }
   }
   return due.length;
