@@ -239,6 +239,38 @@ describe("customers", () => {
     );
   });
 
+  it("deletes of one customer at once all answer the deleted customer, told and audited once; one deleted at Stripe first is deleted here too", async () => {
+    const own = await billingTenant();
+    const customer = await makeCustomer(own);
+    const deletes = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        asKey(own.keys.test_secret, `${CUSTOMERS}${customer.id}/`, { method: "DELETE" }),
+      ),
+    );
+    for (const res of deletes) {
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toMatchObject({ id: customer.id, deleted: true });
+    }
+    expect(await tenantEvents(own.tenantId, "customer.deleted")).toHaveLength(1);
+    const audited = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'customer.deleted' AND target_id = ?",
+    )
+      .bind(own.tenantId, customer.id)
+      .first<{ n: number }>();
+    expect(audited?.n).toBe(1);
+
+    // Deleted in the tenant's Stripe dashboard, the mirror not told yet: Stripe's deletion stands.
+    const other = await makeCustomer(own);
+    const atStripe = await fetch(`${doubleUrl()}/v1/customers/${other.stripe_customer_id}`, {
+      method: "DELETE",
+      headers: { Authorization: "Bearer sk_test_inspect", "Stripe-Account": own.account },
+    });
+    expect(atStripe.status).toBe(200);
+    const deleted = await asKey(own.keys.test_secret, `${CUSTOMERS}${other.id}/`, { method: "DELETE" });
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
+    expect(deleted.body).toMatchObject({ id: other.id, deleted: true });
+  });
+
   it("lists newest first with email, search, created and metadata filters, and pages without gaps", async () => {
     const own = await billingTenant();
     const made = [];

@@ -8,6 +8,7 @@ import { ApiError, notFound, validationError } from "../../lib/errors";
 import { STRIPE_METADATA_KEYS } from "../../lib/metadata";
 import { writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
+import { missingAtStripe } from "../../stripe/errors";
 import { withStripeUndo } from "../../stripe/undo";
 import { createdByApi } from "../billing-mirror/api-created";
 import { customerLands, customerPassed } from "../billing-mirror/row-guards";
@@ -174,12 +175,14 @@ function commit(
     type: string;
     metadata?: Record<string, unknown>;
     unlessRecorded?: SQL;
+    auditOnlyIfChanged?: boolean;
   },
 ) {
   return commitChange(ctx, {
     tenant,
     statements: [change.statement],
     ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
+    ...(change.auditOnlyIfChanged ? { auditOnlyIfChanged: true } : {}),
     event: { type: change.type, object: serializeCustomer(row), livemode: row.livemode },
     audit: {
       action: change.type,
@@ -274,6 +277,9 @@ export async function updateCustomer(ctx: RequestContext, idOrExternal: string, 
 /**
  * Deletes the customer at Stripe (which cancels its subscriptions there); the mirror keeps it as
  * `deleted`, for good (Stripe's deletion is final: no later event of the customer revives it).
+ * A customer Stripe has already deleted (another delete of ours at once, or the tenant's
+ * dashboard, the mirror not told yet) is deleted here too, as a delete after it answers; only the
+ * write that marks it deleted tells and audits it.
  */
 export async function deleteCustomer(ctx: RequestContext, idOrExternal: string) {
   const current = await findCustomer(ctx, idOrExternal);
@@ -281,11 +287,17 @@ export async function deleteCustomer(ctx: RequestContext, idOrExternal: string) 
   if (current.livemode !== scope.livemode) throw notFound("Customer");
   if (current.status === "deleted") return current;
   const tenant = await connectedTenant(ctx, scope.tenantId, "deleting customers");
-  const answer = await ctx.stripe.customers.del(
-    current.stripeCustomerId,
-    {},
-    { stripeAccount: tenant.stripeConnectAccountId },
-  );
+  const stripeAccount = tenant.stripeConnectAccountId;
+  const answer = await ctx.stripe.customers
+    .del(current.stripeCustomerId, {}, { stripeAccount })
+    .catch(async (error: unknown) => {
+      // Stripe answers a customer it has deleted with "no such customer": its stub says whether
+      // that is a deletion (final) or a customer this account never had (Stripe's error stands).
+      if (!missingAtStripe(error)) throw error;
+      const stub = await ctx.stripe.customers.retrieve(current.stripeCustomerId, {}, { stripeAccount });
+      if (!stub.deleted) throw error;
+      return stub;
+    });
   const now = ctx.clock.now();
   const lastEventCreated = watermark(current, answer);
   const deleted: CustomerRow = {
@@ -295,9 +307,10 @@ export async function deleteCustomer(ctx: RequestContext, idOrExternal: string) 
     lastEventCreated,
     updatedAt: now,
   };
-  // Deletion is final whatever the mirror stored meanwhile; its watermark never goes back.
+  // Deletion is final whatever the mirror stored meanwhile; its watermark never goes back. A row
+  // already deleted (by a delete at once with this one, or the mirror) stays as it is, untold again.
   const stored = customers.lastEventCreated;
-  await commit(ctx, tenant, deleted, {
+  const told = await commit(ctx, tenant, deleted, {
     statement: ctx.db
       .update(customers)
       .set({
@@ -307,8 +320,10 @@ export async function deleteCustomer(ctx: RequestContext, idOrExternal: string) 
         lastEventCreated: sql`coalesce(max(${stored}, ${lastEventCreated}), ${stored}, ${lastEventCreated})`,
         updatedAt: now,
       })
-      .where(eq(customers.id, current.id)),
+      .where(and(eq(customers.id, current.id), ne(customers.status, "deleted"))),
+    unlessRecorded: sql`SELECT 1 FROM ${customers} WHERE ${customers.id} = ${current.id} AND ${customers.status} = 'deleted'`,
+    auditOnlyIfChanged: true,
     type: "customer.deleted",
   });
-  return deleted;
+  return told ? deleted : await findCustomer(ctx, current.id);
 }

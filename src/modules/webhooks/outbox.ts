@@ -23,6 +23,8 @@ export interface Change {
    * the query that finds it; the event is then written, and sent, only if it finds nothing.
    */
   unlessRecorded?: SQL;
+  /** The audit record only if the last statement changed a row (see `commitWithEvents`). */
+  auditOnlyIfChanged?: boolean;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function commitChange(ctx: RequestContext, change: Change): Promise
       at: now,
     },
     ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
+    ...(change.auditOnlyIfChanged ? { auditOnlyIfChanged: true } : {}),
   });
   return written ?? null;
 }
