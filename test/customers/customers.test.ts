@@ -594,6 +594,27 @@ describe("payment methods, SetupIntents and the portal", () => {
     );
   });
 
+  it("a deleted customer's payment methods read as none, without asking Stripe (which has no such customer)", async () => {
+    const customer = await payingCustomer(tenant);
+    const path = `${CUSTOMERS}${customer.id}/payment-methods/`;
+    expect((await call(path, { token: tenant.tokens.developer })).body.data).toHaveLength(1);
+    const deleted = await asKey(tenant.keys.test_secret, `${CUSTOMERS}${customer.id}/`, { method: "DELETE" });
+    expect(deleted.body).toMatchObject({ deleted: true });
+    const before = (
+      await stripeRequests({ path: `/v1/customers/${customer.stripe_customer_id}/payment_methods` })
+    ).length;
+    for (const res of [
+      await call(path, { token: tenant.tokens.developer }),
+      await asKey(tenant.keys.test_secret, path),
+    ]) {
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toEqual({ data: [] });
+    }
+    expect(
+      (await stripeRequests({ path: `/v1/customers/${customer.stripe_customer_id}/payment_methods` })).length,
+    ).toBe(before);
+  });
+
   it("a payment method id Stripe does not have (or not on this customer) is 404, wherever it is given", async () => {
     const own = await billingTenant();
     const plan = await makePlan(own, { trial_days: 0 });

@@ -36,9 +36,13 @@ const serializeMethod = (method: Stripe.PaymentMethod, defaultId: string | null)
   created_at: new Date(method.created * 1000).toISOString(),
 });
 
-/** The customer's saved payment methods, as Stripe has them now. */
+/**
+ * The customer's saved payment methods, as Stripe has them now. A deleted customer has none:
+ * Stripe no longer has the customer (it answers "no such customer"), and its deletion is final.
+ */
 export async function listPaymentMethods(ctx: RequestContext, idOrExternal: string) {
   const customer = await findCustomer(ctx, idOrExternal);
+  if (customer.status === "deleted") return [];
   const tenant = await connectedTenant(ctx, customer.tenantId, "reading payment methods");
   const methods = await ctx.stripe.customers.listPaymentMethods(
     customer.stripeCustomerId,
