@@ -615,6 +615,24 @@ describe("payment methods, SetupIntents and the portal", () => {
     ).toBe(before);
   });
 
+  it("detaches of one payment method at once: one detaches it, the others answer 404 as a detach after it", async () => {
+    const customer = await payingCustomer(tenant);
+    const path = `${CUSTOMERS}${customer.id}/payment-methods/`;
+    const [method] = (await asKey(tenant.keys.test_secret, path)).body.data;
+    const detaches = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        asKey(tenant.keys.test_secret, `${path}${method.id}/`, { method: "DELETE" }),
+      ),
+    );
+    expect(detaches.filter((res) => res.status === 200)).toHaveLength(1);
+    for (const res of detaches.filter((r) => r.status !== 200)) expectError(res, 404, "not_found");
+    expectError(
+      await asKey(tenant.keys.test_secret, `${path}${method.id}/`, { method: "DELETE" }),
+      404,
+      "not_found",
+    );
+  });
+
   it("a payment method id Stripe does not have (or not on this customer) is 404, wherever it is given", async () => {
     const own = await billingTenant();
     const plan = await makePlan(own, { trial_days: 0 });

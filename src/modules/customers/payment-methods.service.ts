@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerRow, customers } from "../../db/schema";
 import { newId } from "../../lib/crypto";
@@ -136,7 +136,15 @@ export async function setDefaultPaymentMethod(ctx: RequestContext, idOrExternal:
 export async function detachPaymentMethod(ctx: RequestContext, idOrExternal: string, methodId: string) {
   const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "changing payment methods");
   const method = await methodOf(ctx, customer, stripeAccount, methodId);
-  const answer = await ctx.stripe.paymentMethods.detach(method.id, {}, { stripeAccount });
+  const answer = await ctx.stripe.paymentMethods
+    .detach(method.id, {}, { stripeAccount })
+    .catch(async (error: unknown) => {
+      // Stripe refuses to detach a method no longer on a customer: a detach at once with this one
+      // got there first, and this one answers as a detach after it would (404), not as Stripe failing.
+      if (error instanceof Stripe.errors.StripeInvalidRequestError)
+        await methodOf(ctx, customer, stripeAccount, method.id);
+      throw error;
+    });
   if (customer.defaultPaymentMethod === method.id)
     await setDefaultInMirror(ctx, customer, tenant, null, "customer.payment_method_detached", answer);
   return { ...serializeMethod(method, null), detached: true };
