@@ -270,6 +270,63 @@ describe("changing subscriptions", () => {
   });
 });
 
+describe("the same lifecycle verb at once, or again", () => {
+  it("cancel at period end, pause, resume and unpause each tell and audit their change once; a verb with nothing left to do answers as after it", async () => {
+    const own = await billingTenant();
+    const ownPlan = await makePlan(own, { name: "Once", price_cents: 2000, trial_days: 0 });
+    const sub = await activeSub(own, ownPlan);
+    const verb = (name: string, body?: unknown) =>
+      asKey(own.keys.test_secret, `${SUBS}${sub.id}/${name}/`, { method: "POST", ...(body ? { body } : {}) });
+    const times = async (name: string, count: number, body?: unknown) =>
+      Promise.all(Array.from({ length: count }, () => verb(name, body)));
+    const told = async () =>
+      (await tenantEvents(own.tenantId, "subscription.updated")).filter((e) => e.data.object.id === sub.id)
+        .length;
+    const audited = async (action: string) =>
+      (
+        await env.DB.prepare(
+          "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND target_id = ? AND metadata LIKE ?",
+        )
+          .bind(own.tenantId, sub.id, `%"action":"${action}"%`)
+          .first<{ n: number }>()
+      )?.n;
+
+    for (const res of await times("cancel", 4)) {
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.cancel_at_period_end).toBe(true);
+    }
+    expect((await verb("cancel")).body.cancel_at_period_end).toBe(true);
+    expect(await told()).toBe(1);
+    expect(await audited("cancel_scheduled")).toBe(1);
+
+    const resumes = await times("resume", 4);
+    expect(resumes.filter((res) => res.status === 200)).toHaveLength(1);
+    for (const res of resumes.filter((r) => r.status !== 200))
+      expectError(res, 409, "invalid_state_transition");
+    expect(await told()).toBe(2);
+    expect(await audited("resumed")).toBe(1);
+
+    for (const res of await times("pause", 4, { behavior: "keep_as_draft" })) {
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.pause_collection).toMatchObject({ behavior: "keep_as_draft" });
+    }
+    expect(await told()).toBe(3);
+    expect(await audited("paused")).toBe(1);
+    // Another behaviour is a change of its own.
+    expect((await verb("pause", { behavior: "void" })).body.pause_collection).toMatchObject({
+      behavior: "void",
+    });
+    expect(await told()).toBe(4);
+
+    const unpauses = await times("unpause", 4);
+    expect(unpauses.filter((res) => res.status === 200)).toHaveLength(1);
+    for (const res of unpauses.filter((r) => r.status !== 200))
+      expectError(res, 409, "invalid_state_transition");
+    expect(await told()).toBe(5);
+    expect(await audited("unpaused")).toBe(1);
+  });
+});
+
 /** Tests of their own tenant: its secret key's rate limit (per minute) is not shared. */
 describe("answers and refusals as Stripe's", () => {
   let own: BillingTenant;

@@ -1,7 +1,9 @@
 // Cancellation, its taking back, and pausing collection: each a Stripe change on the connected
 // account applied to the mirror with its tenant event, refused for a subscription that has ended
 // (and, but for cancelling now, for an incomplete one, as Stripe refuses it).
+import { sql } from "drizzle-orm";
 import type { RequestContext } from "../../context";
+import { type CustomerSubscriptionRow, customerSubscriptions as subs } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { missingAtStripe } from "../../stripe/errors";
 import {
@@ -50,13 +52,13 @@ export async function cancelSubscription(
         });
   return applyChange(ctx, tenant, row, subscription, {
     action: input.at_period_end ? "cancel_scheduled" : "canceled",
+    // Scheduled already (the same cancel at once, or before): Stripe changed nothing, nor do we.
+    ...(input.at_period_end ? { onlyIf: () => sql`${subs.cancelAtPeriodEnd} = 0` } : {}),
   });
 }
 
-/** Takes back a cancellation scheduled for the period end. */
-export async function resumeSubscription(ctx: RequestContext, id: string): Promise<Answered> {
-  const { row, tenant, stripeAccount } = await changeable(ctx, id, "resuming subscriptions");
-  refuseIncomplete(row, "resumed");
+/** 409 for a subscription with no cancellation scheduled to take back. */
+function refuseNoPendingCancellation(row: CustomerSubscriptionRow) {
   if (!row.cancelAtPeriodEnd && !row.cancelAt) {
     throw new ApiError(
       "invalid_state_transition",
@@ -66,12 +68,34 @@ export async function resumeSubscription(ctx: RequestContext, id: string): Promi
       },
     );
   }
+}
+
+/** 409 for a subscription whose collection is not paused. */
+function refuseNotPaused(row: CustomerSubscriptionRow) {
+  if (!row.pauseBehavior) {
+    throw new ApiError("invalid_state_transition", "Collection of this subscription is not paused", {
+      extra: { status: row.status },
+    });
+  }
+}
+
+/** Takes back a cancellation scheduled for the period end. */
+export async function resumeSubscription(ctx: RequestContext, id: string): Promise<Answered> {
+  const { row, tenant, stripeAccount } = await changeable(ctx, id, "resuming subscriptions");
+  refuseIncomplete(row, "resumed");
+  refuseNoPendingCancellation(row);
   const subscription = await ctx.stripe.subscriptions.update(
     row.stripeSubscriptionId,
     { cancel_at_period_end: false, cancel_at: "", expand: EXPAND },
     { stripeAccount },
   );
-  return applyChange(ctx, tenant, row, subscription, { action: "resumed" });
+  const answered = await applyChange(ctx, tenant, row, subscription, {
+    action: "resumed",
+    onlyIf: () => sql`(${subs.cancelAtPeriodEnd} = 1 OR ${subs.cancelAt} IS NOT NULL)`,
+  });
+  // Another resume at once took the cancellation back first: this one answers as one after it.
+  if (!answered.written) refuseNoPendingCancellation(answered.row);
+  return answered;
 }
 
 /** Pauses payment collection (`behavior`: what happens to invoices meanwhile), or resumes it. */
@@ -85,11 +109,7 @@ export async function setPaused(
 ): Promise<Answered> {
   const { row, tenant, stripeAccount } = await changeable(ctx, id, "pausing subscriptions");
   refuseIncomplete(row, pause ? "paused" : "unpaused");
-  if (!pause && !row.pauseBehavior) {
-    throw new ApiError("invalid_state_transition", "Collection of this subscription is not paused", {
-      extra: { status: row.status },
-    });
-  }
+  if (!pause) refuseNotPaused(row);
   const subscription = await ctx.stripe.subscriptions.update(
     row.stripeSubscriptionId,
     {
@@ -105,5 +125,15 @@ export async function setPaused(
     },
     { stripeAccount },
   );
-  return applyChange(ctx, tenant, row, subscription, { action: pause ? "paused" : "unpaused" });
+  const answered = await applyChange(ctx, tenant, row, subscription, {
+    action: pause ? "paused" : "unpaused",
+    // Paused so already, or not paused any more (the same verb at once, or before): nothing to tell.
+    onlyIf: (next) =>
+      pause
+        ? sql`NOT (${subs.pauseBehavior} IS ${next.pauseBehavior} AND ${subs.pauseResumesAt} IS ${next.pauseResumesAt?.getTime() ?? null})`
+        : sql`${subs.pauseBehavior} IS NOT NULL`,
+  });
+  // Another unpause at once resumed collection first: this one answers as one after it.
+  if (!pause && !answered.written) refuseNotPaused(answered.row);
+  return answered;
 }

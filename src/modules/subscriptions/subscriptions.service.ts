@@ -1,4 +1,4 @@
-import { and, eq, ne, notInArray, type SQL } from "drizzle-orm";
+import { and, eq, ne, notInArray, type SQL, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import {
@@ -78,6 +78,8 @@ function fromStripe(invoice: Stripe.Invoice): LatestInvoice {
 export interface Answered {
   row: CustomerSubscriptionRow;
   subscription: Stripe.Subscription;
+  /** Whether our view of the change was written (else `row` is the mirror's, as stored). */
+  written: boolean;
 }
 
 /** A plan the tenant sells in this mode, active. */
@@ -237,12 +239,14 @@ function commit(
     type: string;
     metadata?: Record<string, unknown>;
     unlessRecorded?: SQL;
+    auditOnlyIfChanged?: boolean;
   },
 ) {
   return commitChange(ctx, {
     tenant,
     statements: [change.statement],
     ...(change.unlessRecorded ? { unlessRecorded: change.unlessRecorded } : {}),
+    ...(change.auditOnlyIfChanged ? { auditOnlyIfChanged: true } : {}),
     event: { type: change.type, object: serializeSubscription(row), livemode: row.livemode },
     audit: {
       action: change.type,
@@ -293,13 +297,18 @@ export function refuseIncomplete(row: CustomerSubscriptionRow, action: string) {
  * newer state (a Connect event of a later change got there first), or one of the same second the
  * answer's state cannot follow (an ended subscription), the API's view changes nothing, tells
  * nobody, and the answer is the mirror's row.
+ *
+ * `onlyIf` (SQL over the stored row, never NULL, given our view of the change) is the state a verb
+ * moves the subscription from: when the stored row is no longer in it (the same verb at once, or
+ * before, already did it; Stripe changed nothing and tells nothing), nothing is written, told or
+ * audited either, unless Stripe's answer brings a status the mirror does not hold.
  */
 export async function applyChange(
   ctx: RequestContext,
   tenant: ConnectedTenant,
   row: CustomerSubscriptionRow,
   subscription: Stripe.Subscription,
-  changes: { planId?: string; action: string },
+  changes: { planId?: string; action: string; onlyIf?: (next: CustomerSubscriptionRow) => SQL },
 ): Promise<Answered> {
   const now = ctx.clock.now();
   const next = rowFrom({ ...row, planId: changes.planId ?? row.planId }, subscription, row, false, now);
@@ -308,14 +317,25 @@ export async function applyChange(
       ? "subscription.canceled"
       : "subscription.updated";
   const { id: _id, tenantId: _t, createdAt: _c, ...fields } = next;
+  const lands = changes.onlyIf
+    ? // A status of Stripe's answer the mirror does not hold yet is a change to write all the same.
+      sql`(${subscriptionLands(next)} AND (${changes.onlyIf(next)} OR ${customerSubscriptions.status} IS NOT ${next.status}))`
+    : subscriptionLands(next);
   const written = await commit(ctx, tenant, next, {
     statement: ctx.db
       .update(customerSubscriptions)
       .set(fields)
-      .where(and(eq(customerSubscriptions.id, row.id), subscriptionLands(next))),
-    unlessRecorded: subscriptionPassed(next),
+      .where(and(eq(customerSubscriptions.id, row.id), lands)),
+    unlessRecorded: changes.onlyIf
+      ? sql`SELECT 1 FROM ${customerSubscriptions} WHERE ${customerSubscriptions.id} = ${row.id} AND NOT ${lands}`
+      : subscriptionPassed(next),
+    ...(changes.onlyIf ? { auditOnlyIfChanged: true } : {}),
     type,
     metadata: { action: changes.action, previous_status: row.status },
   });
-  return { row: written ? next : await findSubscription(ctx, row.id), subscription };
+  return {
+    row: written ? next : await findSubscription(ctx, row.id),
+    subscription,
+    written: written !== null,
+  };
 }
