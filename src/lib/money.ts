@@ -1,3 +1,5 @@
+import { validationError } from "./errors";
+
 /** Money rules: ISO 4217 currencies (lower-case, as Stripe writes them) in minor units. */
 
 const FALLBACK_CURRENCIES = [
@@ -52,4 +54,20 @@ export function moneyDisplay(amount: number, currency: string): string {
 /** "$29.99/month", "¥500/year", "€1,200.00/month". */
 export function priceDisplay(amount: number, currency: string, interval: string): string {
   return `${moneyDisplay(amount, currency)}/${interval}`;
+}
+
+/**
+ * The most minor units Stripe takes for one amount (8 digits): an item's price × quantity, and the
+ * invoice it makes. Past it Stripe refuses the invoice (at finalize, or at a renewal after a trial),
+ * so a request that would make one is bad input, refused before Stripe is called.
+ */
+export const MAX_STRIPE_AMOUNT = 99_999_999;
+
+/** 400 on `field` when a price × quantity passes Stripe's cap on one amount. */
+export function assertStripeAmount(unitAmount: number, quantity: number, field: string) {
+  if (unitAmount * quantity > MAX_STRIPE_AMOUNT)
+    throw validationError(
+      field,
+      `The plan's price × quantity is ${unitAmount * quantity} minor units: Stripe takes at most ${MAX_STRIPE_AMOUNT} for one amount`,
+    );
 }

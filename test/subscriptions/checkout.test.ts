@@ -198,6 +198,17 @@ describe("Checkout sessions", () => {
       404,
       "not_found",
     );
+    // 1500 × 66667 = 100,000,500: past Stripe's cap on one amount (99999999 minor units).
+    const before = (await stripeRequests({ path: "/v1/checkout/sessions", account: tenant.account })).length;
+    const refused = expectError(
+      await asKey(tenant.keys.test_secret, CHECKOUT, { body: { plan: plan.id, quantity: 66_667, ...urls } }),
+      400,
+      "validation_error",
+    );
+    expect(refused.details[0].field).toBe("quantity");
+    expect((await stripeRequests({ path: "/v1/checkout/sessions", account: tenant.account })).length).toBe(
+      before,
+    );
   });
 });
 

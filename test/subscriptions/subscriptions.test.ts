@@ -270,6 +270,41 @@ describe("changing subscriptions", () => {
   });
 });
 
+describe("an amount past Stripe's cap", () => {
+  it("a plan's price × quantity over 99999999 minor units is 400 on quantity before Stripe: on create, on a change and its preview", async () => {
+    const own = await billingTenant();
+    const seat = await makePlan(own, { name: "Seat", price_cents: 2000, trial_days: 14 });
+    const customer = await payingCustomer(own);
+    const stripeCalls = async () =>
+      (await stripeRequests({ path: "/v1/subscriptions", account: own.account })).length;
+    const before = await stripeCalls();
+    // 2000 × 50000 = 100,000,000: one minor unit past the cap (a trial would only put the refusal off).
+    const refused = expectError(
+      await subscribe({ customer: customer.id, plan: seat.id, quantity: 50_000 }, own),
+      400,
+      "validation_error",
+    );
+    expect(refused.details).toEqual([{ field: "quantity", message: expect.stringContaining("99999999") }]);
+    expect(await stripeCalls()).toBe(before);
+    const sub = await subscribe({ customer: customer.id, plan: seat.id, quantity: 49_999 }, own);
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+
+    const path = `${SUBS}${sub.body.id}/`;
+    const changed = await stripeCalls();
+    for (const [verbPath, body] of [
+      [path, { quantity: 50_000 }],
+      [`${path}preview/`, { quantity: 50_000 }],
+    ] as const) {
+      const res = expectError(await asKey(own.keys.test_secret, verbPath, { body }), 400, "validation_error");
+      expect(res.details[0].field).toBe("quantity");
+    }
+    const big = await makePlan(own, { name: "Big seat", price_cents: 5000, trial_days: 0 });
+    expectError(await asKey(own.keys.test_secret, path, { body: { plan: big.id } }), 400, "validation_error");
+    expect(await stripeCalls()).toBe(changed);
+    expect((await asKey(own.keys.test_secret, path, { body: { quantity: 2 } })).status).toBe(200);
+  });
+});
+
 describe("the same lifecycle verb at once, or again", () => {
   it("cancel at period end, pause, resume and unpause each tell and audit their change once; a verb with nothing left to do answers as after it", async () => {
     const own = await billingTenant();

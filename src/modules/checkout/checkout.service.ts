@@ -2,6 +2,7 @@ import type { RequestContext } from "../../context";
 import { type CheckoutSessionRow, checkoutSessions } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { ApiError, forbidden, notFound, validationError } from "../../lib/errors";
+import { assertStripeAmount } from "../../lib/money";
 import { writeScope } from "../../lib/scope";
 import { activeCustomer } from "../customers/customers.queries";
 import { getPlan } from "../plans/plans.queries";
@@ -59,6 +60,7 @@ export async function createCheckoutSession(
   const plan = await getPlan(ctx, input.plan);
   if (!plan.isActive || plan.livemode !== scope.livemode)
     throw new ApiError("invalid_state_transition", "This plan is not active: checkouts need an active plan");
+  assertStripeAmount(plan.priceCents, input.quantity, "quantity");
   const customer = input.customer ? await activeCustomer(ctx, input.customer) : null;
   if (customer && customer.livemode !== scope.livemode) throw notFound("Customer");
   if (customer) await assertCustomerCurrency(ctx, customer, plan.currency);

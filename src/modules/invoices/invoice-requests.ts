@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { INVOICE_STATUSES } from "../../db/schema";
 import { stripeMetadata } from "../../lib/metadata";
-import { isIsoCurrency } from "../../lib/money";
+import { isIsoCurrency, MAX_STRIPE_AMOUNT } from "../../lib/money";
 import { PageQuery, pageShape } from "../../lib/pagination";
 import { InvoiceSchema } from "./invoices.schemas";
 import { INVOICE_OWN_KEYS } from "./stripe-invoice";
@@ -9,7 +9,7 @@ import { INVOICE_OWN_KEYS } from "./stripe-invoice";
 const Metadata = stripeMetadata(40, INVOICE_OWN_KEYS);
 
 /** The most minor units Stripe takes for one amount: an item's unit_amount × quantity, and an invoice's items together. */
-export const MAX_ITEM_AMOUNT = 99_999_999;
+export const MAX_ITEM_AMOUNT = MAX_STRIPE_AMOUNT;
 
 const InvoiceItem = z
   .object({

@@ -4,6 +4,7 @@ import type { RequestContext } from "../../context";
 import type { CustomerSubscriptionRow } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { ApiError, validationError } from "../../lib/errors";
+import { assertStripeAmount } from "../../lib/money";
 import { assertDiscountCurrency } from "../coupons/discount-currency";
 import { resolveDiscount } from "../coupons/discounts";
 import {
@@ -41,6 +42,12 @@ export async function itemChange(
     );
   }
   if (!plan && input.quantity === undefined) return null;
+  // Every invoice of the subscription bills its price × quantity: past Stripe's cap, none could be.
+  assertStripeAmount(
+    plan?.priceCents ?? row.unitAmount,
+    input.quantity ?? row.quantity,
+    input.quantity === undefined ? "plan" : "quantity",
+  );
   if (!row.stripeItemId)
     throw new ApiError("stripe_error", "Stripe gave this subscription no item to change");
   return {

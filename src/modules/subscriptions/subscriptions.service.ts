@@ -10,6 +10,7 @@ import {
 } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
+import { assertStripeAmount } from "../../lib/money";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
@@ -170,6 +171,7 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
   const customer = await activeCustomer(ctx, input.customer);
   if (customer.livemode !== scope.livemode) throw notFound("Customer");
   const plan = await sellablePlan(ctx, input.plan, scope.livemode);
+  assertStripeAmount(plan.priceCents, input.quantity, "quantity");
   await assertCustomerCurrency(ctx, customer, plan.currency);
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating subscriptions");
   const stripeAccount = tenant.stripeConnectAccountId;
