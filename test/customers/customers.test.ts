@@ -633,6 +633,25 @@ describe("payment methods, SetupIntents and the portal", () => {
     );
   });
 
+  it("attaching a payment method saved to another customer is 409 conflict, not a Stripe failure; the method stays where it was", async () => {
+    const owner = await payingCustomer(tenant);
+    const other = await makeCustomer(tenant);
+    const [method] = (await asKey(tenant.keys.test_secret, `${CUSTOMERS}${owner.id}/payment-methods/`)).body
+      .data;
+    expectError(
+      await asKey(tenant.keys.test_secret, `${CUSTOMERS}${other.id}/payment-methods/`, {
+        body: { payment_method: method.id },
+      }),
+      409,
+      "conflict",
+    );
+    expect(
+      (await asKey(tenant.keys.test_secret, `${CUSTOMERS}${other.id}/payment-methods/`)).body.data,
+    ).toEqual([]);
+    const kept = await asKey(tenant.keys.test_secret, `${CUSTOMERS}${owner.id}/payment-methods/`);
+    expect(kept.body.data.map((m: { id: string }) => m.id)).toEqual([method.id]);
+  });
+
   it("a payment method id Stripe does not have (or not on this customer) is 404, wherever it is given", async () => {
     const own = await billingTenant();
     const plan = await makePlan(own, { trial_days: 0 });

@@ -3,7 +3,7 @@ import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerRow, customers } from "../../db/schema";
 import { newId } from "../../lib/crypto";
-import { notFound } from "../../lib/errors";
+import { ApiError, notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { customerLands, customerPassed } from "../billing-mirror/row-guards";
@@ -102,11 +102,25 @@ export async function attachPaymentMethod(
   input: { payment_method: string; set_default: boolean },
 ) {
   const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "saving payment methods");
-  const method = await ctx.stripe.paymentMethods.attach(
-    input.payment_method,
-    { customer: customer.stripeCustomerId },
-    { stripeAccount },
-  );
+  const method = await ctx.stripe.paymentMethods
+    .attach(input.payment_method, { customer: customer.stripeCustomerId }, { stripeAccount })
+    .catch(async (error: unknown) => {
+      // Stripe refuses a method saved to another customer ("already attached"): a conflict with
+      // the tenant's own data, answered as one rather than as Stripe failing (502).
+      if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) throw error;
+      const found = await ctx.stripe.paymentMethods
+        .retrieve(input.payment_method, {}, { stripeAccount })
+        .catch(() => null);
+      const owner = typeof found?.customer === "string" ? found.customer : found?.customer?.id;
+      if (owner && owner !== customer.stripeCustomerId) {
+        throw new ApiError(
+          "conflict",
+          "This payment method is saved to another customer: detach it there first, or collect a new one",
+          { cause: error },
+        );
+      }
+      throw error;
+    });
   const isDefault = input.set_default || customer.defaultPaymentMethod === null;
   if (isDefault) {
     const answer = await ctx.stripe.customers.update(
