@@ -70,14 +70,29 @@ export type { Stripe };
  * make through the API are ordered against Stripe's events with this, never with our own clock,
  * whose skew would make Stripe's events of the same second look older (or newer) than ours.
  */
+/** A response header, from the fetch client's `Headers` or the Node client's plain object. */
+function responseHeader(
+  response: { lastResponse?: { headers: Record<string, string> | Headers } },
+  name: string,
+): string | null {
+  const headers = response.lastResponse?.headers;
+  return (headers instanceof Headers ? headers.get(name) : headers?.[name]) ?? null;
+}
+
+/**
+ * Whether Stripe answered with the stored first answer of this idempotency key
+ * (`Idempotent-Replayed: true`): the object as it was then, which may have changed since.
+ */
+export function replayedByStripe(response: { lastResponse?: { headers: Record<string, string> | Headers } }) {
+  return responseHeader(response, "idempotent-replayed") === "true";
+}
+
 export function stripeSeconds(
   response: { created?: number; lastResponse?: { headers: Record<string, string> | Headers } },
   useCreated = false,
 ): number | null {
   if (useCreated && typeof response.created === "number") return response.created;
-  // The fetch HTTP client hands back the Response's own `Headers`; the Node client a plain object.
-  const headers = response.lastResponse?.headers;
-  const date = headers instanceof Headers ? headers.get("date") : headers?.date;
+  const date = responseHeader(response, "date");
   const ms = date ? Date.parse(date) : Number.NaN;
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }

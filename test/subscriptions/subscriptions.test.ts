@@ -211,6 +211,39 @@ describe("creating subscriptions", () => {
   });
 });
 
+describe("a create sent again with its Idempotency-Key", () => {
+  it("after our write failed (Stripe's subscription cancelled by the undo): Stripe answers the same one, no second charge", async () => {
+    const customer = await payingCustomer();
+    const send = () =>
+      asKey(tenant.keys.test_secret, SUBS, {
+        body: { customer: customer.id, plan: plan.id, payment_behavior: "allow_incomplete" },
+        headers: { "Idempotency-Key": `subscribe-${customer.id}` },
+      });
+    await env.DB.exec(
+      `CREATE TRIGGER fail_subscription BEFORE INSERT ON customer_subscriptions WHEN NEW.customer_id = '${customer.id}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
+    );
+    try {
+      expectError(await send(), 500, "internal_error");
+    } finally {
+      await env.DB.exec("DROP TRIGGER fail_subscription");
+    }
+    const retried = await send();
+    expect(retried.status, JSON.stringify(retried.body)).toBe(201);
+    const atStripe = (await stripeObject(
+      `/v1/subscriptions?customer=${customer.stripe_customer_id}&status=all`,
+      tenant.account,
+    )) as { data: { id: string }[] };
+    expect(atStripe.data).toHaveLength(1);
+    // The stored row is Stripe's subscription as it is now (cancelled), not its first answer.
+    expect(retried.body).toMatchObject({ stripe_subscription_id: atStripe.data[0]?.id, status: "canceled" });
+    const paid = (await stripeObject(
+      `/v1/invoices?customer=${customer.stripe_customer_id}&status=paid`,
+      tenant.account,
+    )) as { data: unknown[] };
+    expect(paid.data).toHaveLength(1);
+  });
+});
+
 describe("changing subscriptions", () => {
   it("previews a plan change (proration, nothing changed), then changes plan and quantity with proration", async () => {
     const customer = await payingCustomer();

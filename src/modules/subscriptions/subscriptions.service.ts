@@ -8,11 +8,11 @@ import {
   invoices,
   type PlanRow,
 } from "../../db/schema";
-import { newId } from "../../lib/crypto";
+import { idFromSeed, newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { assertStripeAmount } from "../../lib/money";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
-import { stripeSeconds } from "../../stripe/client";
+import { replayedByStripe, stripeSeconds } from "../../stripe/client";
 import { withStripeUndo } from "../../stripe/undo";
 import { createdByApi } from "../billing-mirror/api-created";
 import { subscriptionLands, subscriptionPassed } from "../billing-mirror/row-guards";
@@ -175,14 +175,28 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
   await assertCustomerCurrency(ctx, customer, plan.currency);
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating subscriptions");
   const stripeAccount = tenant.stripeConnectAccountId;
-  const id = newId("subs");
+  // A create sent again with its Idempotency-Key (no answer reached the client: Stripe's was lost,
+  // or our write failed and the undo cancelled it) is the same subscription: the same id, so the
+  // same Stripe idempotency key, and Stripe answers the one it made instead of charging again.
+  const id = ctx.idempotencyKey
+    ? await idFromSeed("subs", `subscription\n${ctx.idempotencyKey}`)
+    : newId("subs");
+  if (ctx.idempotencyKey) {
+    // Recorded already (the key's stored answer has expired since): that subscription.
+    const made = await ctx.db
+      .select()
+      .from(customerSubscriptions)
+      .where(and(eq(customerSubscriptions.id, id), eq(customerSubscriptions.tenantId, tenant.id)))
+      .get();
+    if (made) return { row: made, clientSecret: null, subscription: undefined };
+  }
   const trialDays = input.trial_days ?? plan.trialDays;
   // The coupon or promotion code named (one of the tenant's), else the customer's own where it applies.
   const discount = await discountsFor(ctx, customer, input, plan.currency);
   assertDiscountCurrency(discount, plan.currency);
   const discounts = discount ? [discount.stripe] : undefined;
   return withStripeUndo(ctx, async (undo) => {
-    const subscription = await ctx.stripe.subscriptions.create(
+    let subscription = await ctx.stripe.subscriptions.create(
       {
         customer: customer.stripeCustomerId,
         items: [{ price: plan.stripePriceId, quantity: input.quantity }],
@@ -203,9 +217,19 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
       },
       { stripeAccount, idempotencyKey: `subscription:${id}` },
     );
-    undo.push(`cancel subscription ${subscription.id}`, () =>
-      ctx.stripe.subscriptions.cancel(subscription.id, {}, { stripeAccount }),
-    );
+    // Stripe's stored first answer: the subscription may have moved since (cancelled by our undo).
+    if (replayedByStripe(subscription)) {
+      subscription = await ctx.stripe.subscriptions.retrieve(
+        subscription.id,
+        { expand: EXPAND },
+        { stripeAccount },
+      );
+    }
+    const made = subscription;
+    if (made.status !== "canceled")
+      undo.push(`cancel subscription ${made.id}`, () =>
+        ctx.stripe.subscriptions.cancel(made.id, {}, { stripeAccount }),
+      );
     const now = ctx.clock.now();
     const row = rowFrom(
       { id, tenantId: tenant.id, customerId: customer.id, planId: plan.id, createdAt: now },
