@@ -376,6 +376,8 @@ export const tenantSubscriptions = sqliteTable(
     lastEventCreated: integer(),
     /** Stripe `created` (unix s) of the newest invoice outcome applied: older ones are ignored. */
     lastInvoiceEventCreated: integer(),
+    /** That newest outcome's invoice when it was a payment: a failure of it in the same second is stale. */
+    lastPaidInvoiceId: text(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

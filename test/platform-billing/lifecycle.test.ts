@@ -118,6 +118,33 @@ describe("the suspension lifecycle from Stripe's events", () => {
     expect(await audits(tenant.tenantId, "tenant.suspended")).toBe(2);
   });
 
+  it("a payment and the final failure of the same second: the payment stands, whichever arrives last", {
+    timeout: 30_000,
+  }, async () => {
+    const { tenant, key, sub } = await subscribedTenant();
+    const at = nowSeconds() + 10;
+    const customer = sub.stripe_customer_id;
+    const subscription = sub.stripe_subscription_id;
+    const unpaid = invoice(subscription, customer, 3);
+    // Stripe stamps both with the same second; the payment is delivered (and applied) first.
+    const paid = stripeEvent(
+      "invoice.payment_succeeded",
+      { ...unpaid, attempt_count: 3, amount_paid: 2900, status: "paid" },
+      at,
+    );
+    const failed = stripeEvent("invoice.payment_failed", { ...unpaid, status: "open" }, at);
+    await sendSigned(paid);
+    await processed([paid.id]);
+    await sendSigned(failed);
+    expect((await processed([failed.id]))[failed.id]).toEqual({
+      status: "processed",
+      outcome: "not applied: stale",
+    });
+    expect(await state(tenant.owner.access)).toMatchObject({ status: "active", tenant_status: "active" });
+    expect((await verify(key)).status).toBe(200);
+    expect(await tenantEvents(tenant.tenantId, "tenant.suspended")).toBe(0);
+  });
+
   it("the same event 5 times is recorded once and makes one transition", async () => {
     const { tenant, sub } = await subscribedTenant();
     const event = stripeEvent(

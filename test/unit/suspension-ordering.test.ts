@@ -211,13 +211,13 @@ describe("order independence", () => {
       "succeeded → deleted",
       succeeded(50),
       deleted(60),
-      { lastEventCreated: 60, lastInvoiceEventCreated: 50 },
+      { lastEventCreated: 60, lastInvoiceEventCreated: 50, lastPaidInvoiceId: "in_1" },
     ],
     [
       "deleted → late payment",
       succeeded(60),
       deleted(50),
-      { lastEventCreated: 50, lastInvoiceEventCreated: 60 },
+      { lastEventCreated: 50, lastInvoiceEventCreated: 60, lastPaidInvoiceId: "in_1" },
     ],
   ] as const)("the contract's lifecycle (… %s), all 720 orders: one state", (_, paid, del, marks) => {
     const events = [created("active", 10), failed(1, 20), failed(2, 30), failed(3, 40), paid, del];
@@ -326,6 +326,7 @@ describe("order-independent outcomes (formerly order-dependent)", () => {
         ...LIFTED,
         lastEventCreated: 30,
         lastInvoiceEventCreated: 20,
+        lastPaidInvoiceId: "in_1",
       });
     }
     expect(labels(applyAll(fresh, [events[0], events[2], events[1]] as BillingEvent[]).effects)).toContain(
@@ -354,6 +355,7 @@ describe("order-independent outcomes (formerly order-dependent)", () => {
       ...ACTIVE,
       lastEventCreated: 10,
       lastInvoiceEventCreated: 20,
+      lastPaidInvoiceId: "in_1",
     };
     expect(applyAll(INITIAL_BILLING_STATE, [c, paid]).state).toEqual(expected);
     expect(applyAll(INITIAL_BILLING_STATE, [paid, c]).state).toEqual(expected);
@@ -376,6 +378,7 @@ describe("order-independent outcomes (formerly order-dependent)", () => {
         ...BY_CANCEL,
         lastEventCreated: 10,
         lastInvoiceEventCreated: 20,
+        lastPaidInvoiceId: "in_1",
       });
     }
   });

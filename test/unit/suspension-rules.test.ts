@@ -27,6 +27,7 @@ import {
   type EventName,
   failed,
   fresh,
+  isInvoice,
   LIFTED,
   labels,
   mulberry32,
@@ -88,6 +89,7 @@ describe("constants", () => {
       cancelAtPeriodEnd: false,
       lastEventCreated: null,
       lastInvoiceEventCreated: null,
+      lastPaidInvoiceId: null,
     });
     expect(Object.keys(INITIAL_BILLING_STATE)).toContain("lastInvoiceEventCreated");
   });
@@ -97,8 +99,13 @@ describe("transition: state-changing events × starting states", () => {
   it.each(STATE_ROWS)("%s + %s", (start, event, patch, effects, note) => {
     const before = structuredClone(STARTS[start]);
     const result = transition(STARTS[start], EVENTS[event]);
-    // Only the event's own stream's watermark moves (to T); the other one is left as it was.
-    expect(result.state).toEqual({ ...STARTS[start], ...patch, [streamOf(EVENTS[event])]: T });
+    // Only the event's own stream's watermark moves (to T); the other one is left as it was. An
+    // invoice outcome also records which invoice it paid, if it was a payment.
+    const invoice = EVENTS[event];
+    const paid = isInvoice(invoice)
+      ? { lastPaidInvoiceId: invoice.type === "invoice.payment_succeeded" ? invoice.invoiceId : null }
+      : {};
+    expect(result.state).toEqual({ ...STARTS[start], ...patch, ...paid, [streamOf(EVENTS[event])]: T });
     expect(labels(result.effects)).toEqual(effects);
     expect(result).toMatchObject({ applied: true, note });
     expect(STARTS[start]).toEqual(before);
@@ -546,7 +553,13 @@ describe("invoice outcomes and the subscription status (rule 2)", () => {
     const newer = applyAll(fresh, [failed(3, 10), updated("past_due", 30)]).state;
     expect(newer).toMatchObject({ ...PD, ...BY_PAYMENT });
     const result = transition(newer, succeeded(20));
-    expect(result.state).toEqual({ ...newer, ...PD, ...LIFTED, lastInvoiceEventCreated: 20 });
+    expect(result.state).toEqual({
+      ...newer,
+      ...PD,
+      ...LIFTED,
+      lastInvoiceEventCreated: 20,
+      lastPaidInvoiceId: "in_1",
+    });
     expect(result.note).toBe("reactivated");
     // The snapshot's past_due stands (it is newer), so the payment is not audited as a recovery.
     expect(labels(result.effects)).toEqual(REACTIVATED);

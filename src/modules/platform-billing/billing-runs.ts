@@ -50,6 +50,7 @@ export function billingState(
     cancelAtPeriodEnd: subscription?.cancelAtPeriodEnd ?? false,
     lastEventCreated: subscription?.lastEventCreated ?? null,
     lastInvoiceEventCreated: subscription?.lastInvoiceEventCreated ?? null,
+    lastPaidInvoiceId: subscription?.lastPaidInvoiceId ?? null,
   };
 }
 
@@ -188,6 +189,7 @@ async function commit(
     trialUsedAt: previous?.trialUsedAt ?? null,
     lastEventCreated: state.lastEventCreated,
     lastInvoiceEventCreated: state.lastInvoiceEventCreated,
+    lastPaidInvoiceId: state.lastPaidInvoiceId,
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
     ...outcome.subscriptionChanges,

@@ -9,7 +9,8 @@ import type { SubscriptionStatus } from "../../db/schema";
  * `created`: subscription snapshots (created/updated/deleted) and invoice outcomes (payment
  * failed/succeeded). Each stream has its own watermark (`lastEventCreated`,
  * `lastInvoiceEventCreated`); an event older than its stream's newest applied one changes
- * nothing. Keeping the streams apart is what makes a payment count even when the subscription
+ * nothing; of an invoice's failure and payment of the same second, the payment is taken as the
+ * later one (see `lastPaidInvoiceId`). Keeping the streams apart is what makes a payment count even when the subscription
  * update Stripe sent with it arrives first, and a third failure suspend even when an unrelated
  * update overtook it. An invoice event sets the subscription status only when it is not older
  * than the newest snapshot, and never revives a cancelled subscription. Re-applying an event is a
@@ -36,6 +37,14 @@ export interface BillingState {
   lastEventCreated: number | null;
   /** Stripe `created` (unix s) of the newest invoice outcome applied. */
   lastInvoiceEventCreated: number | null;
+  /**
+   * The invoice of that newest invoice outcome when it was a payment, else null. `created` has a
+   * resolution of one second, and an invoice failing and then being paid within it (a retry, the
+   * customer paying by hand) gives two events Stripe stamps alike, arriving in any order. A paid
+   * invoice never fails again, so its payment is the later one: a failure of that invoice in the
+   * same second as its applied payment is stale, whatever order they came in.
+   */
+  lastPaidInvoiceId: string | null;
 }
 
 /** Stripe's subscription statuses, as they arrive. */
@@ -126,6 +135,7 @@ export const INITIAL_BILLING_STATE: BillingState = {
   cancelAtPeriodEnd: false,
   lastEventCreated: null,
   lastInvoiceEventCreated: null,
+  lastPaidInvoiceId: null,
 };
 
 /** A suspension reason this machine sets. */
@@ -165,6 +175,7 @@ const OWN_FIELDS: readonly (keyof BillingState)[] = [
   "suspendedReason",
   "lastEventCreated",
   "lastInvoiceEventCreated",
+  "lastPaidInvoiceId",
 ];
 const MIRRORED_FIELDS = ALL_FIELDS.filter((field) => !OWN_FIELDS.includes(field));
 
@@ -182,11 +193,15 @@ export function transition(state: BillingState, event: BillingEvent): Transition
   if (isNotification(event)) {
     return concernsCurrent(state, event) ? notify(state, event) : unchanged(state, "other_subscription");
   }
-  const stream = isInvoiceEvent(event) ? "lastInvoiceEventCreated" : "lastEventCreated";
+  const invoice = isInvoiceEvent(event);
+  const stream = invoice ? "lastInvoiceEventCreated" : "lastEventCreated";
   const watermark = state[stream] ?? event.created;
   if (event.created < watermark) return unchanged(state, "stale");
+  if (isFailureAfterPayment(state, event)) return unchanged(state, "stale");
   if (!concernsCurrent(state, event)) return unchanged(state, "other_subscription");
-  const outcome = apply({ ...state, [stream]: Math.max(watermark, event.created) }, event);
+  const moved = { ...state, [stream]: Math.max(watermark, event.created) };
+  if (invoice) moved.lastPaidInvoiceId = event.type === "invoice.payment_succeeded" ? event.invoiceId : null;
+  const outcome = apply(moved, event);
   if (outcome.effects.length === 0 && sameFields(state, outcome.state, ALL_FIELDS)) {
     return unchanged(state, "no_change");
   }
@@ -314,6 +329,15 @@ function concernsCurrent(state: BillingState, event: BillingEvent): boolean {
   const isSync =
     event.type === "customer.subscription.created" || event.type === "customer.subscription.updated";
   return isSync && fromStripeSubscriptionStatus(event.subscription.status) !== "cancelled";
+}
+
+/** A failure of an invoice in the same second as its applied payment: the payment is the later one. */
+function isFailureAfterPayment(state: BillingState, event: StateEvent): boolean {
+  return (
+    event.type === "invoice.payment_failed" &&
+    event.invoiceId === state.lastPaidInvoiceId &&
+    event.created === state.lastInvoiceEventCreated
+  );
 }
 
 function isInvoiceEvent(event: StateEvent): event is FailedEvent | PaidEvent {

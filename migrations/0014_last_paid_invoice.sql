@@ -1,0 +1,1 @@
+ALTER TABLE `tenant_subscriptions` ADD `last_paid_invoice_id` text;
