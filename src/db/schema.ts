@@ -363,6 +363,14 @@ export const tenantSubscriptions = sqliteTable(
       .primaryKey()
       .references(() => tenants.id, { onDelete: "cascade" }),
     planId: text(),
+    /**
+     * The price the subscription pays, Stripe's, as it was when our API made or changed it. A
+     * plan's price changed later makes a new Stripe Price for new subscriptions only, so the
+     * platform's MRR reads this, and the plan's price only for rows made before it was kept.
+     */
+    priceCents: integer(),
+    priceCurrency: text(),
+    priceInterval: text({ enum: BILLING_INTERVALS }),
     stripeCustomerId: text(),
     stripeSubscriptionId: text(),
     status: text({ enum: SUBSCRIPTION_STATUSES }).notNull().default("none"),

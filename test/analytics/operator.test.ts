@@ -8,8 +8,8 @@ import { reconcileDueTenants, reconcileTenant } from "../../src/modules/analytic
 import { carryRollupsForward } from "../../src/modules/analytics/rollup-writes";
 import type { BillingTenant } from "../billing";
 import { testContext } from "../context";
-import { call, expectError } from "../harness";
-import { platformPlan } from "../platform-billing/helpers";
+import { call, expectError, registerTenant } from "../harness";
+import { platformPlan, subscribed } from "../platform-billing/helpers";
 import { deliver, discountedTenant, scenarioEvents, scenarioTenant } from "./scenario";
 
 const TOKEN = "test-platform-admin-token";
@@ -297,6 +297,34 @@ describe("operator analytics", () => {
     expect(csv.body.raw.split("\r\n")[0]).toBe(
       "from,to,livemode,currency,mrr,tenants,revenue,refunds,net_revenue,fees",
     );
+  });
+
+  it("counts each platform subscription at the price it pays, not at its plan's later price", {
+    timeout: 30_000,
+  }, async () => {
+    const plan = await platformPlan("starter");
+    const owner = await registerTenant();
+    await subscribed(owner.owner.access, plan.id);
+    const planMrr = async () => {
+      const body = (await admin("summary/")).body;
+      return body.platform.currencies.flatMap((c: { currency: string; by_plan: { plan: string }[] }) =>
+        c.by_plan.filter((p) => p.plan === plan.id).map((p) => ({ currency: c.currency, ...p })),
+      );
+    };
+    expect(await planMrr()).toEqual([
+      expect.objectContaining({ currency: "usd", mrr: 2900, paying_tenants: 1 }),
+    ]);
+    // The operator reprices the plan (a yearly EUR price): the subscription stays on its Stripe
+    // price, 29.00 USD a month, until it is changed.
+    const repriced = await call(`/api/v1/admin/plans/${plan.id}`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${TOKEN}` },
+      body: { price_cents: 99_000, currency: "eur", billing_interval: "year" },
+    });
+    expect(repriced.status, JSON.stringify(repriced.body)).toBe(200);
+    expect(await planMrr()).toEqual([
+      expect.objectContaining({ currency: "usd", mrr: 2900, paying_tenants: 1 }),
+    ]);
   });
 
   it("gives one tenant's summary as its own API does, with its last check", async () => {

@@ -4,6 +4,7 @@ import {
   analyticsDaily,
   analyticsMonthly,
   analyticsReconciliations,
+  type BillingInterval,
   platformPlans,
   tenantSubscriptions,
   tenants,
@@ -26,23 +27,31 @@ const nextMonth = (ms: number) => {
   return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
 };
 
-/** The platform's MRR now, per currency and plan, from the tenants' platform subscriptions. */
+/**
+ * The platform's MRR now, per currency and plan, from the tenants' platform subscriptions, each at
+ * the price it pays (a plan repriced since keeps its subscribers on their price); the plan's own
+ * price only for a subscription made before the price paid was kept.
+ */
 async function platformMrr(ctx: RequestContext) {
+  const ts = tenantSubscriptions;
+  const currency = sql<string>`coalesce(${ts.priceCurrency}, ${platformPlans.currency})`;
+  const price = sql<number>`coalesce(${ts.priceCents}, ${platformPlans.priceCents})`;
+  const interval = sql<BillingInterval>`coalesce(${ts.priceInterval}, ${platformPlans.billingInterval})`;
   const rows = await ctx.db
     .select({
       plan: platformPlans.id,
       name: platformPlans.name,
       tier: platformPlans.tier,
-      status: tenantSubscriptions.status,
-      currency: platformPlans.currency,
-      price: platformPlans.priceCents,
-      interval: platformPlans.billingInterval,
+      status: ts.status,
+      currency,
+      price,
+      interval,
       tenants: sql<number>`count(*)`,
     })
-    .from(tenantSubscriptions)
-    .innerJoin(platformPlans, eq(platformPlans.id, tenantSubscriptions.planId))
-    .where(inArray(tenantSubscriptions.status, ["trialing", "active", "past_due"]))
-    .groupBy(platformPlans.id, tenantSubscriptions.status);
+    .from(ts)
+    .innerJoin(platformPlans, eq(platformPlans.id, ts.planId))
+    .where(inArray(ts.status, ["trialing", "active", "past_due"]))
+    .groupBy(platformPlans.id, ts.status, currency, price, interval);
   const byCurrency = new Map<
     string,
     {

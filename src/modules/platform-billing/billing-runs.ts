@@ -179,6 +179,9 @@ async function commit(
   const subscription: TenantSubscriptionRow = {
     tenantId: tenant.id,
     planId: previous?.planId ?? null,
+    priceCents: previous?.priceCents ?? null,
+    priceCurrency: previous?.priceCurrency ?? null,
+    priceInterval: previous?.priceInterval ?? null,
     stripeCustomerId: previous?.stripeCustomerId ?? null,
     stripeSubscriptionId: state.stripeSubscriptionId,
     status: state.subscriptionStatus,

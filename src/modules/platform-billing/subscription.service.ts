@@ -59,6 +59,23 @@ async function purchasablePlan(
 }
 
 /**
+ * The price a subscription pays, from Stripe's answer (the plan's as a fallback): the plan may be
+ * repriced later, and only new subscriptions take the new price.
+ */
+function pricePaid(
+  subscription: Stripe.Subscription,
+  plan: PlatformPlanRow,
+): Pick<TenantSubscriptionRow, "priceCents" | "priceCurrency" | "priceInterval"> {
+  const price = subscription.items?.data?.[0]?.price;
+  const interval = price?.recurring?.interval;
+  return {
+    priceCents: price?.unit_amount ?? plan.priceCents,
+    priceCurrency: price?.currency ?? plan.currency,
+    priceInterval: interval === "month" ? "month" : interval === "year" ? "year" : plan.billingInterval,
+  };
+}
+
+/**
  * Hands the subscription's new state to the tenant's coordinator as a billing event, so it goes
  * through the same state machine as Stripe's own events (which, arriving later and older, then
  * change nothing); and sets the tenant's tier and limits to the plan's.
@@ -221,6 +238,7 @@ async function subscribeClaimed(ctx: RequestContext, input: SubscribeInput, clai
     created,
     {
       planId: plan.id,
+      ...pricePaid(created, plan),
       stripeCustomerId: customer,
       stripeSubscriptionId: created.id,
       ...(trialDays ? { trialUsedAt: ctx.clock.now() } : {}),
@@ -281,7 +299,7 @@ export async function changePlan(ctx: RequestContext, input: { plan_id: string }
     { tenant, userId: principal.userId },
     "customer.subscription.updated",
     updated,
-    { planId: plan.id },
+    { planId: plan.id, ...pricePaid(updated, plan) },
     plan,
     "subscription.plan_changed",
   );
