@@ -333,6 +333,37 @@ describe("order never matters", () => {
   });
 });
 
+describe("a connected account's event on the platform endpoint", () => {
+  it("is not the platform's: ignored, even when its object names the tenant in metadata", {
+    timeout: 30_000,
+  }, async () => {
+    const { tenant, key, sub } = await subscribedTenant();
+    // A subscription of one of the tenant's own customers (made through our API, so it carries
+    // metadata.tenant_id), in an event of the tenant's connected account (`account`).
+    const own = (status: string) =>
+      subscriptionObject("sub_of_a_tenant_customer", "cus_of_a_tenant_customer", status, {
+        metadata: { tenant_id: tenant.tenantId },
+      });
+    const at = nowSeconds() + 10;
+    const events = [
+      stripeEvent("customer.subscription.created", own("active"), at, { account: "acct_tenant_own" }),
+      stripeEvent("customer.subscription.deleted", own("canceled"), at + 1, { account: "acct_tenant_own" }),
+    ];
+    for (const event of events) await sendSigned(event);
+    const rows = await processed(events.map((event) => event.id));
+    expect(Object.values(rows)).toEqual([
+      { status: "ignored", outcome: expect.stringContaining("connected account's event") },
+      { status: "ignored", outcome: expect.stringContaining("connected account's event") },
+    ]);
+    expect(await state(tenant.owner.access)).toMatchObject({
+      status: "active",
+      tenant_status: "active",
+      stripe_subscription_id: sub.stripe_subscription_id,
+    });
+    expect((await verify(key)).status).toBe(200);
+  });
+});
+
 describe("signature checks", () => {
   it.each([
     ["a forged signature", { secret: "whsec_not_ours" }],

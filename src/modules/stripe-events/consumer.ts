@@ -153,6 +153,18 @@ async function recordOnce(db: Database, events: Recorded[]): Promise<Recorded[]>
  */
 const CHARS_PER_INSERT = 600_000;
 
+const NOT_PLATFORM = "a connected account's event (it names an account) on the platform endpoint";
+
+/**
+ * An event of a connected account that reached the platform endpoint (an endpoint set to listen
+ * to connected accounts, signed with the platform endpoint's secret). It is never about the
+ * platform's billing of a tenant, though its objects may name the tenant in `metadata.tenant_id`
+ * (everything our API makes on a connected account does): routed as a platform event, a tenant's
+ * own customer's subscription would be adopted as the tenant's platform subscription, and its
+ * cancellation suspend the tenant.
+ */
+const connectedOnPlatform = (row: StripeEventRow) => row.endpoint === "platform" && row.account !== null;
+
 // Routing reads only what it needs and tolerates a malformed event: such an event still reaches
 // its tenant's coordinator, fails there alone, and is retried and surfaced like any failure.
 function keysOf({ row, event }: Recorded): Keys {
@@ -161,6 +173,8 @@ function keysOf({ row, event }: Recorded): Keys {
     const objectId = typeof event.data.object.id === "string" ? event.data.object.id : null;
     return { row, account: row.account ?? objectId, customerId: null, subscriptionId: null, tenantId: null };
   }
+  if (connectedOnPlatform(row))
+    return { row, account: null, customerId: null, subscriptionId: null, tenantId: null };
   return { row, account: null, ...platformEventKeys(event) };
 }
 
@@ -206,7 +220,11 @@ async function processPass(ctx: RequestContext, messages: Message<StripeEventMes
   const tenantOf = await resolveTenants(db, arrived.map(keysOf));
   for (const { row } of arrived) {
     if (!tenantOf.has(row.id))
-      Object.assign(row, { status: "ignored", outcome: NO_TENANT, processedAt: now });
+      Object.assign(row, {
+        status: "ignored",
+        outcome: connectedOnPlatform(row) ? NOT_PLATFORM : NO_TENANT,
+        processedAt: now,
+      });
   }
   const inserted = await recordOnce(db, arrived);
 
