@@ -142,6 +142,23 @@ describe("the ledger of a customer", () => {
     ]);
   });
 
+  it("of one subscription's states in a second, the one read at Stripe (later in it) is last: one movement", () => {
+    const [settled, stale] = [
+      state("s1", 10, 5000, { sourceEventId: "evt_a", effectiveAt: T0 + 10 * DAY + 999 }),
+      state("s1", 10, 3000, { sourceEventId: "evt_b" }),
+    ];
+    for (const order of [
+      [state("s1", 0, 1000), settled, stale],
+      [stale, settled, state("s1", 0, 1000)],
+    ]) {
+      const { movements } = deriveLedger(order);
+      expect(movements.map((m) => [m.type, m.mrrBefore, m.mrrAfter, m.effectiveAt])).toEqual([
+        ["new", 0, 1000, T0],
+        ["expansion", 1000, 5000, T0 + 10 * DAY],
+      ]);
+    }
+  });
+
   it("a trial is 0; converting is new business; a trial that ends unpaid is counted as lost", () => {
     const converted = deriveLedger([state("s1", 0, 0, { status: "trialing" }), state("s1", 14, 2000)]);
     expect(converted.movements.map((m) => [m.type, m.effectiveAt])).toEqual([["new", T0 + 14 * DAY]]);

@@ -17,8 +17,16 @@ export interface SubscriptionSnapshot {
   sourceEventId: string;
   /** Unix seconds (Stripe's `created` of the event). */
   created: number;
+  /**
+   * The subscription as read at Stripe to settle two differing snapshots of the same second: it
+   * stands at the end of that second (`SETTLED_AT_MS`), after every snapshot of it.
+   */
+  settledAtStripe?: boolean;
   terms: PriceTerms;
 }
+
+/** Where in its second a state read at Stripe stands: after the event snapshots of that second. */
+export const SETTLED_AT_MS = 999;
 
 export interface Payment {
   /** `invoice:<stripe id>` or `refund:<stripe id>`: each counted once. */
@@ -179,7 +187,7 @@ export class AnalyticsRun {
       customerId: snapshot.customerId,
       planId: snapshot.planId,
       currency: snapshot.terms.currency,
-      effectiveAt: snapshot.created * 1000,
+      effectiveAt: snapshot.created * 1000 + (snapshot.settledAtStripe ? SETTLED_AT_MS : 0),
       status: snapshot.terms.status,
       mrr,
       discountEndsAt,

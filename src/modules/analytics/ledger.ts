@@ -9,9 +9,11 @@ import type { CustomerSubscriptionStatus, MovementType } from "../../db/schema";
  * a customer going from 0 to > 0 is `new` the first time and `reactivation` after a churn; from
  * > 0 to 0 is `churn`; up is `expansion`, down `contraction`. Changes of the same second are one
  * movement (a plan switch that cancels one subscription and starts another is a change, not a
- * churn and a new customer). A repeating discount's end is a change at its end time, once it has
- * come: the ledger holds only what has happened, so the end counts only when a recorded
- * discount end (`dueDiscountEnds`, written when its time comes) is among the states.
+ * churn and a new customer); of one subscription's states in a second, one read at Stripe to
+ * settle them (`effectiveAt` later in the second) is the last. A repeating discount's end is a
+ * change at its end time, once it has come: the ledger holds only what has happened, so the end
+ * counts only when a recorded discount end (`dueDiscountEnds`, written when its time comes) is
+ * among the states.
  */
 export interface MrrState {
   subscriptionId: string;
@@ -178,6 +180,8 @@ function pointsOf(all: MrrState[]): Point[] {
   return points;
 }
 
+const secondOf = (ms: number) => Math.floor(ms / 1000);
+
 /** The ledger of one customer in one currency. */
 function deriveSeries(states: MrrState[]): Ledger {
   const customerId = states[0]?.customerId ?? "";
@@ -196,10 +200,13 @@ function deriveSeries(states: MrrState[]): Ledger {
   let customerMrr = 0;
   let everPaid = false;
   for (let i = 0; i < points.length; ) {
-    const at = points[i]?.at ?? 0;
+    // One second at a time (Stripe's `created` counts seconds; a state read at Stripe to settle
+    // a tie stands later in its second), its movement at the second's start.
+    const second = secondOf(points[i]?.at ?? 0);
+    const at = second * 1000;
     const before = customerMrr;
     let cause: Point | null = null;
-    for (; i < points.length && points[i]?.at === at; i++) {
+    for (; i < points.length && secondOf(points[i]?.at ?? 0) === second; i++) {
       const point = points[i] as Point;
       const was = current.get(point.subscriptionId) ?? { mrr: 0, status: null, planId: null };
       current.set(point.subscriptionId, { mrr: point.mrr, status: point.status, planId: point.planId });

@@ -50,17 +50,7 @@ export async function applySubscription(
     run.emit("subscription.trial_will_end", serializeSubscription(current), current.livemode);
     return "notified: subscription.trial_will_end";
   }
-  // Every snapshot is a point of the subscription's MRR history, even one older than the mirror.
   const asOfEvent = subscriptionRow(run, current, object, event.created);
-  run.analytics.addSnapshot({
-    subscriptionId: asOfEvent.id,
-    customerId: asOfEvent.customerId,
-    planId: asOfEvent.planId,
-    livemode: asOfEvent.livemode,
-    sourceEventId: event.id,
-    created: event.created,
-    terms: asOfEvent,
-  });
   const settled = await snapshotToApply(
     current,
     event.created,
@@ -69,8 +59,27 @@ export async function applySubscription(
     object,
     () => run.current("subscriptions", stripeId),
   );
+  // Every snapshot is a point of the subscription's MRR history, even one older than the mirror.
+  // Two snapshots of one second that differ (changed twice within it) cannot be ordered by their
+  // time, so the mirror read the subscription at Stripe: that reading is the point of this event,
+  // at the end of its second (`settledAtStripe`), so the ledger ends the second where the mirror
+  // does, whatever order the events came in and however their ids sort.
+  const settledAtStripe = !("skip" in settled) && settled.snapshot !== object;
+  const point = settledAtStripe
+    ? subscriptionRow(run, current, settled.snapshot, event.created, asOfEvent.id)
+    : asOfEvent;
+  run.analytics.addSnapshot({
+    subscriptionId: point.id,
+    customerId: point.customerId,
+    planId: point.planId,
+    livemode: point.livemode,
+    sourceEventId: event.id,
+    created: event.created,
+    settledAtStripe,
+    terms: point,
+  });
   if ("skip" in settled) return settled.skip;
-  const next = subscriptionRow(run, current, settled.snapshot, event.created, asOfEvent.id);
+  const next = settled.snapshot === object ? asOfEvent : point;
   const type = subscriptionEventType(current, next);
   run.state.putSubscription(next, !current);
   // A subscription the API changed since the run read it was reported by the API.
