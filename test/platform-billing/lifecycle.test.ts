@@ -333,6 +333,27 @@ describe("order never matters", () => {
   });
 });
 
+describe("a plan change made at Stripe", () => {
+  it("moves the tenant to the plan of the price its subscription now has: tier, limits, price", {
+    timeout: 30_000,
+  }, async () => {
+    const { tenant, key, sub, plan } = await subscribedTenant();
+    const pro = await platformPlan("pro", { api_requests_per_minute: 6000 });
+    // The operator (Stripe's dashboard) or the customer portal switched the subscription's price.
+    const switched = subscriptionObject(sub.stripe_subscription_id, sub.stripe_customer_id, "active");
+    const item = switched.items.data[0] as Record<string, unknown>;
+    item.price = { id: pro.priceId, unit_amount: 2900, currency: "usd", recurring: { interval: "month" } };
+    const event = stripeEvent("customer.subscription.updated", switched, nowSeconds() + 10);
+    await sendSigned(event);
+    await processed([event.id]);
+    const after = await state(tenant.owner.access);
+    expect(after).toMatchObject({ tier: "pro", plan: { id: pro.id }, status: "active" });
+    expect(after.limits.api_requests_per_minute).toBe(6000);
+    expect((await verify(key)).headers.get("RateLimit-Limit")).toBe("6000");
+    expect(plan.id).not.toBe(pro.id);
+  });
+});
+
 describe("a connected account's event on the platform endpoint", () => {
   it("is not the platform's: ignored, even when its object names the tenant in metadata", {
     timeout: 30_000,

@@ -2,6 +2,8 @@ import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import {
+  type PlatformPlanRow,
+  platformPlans,
   type StripeEventRow,
   stripeEvents,
   type TenantRow,
@@ -22,7 +24,7 @@ import { loadMirrorState } from "../billing-mirror/mirror-state";
 import { insertEvent, insertEventUnless, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
 import { applyConnectEvent } from "./connect-events";
 import { publishCommittedRun } from "./run-publication";
-import { type StripeEventLike, toBillingEvent } from "./stripe-mapping";
+import { type StripeEventLike, subscriptionPrice, toBillingEvent } from "./stripe-mapping";
 import {
   type BillingEvent,
   type BillingState,
@@ -66,6 +68,10 @@ interface Outcome {
   mirror: BatchItem<"sqlite">[];
   /** The mirror's events written only if their query finds nothing (`MirrorRun.unlessRecorded`). */
   unlessRecorded: Map<string, SQL>;
+  /** The tenant's platform plan as the run has it so far. */
+  planId: string | null;
+  /** The platform plans whose Stripe prices the run's subscription snapshots name, by price id. */
+  plansByPrice: Map<string, PlatformPlanRow>;
 }
 
 function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemode: boolean, now: Date) {
@@ -91,7 +97,12 @@ function collect(outcome: Outcome, tenant: TenantRow, effects: Effect[], livemod
 
 function applyPlatformEvent(outcome: Outcome, tenant: TenantRow, event: StripeEventLike, now: Date): string {
   const billing = toBillingEvent(event);
-  if (billing) return applyBilling(outcome, tenant, billing, event.livemode ?? false, now);
+  if (billing) {
+    const watermark = outcome.state.lastEventCreated;
+    const note = applyBilling(outcome, tenant, billing, event.livemode ?? false, now);
+    const newest = watermark === null || billing.created > watermark;
+    return newest ? followPlan(outcome, event, note) : note;
+  }
   const object = event.data.object;
   switch (event.type) {
     case "customer.deleted":
@@ -120,6 +131,38 @@ function applyPlatformEvent(outcome: Outcome, tenant: TenantRow, event: StripeEv
   }
 }
 
+/**
+ * A subscription snapshot newer than every one applied, of the tenant's current subscription, on
+ * the Stripe price of another platform plan: the plan was changed at Stripe (the dashboard, the
+ * customer portal, a schedule), so the tenant takes that plan's tier, limits and price, as a plan
+ * change through our API does. A price no plan has now (one replaced by a repricing) changes
+ * nothing. Only a snapshot that moved the watermark decides: one of the same second as the newest
+ * applied may be older than it (the API's own change of that second).
+ */
+function followPlan(outcome: Outcome, event: StripeEventLike, note: string): string {
+  if (event.type !== "customer.subscription.created" && event.type !== "customer.subscription.updated")
+    return note;
+  const object = event.data.object;
+  const price = subscriptionPrice(object);
+  const plan = price.priceId ? outcome.plansByPrice.get(price.priceId) : undefined;
+  if (!plan || plan.id === outcome.planId || outcome.state.stripeSubscriptionId !== object.id) return note;
+  if (outcome.state.subscriptionStatus === "cancelled") return note;
+  outcome.audits.push({
+    kind: "audit",
+    action: "billing.plan_synced",
+    metadata: { plan_id: plan.id, previous_plan_id: outcome.planId, price_id: price.priceId },
+  });
+  outcome.planId = plan.id;
+  Object.assign(outcome.subscriptionChanges, {
+    planId: plan.id,
+    priceCents: price.unitAmount ?? plan.priceCents,
+    priceCurrency: price.currency ?? plan.currency,
+    priceInterval: price.interval ?? plan.billingInterval,
+  });
+  Object.assign(outcome.tenantChanges, { subscriptionTier: plan.tier, limits: plan.limits });
+  return `${note}; plan ${plan.id} (its price at Stripe)`;
+}
+
 /** Runs one billing event through the state machine and keeps what it decided. */
 export function applyBilling(
   outcome: Outcome,
@@ -134,8 +177,14 @@ export function applyBilling(
   return result.applied ? `applied: ${result.note}` : `not applied: ${result.note}`;
 }
 
-function newOutcome(tenant: TenantRow, subscription: TenantSubscriptionRow | undefined): Outcome {
+function newOutcome(
+  tenant: TenantRow,
+  subscription: TenantSubscriptionRow | undefined,
+  plansByPrice: Map<string, PlatformPlanRow> = new Map(),
+): Outcome {
   return {
+    planId: subscription?.planId ?? null,
+    plansByPrice,
     state: billingState(tenant, subscription),
     tenantChanges: {},
     subscriptionChanges: {},
@@ -198,7 +247,11 @@ async function commit(
     ...outcome.subscriptionChanges,
   };
   const guarded = outcome.events.filter((event) => outcome.unlessRecorded.has(event.row.id));
-  const keysOwed = statusChanged || "stripeConnectAccountId" in tenantChanges ? newEdgeDebt(tenant.id) : null;
+  // The keys' edge records carry the tenant's status, Connect account and tier (its rate limit).
+  const keysOwed =
+    statusChanged || "stripeConnectAccountId" in tenantChanges || "subscriptionTier" in tenantChanges
+      ? newEdgeDebt(tenant.id)
+      : null;
   const written = await db.batch([
     db
       .insert(tenantSubscriptions)
@@ -263,6 +316,7 @@ const published = (result: { keysUnpublished: boolean }) =>
 function checkpoint(outcome: Outcome) {
   return {
     state: outcome.state,
+    planId: outcome.planId,
     tenantChanges: { ...outcome.tenantChanges },
     subscriptionChanges: { ...outcome.subscriptionChanges },
     events: outcome.events.length,
@@ -272,6 +326,7 @@ function checkpoint(outcome: Outcome) {
 
 function restore(outcome: Outcome, mark: ReturnType<typeof checkpoint>) {
   outcome.state = mark.state;
+  outcome.planId = mark.planId;
   outcome.tenantChanges = mark.tenantChanges;
   outcome.subscriptionChanges = mark.subscriptionChanges;
   outcome.events.length = mark.events;
@@ -315,9 +370,9 @@ export async function processStripeEvents(
       );
     return { retry: [] };
   }
-  const outcome = newOutcome(tenant, subscription);
   const retry: string[] = [];
   const events = new Map(rows.map((row) => [row.id, JSON.parse(row.payload) as StripeEventLike]));
+  const outcome = newOutcome(tenant, subscription, await plansByPrice(ctx, rows, events));
   const mirrored = rows.filter((row) => row.endpoint === "connect" && isMirrorEvent(row.type));
   const mirror = mirrored.length
     ? new MirrorRun(
@@ -395,6 +450,27 @@ export async function processStripeEvents(
   }
   const publication = await publishCommittedRun(ctx, outcome.events, committed.keysOwed);
   return { retry, ...published(publication) };
+}
+
+/** The platform plans of the prices the run's platform subscription snapshots name: one query. */
+async function plansByPrice(
+  ctx: RequestContext,
+  rows: StripeEventRow[],
+  events: Map<string, StripeEventLike>,
+): Promise<Map<string, PlatformPlanRow>> {
+  const prices = new Set<string>();
+  for (const row of rows) {
+    const event = events.get(row.id);
+    if (row.endpoint !== "platform" || !event?.type.startsWith("customer.subscription.")) continue;
+    const { priceId } = subscriptionPrice(event.data?.object ?? {});
+    if (priceId) prices.add(priceId);
+  }
+  if (!prices.size) return new Map();
+  const plans = await ctx.db
+    .select()
+    .from(platformPlans)
+    .where(inArray(platformPlans.stripePriceId, [...prices]));
+  return new Map(plans.map((plan) => [plan.stripePriceId as string, plan]));
 }
 
 /**

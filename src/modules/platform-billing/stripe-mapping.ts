@@ -35,6 +35,24 @@ export function subscriptionSnapshot(subscription: Obj): SubscriptionSnapshot {
   };
 }
 
+/** The price a subscription's (first) item has: what the platform bills the tenant. */
+export function subscriptionPrice(subscription: Obj): {
+  priceId: string | null;
+  unitAmount: number | null;
+  currency: string | null;
+  interval: "month" | "year" | null;
+} {
+  const item = obj((obj(subscription.items).data as unknown[] | undefined)?.[0]);
+  const price = obj(item.price);
+  const interval = str(obj(price.recurring).interval);
+  return {
+    priceId: idOf(item.price),
+    unitAmount: num(price.unit_amount),
+    currency: str(price.currency),
+    interval: interval === "month" ? "month" : interval === "year" ? "year" : null,
+  };
+}
+
 /** The subscription an invoice belongs to, across API versions. */
 export function invoiceSubscriptionId(invoice: Obj): string | null {
   return (
