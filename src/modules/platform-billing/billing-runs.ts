@@ -3,7 +3,6 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../../context";
 import {
   type PlatformPlanRow,
-  platformPlans,
   type StripeEventRow,
   stripeEvents,
   type TenantRow,
@@ -23,8 +22,9 @@ import { MirrorRun } from "../billing-mirror/mirror-run";
 import { loadMirrorState } from "../billing-mirror/mirror-state";
 import { insertEvent, insertEventUnless, type PreparedEvent, prepareEvent } from "../webhooks/events.service";
 import { applyConnectEvent } from "./connect-events";
+import { followPlan, plansByPrice } from "./plan-following";
 import { publishCommittedRun } from "./run-publication";
-import { type StripeEventLike, subscriptionPrice, toBillingEvent } from "./stripe-mapping";
+import { type StripeEventLike, toBillingEvent } from "./stripe-mapping";
 import {
   type BillingEvent,
   type BillingState,
@@ -57,7 +57,7 @@ export function billingState(
 }
 
 /** Everything one run decides, written in one D1 batch at the end. */
-interface Outcome {
+export interface Outcome {
   state: BillingState;
   tenantChanges: Partial<TenantRow>;
   subscriptionChanges: Partial<TenantSubscriptionRow>;
@@ -129,38 +129,6 @@ function applyPlatformEvent(outcome: Outcome, tenant: TenantRow, event: StripeEv
     default:
       return "recorded: no handler for this type";
   }
-}
-
-/**
- * A subscription snapshot newer than every one applied, of the tenant's current subscription, on
- * the Stripe price of another platform plan: the plan was changed at Stripe (the dashboard, the
- * customer portal, a schedule), so the tenant takes that plan's tier, limits and price, as a plan
- * change through our API does. A price no plan has now (one replaced by a repricing) changes
- * nothing. Only a snapshot that moved the watermark decides: one of the same second as the newest
- * applied may be older than it (the API's own change of that second).
- */
-function followPlan(outcome: Outcome, event: StripeEventLike, note: string): string {
-  if (event.type !== "customer.subscription.created" && event.type !== "customer.subscription.updated")
-    return note;
-  const object = event.data.object;
-  const price = subscriptionPrice(object);
-  const plan = price.priceId ? outcome.plansByPrice.get(price.priceId) : undefined;
-  if (!plan || plan.id === outcome.planId || outcome.state.stripeSubscriptionId !== object.id) return note;
-  if (outcome.state.subscriptionStatus === "cancelled") return note;
-  outcome.audits.push({
-    kind: "audit",
-    action: "billing.plan_synced",
-    metadata: { plan_id: plan.id, previous_plan_id: outcome.planId, price_id: price.priceId },
-  });
-  outcome.planId = plan.id;
-  Object.assign(outcome.subscriptionChanges, {
-    planId: plan.id,
-    priceCents: price.unitAmount ?? plan.priceCents,
-    priceCurrency: price.currency ?? plan.currency,
-    priceInterval: price.interval ?? plan.billingInterval,
-  });
-  Object.assign(outcome.tenantChanges, { subscriptionTier: plan.tier, limits: plan.limits });
-  return `${note}; plan ${plan.id} (its price at Stripe)`;
 }
 
 /** Runs one billing event through the state machine and keeps what it decided. */
@@ -450,27 +418,6 @@ export async function processStripeEvents(
   }
   const publication = await publishCommittedRun(ctx, outcome.events, committed.keysOwed);
   return { retry, ...published(publication) };
-}
-
-/** The platform plans of the prices the run's platform subscription snapshots name: one query. */
-async function plansByPrice(
-  ctx: RequestContext,
-  rows: StripeEventRow[],
-  events: Map<string, StripeEventLike>,
-): Promise<Map<string, PlatformPlanRow>> {
-  const prices = new Set<string>();
-  for (const row of rows) {
-    const event = events.get(row.id);
-    if (row.endpoint !== "platform" || !event?.type.startsWith("customer.subscription.")) continue;
-    const { priceId } = subscriptionPrice(event.data?.object ?? {});
-    if (priceId) prices.add(priceId);
-  }
-  if (!prices.size) return new Map();
-  const plans = await ctx.db
-    .select()
-    .from(platformPlans)
-    .where(inArray(platformPlans.stripePriceId, [...prices]));
-  return new Map(plans.map((plan) => [plan.stripePriceId as string, plan]));
 }
 
 /**
