@@ -338,3 +338,32 @@ describe("a key change D1 committed, then the Worker died before KV", () => {
     expect(await debtOf(tenant.tenantId)).toBeNull();
   });
 });
+
+describe("a debt still owed when another key change commits", () => {
+  it("is not cleared by the later change's publication of its own keys only: the sweep pays both", async () => {
+    const tenant = await registerTenant();
+    const edgeStatus = async (key: string) =>
+      (await env.KV.get<EdgeKeyRecord>(`apikey:${await sha256Hex(key)}`, "json"))?.status;
+    // The live keys' revoke commits, then the Worker ends before KV.
+    const died = testContext({
+      kv: kvRefusingWrites,
+      caller: ownerCaller(tenant),
+      coordinator: () =>
+        ({ oweKeyRecords: () => Promise.reject(new Error("the Worker died")) }) as unknown as ReturnType<
+          RequestContext["coordinator"]
+        >,
+    });
+    await expect(revokeKeys(died, { scope: "live", reason: "leaked" })).rejects.toThrow("the Worker died");
+    // A revoke of the test keys publishes only those, and clears only its own debt.
+    await revokeKeys(testContext({ caller: ownerCaller(tenant) }), { scope: "test", reason: "rotated" });
+    expect(await edgeStatus(tenant.keys.test_secret)).toBe("revoked");
+    expect(await edgeStatus(tenant.keys.live_secret), "the first revoke is still owed").toBe("active");
+
+    const later = testContext({ clock: { now: () => new Date(Date.now() + SWEEP_DEBTS_AFTER_MS + 1_000) } });
+    await sweepEdgeDebts(later, refreshTenantKeyRecords);
+    expect(await edgeStatus(tenant.keys.live_secret)).toBe("revoked");
+    expect(
+      await env.DB.prepare("SELECT 1 FROM edge_key_debts WHERE tenant_id = ?").bind(tenant.tenantId).first(),
+    ).toBeNull();
+  });
+});

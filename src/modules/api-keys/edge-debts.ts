@@ -22,9 +22,18 @@ const SWEEP_BATCH = 100;
 
 export const newEdgeDebt = (tenantId: string): EdgeDebt => ({ tenantId, debtId: newId("debt") });
 
+/**
+ * A debt over one still owed merges with it: a publication after a commit may cover only the keys
+ * it changed (a revoke of test keys, not a suspension's live ones), so the merged debt is cleared
+ * by no single commit's settle, only by the sweep's publication of every key, from the older debt's
+ * time (a stream of commits does not put the sweep off).
+ */
 const upsert = {
   target: edgeKeyDebts.tenantId,
-  set: { debtId: sql`excluded.debt_id`, owedAt: sql`excluded.owed_at` },
+  set: {
+    debtId: sql`excluded.debt_id || '+' || ${edgeKeyDebts.debtId}`,
+    owedAt: sql`min(${edgeKeyDebts.owedAt}, excluded.owed_at)`,
+  },
 };
 
 /** The statement recording `debt`, for the batch that commits the change. */
