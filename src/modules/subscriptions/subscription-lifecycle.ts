@@ -89,13 +89,13 @@ export async function resumeSubscription(ctx: RequestContext, id: string): Promi
     { cancel_at_period_end: false, cancel_at: "", expand: EXPAND },
     { stripeAccount },
   );
-  const answered = await applyChange(ctx, tenant, row, subscription, {
+  // Taken back already when the write comes (another resume at once, or the mirror applying
+  // Stripe's event of this very change): Stripe's answer shows it done, so it answers as done
+  // (not 409: the mirror's case is this request's own change), told and audited once.
+  return applyChange(ctx, tenant, row, subscription, {
     action: "resumed",
     onlyIf: () => sql`(${subs.cancelAtPeriodEnd} = 1 OR ${subs.cancelAt} IS NOT NULL)`,
   });
-  // Another resume at once took the cancellation back first: this one answers as one after it.
-  if (!answered.written) refuseNoPendingCancellation(answered.row);
-  return answered;
 }
 
 /** Pauses payment collection (`behavior`: what happens to invoices meanwhile), or resumes it. */
@@ -125,15 +125,13 @@ export async function setPaused(
     },
     { stripeAccount },
   );
-  const answered = await applyChange(ctx, tenant, row, subscription, {
+  // Paused so already, or not paused any more, when the write comes (the same verb at once, or the
+  // mirror applying Stripe's event of this very change): answered as done, told and audited once.
+  return applyChange(ctx, tenant, row, subscription, {
     action: pause ? "paused" : "unpaused",
-    // Paused so already, or not paused any more (the same verb at once, or before): nothing to tell.
     onlyIf: (next) =>
       pause
         ? sql`NOT (${subs.pauseBehavior} IS ${next.pauseBehavior} AND ${subs.pauseResumesAt} IS ${next.pauseResumesAt?.getTime() ?? null})`
         : sql`${subs.pauseBehavior} IS NOT NULL`,
   });
-  // Another unpause at once resumed collection first: this one answers as one after it.
-  if (!pause && !answered.written) refuseNotPaused(answered.row);
-  return answered;
 }
