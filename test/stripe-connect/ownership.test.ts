@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectError, registerTenant } from "../harness";
-import { connectTenant, followToApi, stripeRequests, visit } from "../stripe-double";
+import { connectTenant, deauthorizeAtStripe, followToApi, stripeRequests, visit } from "../stripe-double";
 
 const CONNECT = "/api/v1/auth/tenants/stripe/connect/";
 
@@ -116,6 +116,22 @@ describe("an OAuth-connected account that is not active", () => {
       (r) => r.params.stripe_user_id === account,
     );
     expect(deauthorized).toHaveLength(1);
+    const again = await call(CONNECT, { token: tenant.owner.access, body: { flow: "account_links" } });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+  });
+});
+
+describe("an OAuth account its owner disconnected at Stripe, the event not here yet", () => {
+  it("is detached by a disconnect (Stripe's deauthorize answers it is not connected), and a new start works", async () => {
+    const tenant = await registerTenant();
+    const account = (await oauthConnect(tenant.owner.access)).body.account_id as string;
+    await deauthorizeAtStripe(account);
+    const disconnected = await call("/api/v1/auth/tenants/stripe/disconnect/", {
+      token: tenant.owner.access,
+      method: "POST",
+    });
+    expect(disconnected.status, JSON.stringify(disconnected.body)).toBe(200);
+    expect(disconnected.body.tenant).toMatchObject({ stripe_connect_account_id: null });
     const again = await call(CONNECT, { token: tenant.owner.access, body: { flow: "account_links" } });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
   });

@@ -9,6 +9,7 @@ import { auditInsertIfChanged } from "../../lib/audit";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
 import { accountStatus } from "./account-status";
 
 const STATE_TTL_SECONDS = 600;
@@ -386,7 +387,18 @@ export async function disconnect(ctx: RequestContext): Promise<TenantRow> {
     const clientId = ctx.config.stripe.connectClientId;
     if (!clientId)
       throw new ApiError("stripe_not_configured", "Deauthorizing needs STRIPE_CONNECT_CLIENT_ID to be set");
-    await ctx.stripeOAuth.oauth.deauthorize({ client_id: clientId, stripe_user_id: accountId });
+    await ctx.stripeOAuth.oauth
+      .deauthorize({ client_id: clientId, stripe_user_id: accountId })
+      .catch((error) => {
+        // Stripe no longer has this application connected to the account (its owner disconnected
+        // us in their Dashboard, its event not here yet, or it was deleted): what deauthorizing is
+        // for is done, and the tenant must be able to detach it, or it could never connect again.
+        if (!(error instanceof Stripe.errors.StripeInvalidClientError)) throw error;
+        ctx.log.warn("OAuth account already deauthorized at Stripe; detaching it", {
+          account_id: accountId,
+          ...errorFields(error),
+        });
+      });
   }
   const [updated] = await db.batch([
     db
