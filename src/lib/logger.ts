@@ -39,6 +39,12 @@ export function createLogger(base: LogFields = {}): Logger {
   };
 }
 
+/** An error's message for a stored record (an event's outcome): a failed query's without its values. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof DrizzleQueryError) return errorFields(error).error;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** What an error says, for a log line: its message and stack, never a secret-bearing payload. */
 export function errorFields(error: unknown): { error: string; stack?: string } {
   // drizzle's query errors carry every bound value in their message and stack (`params: ...`): a

@@ -64,12 +64,6 @@ export const webCryptoProvider: Stripe.CryptoProvider = Object.assign(
 
 export type { Stripe };
 
-/**
- * When Stripe made an object or answered a call, in unix seconds on Stripe's clock: the object's
- * own `created` when asked for (a new object), else the `Date` header of the response. Changes we
- * make through the API are ordered against Stripe's events with this, never with our own clock,
- * whose skew would make Stripe's events of the same second look older (or newer) than ours.
- */
 /** A response header, from the fetch client's `Headers` or the Node client's plain object. */
 function responseHeader(
   response: { lastResponse?: { headers: Record<string, string> | Headers } },
@@ -87,6 +81,12 @@ export function replayedByStripe(response: { lastResponse?: { headers: Record<st
   return responseHeader(response, "idempotent-replayed") === "true";
 }
 
+/**
+ * When Stripe made an object or answered a call, in unix seconds on Stripe's clock: the object's
+ * own `created` when asked for (a new object), else the `Date` header of the response. Changes we
+ * make through the API are ordered against Stripe's events with this, never with our own clock,
+ * whose skew would make Stripe's events of the same second look older (or newer) than ours.
+ */
 export function stripeSeconds(
   response: { created?: number; lastResponse?: { headers: Record<string, string> | Headers } },
   useCreated = false,

@@ -14,7 +14,7 @@ import { findTenantWithSubscription } from "../../db/tenants";
 import { auditInsert } from "../../lib/audit";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
-import { errorFields } from "../../lib/logger";
+import { errorFields, errorMessage } from "../../lib/logger";
 import { type EdgeDebt, newEdgeDebt, oweEdgeRecords } from "../api-keys/edge-debts";
 import { applyMirrorEvent, isMirrorEvent } from "../billing-mirror/mirror.service";
 import { MIRROR_CONFLICTS, mirrorStatements } from "../billing-mirror/mirror-commit";
@@ -369,7 +369,8 @@ export async function processStripeEvents(
       restore(outcome, mark);
       const permanent = error instanceof ApiError && error.code === "payload_too_large";
       if (!permanent) retry.push(row.id);
-      const reason = error instanceof Error ? error.message : String(error);
+      // As logged: a failed query's bound values stay out of the event's stored outcome.
+      const reason = errorMessage(error);
       outcome.notes.set(row.id, {
         status: "failed",
         outcome: `${permanent ? "failed for good" : "error, will retry"}: ${reason.slice(0, 480)}`,
@@ -405,7 +406,7 @@ export async function processStripeEvents(
       .update(stripeEvents)
       .set({
         status: "failed",
-        outcome: `error: ${String(error).slice(0, 500)}`,
+        outcome: `error: ${errorMessage(error).slice(0, 500)}`,
         attempts: sql`${stripeEvents.attempts} + 1`,
       })
       .where(

@@ -12,9 +12,10 @@ import type { SubscriptionStatus } from "../../db/schema";
  * nothing; of an invoice's failure and payment of the same second, the payment is taken as the
  * later one (see `lastPaidInvoiceId`). Keeping the streams apart is what makes a payment count
  * even when the subscription update Stripe sent with it arrives first, and a third failure
- * suspend even when an unrelated update overtook it. An invoice event sets the subscription status only when it is not older
- * than the newest snapshot, and never revives a cancelled subscription. Re-applying an event is a
- * no-op (effects are emitted only when the state actually changes), so duplicates are harmless.
+ * suspend even when an unrelated update overtook it. An invoice event sets the subscription
+ * status only when it is not older than the newest snapshot, and never revives a cancelled
+ * subscription. Re-applying an event is a no-op (effects are emitted only when the state actually
+ * changes), so duplicates are harmless.
  */
 
 /** Suspension reasons this machine sets, and so may lift. Any other reason (e.g. manual) is left alone. */
