@@ -244,6 +244,36 @@ describe("a create sent again with its Idempotency-Key", () => {
   });
 });
 
+describe("a PATCH with nothing to change", () => {
+  it("answers the subscription as stored: no Stripe call, nothing told or audited", async () => {
+    const sub = await activeSub(tenant, plan);
+    const stripeUpdates = async () =>
+      (
+        await stripeRequests({
+          path: `/v1/subscriptions/${sub.stripe_subscription_id}`,
+          account: tenant.account,
+        })
+      ).filter((r) => r.method === "POST").length;
+    const told = async () =>
+      (await tenantEvents(tenant.tenantId, "subscription.updated")).filter((e) => e.data.object.id === sub.id)
+        .length;
+    const [updatesBefore, toldBefore] = [await stripeUpdates(), await told()];
+    for (const body of [{}, { plan: plan.id }]) {
+      const res = await asKey(tenant.keys.test_secret, `${SUBS}${sub.id}/`, { method: "PATCH", body });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toMatchObject({ id: sub.id, plan: plan.id, quantity: 1, status: "active" });
+    }
+    expect(await stripeUpdates()).toBe(updatesBefore);
+    expect(await told()).toBe(toldBefore);
+    const audited = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND target_id = ? AND action = 'subscription.updated'",
+    )
+      .bind(tenant.tenantId, sub.id)
+      .first<{ n: number }>();
+    expect(audited?.n).toBe(0);
+  });
+});
+
 describe("changing subscriptions", () => {
   it("previews a plan change (proration, nothing changed), then changes plan and quantity with proration", async () => {
     const customer = await payingCustomer();

@@ -80,6 +80,10 @@ export async function updateSubscription(
         )
       : null;
   assertDiscountCurrency(discount, row.currency);
+  // Nothing to change (an empty body, or the plan it is on): Stripe would change nothing and send
+  // no event, so nothing is told or audited; the subscription answers as stored.
+  if (!change && !discount && input.coupon !== null && input.metadata === undefined)
+    return { row, written: false };
   if (change || discount || input.coupon === null) refuseIncomplete(row, "changed");
   const params: Stripe.SubscriptionUpdateParams = {
     expand: EXPAND,

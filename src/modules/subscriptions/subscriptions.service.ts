@@ -78,7 +78,8 @@ function fromStripe(invoice: Stripe.Invoice): LatestInvoice {
 /** A subscription our API has just made or changed: the mirror's row and Stripe's answer. */
 export interface Answered {
   row: CustomerSubscriptionRow;
-  subscription: Stripe.Subscription;
+  /** Stripe's answer; none when there was nothing to ask Stripe to change. */
+  subscription?: Stripe.Subscription;
   /** Whether our view of the change was written (else `row` is the mirror's, as stored). */
   written: boolean;
 }
