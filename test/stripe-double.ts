@@ -268,3 +268,19 @@ export async function payHostedInvoice(hostedInvoiceUrl: string, card = "pm_card
   await res.arrayBuffer();
   return res.status;
 }
+
+/** A call made at Stripe directly on a connected account (its owner's dashboard), not through our API. */
+export async function atStripeDashboard(path: string, params: Record<string, string>, account: string) {
+  const res = await fetch(`${doubleUrl()}${path}`, {
+    method: "POST",
+    headers: {
+      Authorization: "Bearer sk_test_dashboard",
+      "Stripe-Account": account,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  const body = (await res.json()) as Record<string, unknown> & { id: string };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  return body;
+}

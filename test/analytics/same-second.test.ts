@@ -2,23 +2,7 @@ import { describe, expect, it } from "vitest";
 import { billingTenant, makePlan, relayConnectEvents } from "../billing";
 import { call } from "../harness";
 import { CONNECT_SECRET, processed, sendSigned, stripeEvent } from "../platform-billing/helpers";
-import { doubleUrl, stripeObject } from "../stripe-double";
-
-/** A call to the double as the tenant's own Stripe dashboard would make it (not through our API). */
-async function atStripe(path: string, params: Record<string, string>, account: string) {
-  const res = await fetch(`${doubleUrl()}${path}`, {
-    method: "POST",
-    headers: {
-      Authorization: "Bearer sk_test_dashboard",
-      "Stripe-Account": account,
-      "Content-Type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams(params).toString(),
-  });
-  const body = (await res.json()) as Record<string, unknown>;
-  expect(res.status, JSON.stringify(body)).toBeLessThan(300);
-  return body;
-}
+import { atStripeDashboard, stripeObject } from "../stripe-double";
 
 const withQuantity = (subscription: Record<string, unknown>, quantity: number) => {
   const items = subscription.items as { data: Record<string, unknown>[] };
@@ -38,8 +22,8 @@ describe("a subscription changed twice in one second", () => {
       const tenant = await billingTenant();
       const plan = await makePlan(tenant, { name: "Seats", price_cents: 2000, trial_days: 0 });
       const { account } = tenant;
-      const customer = await atStripe("/v1/customers", { email: "seats@example.com" }, account);
-      const created = await atStripe(
+      const customer = await atStripeDashboard("/v1/customers", { email: "seats@example.com" }, account);
+      const created = await atStripeDashboard(
         "/v1/subscriptions",
         {
           customer: String(customer.id),
@@ -52,7 +36,7 @@ describe("a subscription changed twice in one second", () => {
       // 1 seat → 3 → 5 within one second: Stripe stamps both updates alike. The one with 5 seats is
       // Stripe's state now; its event id sorts first.
       const item = (created.items as { data: { id: string }[] }).data[0]?.id as string;
-      await atStripe(
+      await atStripeDashboard(
         `/v1/subscriptions/${created.id}`,
         { "items[0][id]": item, "items[0][quantity]": "5", proration_behavior: "none" },
         account,

@@ -289,6 +289,20 @@ describe("a key change D1 committed but KV refused", () => {
   });
 });
 
+/**
+ * An owner's context whose Worker ends right after D1 commits: KV is never reached and the
+ * tenant's coordinator never told (its call fails as the Worker's end would end it).
+ */
+const diedAfterCommit = (tenant: Parameters<typeof ownerCaller>[0]) =>
+  testContext({
+    kv: kvRefusingWrites,
+    caller: ownerCaller(tenant),
+    coordinator: () =>
+      ({ oweKeyRecords: () => Promise.reject(new Error("the Worker died")) }) as unknown as ReturnType<
+        RequestContext["coordinator"]
+      >,
+  });
+
 describe("a key change D1 committed, then the Worker died before KV", () => {
   const debtOf = (tenantId: string) =>
     env.DB.prepare("SELECT debt_id FROM edge_key_debts WHERE tenant_id = ?").bind(tenantId).first();
@@ -305,15 +319,7 @@ describe("a key change D1 committed, then the Worker died before KV", () => {
 
   it("the revoke's debt, written with it, is published by the cron's sweep a minute later", async () => {
     const tenant = await registerTenant();
-    // KV is never reached and the coordinator never told: the Worker ended after the commit.
-    const died = testContext({
-      kv: kvRefusingWrites,
-      caller: ownerCaller(tenant),
-      coordinator: () =>
-        ({ oweKeyRecords: () => Promise.reject(new Error("the Worker died")) }) as unknown as ReturnType<
-          RequestContext["coordinator"]
-        >,
-    });
+    const died = diedAfterCommit(tenant);
     await expect(revokeKeys(died, { scope: "test", reason: "leaked" })).rejects.toThrow("the Worker died");
     expect(await edgeStatus(tenant.keys.test_secret), "KV still holds the key as active").toBe("active");
     expect(await debtOf(tenant.tenantId)).not.toBeNull();
@@ -345,14 +351,7 @@ describe("a debt still owed when another key change commits", () => {
     const edgeStatus = async (key: string) =>
       (await env.KV.get<EdgeKeyRecord>(`apikey:${await sha256Hex(key)}`, "json"))?.status;
     // The live keys' revoke commits, then the Worker ends before KV.
-    const died = testContext({
-      kv: kvRefusingWrites,
-      caller: ownerCaller(tenant),
-      coordinator: () =>
-        ({ oweKeyRecords: () => Promise.reject(new Error("the Worker died")) }) as unknown as ReturnType<
-          RequestContext["coordinator"]
-        >,
-    });
+    const died = diedAfterCommit(tenant);
     await expect(revokeKeys(died, { scope: "live", reason: "leaked" })).rejects.toThrow("the Worker died");
     // A revoke of the test keys publishes only those, and clears only its own debt.
     await revokeKeys(testContext({ caller: ownerCaller(tenant) }), { scope: "test", reason: "rotated" });

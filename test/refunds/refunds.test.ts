@@ -27,9 +27,9 @@ import {
 } from "../invoicing";
 import { recordReceivedConnectEvents, stripeEventRows } from "../platform-billing/helpers";
 import {
+  atStripeDashboard,
   type DoubleEvent,
   doubleEvents,
-  doubleUrl,
   failNext,
   payHostedInvoice,
   settleRefund,
@@ -48,19 +48,8 @@ const refund = (body: Record<string, unknown>, key = tenant.keys.test_secret) =>
 const invoiceOf = (id: string) => asKey(tenant.keys.test_secret, `${INVOICES}${id}/`).then((r) => r.body);
 
 /** A call made at Stripe directly on the tenant's account (its dashboard), not through our API. */
-async function dashboard(path: string, params: Record<string, string> = {}, account = tenant.account) {
-  const res = await fetch(`${doubleUrl()}${path}`, {
-    method: "POST",
-    headers: {
-      Authorization: "Bearer sk_test_dashboard",
-      "Stripe-Account": account,
-      "Content-Type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams(params).toString(),
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
-  return (await res.json()) as { id: string };
-}
+const dashboard = (path: string, params: Record<string, string> = {}, account = tenant.account) =>
+  atStripeDashboard(path, params, account);
 
 const dashboardRefund = (paymentIntent: string, amount: number, account = tenant.account) =>
   dashboard("/v1/refunds", { payment_intent: paymentIntent, amount: String(amount) }, account);
