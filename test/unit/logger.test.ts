@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { errorFields } from "../../src/lib/logger";
+import { errorFields, errorMessage } from "../../src/lib/logger";
 import { testContext } from "../context";
 
 describe("errorFields", () => {
@@ -23,5 +23,20 @@ describe("errorFields", () => {
     const fields = errorFields(new TypeError("boom"));
     expect(fields.error).toBe("TypeError: boom");
     expect(fields.stack).toContain("boom");
+  });
+});
+
+describe("errorMessage", () => {
+  it("gives a failed query without its bound values, for a stored outcome; an ordinary error's message as it is", async () => {
+    const secret = "pbkdf2$100000$c2FsdA$aGFzaC10aGF0LW11c3Qtbm90LWJlLXN0b3JlZA";
+    const failed = await testContext()
+      .db.run(sql`UPDATE no_such_table SET password_hash = ${secret}`)
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    expect(errorMessage(failed)).not.toContain(secret);
+    expect(errorMessage(failed)).toMatch(/no such table/);
+    expect(errorMessage(new Error("injected failure"))).toBe("injected failure");
   });
 });
