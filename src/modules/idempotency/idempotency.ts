@@ -3,7 +3,7 @@ import type { Context, Next } from "hono";
 import type { ApiKeyCaller, RequestContext, UserCaller } from "../../context";
 import { idempotencyKeys } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { hmacSha256, sha256Hex, toHex } from "../../lib/crypto";
+import { hmacSha256, idFromSeed, newId, sha256Hex, toHex } from "../../lib/crypto";
 import { ApiError, validationError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 
@@ -219,4 +219,18 @@ async function claim(
 /** Cron: forgets answers older than their 24 h. */
 export async function purgeExpiredIdempotencyKeys(ctx: RequestContext) {
   await ctx.db.delete(idempotencyKeys).where(lt(idempotencyKeys.expiresAt, ctx.clock.now()));
+}
+
+/**
+ * The id of the object a request creates: seeded by its Idempotency-Key when it has one, so a
+ * retry of the request names the same object (and reaches Stripe with the same key), else new.
+ * `seeded` says which: only a seeded id can name an object an earlier try already recorded.
+ */
+export async function requestObjectId(
+  ctx: RequestContext,
+  prefix: string,
+  kind: string,
+): Promise<{ id: string; seeded: boolean }> {
+  if (!ctx.idempotencyKey) return { id: newId(prefix), seeded: false };
+  return { id: await idFromSeed(prefix, `${kind}\n${ctx.idempotencyKey}`), seeded: true };
 }

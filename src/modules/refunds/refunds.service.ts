@@ -2,13 +2,13 @@ import { and, desc, eq, gte, lte, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type InvoiceRow, type RefundRow, refunds } from "../../db/schema";
-import { idFromSeed, newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { moneyDisplay } from "../../lib/money";
 import { afterCursor, decodeCursor, toPage } from "../../lib/pagination";
 import { inMode, readScope, visibleIn, writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
 import { findCustomer } from "../customers/customers.queries";
+import { requestObjectId } from "../idempotency/idempotency";
 import { findInvoice } from "../invoices/invoices.queries";
 import { invoiceFields } from "../invoices/stripe-invoice";
 import { connectedTenant } from "../stripe-connect/connected-account";
@@ -89,8 +89,8 @@ export async function createRefund(ctx: RequestContext, input: NewRefund) {
   // A request sent again with its Idempotency-Key (our write failed after Stripe refunded) is the
   // same refund: the same id, so the same Stripe idempotency key and parameters, and Stripe answers
   // the refund it made. A refund cannot be undone; without the header, a retry is a new refund.
-  const id = ctx.idempotencyKey ? await idFromSeed("rfnd", `refund\n${ctx.idempotencyKey}`) : newId("rfnd");
-  if (ctx.idempotencyKey) {
+  const { id, seeded } = await requestObjectId(ctx, "rfnd", "refund");
+  if (seeded) {
     // Once recorded, the key names that refund for good: sent again after its stored answer
     // expired (a day, when Stripe has pruned its key too), it answers the refund, not a second one.
     const made = await ctx.db

@@ -8,7 +8,6 @@ import {
   invoices,
   type PlanRow,
 } from "../../db/schema";
-import { idFromSeed, newId } from "../../lib/crypto";
 import { ApiError, notFound, validationError } from "../../lib/errors";
 import { assertStripeAmount } from "../../lib/money";
 import { readScope, visibleIn, writeScope } from "../../lib/scope";
@@ -19,6 +18,7 @@ import { subscriptionLands, subscriptionPassed } from "../billing-mirror/row-gua
 import { assertDiscountCurrency } from "../coupons/discount-currency";
 import { discountsFor } from "../coupons/discounts";
 import { activeCustomer } from "../customers/customers.queries";
+import { requestObjectId } from "../idempotency/idempotency";
 import { getPlan } from "../plans/plans.queries";
 import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
@@ -179,10 +179,8 @@ export async function createSubscription(ctx: RequestContext, input: NewSubscrip
   // A create sent again with its Idempotency-Key (no answer reached the client: Stripe's was lost,
   // or our write failed and the undo cancelled it) is the same subscription: the same id, so the
   // same Stripe idempotency key, and Stripe answers the one it made instead of charging again.
-  const id = ctx.idempotencyKey
-    ? await idFromSeed("subs", `subscription\n${ctx.idempotencyKey}`)
-    : newId("subs");
-  if (ctx.idempotencyKey) {
+  const { id, seeded } = await requestObjectId(ctx, "subs", "subscription");
+  if (seeded) {
     // Recorded already (the key's stored answer has expired since): that subscription.
     const made = await ctx.db
       .select()
