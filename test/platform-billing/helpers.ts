@@ -5,7 +5,7 @@ import { processStripeEvents } from "../../src/modules/platform-billing/billing-
 import { testContext } from "../context";
 import { eventually } from "../eventually";
 import { call, unique } from "../harness";
-import { doubleUrl, failNext } from "../stripe-double";
+import { type DoubleEvent, doubleEvents, doubleUrl, failNext } from "../stripe-double";
 
 const crypto = Stripe.createSubtleCryptoProvider();
 export const PLATFORM_SECRET = "whsec_test_platform";
@@ -258,4 +258,31 @@ export function subscriptionObject(
     metadata: {},
     ...extra,
   };
+}
+
+const relayedPlatformEvents = new Set<string>();
+
+/**
+ * Hands the platform events the double emitted about one Stripe customer (its invoices,
+ * subscriptions, payment methods) and not relayed yet to the Worker's platform endpoint, signed as
+ * Stripe signs them, and waits until each is processed. Answers them, oldest first.
+ */
+export async function relayPlatformEvents(customer: string): Promise<DoubleEvent[]> {
+  const fresh = (await doubleEvents()).filter(
+    (event) =>
+      !event.account &&
+      !relayedPlatformEvents.has(event.id) &&
+      (event.data.object.customer === customer || event.data.object.id === customer),
+  );
+  for (const { delivery: _delivery, ...event } of fresh) {
+    relayedPlatformEvents.add(event.id);
+    const res = await sendSigned(event);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  const outcomes = await processed(fresh.map((event) => event.id));
+  for (const event of fresh)
+    expect(outcomes[event.id]?.status, `${event.type}: ${JSON.stringify(outcomes[event.id])}`).not.toBe(
+      "failed",
+    );
+  return fresh;
 }

@@ -4,6 +4,7 @@ import { BEARER_AUTH, errorResponses, jsonBody, jsonResponse, stripeErrorRespons
 import { effectiveLimits } from "../../lib/tiers";
 import { UsageLimitsSchema } from "../auth/auth.schemas";
 import { requireRole, requireUser } from "../auth/middleware";
+import { payOpenInvoices } from "./invoice-payment";
 import { PlatformPlanSchema, serializePlatformPlan } from "./platform-plan";
 import * as billing from "./subscription.service";
 
@@ -28,13 +29,12 @@ const SubscriptionView = z
   })
   .openapi("PlatformSubscription");
 
+const PaymentMethodId = z.string().regex(/^pm_\w+$/, "A payment method id from Stripe.js (pm_...)");
+
 const SubscribeBody = z
   .object({
     plan_id: z.string().min(1).max(40).openapi({ example: "starter" }),
-    payment_method_id: z
-      .string()
-      .regex(/^pm_\w+$/, "A payment method id from Stripe.js (pm_...)")
-      .openapi({ example: "pm_card_visa" }),
+    payment_method_id: PaymentMethodId.openapi({ example: "pm_card_visa" }),
     trial_days: z.unknown().optional().openapi({
       description:
         "Not accepted: the trial comes from the platform plan (`trial_days`), once per tenant. Sending it is a 400.",
@@ -60,6 +60,16 @@ const CancelBody = z
       .openapi({ description: "Default true; false cancels now (the tenant is suspended at once)" }),
   })
   .openapi("CancelSubscriptionRequest");
+
+const PayBody = z
+  .object({
+    payment_method_id: PaymentMethodId.optional().openapi({
+      description:
+        "A new card from Stripe.js: attached to the tenant's Stripe customer and made its default and the subscription's. Without it, the card on file is charged.",
+      example: "pm_card_visa",
+    }),
+  })
+  .openapi("PayOpenInvoicesRequest");
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
 
@@ -136,6 +146,19 @@ const deleteRoute = createRoute({
   responses: { 200: jsonResponse(SubscriptionView, "Cancelled or scheduled"), ...stripeErrorResponses },
 });
 
+const payRoute = createRoute({
+  method: "post",
+  path: `${BASE}/pay`,
+  tags,
+  summary: "Pay the subscription's open invoices (owner)",
+  description:
+    "Charges every open invoice of the platform subscription at Stripe, oldest first (renewals that failed), with the card given or the one on file. Works for a suspended tenant: paying is how a tenant suspended for failed payments fixes billing and keeps its subscription, and the answer shows it active again. A decline is 402 `payment_failed` with Stripe's reason; invoices paid before it stay paid. Requests sent at once charge once. 409 `conflict` when nothing is open.",
+  security: BEARER_AUTH,
+  middleware: owner,
+  request: { body: { required: false, content: { "application/json": { schema: PayBody } } } },
+  responses: { 200: jsonResponse(SubscriptionView, "Paid"), ...stripeErrorResponses },
+});
+
 export const subscriptionRoutes = createRouter()
   .openapi(plansRoute, async (c) => {
     const plans = await billing.listPlatformPlans(c.var.ctx);
@@ -146,6 +169,10 @@ export const subscriptionRoutes = createRouter()
   .openapi(patchRoute, async (c) =>
     c.json(view(await billing.changePlan(c.var.ctx, c.req.valid("json"))), 200),
   )
+  .openapi(payRoute, async (c) => {
+    const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : {};
+    return c.json(view(await payOpenInvoices(c.var.ctx, body)), 200);
+  })
   .openapi(deleteRoute, async (c) => {
     const body = c.req.header("Content-Type")?.includes("json")
       ? c.req.valid("json")

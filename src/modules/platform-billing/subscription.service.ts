@@ -16,7 +16,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import { stripeSeconds } from "../../stripe/client";
 import { publishOrOwe } from "../api-keys/api-keys.service";
 import { newEdgeDebt, oweEdgeRecords } from "../api-keys/edge-debts";
-import { subscriptionSnapshot } from "./stripe-mapping";
+import { subscriptionSnapshot, toBillingEvent } from "./stripe-mapping";
 import type { BillingEvent } from "./suspension";
 
 const LIVE_STATUSES = new Set(["incomplete", "trialing", "active", "past_due", "unpaid"]);
@@ -78,16 +78,19 @@ function pricePaid(
 /**
  * Hands the subscription's new state to the tenant's coordinator as a billing event, so it goes
  * through the same state machine as Stripe's own events (which, arriving later and older, then
- * change nothing); and sets the tenant's tier and limits to the plan's.
+ * change nothing); and sets the tenant's tier and limits to the plan's. `paidInvoices` go with
+ * it as their payments (`invoice.payment_succeeded`); without an `action`, nothing is audited
+ * (the request changed nothing at Stripe itself).
  */
-async function settle(
+export async function settle(
   ctx: RequestContext,
   actor: { tenant: TenantRow; userId: string },
   type: BillingEvent["type"] & `customer.subscription.${string}`,
   subscription: Stripe.Subscription,
   changes: Partial<TenantSubscriptionRow>,
   plan: PlatformPlanRow | null,
-  action: string,
+  action: string | null,
+  paidInvoices: Stripe.Invoice[] = [],
 ) {
   const { tenant } = actor;
   const { db, clock } = ctx;
@@ -116,9 +119,19 @@ async function settle(
       currency: plan?.currency ?? "usd",
     });
   }
+  for (const paid of paidInvoices) {
+    const payment = toBillingEvent({
+      id: paid.id as string,
+      type: "invoice.payment_succeeded",
+      created,
+      data: { object: paid as unknown as Record<string, unknown> },
+    });
+    if (payment) events.push(payment);
+  }
   await ctx
     .coordinator(tenant.id)
     .applyBilling({ tenantId: tenant.id, events, changes, requestId: ctx.requestId });
+  if (!action) return;
   const debt = newEdgeDebt(tenant.id);
   await db.batch([
     auditInsert(db, {

@@ -25,7 +25,9 @@ async function ensurePlatformPlan() {
   expect(synced.status).toBe(200);
 }
 
-test("a tenant whose payments fail is suspended and sees the banner", async ({ page }) => {
+test("a tenant whose payments fail is suspended, sees the banner, and pays its way back", async ({
+  page,
+}) => {
   const console = watchConsole(page);
   await ensurePlatformPlan();
   const owner = await registerTenant("Suspended");
@@ -40,33 +42,23 @@ test("a tenant whose payments fail is suspended and sees the banner", async ({ p
     await expect(page.getByTestId("suspended-banner")).toHaveCount(0);
   });
 
-  await test.step("Stripe reports the third failed payment attempt", async () => {
+  await test.step("the renewal fails three times at Stripe, whose events reach the API", async () => {
     const subscription = await apiCall<{ stripe_subscription_id: string }>(
       "/api/v1/auth/tenants/subscription/",
-      {
-        token: owner.access,
-      },
+      { token: owner.access },
     );
-    // A minute ahead, so the event is newer than the subscription's own events (see README).
-    const res = await fetch(`${STRIPE_URL}/__double/events`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({
-        type: "invoice.payment_failed",
-        created: Math.floor(Date.now() / 1000) + 60,
-        data: {
-          object: {
-            id: "in_e2e_failed",
-            object: "invoice",
-            subscription: subscription.body.stripe_subscription_id,
-            attempt_count: 3,
-            amount_due: 2900,
-            currency: "usd",
-          },
-        },
-      }),
-    });
-    expect(res.status).toBe(200);
+    // A second after the subscription's own events: Stripe applies nothing within one second in
+    // a known order, and a renewal comes a period later.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const advance = `${STRIPE_URL}/__double/subscriptions/${subscription.body.stripe_subscription_id}/advance`;
+    for (const body of [{ fail: true }, { retry: true, fail: true }, { retry: true, fail: true }]) {
+      const res = await fetch(advance, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+    }
   });
 
   await test.step("the banner shows, and changes the API would refuse are not offered", async () => {
@@ -86,5 +78,19 @@ test("a tenant whose payments fail is suspended and sees the banner", async ({ p
   });
 
   await screenshot(page, "suspended-banner");
+
+  await test.step("the owner pays the open invoice with a new card: active again", async () => {
+    await page.getByTestId("suspended-banner").getByRole("link", { name: "Fix billing" }).click();
+    await expect(page.getByText("Paying the open invoice below reactivates it.")).toBeVisible();
+    await page.getByLabel("New payment method").fill("pm_card_mastercard");
+    // A second after the last failure, as a person takes (see above).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await page.getByRole("button", { name: "Pay now" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Invoice paid" })).toBeVisible();
+    await expect(page.getByTestId("suspended-banner")).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: "Payment due" })).toHaveCount(0);
+    await expect(page.getByText("active", { exact: true }).first()).toBeVisible();
+  });
+
   console.expectClean();
 });

@@ -13,6 +13,8 @@ import type { PlatformPlan, PlatformSubscription, UsageLimits } from "../lib/typ
 const SUBSCRIPTION = `${TENANTS}/subscription`;
 /** Statuses with no live subscription behind them: the owner subscribes (again). */
 const ENDED = ["none", "cancelled", "canceled", "incomplete_expired"];
+/** Statuses with an invoice Stripe could not collect: the owner pays it. */
+const PAYMENT_DUE = ["past_due", "unpaid", "incomplete"];
 
 const limitText = (value: number | null) => (value === null ? "Unlimited" : value.toLocaleString());
 const limitFacts = (limits: UsageLimits): [string, string][] => [
@@ -46,7 +48,9 @@ export default function Billing() {
           {current.tenant_status === "suspended" ? (
             <Notice kind="warning">
               Your account is suspended{current.suspended_reason ? ` (${current.suspended_reason})` : ""}.
-              Subscribing again with a working payment method reactivates it.
+              {PAYMENT_DUE.includes(current.status)
+                ? " Paying the open invoice below reactivates it."
+                : " Subscribing again with a working payment method reactivates it."}
             </Notice>
           ) : null}
           {current.cancel_at_period_end ? (
@@ -76,6 +80,9 @@ export default function Billing() {
           ) : null}
           {!can("billing.manage") ? <p class="hint">Only an owner can change the platform plan.</p> : null}
         </Card>
+      ) : null}
+      {current && PAYMENT_DUE.includes(current.status) && can("billing.manage") ? (
+        <PayForm onDone={updated} />
       ) : null}
       <ErrorMessage error={plans.error} />
       {current && plans.data && can("billing.manage") ? (
@@ -161,6 +168,38 @@ function SubscribeForm({ plans, onDone }: { plans: PlatformPlan[]; onDone: (mess
         />
         <ErrorMessage error={action.error} />
         <SubmitButton pending={action.pending}>Subscribe</SubmitButton>
+      </Form>
+    </Card>
+  );
+}
+
+/** Pays the invoices Stripe could not collect, with a new card or the one on file. */
+function PayForm({ onDone }: { onDone: (message: string) => void }) {
+  const [paymentMethod, setPaymentMethod] = useState("");
+  const action = useAction(() =>
+    api<PlatformSubscription>(`${SUBSCRIPTION}/pay`, {
+      body: paymentMethod.trim() ? { payment_method_id: paymentMethod.trim() } : {},
+    }),
+  );
+  return (
+    <Card title="Payment due">
+      <p>Stripe could not collect your last invoice. Pay it to keep your subscription.</p>
+      <Form
+        label="Pay the open invoice"
+        onSubmit={async () => {
+          if (await action.run()) onDone("Invoice paid");
+        }}
+      >
+        <TextField
+          label="New payment method"
+          placeholder="pm_…"
+          value={paymentMethod}
+          onValue={setPaymentMethod}
+          hint="Optional: a payment method saved at Stripe (pm_…) becomes your card once it pays. Empty: the card on file is charged again."
+          error={action.error?.field("payment_method_id")}
+        />
+        <ErrorMessage error={action.error} />
+        <SubmitButton pending={action.pending}>Pay now</SubmitButton>
       </Form>
     </Card>
   );
