@@ -20,6 +20,9 @@ export function encodeCursor(position: CursorPosition): string {
   return toBase64Url(new TextEncoder().encode(`${position.createdAt.getTime()}.${position.id}`));
 }
 
+/** The latest time a JavaScript Date holds (ECMAScript: ±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
+
 export function decodeCursor(cursor: string | undefined): CursorPosition | null {
   if (!cursor) return null;
   try {
@@ -27,7 +30,9 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | null 
     const dot = text.indexOf(".");
     const ms = Number(text.slice(0, dot));
     const id = text.slice(dot + 1);
-    if (dot < 1 || !Number.isSafeInteger(ms) || !id) throw new Error("bad cursor");
+    // A time outside what a Date holds would match nothing and answer an empty page, not 400.
+    if (dot < 1 || !Number.isSafeInteger(ms) || ms < 0 || ms > MAX_DATE_MS || !id)
+      throw new Error("bad cursor");
     return { createdAt: new Date(ms), id };
   } catch {
     throw validationError("cursor", "Invalid cursor");
