@@ -291,6 +291,15 @@ describe("tenant users", () => {
       .bind(email)
       .first<{ setup_token_hash: string | null }>();
     expect(stored?.setup_token_hash).toBeNull();
+    // Accepting the invitation is on the tenant's record, once: the reuse wrote nothing.
+    const records = await env.DB.prepare(
+      "SELECT actor_id, target_id, metadata FROM audit_log WHERE tenant_id = ? AND action = 'user.setup_completed'",
+    )
+      .bind(tenant.tenantId)
+      .all<{ actor_id: string; target_id: string; metadata: string }>();
+    expect(records.results).toEqual([
+      { actor_id: invited.body.user.id, target_id: invited.body.user.id, metadata: '{"role":"developer"}' },
+    ]);
   });
 
   it("refuses a duplicate email, a bad role and a weak password", async () => {

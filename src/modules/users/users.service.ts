@@ -3,7 +3,7 @@ import { type RequestContext, userCaller } from "../../context";
 import { withLimitSlot } from "../../coordinator/client";
 import { loginThrottles, type Role, refreshTokens, tenants, type UserRow, users } from "../../db/schema";
 import { loadTenant } from "../../db/tenants";
-import { auditInsert, auditInsertOfRow } from "../../lib/audit";
+import { auditInsert, auditInsertIfChanged, auditInsertOfRow } from "../../lib/audit";
 import { newId, randomBase62, sha256Hex } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, unauthenticated, validationError } from "../../lib/errors";
@@ -239,17 +239,31 @@ export async function completeSetup(
     lastLoginAt: now,
   };
   const session = await issueSession(ctx.config.auth, user, now);
-  // Consuming the token is conditional on it still being there, so it works exactly once.
-  const claimed = await db
-    .update(users)
-    .set({
-      passwordHash: user.passwordHash,
-      setupTokenHash: null,
-      setupTokenExpiresAt: null,
-      lastLoginAt: now,
-    })
-    .where(and(eq(users.id, user.id), eq(users.setupTokenHash, tokenHash)))
-    .returning({ id: users.id });
+  // Consuming the token is conditional on it still being there, so it works exactly once; the
+  // record of it is written with it, and only by the request that consumed it.
+  const [claimed] = await db.batch([
+    db
+      .update(users)
+      .set({
+        passwordHash: user.passwordHash,
+        setupTokenHash: null,
+        setupTokenExpiresAt: null,
+        lastLoginAt: now,
+      })
+      .where(and(eq(users.id, user.id), eq(users.setupTokenHash, tokenHash)))
+      .returning({ id: users.id }),
+    auditInsertIfChanged(db, {
+      tenantId: user.tenantId,
+      actorType: "user",
+      actorId: user.id,
+      action: "user.setup_completed",
+      targetType: "user",
+      targetId: user.id,
+      metadata: { role: user.role },
+      requestId: ctx.requestId,
+      at: now,
+    }),
+  ]);
   if (!claimed.length) throw unauthenticated("Setup token is invalid or has expired");
   await db.batch([db.insert(refreshTokens).values(session.refreshRow), refundAttempt(db, attemptKey)]);
   return { user, tenant: row.tenants, session };
