@@ -165,6 +165,58 @@ describe("POST /change-password", () => {
     expect(newLogin.status).toBe(200);
   });
 
+  it("two changes at once from two sessions: one wins and signs the other out; the other is 400 and ends nothing", async () => {
+    const tenant = await registerTenant();
+    const other = await call("/api/v1/auth/tenants/login/", {
+      body: { email: tenant.owner.email, password: PASSWORD },
+      headers: { "CF-Connecting-IP": freshIp() },
+    });
+    const sessions = [
+      { access: tenant.owner.access, refresh: tenant.owner.refresh as string, password: "FirstNewPass77" },
+      {
+        access: other.body.tokens.access,
+        refresh: other.body.tokens.refresh as string,
+        password: "SecondNewPass77",
+      },
+    ];
+    const answers = await Promise.all(
+      sessions.map((session) =>
+        call(CHANGE, {
+          token: session.access,
+          body: { current_password: PASSWORD, new_password: session.password },
+        }),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    expect(
+      statuses.filter((status) => status === 200),
+      JSON.stringify(statuses),
+    ).toHaveLength(1);
+    const winner = statuses[0] === 200 ? 0 : 1;
+    const loser = 1 - winner;
+    // 400 when both passed their checks together; 401 if the winner had already ended its session.
+    expect([400, 401]).toContain(statuses[loser]);
+    const [won, lost] = [sessions[winner], sessions[loser]] as [(typeof sessions)[0], (typeof sessions)[0]];
+    expect((await call(REFRESH, { body: { refresh: won.refresh } })).status).toBe(200);
+    expectError(await call(REFRESH, { body: { refresh: lost.refresh } }), 401, "unauthenticated");
+    for (const [password, status] of [
+      [won.password, 200],
+      [lost.password, 401],
+    ] as const) {
+      const login = await call("/api/v1/auth/tenants/login/", {
+        body: { email: tenant.owner.email, password },
+        headers: { "CF-Connecting-IP": freshIp() },
+      });
+      expect(login.status).toBe(status);
+    }
+    const audits = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'user.password_changed'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(audits?.n).toBe(1);
+  });
+
   it("applies the password policy", async () => {
     const tenant = await registerTenant();
     const res = await call(CHANGE, {

@@ -326,21 +326,25 @@ export async function changePassword(
     "Too many wrong passwords. Try again later.",
   );
   const user = await db.select().from(users).where(eq(users.id, principal.userId)).get();
-  if (!user) throw unauthenticated();
+  // A user with a session signed in with a password (or set one up).
+  if (!user?.passwordHash) throw unauthenticated();
   const check = await verifyPassword(input.current_password, user.passwordHash);
   if (!check.valid) throw validationError("current_password", "Current password is incorrect");
   if (input.current_password === input.new_password)
     throw validationError("new_password", "New password must differ from the current one");
   assertPasswordPolicy(input.new_password, user.email, "new_password");
 
-  await db.batch([
+  // Guarded on the hash it replaces: of two changes at once (two sessions of the user), one
+  // wins and signs the other session out; the other finds its current password no longer
+  // current, as it would after (400), and changes and ends nothing.
+  const passwordHash = await hashPassword(input.new_password);
+  const [changed] = await db.batch([
     db
       .update(users)
-      .set({ passwordHash: await hashPassword(input.new_password) })
-      .where(eq(users.id, user.id)),
-    revokeUserSessions(db, user.id, now, principal.sessionId),
-    clearAttempts(db, attemptKey),
-    auditInsert(db, {
+      .set({ passwordHash })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)))
+      .returning({ id: users.id }),
+    auditInsertIfChanged(db, {
       tenantId: user.tenantId,
       actorType: "user",
       actorId: user.id,
@@ -350,7 +354,16 @@ export async function changePassword(
       requestId: ctx.requestId,
       at: now,
     }),
+    revokeUserSessions(
+      db,
+      user.id,
+      now,
+      principal.sessionId,
+      sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.passwordHash} = ${passwordHash})`,
+    ),
+    clearAttempts(db, attemptKey),
   ]);
+  if (!changed.length) throw validationError("current_password", "Current password is incorrect");
 }
 
 /** The calling user and their tenant. */

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import type { AuthConfig } from "../../config";
 import type { RequestContext } from "../../context";
 import type { Database } from "../../db/client";
@@ -49,12 +49,24 @@ export const tokenPair = (session: IssuedSession) => ({
 });
 
 /** Revokes every live refresh token of a user, except those of `keepFamilyId` when given. */
-export function revokeUserSessions(db: Database, userId: string, now: Date, keepFamilyId?: string) {
-  const live = and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt));
+export function revokeUserSessions(
+  db: Database,
+  userId: string,
+  now: Date,
+  keepFamilyId?: string,
+  onlyIf?: SQL,
+) {
   return db
     .update(refreshTokens)
     .set({ revokedAt: now })
-    .where(keepFamilyId ? and(live, ne(refreshTokens.familyId, keepFamilyId)) : live);
+    .where(
+      and(
+        eq(refreshTokens.userId, userId),
+        isNull(refreshTokens.revokedAt),
+        keepFamilyId ? ne(refreshTokens.familyId, keepFamilyId) : undefined,
+        onlyIf,
+      ),
+    );
 }
 
 export function revokeFamily(db: Database, familyId: string, now: Date) {
