@@ -137,6 +137,41 @@ describe("dashboard sessions: the refresh token lives only in an HttpOnly cookie
     expect(records.results).toEqual([{ actor_id: tenant.owner.id, target_id: tenant.owner.id }]);
   });
 
+  it("signing in over a cookie ends the session it names, as its sign-out; the new one lives", async () => {
+    const { tenant, refresh: old } = await signIn();
+    const again = await dashboardCall(SESSION, {
+      body: { email: tenant.owner.email, password: PASSWORD },
+      cookie: old,
+    });
+    expect(again.status, again.text).toBe(200);
+    const fresh = cookieValue(again.cookie);
+    expect(fresh).not.toBe(old);
+    // The overwritten cookie's session is over: its refresh token no longer works anywhere.
+    expect((await dashboardCall(REFRESH, { cookie: old })).status).toBe(401);
+    expect((await dashboardCall(REFRESH, { cookie: fresh })).status).toBe(200);
+    const records = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'user.logged_out'",
+    )
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(records?.n).toBe(1);
+
+    // Another user signing in on the same browser ends the first user's session too.
+    const other = await registerTenant();
+    const switched = await dashboardCall(SESSION, {
+      body: { email: other.owner.email, password: PASSWORD },
+      cookie: fresh,
+    });
+    expect(switched.status, switched.text).toBe(200);
+    expect((await dashboardCall(REFRESH, { cookie: fresh })).status).toBe(401);
+    // A forged or expired cookie is no obstacle to signing in.
+    const forged = await dashboardCall(SESSION, {
+      body: { email: other.owner.email, password: PASSWORD },
+      cookie: "not.a.token",
+    });
+    expect(forged.status, forged.text).toBe(200);
+  });
+
   it("registers a tenant: 201 with the four keys once, a cookie, no refresh token in the body", async () => {
     const res = await dashboardCall(REGISTER, {
       body: { company_name: "Dash Co", email: `${unique("dash")}@example.com`, password: PASSWORD },

@@ -129,15 +129,15 @@ const logoutRoute = createRoute({
 const sessionRoutes = createRouter()
   .openapi(loginRoute, async (c) => {
     const result = await auth.login(c.var.ctx, c.req.valid("json"));
-    return c.json(startSession(c, result), 200, SHOWN_ONCE);
+    return c.json(await startSession(c, result), 200, SHOWN_ONCE);
   })
   .openapi(registerRoute, async (c) => {
     const result = await auth.register(c.var.ctx, c.req.valid("json"));
-    return c.json({ ...startSession(c, result), api_keys: result.apiKeys }, 201, SHOWN_ONCE);
+    return c.json({ ...(await startSession(c, result)), api_keys: result.apiKeys }, 201, SHOWN_ONCE);
   })
   .openapi(setupRoute, async (c) => {
     const result = await usersService.completeSetup(c.var.ctx, c.req.valid("json"));
-    return c.json(startSession(c, result), 200, SHOWN_ONCE);
+    return c.json(await startSession(c, result), 200, SHOWN_ONCE);
   })
   .openapi(refreshRoute, async (c) => c.json(await refreshSession(c), 200, SHOWN_ONCE))
   .openapi(logoutRoute, async (c) => {

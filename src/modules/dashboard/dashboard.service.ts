@@ -77,8 +77,15 @@ export function sessionBody(session: IssuedSession, user: UserRow, tenant: Tenan
   };
 }
 
-/** Starts a dashboard session from a session the auth services issued (login, register, setup). */
-export function startSession(c: Context<AppEnv>, result: auth.Session) {
+/**
+ * Starts a dashboard session from a session the auth services issued (login, register, setup).
+ * A session the browser's cookie already names (the same user's, or whoever signed in there
+ * before) is ended first, as its sign-out: the new cookie overwrites the only copy of its refresh
+ * token, so it could no longer be signed out of, and would stay live for its 24 h for anyone who
+ * had copied the cookie.
+ */
+export async function startSession(c: Context<AppEnv>, result: auth.Session) {
+  await endCookieSession(c);
   setSessionCookies(c, result.session);
   return sessionBody(result.session, result.user, result.tenant);
 }
@@ -124,8 +131,14 @@ export async function refreshSession(c: Context<AppEnv>) {
  * It is the API's logout for this session, audited the same way (once, if it ended a session).
  */
 export async function endSession(c: Context<AppEnv>): Promise<void> {
-  const token = getCookie(c, REFRESH_COOKIE, "host");
+  const ending = endCookieSession(c);
   clearSessionCookies(c);
+  await ending;
+}
+
+/** Ends the session of the request's refresh cookie, if it names a live one (audited once). */
+async function endCookieSession(c: Context<AppEnv>): Promise<void> {
+  const token = getCookie(c, REFRESH_COOKIE, "host");
   if (!token) return;
   const { ctx } = c.var;
   try {
