@@ -69,3 +69,28 @@ export async function withSubscribeClaim<T>(
       .catch((error: unknown) => ctx.log.error("subscribe claim not released", errorFields(error)));
   }
 }
+
+/**
+ * Runs `work` holding the tenant's claim on `name` (`./name-claims`), released afterwards whether
+ * `work` succeeded or failed; `refused` is thrown, before `work` runs, while another request
+ * holds it.
+ */
+export async function withNameClaim<T>(
+  ctx: RequestContext,
+  tenantId: string,
+  name: string,
+  refused: () => ApiError,
+  work: () => Promise<T>,
+): Promise<T> {
+  const coordinator = ctx.coordinator(tenantId);
+  const claimId = crypto.randomUUID();
+  if (!(await coordinator.claimName({ tenantId, name, claimId, requestId: ctx.requestId }))) throw refused();
+  try {
+    return await work();
+  } finally {
+    // The work's outcome is the answer: a claim not released lapses after NAME_CLAIM_TTL_MS.
+    await coordinator
+      .releaseName({ name, claimId })
+      .catch((error: unknown) => ctx.log.error("name claim not released", errorFields(error)));
+  }
+}

@@ -22,6 +22,7 @@ import {
 } from "./deliveries";
 import { oweKeyRecords, payOwedKeyRecords } from "./key-republish";
 import { createSlotsTable, type LimitSlotKind, releaseSlot, reserveSlot } from "./limit-slots";
+import { claimName, createNameClaimsTable, releaseName } from "./name-claims";
 import { claimSubscribe, createSubscribeClaimTable, releaseSubscribe } from "./subscribe-claim";
 
 /** What every call names: its tenant (checked against this object's) and the calling request. */
@@ -68,6 +69,7 @@ export class TenantCoordinator extends DurableObject<Env> {
       createScheduleTable(ctx.storage.sql);
       createSlotsTable(ctx.storage.sql);
       createSubscribeClaimTable(ctx.storage.sql);
+      createNameClaimsTable(ctx.storage.sql);
     });
   }
 
@@ -197,6 +199,16 @@ export class TenantCoordinator extends DurableObject<Env> {
 
   async releaseSubscribe(call: { claimId: string; outcomeKnown: boolean }): Promise<void> {
     releaseSubscribe(this.ctx.storage.sql, call.claimId, call.outcomeKnown);
+  }
+
+  /** Claims a name of the tenant (`./name-claims`): false while another request holds it. */
+  async claimName(call: CallMeta & { name: string; claimId: string }): Promise<boolean> {
+    await this.tenantId(call.tenantId);
+    return claimName(this.ctx.storage.sql, call.name, call.claimId, this.clock.now().getTime());
+  }
+
+  async releaseName(call: { name: string; claimId: string }): Promise<void> {
+    releaseName(this.ctx.storage.sql, call.name, call.claimId);
   }
 
   override async alarm(): Promise<void> {

@@ -95,6 +95,40 @@ describe("customers", () => {
     expect(await countRows(tenant.tenantId)).toBe(before);
   });
 
+  it("creates at once with one external_id: one customer at Stripe and here, the rest 409 before Stripe; none created and deleted", {
+    timeout: 20_000,
+  }, async () => {
+    // A tenant of its own: eight requests at once would spend the file's tenant's rate limit.
+    const own = await billingTenant();
+    const externalId = unique("race_");
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        asKey(own.keys.test_secret, CUSTOMERS, {
+          body: { email: `race${i}@example.com`, external_id: externalId },
+        }),
+      ),
+    );
+    const created = answers.filter((answer) => answer.status === 201);
+    expect(created, JSON.stringify(answers.map((answer) => answer.body))).toHaveLength(1);
+    for (const answer of answers) if (answer.status !== 201) expectError(answer, 409, "conflict");
+    const atStripe = (await stripeRequests({ path: "/v1/customers", account: own.account })).filter(
+      (request) =>
+        request.method === "POST" &&
+        (request.params.metadata as Record<string, string> | undefined)?.external_id === externalId,
+    );
+    expect(atStripe).toHaveLength(1);
+    // Nothing was made and undone at Stripe, so the mirror has nothing to tell about it.
+    const relayed = await relayConnectEvents(own.account);
+    const deleted = relayed.filter((event) => event.type === "customer.deleted");
+    expect(deleted).toEqual([]);
+    const rows = await env.DB.prepare(
+      "SELECT id, status FROM customers WHERE tenant_id = ? AND (external_id = ? OR email LIKE 'race%@example.com')",
+    )
+      .bind(own.tenantId, externalId)
+      .all<{ id: string; status: string }>();
+    expect(rows.results).toEqual([{ id: created[0]?.body.id, status: "active" }]);
+  });
+
   it("metadata: at most 47 keys (Stripe's 50 less our 3), on create and update, 400 before Stripe", async () => {
     const keys = (n: number, prefix = "k") =>
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, "v"]));

@@ -1,6 +1,7 @@
 import { and, eq, ne, type SQL, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
+import { withNameClaim } from "../../coordinator/client";
 import { type CustomerRow, customers, type PostalAddress } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
@@ -97,8 +98,24 @@ function ordered(row: CustomerRow) {
 export async function createCustomer(ctx: RequestContext, input: CustomerInput) {
   const scope = writeScope(ctx);
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating customers");
+  const externalId = input.external_id;
+  if (!externalId) return createAtStripe(ctx, tenant, input);
+  // Held from the check to the D1 write: of creates at once with one external id, one calls
+  // Stripe, the others are 409 before they make a customer there that the undo would delete.
+  return withNameClaim(
+    ctx,
+    tenant.id,
+    `customer-external-id:${scope.livemode ? "live" : "test"}:${externalId}`,
+    externalIdTaken,
+    async () => {
+      await assertExternalIdFree(ctx, scope, externalId);
+      return createAtStripe(ctx, tenant, input);
+    },
+  );
+}
+
+async function createAtStripe(ctx: RequestContext, tenant: ConnectedTenant, input: CustomerInput) {
   const email = normalEmail(input.email);
-  if (input.external_id) await assertExternalIdFree(ctx, scope, input.external_id);
   const id = newId("cust");
   const stripeAccount = tenant.stripeConnectAccountId;
   return withStripeUndo(ctx, async (undo) => {
