@@ -7,9 +7,9 @@ export function usage(scenarios) {
   return `Usage: npm run bench -- [options]
   --runs N              rounds: every selected scenario runs once per round, each HTTP one in
                         alternating windows with the bare route, its reference (default 3)
-  --duration N          seconds of measured load per HTTP scenario and run (default 5)
+  --duration N          seconds of measured load per HTTP scenario and run (default 6)
   --slices N            windows per side of an HTTP run: bare and scenario alternate N times,
-                        --duration / N s each (default 5, at most --duration)
+                        --duration / N s each (default 2: windows of 3 s; at most --duration)
   --warmup N            seconds of unmeasured load before each HTTP run (default 1)
   --connections N       concurrent connections for every HTTP scenario (default: the scenario's own, else 32)
   --only a,b            only these scenarios (bare always runs: it is the reference)
@@ -42,9 +42,9 @@ export function parseOptions(scenarios, args = process.argv.slice(2)) {
     allowNegative: true,
     options: {
       runs: { type: "string", default: "3" },
-      duration: { type: "string", default: "5" },
+      duration: { type: "string", default: "6" },
       warmup: { type: "string", default: "1" },
-      slices: { type: "string", default: "5" },
+      slices: { type: "string", default: "2" },
       connections: { type: "string" },
       only: { type: "string" },
       "delivery-timeout": { type: "string", default: "60" },
