@@ -129,6 +129,31 @@ describe("customers", () => {
     expect(rows.results).toEqual([{ id: created[0]?.body.id, status: "active" }]);
   });
 
+  it("a create and an update giving one external_id at once: one holds it, the other is 409; nothing undone at Stripe", {
+    timeout: 20_000,
+  }, async () => {
+    const own = await billingTenant();
+    const existing = await makeCustomer(own, { email: "holder@example.com" });
+    const externalId = unique("both_");
+    const [created, updated] = await Promise.all([
+      asKey(own.keys.test_secret, CUSTOMERS, { body: { email: "new@example.com", external_id: externalId } }),
+      asKey(own.keys.test_secret, `${CUSTOMERS}${existing.id}/`, {
+        method: "PATCH",
+        body: { external_id: externalId },
+      }),
+    ]);
+    const statuses = [created.status, updated.status];
+    expect(
+      statuses.filter((status) => status < 300),
+      JSON.stringify([created.body, updated.body]),
+    ).toHaveLength(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(1);
+    const deletes = (await stripeRequests({ account: own.account })).filter(
+      (request) => request.method === "DELETE" && request.path.startsWith("/v1/customers/"),
+    );
+    expect(deletes).toEqual([]);
+  });
+
   it("metadata: at most 47 keys (Stripe's 50 less our 3), on create and update, 400 before Stripe", async () => {
     const keys = (n: number, prefix = "k") =>
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, "v"]));

@@ -1,11 +1,10 @@
 import { and, eq, ne, type SQL, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { RequestContext } from "../../context";
-import { withNameClaim } from "../../coordinator/client";
 import { type CustomerRow, customers, type PostalAddress } from "../../db/schema";
 import { newId } from "../../lib/crypto";
 import { uniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound, validationError } from "../../lib/errors";
+import { notFound, validationError } from "../../lib/errors";
 import { STRIPE_METADATA_KEYS } from "../../lib/metadata";
 import { writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
@@ -17,9 +16,7 @@ import { type ConnectedTenant, connectedTenant } from "../stripe-connect/connect
 import { commitChange } from "../webhooks/outbox";
 import { activeCustomer, findCustomer } from "./customers.queries";
 import { MAX_CUSTOMER_METADATA_KEYS, serializeCustomer } from "./customers.schemas";
-
-const externalIdTaken = () =>
-  new ApiError("conflict", "Another customer of this tenant already has this external_id");
+import { assertExternalIdFree, externalIdTaken, withExternalIdClaim } from "./external-id";
 
 export interface CustomerInput {
   email?: string | null | undefined;
@@ -100,18 +97,10 @@ export async function createCustomer(ctx: RequestContext, input: CustomerInput) 
   const tenant = await connectedTenant(ctx, scope.tenantId, "creating customers");
   const externalId = input.external_id;
   if (!externalId) return createAtStripe(ctx, tenant, input);
-  // Held from the check to the D1 write: of creates at once with one external id, one calls
-  // Stripe, the others are 409 before they make a customer there that the undo would delete.
-  return withNameClaim(
-    ctx,
-    tenant.id,
-    `customer-external-id:${scope.livemode ? "live" : "test"}:${externalId}`,
-    externalIdTaken,
-    async () => {
-      await assertExternalIdFree(ctx, scope, externalId);
-      return createAtStripe(ctx, tenant, input);
-    },
-  );
+  return withExternalIdClaim(ctx, scope, externalId, async () => {
+    await assertExternalIdFree(ctx, scope, externalId);
+    return createAtStripe(ctx, tenant, input);
+  });
 }
 
 async function createAtStripe(ctx: RequestContext, tenant: ConnectedTenant, input: CustomerInput) {
@@ -162,27 +151,6 @@ async function createAtStripe(ctx: RequestContext, tenant: ConnectedTenant, inpu
   });
 }
 
-async function assertExternalIdFree(
-  ctx: RequestContext,
-  scope: { tenantId: string; livemode: boolean },
-  externalId: string,
-  exceptId?: string,
-) {
-  const clash = await ctx.db
-    .select({ id: customers.id })
-    .from(customers)
-    .where(
-      and(
-        eq(customers.tenantId, scope.tenantId),
-        eq(customers.livemode, scope.livemode),
-        eq(customers.externalId, externalId),
-        exceptId ? ne(customers.id, exceptId) : undefined,
-      ),
-    )
-    .get();
-  if (clash) throw externalIdTaken();
-}
-
 function commit(
   ctx: RequestContext,
   tenant: ConnectedTenant,
@@ -217,6 +185,14 @@ function commit(
  * refusal changes nothing here), then D1; if D1 fails, Stripe's customer is put back.
  */
 export async function updateCustomer(ctx: RequestContext, idOrExternal: string, input: CustomerInput) {
+  const externalId = input.external_id;
+  if (!externalId) return updateAtStripe(ctx, idOrExternal, input);
+  return withExternalIdClaim(ctx, writeScope(ctx), externalId, () =>
+    updateAtStripe(ctx, idOrExternal, input),
+  );
+}
+
+async function updateAtStripe(ctx: RequestContext, idOrExternal: string, input: CustomerInput) {
   // Found first: a key of the other mode gets 404 for an object it cannot see, as reads do.
   const current = await activeCustomer(ctx, idOrExternal);
   const scope = writeScope(ctx);
