@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { login } from "../../src/modules/auth/auth.service";
+import { testContext } from "../context";
 import { call, expectError, freshIp, PASSWORD, registerTenant } from "../harness";
 
 const ME = "/api/v1/auth/tenants/me/";
@@ -215,6 +217,36 @@ describe("POST /change-password", () => {
       .bind(tenant.tenantId)
       .first<{ n: number }>();
     expect(audits?.n).toBe(1);
+  });
+
+  it("a sign-in whose password check overlapped a change that committed first is refused and starts no session", async () => {
+    const tenant = await registerTenant();
+    const sessions = () =>
+      env.DB.prepare("SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ?")
+        .bind(tenant.owner.id)
+        .first<{ n: number }>();
+    const before = await sessions();
+    // The change commits between the sign-in's read of the user (its first batch) and its write.
+    const base = testContext();
+    let batches = 0;
+    const db = new Proxy(base.db, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (name !== "batch") return typeof value === "function" ? value.bind(target) : value;
+        return async (statements: Parameters<typeof target.batch>[0]) => {
+          if (++batches === 2) {
+            await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?")
+              .bind("pbkdf2_sha256$100000$changed$meanwhile", tenant.owner.id)
+              .run();
+          }
+          return target.batch(statements);
+        };
+      },
+    });
+    await expect(
+      login(testContext({ db, clientIp: freshIp() }), { email: tenant.owner.email, password: PASSWORD }),
+    ).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(await sessions()).toEqual(before);
   });
 
   it("applies the password policy", async () => {

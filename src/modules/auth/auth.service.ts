@@ -199,20 +199,26 @@ export async function login(
   const found = foundUsers[0];
   const tenant = foundTenants[0];
   const check = await verifyPassword(input.password, found?.passwordHash);
-  if (!found || !tenant || !check.valid || !found.isActive) throw unauthenticated(GENERIC_LOGIN_FAILURE);
+  if (!found?.passwordHash || !tenant || !check.valid || !found.isActive)
+    throw unauthenticated(GENERIC_LOGIN_FAILURE);
 
   const user: UserRow = { ...found, lastLoginAt: now };
   const session = await issueSession(ctx.config.auth, user, now);
   const rehash = check.needsRehash ? { passwordHash: await hashPassword(input.password) } : {};
-  await db.batch([
-    db.insert(refreshTokens).values(session.refreshRow),
+  // Only if the password checked is still the user's: a change committed during the slow check
+  // ends every other session, and this one must not start after it (nor a rehash put the old
+  // password back).
+  const [signedIn] = await db.batch([
     db
       .update(users)
       .set({ lastLoginAt: now, ...rehash })
-      .where(eq(users.id, user.id)),
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, found.passwordHash)))
+      .returning({ id: users.id }),
+    insertRefreshTokenIfChanged(db, session.refreshRow, now),
     clearAttempts(db, emailKey),
     refundAttempt(db, ipKey),
   ]);
+  if (!signedIn.length) throw unauthenticated(GENERIC_LOGIN_FAILURE);
   return { tenant, user, session };
 }
 
