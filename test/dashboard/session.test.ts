@@ -172,6 +172,25 @@ describe("dashboard sessions: the refresh token lives only in an HttpOnly cookie
     expect(forged.status, forged.text).toBe(200);
   });
 
+  it("a failure to end the cookie's earlier session does not fail the sign-in that replaced it", async () => {
+    const { tenant, refresh: old } = await signIn();
+    const claims = JSON.parse(atob((old.split(".")[1] ?? "").replaceAll("-", "+").replaceAll("_", "/")));
+    const trigger = `keep_family_${String(claims.sid).replace(/\W/g, "")}`;
+    await env.DB.exec(
+      `CREATE TRIGGER ${trigger} BEFORE UPDATE ON refresh_tokens WHEN OLD.family_id = '${claims.sid}' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+    );
+    try {
+      const again = await dashboardCall(SESSION, {
+        body: { email: tenant.owner.email, password: PASSWORD },
+        cookie: old,
+      });
+      expect(again.status, again.text).toBe(200);
+      expect((await dashboardCall(REFRESH, { cookie: cookieValue(again.cookie) })).status).toBe(200);
+    } finally {
+      await env.DB.exec(`DROP TRIGGER ${trigger}`);
+    }
+  });
+
   it("registers a tenant: 201 with the four keys once, a cookie, no refresh token in the body", async () => {
     const res = await dashboardCall(REGISTER, {
       body: { company_name: "Dash Co", email: `${unique("dash")}@example.com`, password: PASSWORD },

@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { TenantRow, UserRow } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { ApiError, forbidden, unauthenticated } from "../../lib/errors";
+import { errorFields } from "../../lib/logger";
 import { serializeTenant, serializeUser } from "../auth/auth.schemas";
 import * as auth from "../auth/auth.service";
 import type { IssuedSession } from "../auth/sessions";
@@ -85,7 +86,11 @@ export function sessionBody(session: IssuedSession, user: UserRow, tenant: Tenan
  * had copied the cookie.
  */
 export async function startSession(c: Context<AppEnv>, result: auth.Session) {
-  await endCookieSession(c);
+  // The new session is stored already: a failure to end the old one must not lose it (a 500
+  // here would leave it live and undelivered), so it is logged and the old one stays as it was.
+  await endCookieSession(c).catch((error: unknown) =>
+    c.var.ctx.log.error("the cookie's earlier session was not ended", errorFields(error)),
+  );
   setSessionCookies(c, result.session);
   return sessionBody(result.session, result.user, result.tenant);
 }
@@ -131,6 +136,8 @@ export async function refreshSession(c: Context<AppEnv>) {
  * It is the API's logout for this session, audited the same way (once, if it ended a session).
  */
 export async function endSession(c: Context<AppEnv>): Promise<void> {
+  // The cookie is read before it is cleared, and cleared whatever the ending meets: a sign-out
+  // always leaves the browser signed out.
   const ending = endCookieSession(c);
   clearSessionCookies(c);
   await ending;
