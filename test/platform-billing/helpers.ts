@@ -143,7 +143,8 @@ export function processed(eventIds: string[], timeoutMs = 10_000): Promise<Strip
   );
 }
 
-async function stripePost(path: string, params: Record<string, string>) {
+/** A form POST to the double as the platform (its own objects; tests that set a scene at Stripe). */
+export async function stripePost(path: string, params: Record<string, string>) {
   const res = await fetch(`${doubleUrl()}${path}`, {
     method: "POST",
     headers: {
@@ -159,15 +160,17 @@ async function stripePost(path: string, params: Record<string, string>) {
 export async function platformPlan(
   tier = "starter",
   limits: Record<string, unknown> = {},
-  options: { trialDays?: number } = {},
+  options: { trialDays?: number; priceCents?: number; interval?: "month" | "year" } = {},
 ) {
   const id = unique("pp").toLowerCase();
+  const priceCents = options.priceCents ?? 2900;
+  const interval = options.interval ?? "month";
   const product = await stripePost("/v1/products", { name: `Plan ${id}`, "metadata[platform_plan_id]": id });
   const price = await stripePost("/v1/prices", {
     product: product.id,
-    unit_amount: "2900",
+    unit_amount: String(priceCents),
     currency: "usd",
-    "recurring[interval]": "month",
+    "recurring[interval]": interval,
   });
   const planLimits = {
     api_requests_per_minute: 600,
@@ -178,12 +181,14 @@ export async function platformPlan(
     ...limits,
   };
   await env.DB.prepare(
-    "INSERT INTO platform_plans (id, name, tier, price_cents, currency, billing_interval, trial_days, limits, is_active, stripe_product_id, stripe_price_id, created_at, updated_at) VALUES (?, ?, ?, 2900, 'usd', 'month', ?, ?, 1, ?, ?, ?, ?)",
+    "INSERT INTO platform_plans (id, name, tier, price_cents, currency, billing_interval, trial_days, limits, is_active, stripe_product_id, stripe_price_id, created_at, updated_at) VALUES (?, ?, ?, ?, 'usd', ?, ?, ?, 1, ?, ?, ?, ?)",
   )
     .bind(
       id,
       `Plan ${id}`,
       tier,
+      priceCents,
+      interval,
       options.trialDays ?? 0,
       JSON.stringify(planLimits),
       product.id,

@@ -58,6 +58,12 @@ async function count(sql: string, ...binds: string[]): Promise<number> {
   return row?.n ?? 0;
 }
 
+const paidAudits = (tenantId: string) =>
+  count(
+    "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'subscription.invoices_paid'",
+    tenantId,
+  );
+
 const verify = (key: string) => call("/api/v1/auth/tenants/verify/", { headers: { "X-API-Key": key } });
 
 describe("paying the platform subscription's open invoices", () => {
@@ -140,6 +146,20 @@ describe("paying the platform subscription's open invoices", () => {
     expect(paid.body).toMatchObject({ status: "active", tenant_status: "active" });
   });
 
+  it("a card that needs 3-D Secure is 402 naming the invoice's page, where its holder can pay", {
+    timeout: 30_000,
+  }, async () => {
+    const { tenant, sub, invoiceId } = await suspendedForFailedRenewals();
+    const answer = await call(PAY, {
+      token: tenant.owner.access,
+      body: { payment_method_id: "pm_card_authenticationRequired" },
+    });
+    const body = expectError(answer, 402, "payment_failed");
+    const invoice = await stripeObject(`/v1/invoices/${invoiceId}`);
+    expect(body).toMatchObject({ invoice: invoiceId, hosted_invoice_url: invoice.hosted_invoice_url });
+    expect(await openInvoices(sub)).toEqual([invoiceId]);
+  });
+
   it("ten requests at once charge the card once: the rest find it paid, or nothing open (409)", {
     timeout: 30_000,
   }, async () => {
@@ -174,24 +194,82 @@ describe("paying the platform subscription's open invoices", () => {
     ).toBe(1);
   });
 
-  it("Stripe down after the payment: 502, and Stripe's events then reactivate the tenant", {
+  it("Stripe failing to make the card that paid the default does not hide the payment: 200, active", {
     timeout: 30_000,
   }, async () => {
-    const { tenant, sub } = await suspendedForFailedRenewals();
+    const { tenant, sub, invoiceId } = await suspendedForFailedRenewals();
+    const before = (await stripeObject(`/v1/subscriptions/${sub.stripe_subscription_id}`))
+      .default_payment_method;
     await failNext({
-      method: "GET",
+      method: "POST",
       path: `/v1/subscriptions/${sub.stripe_subscription_id}`,
       status: 500,
       times: 3,
     });
-    const answer = await call(PAY, { token: tenant.owner.access, method: "POST" });
-    expect(answer.status).toBeGreaterThanOrEqual(500);
-    expect(await openInvoices(sub)).toEqual([]);
-    await relayPlatformEvents(sub.stripe_customer_id);
-    expect((await call(SUBSCRIPTION, { token: tenant.owner.access })).body).toMatchObject({
-      status: "active",
-      tenant_status: "active",
+    const paid = await call(PAY, {
+      token: tenant.owner.access,
+      body: { payment_method_id: "pm_card_mastercard" },
     });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    expect(paid.body).toMatchObject({ status: "active", tenant_status: "active" });
+    expect((await stripeObject(`/v1/invoices/${invoiceId}`)).status).toBe("paid");
+    expect(
+      (await stripeObject(`/v1/subscriptions/${sub.stripe_subscription_id}`)).default_payment_method,
+    ).toBe(before);
+    expect(await paidAudits(tenant.tenantId)).toBe(1);
+  });
+
+  it("a failure after the payment (D1 refuses the new state) is 500 with the payment on record; sent again, it brings the state up to Stripe's", {
+    timeout: 30_000,
+  }, async () => {
+    const { tenant, sub } = await suspendedForFailedRenewals();
+    const trigger = `fail_sub_${tenant.tenantId.replace(/\W/g, "")}`;
+    await env.DB.exec(
+      `CREATE TRIGGER ${trigger} BEFORE UPDATE ON tenant_subscriptions WHEN NEW.tenant_id = '${tenant.tenantId}' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+    );
+    try {
+      const failed = await call(PAY, { token: tenant.owner.access, method: "POST" });
+      expect(failed.status, JSON.stringify(failed.body)).toBe(500);
+    } finally {
+      await env.DB.exec(`DROP TRIGGER ${trigger}`);
+    }
+    expect(await openInvoices(sub)).toEqual([]);
+    expect(await paidAudits(tenant.tenantId)).toBe(1);
+    expect((await call(SUBSCRIPTION, { token: tenant.owner.access })).body).toMatchObject({
+      tenant_status: "suspended",
+    });
+    const again = await call(PAY, { token: tenant.owner.access, method: "POST" });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ status: "active", tenant_status: "active" });
+    expect(await paidAudits(tenant.tenantId)).toBe(1);
+  });
+
+  it("two invoices due, the second declined: 402; the first is paid and on record, the tenant stays suspended", {
+    timeout: 30_000,
+  }, async () => {
+    const { tenant, sub, invoiceId } = await suspendedForFailedRenewals();
+    await advanceSubscription(sub.stripe_subscription_id, { fail: true });
+    const due = await openInvoices(sub);
+    expect(due).toHaveLength(2);
+    const second = due.find((id) => id !== invoiceId) as string;
+    await failNext({
+      method: "POST",
+      path: `/v1/invoices/${second}/pay`,
+      status: 402,
+      error: {
+        type: "card_error",
+        code: "card_declined",
+        decline_code: "generic_decline",
+        message: "Your card was declined.",
+      },
+    });
+    const answer = await call(PAY, { token: tenant.owner.access, method: "POST" });
+    expectError(answer, 402, "payment_failed");
+    expect(await openInvoices(sub)).toEqual([second]);
+    expect((await call(SUBSCRIPTION, { token: tenant.owner.access })).body).toMatchObject({
+      tenant_status: "suspended",
+    });
+    expect(await paidAudits(tenant.tenantId)).toBe(1);
   });
 
   it("is 409 with nothing open or no subscription; owners only", async () => {

@@ -3,9 +3,10 @@ import Stripe from "stripe";
 import type { RequestContext } from "../../context";
 import { type CustomerRow, customers } from "../../db/schema";
 import { newId } from "../../lib/crypto";
-import { ApiError, notFound } from "../../lib/errors";
+import { notFound } from "../../lib/errors";
 import { writeScope } from "../../lib/scope";
 import { stripeSeconds } from "../../stripe/client";
+import { attachPaymentMethod as attachStripePaymentMethod } from "../../stripe/payment-methods";
 import { customerLands, customerPassed } from "../billing-mirror/row-guards";
 import { connectedTenant } from "../stripe-connect/connected-account";
 import { commitChange } from "../webhooks/outbox";
@@ -102,25 +103,12 @@ export async function attachPaymentMethod(
   input: { payment_method: string; set_default: boolean },
 ) {
   const { customer, tenant, stripeAccount } = await billable(ctx, idOrExternal, "saving payment methods");
-  const method = await ctx.stripe.paymentMethods
-    .attach(input.payment_method, { customer: customer.stripeCustomerId }, { stripeAccount })
-    .catch(async (error: unknown) => {
-      // Stripe refuses a method saved to another customer ("already attached"): a conflict with
-      // the tenant's own data, answered as one rather than as Stripe failing (502).
-      if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) throw error;
-      const found = await ctx.stripe.paymentMethods
-        .retrieve(input.payment_method, {}, { stripeAccount })
-        .catch(() => null);
-      const owner = typeof found?.customer === "string" ? found.customer : found?.customer?.id;
-      if (owner && owner !== customer.stripeCustomerId) {
-        throw new ApiError(
-          "conflict",
-          "This payment method is saved to another customer: detach it there first, or collect a new one",
-          { cause: error },
-        );
-      }
-      throw error;
-    });
+  const method = await attachStripePaymentMethod(
+    ctx.stripe,
+    input.payment_method,
+    customer.stripeCustomerId,
+    { stripeAccount },
+  );
   const isDefault = input.set_default || customer.defaultPaymentMethod === null;
   if (isDefault) {
     const answer = await ctx.stripe.customers.update(

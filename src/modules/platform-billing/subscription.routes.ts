@@ -5,6 +5,7 @@ import { effectiveLimits } from "../../lib/tiers";
 import { UsageLimitsSchema } from "../auth/auth.schemas";
 import { requireRole, requireUser } from "../auth/middleware";
 import { payOpenInvoices } from "./invoice-payment";
+import { changePlan } from "./plan-change";
 import { PlatformPlanSchema, serializePlatformPlan } from "./platform-plan";
 import * as billing from "./subscription.service";
 
@@ -129,6 +130,8 @@ const patchRoute = createRoute({
   path: BASE,
   tags,
   summary: "Change plan, with proration (owner)",
+  description:
+    "An upgrade (a higher price a month) of a paying subscription is invoiced at once and applies only once that invoice is paid: a declined card is 402 `payment_failed` with the `invoice` and `pending_update_expires_at`, and plan, tier and limits stay as they were (pay the invoice with `POST .../subscription/pay/` before then). A downgrade, or any change during a trial, applies at once; Stripe credits or charges the difference on the next invoice.",
   security: BEARER_AUTH,
   middleware: owner,
   request: { body: jsonBody(ChangeBody) },
@@ -166,9 +169,7 @@ export const subscriptionRoutes = createRouter()
   })
   .openapi(getRoute, async (c) => c.json(view(await billing.mySubscription(c.var.ctx)), 200))
   .openapi(postRoute, async (c) => c.json(view(await billing.subscribe(c.var.ctx, c.req.valid("json"))), 201))
-  .openapi(patchRoute, async (c) =>
-    c.json(view(await billing.changePlan(c.var.ctx, c.req.valid("json"))), 200),
-  )
+  .openapi(patchRoute, async (c) => c.json(view(await changePlan(c.var.ctx, c.req.valid("json"))), 200))
   .openapi(payRoute, async (c) => {
     const body = c.req.header("Content-Type")?.includes("json") ? c.req.valid("json") : {};
     return c.json(view(await payOpenInvoices(c.var.ctx, body)), 200);

@@ -14,6 +14,7 @@ import { findTenantWithSubscription } from "../../db/tenants";
 import { auditInsert } from "../../lib/audit";
 import { ApiError, notFound } from "../../lib/errors";
 import { stripeSeconds } from "../../stripe/client";
+import { attachPaymentMethod } from "../../stripe/payment-methods";
 import { publishOrOwe } from "../api-keys/api-keys.service";
 import { newEdgeDebt, oweEdgeRecords } from "../api-keys/edge-debts";
 import { subscriptionSnapshot, toBillingEvent } from "./stripe-mapping";
@@ -43,7 +44,7 @@ export async function listPlatformPlans(ctx: RequestContext): Promise<PlatformPl
     .orderBy(platformPlans.priceCents);
 }
 
-async function purchasablePlan(
+export async function purchasablePlan(
   ctx: RequestContext,
   planId: string,
 ): Promise<PlatformPlanRow & { stripePriceId: string }> {
@@ -62,7 +63,7 @@ async function purchasablePlan(
  * The price a subscription pays, from Stripe's answer (the plan's as a fallback): the plan may be
  * repriced later, and only new subscriptions take the new price.
  */
-function pricePaid(
+export function pricePaid(
   subscription: Stripe.Subscription,
   plan: PlatformPlanRow,
 ): Pick<TenantSubscriptionRow, "priceCents" | "priceCurrency" | "priceInterval"> {
@@ -75,22 +76,29 @@ function pricePaid(
   };
 }
 
+/** What `settle` hands on: the subscription as Stripe answered it, and what goes with it. */
+export interface Settlement {
+  type: BillingEvent["type"] & `customer.subscription.${string}`;
+  subscription: Stripe.Subscription;
+  /** Written to the tenant's subscription row with the event. */
+  changes?: Partial<TenantSubscriptionRow>;
+  /** The plan the tenant is now on: its tier and limits are set, the API keys republished. */
+  plan?: PlatformPlanRow | null;
+  /** The audit record's action; without one, nothing is audited (nothing changed at Stripe). */
+  action?: string | null;
+  /** Invoices paid (by this request or another): their payments go with the snapshot. */
+  paidInvoices?: Stripe.Invoice[];
+}
+
 /**
  * Hands the subscription's new state to the tenant's coordinator as a billing event, so it goes
  * through the same state machine as Stripe's own events (which, arriving later and older, then
- * change nothing); and sets the tenant's tier and limits to the plan's. `paidInvoices` go with
- * it as their payments (`invoice.payment_succeeded`); without an `action`, nothing is audited
- * (the request changed nothing at Stripe itself).
+ * change nothing); and sets the tenant's tier and limits to the plan's.
  */
 export async function settle(
   ctx: RequestContext,
   actor: { tenant: TenantRow; userId: string },
-  type: BillingEvent["type"] & `customer.subscription.${string}`,
-  subscription: Stripe.Subscription,
-  changes: Partial<TenantSubscriptionRow>,
-  plan: PlatformPlanRow | null,
-  action: string | null,
-  paidInvoices: Stripe.Invoice[] = [],
+  { type, subscription, changes = {}, plan = null, action = null, paidInvoices = [] }: Settlement,
 ) {
   const { tenant } = actor;
   const { db, clock } = ctx;
@@ -218,7 +226,7 @@ async function subscribeClaimed(ctx: RequestContext, input: SubscribeInput, clai
   const customer = customerId;
   // A subscription that ever had a trial end (before trials were recorded) counts as one trial.
   const trialDays = subscription?.trialUsedAt || subscription?.trialEnd ? 0 : plan.trialDays;
-  await stripe.paymentMethods.attach(input.payment_method_id, { customer });
+  await attachPaymentMethod(stripe, input.payment_method_id, customer);
   await stripe.customers.update(customer, {
     invoice_settings: { default_payment_method: input.payment_method_id },
   });
@@ -247,17 +255,19 @@ async function subscribeClaimed(ctx: RequestContext, input: SubscribeInput, clai
   await settle(
     ctx,
     { tenant, userId: principal.userId },
-    "customer.subscription.created",
-    created,
     {
-      planId: plan.id,
-      ...pricePaid(created, plan),
-      stripeCustomerId: customer,
-      stripeSubscriptionId: created.id,
-      ...(trialDays ? { trialUsedAt: ctx.clock.now() } : {}),
+      type: "customer.subscription.created",
+      subscription: created,
+      changes: {
+        planId: plan.id,
+        ...pricePaid(created, plan),
+        stripeCustomerId: customer,
+        stripeSubscriptionId: created.id,
+        ...(trialDays ? { trialUsedAt: ctx.clock.now() } : {}),
+      },
+      plan,
+      action: "subscription.created",
     },
-    plan,
-    "subscription.created",
   );
   claim.outcomeUnknown = false;
   return loadSubscription(ctx, tenant.id);
@@ -282,41 +292,13 @@ async function madeByAttempt(
   }
 }
 
-function requireLive(
+export function requireLive(
   subscription: TenantSubscriptionRow | null,
 ): TenantSubscriptionRow & { stripeSubscriptionId: string } {
   if (!subscription?.stripeSubscriptionId || !LIVE_STATUSES.has(subscription.status)) {
     throw new ApiError("conflict", "The tenant has no active subscription");
   }
   return subscription as TenantSubscriptionRow & { stripeSubscriptionId: string };
-}
-
-/** Moves the subscription to another plan, with Stripe's proration. */
-export async function changePlan(ctx: RequestContext, input: { plan_id: string }) {
-  const { stripe } = ctx;
-  const principal = userCaller(ctx);
-  const { tenant, subscription } = await loadSubscription(ctx, principal.tenantId);
-  const live = requireLive(subscription);
-  if (live.planId === input.plan_id) throw new ApiError("conflict", "The tenant is already on this plan");
-  const plan = await purchasablePlan(ctx, input.plan_id);
-  const current = await stripe.subscriptions.retrieve(live.stripeSubscriptionId);
-  const item = current.items.data[0];
-  if (!item) throw new ApiError("stripe_error", "Stripe returned a subscription without items");
-  const updated = await stripe.subscriptions.update(live.stripeSubscriptionId, {
-    items: [{ id: item.id, price: plan.stripePriceId }],
-    proration_behavior: "create_prorations",
-    metadata: { tenant_id: tenant.id, platform_plan_id: plan.id },
-  });
-  await settle(
-    ctx,
-    { tenant, userId: principal.userId },
-    "customer.subscription.updated",
-    updated,
-    { planId: plan.id, ...pricePaid(updated, plan) },
-    plan,
-    "subscription.plan_changed",
-  );
-  return loadSubscription(ctx, tenant.id);
 }
 
 /**
@@ -335,22 +317,22 @@ export async function cancel(ctx: RequestContext, input: { at_period_end: boolea
     await settle(
       ctx,
       { tenant, userId: principal.userId },
-      "customer.subscription.updated",
-      updated,
-      {},
-      null,
-      "subscription.cancel_scheduled",
+      {
+        type: "customer.subscription.updated",
+        subscription: updated,
+        action: "subscription.cancel_scheduled",
+      },
     );
   } else {
     const cancelled = await stripe.subscriptions.cancel(live.stripeSubscriptionId);
     await settle(
       ctx,
       { tenant, userId: principal.userId },
-      "customer.subscription.deleted",
-      cancelled,
-      {},
-      null,
-      "subscription.cancelled",
+      {
+        type: "customer.subscription.deleted",
+        subscription: cancelled,
+        action: "subscription.cancelled",
+      },
     );
   }
   return loadSubscription(ctx, tenant.id);

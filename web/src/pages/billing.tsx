@@ -48,9 +48,11 @@ export default function Billing() {
           {current.tenant_status === "suspended" ? (
             <Notice kind="warning">
               Your account is suspended{current.suspended_reason ? ` (${current.suspended_reason})` : ""}.
-              {PAYMENT_DUE.includes(current.status)
-                ? " Paying the open invoice below reactivates it."
-                : " Subscribing again with a working payment method reactivates it."}
+              {!can("billing.manage")
+                ? " Its owner can reactivate it from this page."
+                : PAYMENT_DUE.includes(current.status)
+                  ? " Paying the open invoice below reactivates it."
+                  : " Subscribing again with a working payment method reactivates it."}
             </Notice>
           ) : null}
           {current.cancel_at_period_end ? (
@@ -119,6 +121,10 @@ function PlanList({ plans }: { plans: PlatformPlan[] }) {
     </Card>
   );
 }
+
+/** A plan's price a month, to tell an upgrade (charged now) from a downgrade, as the API does. */
+const perMonth = (plan: PlatformPlan) =>
+  plan.billing_interval === "year" ? plan.price_cents / 12 : plan.price_cents;
 
 const planOptions = (plans: PlatformPlan[]) =>
   plans.map((plan) => [plan.id, `${plan.name} — ${plan.price_display}`] as const);
@@ -231,7 +237,11 @@ function ChangePlanForm({
       <ActionDialog
         open={confirming}
         title={`Switch to ${target?.name ?? planId}`}
-        message={`You switch now to ${target?.price_display ?? "the new price"}; Stripe prorates the difference on your next invoice. New limits apply at once.`}
+        message={
+          target && current.plan && current.status !== "trialing" && perMonth(target) > perMonth(current.plan)
+            ? `An upgrade to ${target.price_display}: the difference for the rest of this period is charged now, and the new plan and limits apply once it is paid.`
+            : `You switch now to ${target?.price_display ?? "the new price"}; Stripe credits or charges the difference on your next invoice. New limits apply at once.`
+        }
         confirmLabel="Change plan"
         action={action}
         onClose={() => setConfirming(false)}
