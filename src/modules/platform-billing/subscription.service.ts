@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import Stripe from "stripe";
 import { type RequestContext, userCaller } from "../../context";
 import { type SubscribeClaim, withSubscribeClaim } from "../../coordinator/client";
@@ -139,20 +140,23 @@ export async function settle(
   await ctx
     .coordinator(tenant.id)
     .applyBilling({ tenantId: tenant.id, events, changes, requestId: ctx.requestId });
-  if (!action) return;
   const debt = newEdgeDebt(tenant.id);
-  await db.batch([
-    auditInsert(db, {
-      tenantId: tenant.id,
-      actorType: "user",
-      actorId: actor.userId,
-      action,
-      targetType: "subscription",
-      targetId: subscription.id,
-      metadata: { plan_id: plan?.id ?? null, status: subscription.status },
-      requestId: ctx.requestId,
-      at: now,
-    }),
+  const statements: BatchItem<"sqlite">[] = [
+    ...(action
+      ? [
+          auditInsert(db, {
+            tenantId: tenant.id,
+            actorType: "user",
+            actorId: actor.userId,
+            action,
+            targetType: "subscription",
+            targetId: subscription.id,
+            metadata: { plan_id: plan?.id ?? null, status: subscription.status },
+            requestId: ctx.requestId,
+            at: now,
+          }),
+        ]
+      : []),
     ...(plan
       ? [
           db
@@ -162,7 +166,9 @@ export async function settle(
           oweEdgeRecords(db, debt, now),
         ]
       : []),
-  ]);
+  ];
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
   // The API keys' edge records carry the tier's rate limit.
   if (plan) await publishOrOwe(ctx, debt, "a plan change");
 }
