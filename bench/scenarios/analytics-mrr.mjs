@@ -14,7 +14,7 @@ export default {
     return {
       method: "GET",
       path: `/api/v1/auth/analytics/mrr/?interval=month&from=${from}&to=${isoDay(seeded.today)}`,
-      headers: { "x-api-key": seeded.key },
+      headers: { "x-api-key": seeded.keys.mrr },
     };
   },
 };

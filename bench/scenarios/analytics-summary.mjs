@@ -11,6 +11,10 @@ export default {
     return seedAnalyticsTenant(mf, log);
   },
   async setup({ seeded }) {
-    return { method: "GET", path: "/api/v1/auth/analytics/summary/", headers: { "x-api-key": seeded.key } };
+    return {
+      method: "GET",
+      path: "/api/v1/auth/analytics/summary/",
+      headers: { "x-api-key": seeded.keys.summary },
+    };
   },
 };
