@@ -1,14 +1,14 @@
 // Paying the platform subscription's open invoices: how a tenant whose renewals failed fixes
 // billing and keeps its subscription.
-import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { type RequestContext, userCaller } from "../../context";
-import { type PlatformPlanRow, platformPlans, type TenantRow } from "../../db/schema";
+import type { PlatformPlanRow, TenantRow } from "../../db/schema";
 import { auditInsert } from "../../lib/audit";
 import { newId } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { errorFields } from "../../lib/logger";
 import { attachPaymentMethod } from "../../stripe/payment-methods";
+import { plansOfPrices } from "./plan-following";
 import { subscriptionPrice } from "./stripe-mapping";
 import { loadSubscription, pricePaid, settle } from "./subscription.service";
 
@@ -65,7 +65,7 @@ export async function payOpenInvoices(ctx: RequestContext, input: PayInput) {
   let refusal: { error: unknown } | null = null;
   for (const invoice of due) {
     try {
-      const paid = await payInvoice(ctx, invoice, paymentMethod);
+      const paid = await payOneInvoice(ctx, invoice, paymentMethod);
       settled.push(paid.invoice);
       if (paid.here) paidHere.push(paid.invoice);
     } catch (error) {
@@ -191,11 +191,7 @@ async function planMovedTo(
 ): Promise<PlatformPlanRow | null> {
   const { priceId } = subscriptionPrice(subscription as unknown as Record<string, unknown>);
   if (!priceId) return null;
-  const plan = await ctx.db
-    .select()
-    .from(platformPlans)
-    .where(eq(platformPlans.stripePriceId, priceId))
-    .get();
+  const plan = (await plansOfPrices(ctx, new Set([priceId]))).get(priceId);
   return plan && plan.id !== storedPlanId ? plan : null;
 }
 
@@ -217,7 +213,7 @@ async function makeDefault(
  * documented code, so the invoice itself is read to tell. A card that needs its holder to
  * authenticate (3-D Secure) cannot be charged from here: the answer names the invoice's page.
  */
-async function payInvoice(
+async function payOneInvoice(
   ctx: RequestContext,
   invoice: Stripe.Invoice,
   paymentMethod: string | undefined,

@@ -20,6 +20,14 @@ export async function plansByPrice(
     const { priceId } = subscriptionPrice(event.data?.object ?? {});
     if (priceId) prices.add(priceId);
   }
+  return plansOfPrices(ctx, prices);
+}
+
+/** The platform plans of these Stripe prices, by price id: one query, none without a price. */
+export async function plansOfPrices(
+  ctx: RequestContext,
+  prices: Set<string>,
+): Promise<Map<string, PlatformPlanRow>> {
   if (!prices.size) return new Map();
   const plans = await ctx.db
     .select()
